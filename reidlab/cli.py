@@ -1,0 +1,52 @@
+"""Command line: ``python -m reidlab {synth,train,eval,sweep,export,calibrate}``.
+
+Each sub-command lives in the module that does the work: that module defines
+``configure_parser(parser)`` and ``run(args) -> int``. Modules are imported only when their
+sub-command is used, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from reidlab.errors import ReidlabError
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("reidlab.data.synthcams", "write the synthetic SynthCams dataset in the MARS layout"),
+    "train": ("reidlab.engine.cli_train", "train a method and write a run store"),
+    "eval": ("reidlab.engine.cli_eval", "evaluate a run (CMC/mAP/mINP, per camera pair) as JSON"),
+    "sweep": ("reidlab.engine.cli_sweep", "train a series of runs over one hyper-parameter"),
+    "export": ("reidlab.viz.cli_export", "export a run's figures and tables for a paper"),
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m reidlab",
+        description="reidlab: camera-aware person re-identification lab",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        if name == chosen:
+            importlib.import_module(module).configure_parser(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.run(args) or 0)
+    except ReidlabError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,41 @@
+"""Data: the tracklet model, dataset readers, SynthCams, sampling and loading."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from reidlab.data.tracklets import Tracklet, TrackletSet
+from reidlab.errors import DatasetError
+
+# name -> module under reidlab.data.formats that registers it (imported lazily)
+_FORMAT_MODULES = {
+    "mars": "mars",
+    "prid2011": "prid",
+    "ilidsvid": "ilids",
+    "market1501": "market",
+    "dukemtmc": "market",
+    "msmt17": "market",
+    "folder": "folder",
+}
+
+
+def dataset_names() -> list[str]:
+    return sorted(_FORMAT_MODULES)
+
+
+def load_dataset(name: str, root: str | Path, **options) -> TrackletSet:
+    """Read a dataset in one of the supported layouts (see ``dataset_names()``)."""
+    from reidlab.data.formats import DATASETS
+
+    key = name.lower().replace("-", "").replace("_", "")
+    if key not in _FORMAT_MODULES:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {dataset_names()}")
+    importlib.import_module(f"reidlab.data.formats.{_FORMAT_MODULES[key]}")
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DatasetError(root, f"a {key} dataset folder", "no such folder")
+    return DATASETS[key](root, **options)
+
+
+__all__ = ["Tracklet", "TrackletSet", "load_dataset", "dataset_names", "DatasetError"]
