@@ -1,0 +1,279 @@
+"""Numbers that measure the camera-domain gap of a set of tracklet features.
+
+Every function takes plain arrays (one row per tracklet) and is pure: same inputs and seed, same
+output. ``gap_summary`` bundles them for a :class:`~reidlab.eval.features.FeatureSet`.
+
+* ``camera_probe`` — how well a linear model predicts the camera from a feature (high = the
+  features carry the camera; the papers' Fig. 1 in one number).
+* ``silhouette`` — cluster separation of the features by camera or by identity.
+* ``same_vs_cross_camera_retrieval`` — rank-1 when the gallery is restricted to the query's own
+  camera vs to the other cameras (cross ≪ same = a camera gap).
+* ``distance_distributions`` — same- vs different-person distances, overall and per camera pair.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reidlab.eval.ranking import _rank_core, compute_distmat, summarize
+
+
+def _as_2d(feats) -> np.ndarray:
+    x = np.asarray(feats, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"features: expected an N×D array, got shape {x.shape}")
+    return x
+
+
+# ---------------------------------------------------------------------------- camera probe
+
+
+def camera_probe(feats, camids, groups=None, cv: int = 5, seed: int = 0, C: float = 1.0,
+                 max_iter: int = 1000, pca_dim: int | None = None) -> dict:
+    """Cross-validated linear probe predicting the camera of held-out tracklets.
+
+    Model: ``StandardScaler`` → multinomial ``LogisticRegression(C)``. Each row is one tracklet,
+    so every fold's test rows are tracklets the probe never saw. With ``groups`` (e.g. pids)
+    the folds are ``GroupKFold`` (shuffled with ``seed``) so the held-out identities are unseen
+    too; otherwise ``StratifiedKFold(shuffle=True, random_state=seed)``. ``cv`` is lowered to
+    what the data allows (number of groups / smallest camera count, at least 2).
+    ``pca_dim``: optionally project to that many principal components first (fitted inside
+    each fold) — faster for wide features such as 1280-d backbone outputs.
+
+    Returns ``{"accuracy", "per_camera_accuracy": {cam: recall}, "chance", "n", "folds",
+    "confusion": C×C counts (rows true camera, columns predicted), "cameras"}``; ``chance`` is
+    the accuracy of always predicting the most frequent camera.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = _as_2d(feats)
+    y = np.asarray(camids)
+    if len(y) != len(x):
+        raise ValueError(f"camera_probe: {len(x)} feature rows but {len(y)} camera ids")
+    cams, counts = np.unique(y, return_counts=True)
+    if cams.size < 2:
+        raise ValueError(f"camera_probe: needs at least 2 cameras, got {cams.tolist()}")
+    if groups is not None:
+        groups = np.asarray(groups)
+        if len(groups) != len(x):
+            raise ValueError(f"camera_probe: {len(x)} feature rows but {len(groups)} groups")
+        folds = max(2, min(cv, np.unique(groups).size))
+        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        folds = max(2, min(cv, int(counts.min())))
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    steps = [StandardScaler()]
+    if pca_dim is not None and pca_dim < x.shape[1]:
+        steps.append(PCA(n_components=pca_dim, random_state=seed))
+    model = make_pipeline(*steps, LogisticRegression(C=C, max_iter=max_iter))
+    pred = cross_val_predict(model, x, y, groups=groups, cv=splitter)
+    conf = np.zeros((cams.size, cams.size), dtype=np.int64)
+    np.add.at(conf, (np.searchsorted(cams, y), np.searchsorted(cams, pred)), 1)
+    per_cam = {int(c): float(conf[i, i] / conf[i].sum()) for i, c in enumerate(cams)}
+    return {
+        "accuracy": float((pred == y).mean()),
+        "per_camera_accuracy": per_cam,
+        "chance": float(counts.max() / counts.sum()),
+        "n": int(len(y)),
+        "folds": int(folds),
+        "confusion": conf,
+        "cameras": cams,
+    }
+
+
+# ------------------------------------------------------------------------------- silhouette
+
+
+def silhouette(feats, labels, max_samples: int = 2000, seed: int = 0) -> float:
+    """Euclidean silhouette score of ``feats`` grouped by ``labels`` (camera or identity).
+
+    Computed on a reproducible random subsample of ``max_samples`` rows when there are more.
+    NaN when fewer than 2 labels or every row has its own label (undefined).
+    """
+    from sklearn.metrics import silhouette_score
+
+    x = _as_2d(feats)
+    lab = np.asarray(labels)
+    if len(lab) != len(x):
+        raise ValueError(f"silhouette: {len(x)} feature rows but {len(lab)} labels")
+    if len(x) > max_samples:
+        idx = np.random.default_rng(seed).choice(len(x), size=max_samples, replace=False)
+        x, lab = x[idx], lab[idx]
+    k = np.unique(lab).size
+    if k < 2 or k >= len(lab):
+        return float("nan")
+    return float(silhouette_score(x, lab, metric="euclidean"))
+
+
+# ------------------------------------------------------------------- same vs cross camera
+
+
+def same_vs_cross_camera_retrieval(feats, pids, camids, chunk: int | None = None) -> dict:
+    """Rank-1/mAP of every tracklet against the OTHER tracklets, same camera vs other cameras.
+
+    Each row is a query; its gallery is every other row (never itself), split two ways:
+    * same camera: only rows with the query's camera. Valid if one of them has the query's pid.
+    * cross camera: only rows from the other cameras. Valid if one of them has the query's pid.
+    Invalid queries are skipped (counted in ``*_queries``). Euclidean distances; ties as in
+    :func:`reidlab.eval.evaluate`. A camera gap shows as ``cross_camera_rank1`` far below
+    ``same_camera_rank1``; ``rank1_gap = same − cross``. Distances are computed chunk by
+    chunk (never the whole N×N matrix).
+    """
+    x = _as_2d(feats)
+    pids, camids = np.asarray(pids), np.asarray(camids)
+    if not (len(x) == len(pids) == len(camids)):
+        raise ValueError(f"same_vs_cross_camera_retrieval: lengths differ: {len(x)} features, "
+                         f"{len(pids)} pids, {len(camids)} camids")
+    d = _LazyDistances(x, x)
+    n = len(x)
+    idx = np.arange(n)
+
+    def match_fn(rows):
+        return pids[rows, None] == pids[None, :]
+
+    def ignore_same(rows):  # keep: same camera, not itself
+        return (camids[rows, None] != camids[None, :]) | (idx[rows, None] == idx[None, :])
+
+    def ignore_cross(rows):  # keep: other cameras
+        return camids[rows, None] == camids[None, :]
+
+    same = summarize(_rank_core(d, match_fn, ignore_same, chunk), max_rank=1)
+    cross = summarize(_rank_core(d, match_fn, ignore_cross, chunk), max_rank=1)
+    return {
+        "same_camera_rank1": same["rank1"],
+        "same_camera_mAP": same["mAP"],
+        "same_camera_queries": same["num_valid_queries"],
+        "cross_camera_rank1": cross["rank1"],
+        "cross_camera_mAP": cross["mAP"],
+        "cross_camera_queries": cross["num_valid_queries"],
+        "rank1_gap": same["rank1"] - cross["rank1"],
+    }
+
+
+class _LazyDistances:
+    """Row blocks of the Euclidean distance matrix, computed on demand (``d[rows]``)."""
+
+    def __init__(self, q: np.ndarray, g: np.ndarray):
+        self.q, self.g = q, g
+        self.shape = (len(q), len(g))
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return compute_distmat(self.q[rows], self.g)
+
+
+# -------------------------------------------------------------------- distance histograms
+
+
+def _sample_pairs(mask_fn, nq: int, ng: int, max_pairs: int, rng, chunk: int = 256):
+    """Rows/cols of the True entries of an implicit Nq×Ng mask; uniform subsample if > max."""
+    total = sum(int(mask_fn(slice(s, min(nq, s + chunk))).sum()) for s in range(0, nq, chunk))
+    sel = None
+    if total > max_pairs:
+        sel = np.sort(rng.choice(total, size=max_pairs, replace=False))
+    rs, cs, off = [], [], 0
+    for s in range(0, nq, chunk):
+        flat = np.flatnonzero(mask_fn(slice(s, min(nq, s + chunk))))
+        if sel is not None:
+            lo, hi = np.searchsorted(sel, [off, off + flat.size])
+            flat, off = flat[sel[lo:hi] - off], off + flat.size
+        rs.append(flat // ng + s)
+        cs.append(flat % ng)
+    return np.concatenate(rs).astype(np.int64), np.concatenate(cs).astype(np.int64)
+
+
+def distance_distributions(source, q_pids, g_pids, q_camids, g_camids,
+                           max_pairs: int = 200_000, seed: int = 0, drop_junk: bool = True) -> dict:
+    """Same-person and different-person distances, overall and per camera pair (histograms).
+
+    ``source``: an Nq×Ng distance matrix, or a tuple ``(q_feat, g_feat)`` (Euclidean distances
+    are then computed). ``drop_junk``: leave out pairs with the same pid AND camera, as the
+    evaluation protocol does (in the official MARS protocol these include each query's own
+    track at distance 0). Each of the two sets is a uniform random subsample of at most
+    ``max_pairs`` pairs (reproducible with ``seed``).
+
+    Returns ``{"same": float32[], "diff": float32[], "same_pairs": (q_rows, g_rows),
+    "diff_pairs": (q_rows, g_rows), "by_pair": {(a, b): {"same": ..., "diff": ...}}}`` where
+    ``(a, b)`` = (query camera, gallery camera) for every pair present.
+    """
+    if isinstance(source, tuple):
+        d = compute_distmat(source[0], source[1])
+    else:
+        d = np.asarray(source, dtype=np.float32)
+    q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
+    q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
+    if d.shape != (len(q_pids), len(g_pids)) or len(q_camids) != d.shape[0] \
+            or len(g_camids) != d.shape[1]:
+        raise ValueError(f"distance_distributions: distance matrix {d.shape} does not match "
+                         f"{len(q_pids)} query / {len(g_pids)} gallery labels")
+    rng = np.random.default_rng(seed)
+    nq, ng = d.shape
+
+    def same_fn(rows):
+        m = q_pids[rows, None] == g_pids[None, :]
+        if drop_junk:
+            m &= q_camids[rows, None] != g_camids[None, :]
+        return m
+
+    def diff_fn(rows):
+        return q_pids[rows, None] != g_pids[None, :]
+
+    out = {"by_pair": {}}
+    for name, fn in (("same", same_fn), ("diff", diff_fn)):
+        r, c = _sample_pairs(fn, nq, ng, max_pairs, rng)
+        out[name] = d[r, c].astype(np.float32)
+        out[f"{name}_pairs"] = (r, c)
+        ca, cb = q_camids[r], g_camids[c]
+        for a, b in sorted(set(zip(ca.tolist(), cb.tolist()))):
+            sel = (ca == a) & (cb == b)
+            out["by_pair"].setdefault((a, b), {"same": np.zeros(0, np.float32),
+                                               "diff": np.zeros(0, np.float32)})
+            out["by_pair"][(a, b)][name] = out[name][sel]
+    return out
+
+
+# ---------------------------------------------------------------------------- FeatureSet
+
+
+def pooled(fs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Query + gallery rows of a FeatureSet as one set of tracklets (feats, pids, camids).
+
+    Gallery rows that duplicate a query row exactly (same feature bytes, pid and camera — the
+    official MARS protocol keeps the query tracks in the gallery) are dropped.
+    """
+    q = np.asarray(fs.q_feat, dtype=np.float32)
+    g = np.asarray(fs.g_feat, dtype=np.float32)
+    seen = {(row.tobytes(), int(p), int(c)) for row, p, c in zip(q, fs.q_pids, fs.q_camids)}
+    keep = np.array([(row.tobytes(), int(p), int(c)) not in seen
+                     for row, p, c in zip(g, fs.g_pids, fs.g_camids)], dtype=bool)
+    feats = np.concatenate([q, g[keep]])
+    pids = np.concatenate([np.asarray(fs.q_pids), np.asarray(fs.g_pids)[keep]])
+    camids = np.concatenate([np.asarray(fs.q_camids), np.asarray(fs.g_camids)[keep]])
+    return feats, pids, camids
+
+
+def gap_summary(fs, seed: int = 0, probe_cv: int = 5, max_pairs: int = 200_000) -> dict:
+    """All gap numbers for a FeatureSet.
+
+    Probe, silhouettes and same-vs-cross retrieval use the pooled query+gallery tracklets
+    (:func:`pooled`; probe folds hold out identities). Distances, the standard evaluation and
+    the per-camera-pair matrices use query vs gallery.
+    """
+    from reidlab.eval.ranking import evaluate, evaluate_by_camera_pair
+
+    feats, pids, camids = pooled(fs)
+    d = compute_distmat(fs.q_feat, fs.g_feat)
+    return {
+        "camera_probe": camera_probe(feats, camids, groups=pids, cv=probe_cv, seed=seed),
+        "silhouette_camera": silhouette(feats, camids, seed=seed),
+        "silhouette_identity": silhouette(feats, pids, seed=seed),
+        "same_vs_cross": same_vs_cross_camera_retrieval(feats, pids, camids),
+        "distances": distance_distributions(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
+                                            max_pairs=max_pairs, seed=seed),
+        "evaluation": evaluate(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids),
+        "by_camera_pair": evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids,
+                                                  fs.g_camids),
+    }

@@ -1,0 +1,132 @@
+"""2-D embeddings of features (PCA, t-SNE, UMAP) with an on-disk cache and progress reports.
+
+``embed_2d`` is what the domain-gap page calls: PCA is instant, t-SNE (openTSNE, FFT-accelerated)
+takes seconds for a few thousand tracklets and reports progress, UMAP (umap-learn) is imported
+only when asked for because numba compiles it on first use. Results are cached under
+``cache_dir`` keyed by a hash of the feature bytes, the method and every parameter, so a page
+reload is instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+METHODS = ("pca", "tsne", "umap")
+DEFAULT_CACHE = Path.home() / ".cache" / "reidlab" / "embeddings"
+_CACHE_VERSION = 1  # bump when an embedding's computation changes
+
+Progress = Callable[[float, str], None]
+
+
+def cache_key(feats: np.ndarray, method: str, seed: int, params: dict) -> str:
+    """Hex digest of (feature bytes + shape, method, seed, params)."""
+    h = hashlib.sha256()
+    x = np.ascontiguousarray(feats, dtype=np.float32)
+    h.update(json.dumps({"v": _CACHE_VERSION, "shape": x.shape, "method": method, "seed": seed,
+                         "params": params}, sort_keys=True, default=str).encode())
+    h.update(x.tobytes())
+    return h.hexdigest()[:32]
+
+
+def embed_2d(feats, method: str = "tsne", seed: int = 0, cache_dir: str | Path | None = None,
+             progress: Progress | None = None, use_cache: bool = True, **params) -> np.ndarray:
+    """N×2 float32 embedding of ``feats`` (N×D) by ``method`` in {"pca", "tsne", "umap"}.
+
+    ``params`` go to the library: t-SNE defaults ``perplexity=30`` (lowered to (N−1)/3 for tiny
+    inputs), ``initialization="pca"``, ``n_jobs=2``, ``n_iter=500``; UMAP defaults
+    ``n_neighbors=15`` (lowered to N−1), ``min_dist=0.1``, ``n_jobs=1`` (seeded UMAP is serial). ``progress(fraction, message)`` is
+    called as the work advances (t-SNE every 25 iterations; PCA/UMAP at start and end).
+    ``cache_dir`` defaults to ``~/.cache/reidlab/embeddings``; ``use_cache=False`` skips it.
+    """
+    if method not in METHODS:
+        raise ValueError(f"embed_2d: method must be one of {METHODS}, got {method!r}")
+    x = np.ascontiguousarray(feats, dtype=np.float32)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"embed_2d: expected an N×D array with N ≥ 2, got shape {x.shape}")
+    report = progress or (lambda f, m: None)
+    path = None
+    if use_cache:
+        folder = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
+        path = folder / f"{method}-{cache_key(x, method, seed, params)}.npy"
+        if path.is_file():
+            try:
+                out = np.load(path)
+                if out.shape == (x.shape[0], 2):
+                    report(1.0, f"{method}: loaded from cache")
+                    return out.astype(np.float32)
+            except (OSError, ValueError):
+                pass  # unreadable cache entry: recompute and overwrite
+    report(0.0, f"{method}: computing {x.shape[0]} points")
+    out = {"pca": _pca, "tsne": _tsne, "umap": _umap}[method](x, seed, report, dict(params))
+    out = np.ascontiguousarray(out, dtype=np.float32)
+    if path is not None:
+        _save_atomic(path, out)
+    report(1.0, f"{method}: done")
+    return out
+
+
+def _save_atomic(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, arr)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _pca(x, seed, report, params):
+    from sklearn.decomposition import PCA
+
+    k = min(2, x.shape[0], x.shape[1])
+    y = PCA(n_components=k, random_state=seed, **params).fit_transform(x)
+    if k < 2:
+        y = np.concatenate([y, np.zeros((len(y), 2 - k), y.dtype)], axis=1)
+    return y
+
+
+def _tsne(x, seed, report, params):
+    from openTSNE import TSNE
+
+    n = x.shape[0]
+    params.setdefault("perplexity", 30.0)
+    params["perplexity"] = float(min(params["perplexity"], max(1.0, (n - 1) / 3.0)))
+    params.setdefault("initialization", "pca")
+    params.setdefault("n_jobs", 2)
+    params.setdefault("n_iter", 500)
+    params.setdefault("early_exaggeration_iter", 250)
+    every = int(params.pop("callbacks_every_iters", 25))
+    total = max(1, params["n_iter"] + params["early_exaggeration_iter"])
+    done = [0]
+
+    def callback(iteration, error, embedding):
+        done[0] += every
+        report(min(0.99, 0.05 + 0.95 * done[0] / total),
+               f"t-SNE: iteration {min(done[0], total)}/{total}, KL {error:.3f}")
+        return False
+
+    report(0.02, "t-SNE: nearest neighbours and affinities")
+    tsne = TSNE(n_components=2, random_state=seed, callbacks=callback,
+                callbacks_every_iters=every, **params)
+    return np.asarray(tsne.fit(x))
+
+
+def _umap(x, seed, report, params):
+    report(0.02, "UMAP: importing umap-learn (numba compiles on first use)")
+    import umap  # lazy: slow import
+
+    params.setdefault("n_neighbors", 15)
+    params["n_neighbors"] = int(min(params["n_neighbors"], x.shape[0] - 1))
+    params.setdefault("min_dist", 0.1)
+    params.setdefault("n_jobs", 1)  # a seeded UMAP runs single-threaded anyway
+    report(0.1, "UMAP: fitting")
+    return umap.UMAP(n_components=2, random_state=seed, **params).fit_transform(x)

@@ -1,0 +1,338 @@
+"""reidlab.analysis: domain-gap numbers, rank lists and 2-D embeddings vs plain references."""
+
+import numpy as np
+import pytest
+
+from reidlab.analysis import (
+    camera_probe,
+    distance_distributions,
+    gap_summary,
+    pooled,
+    same_vs_cross_camera_retrieval,
+    silhouette,
+)
+from reidlab.analysis.embedding import embed_2d
+from reidlab.analysis.ranklists import per_query_ap, rank_list, worst_queries
+from reidlab.eval import compute_distmat
+from reidlab.eval.features import FeatureSet
+from scipy.spatial.distance import cdist
+
+
+def _tracklets(rng, n=240, ids=40, cams=4, cam_strength=3.0, dim=24):
+    """Identity centre + camera offset + noise, one row per tracklet."""
+    pids = rng.integers(0, ids, n)
+    camids = rng.integers(0, cams, n)
+    idc = rng.normal(size=(ids, dim))
+    camc = rng.normal(size=(cams, dim)) * cam_strength
+    x = idc[pids] + camc[camids] + 0.4 * rng.normal(size=(n, dim))
+    return x.astype(np.float32), pids, camids
+
+
+def _ap_reference(d_row, is_match, keep):
+    """AP of one query: stable order, only ``keep`` items, matches among them."""
+    order = np.argsort(d_row, kind="stable")
+    raw = is_match[order][keep[order]]
+    if not raw.any():
+        return np.nan
+    cum = raw.cumsum()
+    return float((cum / np.arange(1, raw.size + 1) * raw).sum() / raw.sum())
+
+
+# ------------------------------------------------------------------------------ camera probe
+
+
+def test_camera_probe_sees_camera_signal(rng):
+    x, pids, camids = _tracklets(rng, cam_strength=3.0)
+    out = camera_probe(x, camids, groups=pids, cv=4)
+    assert out["accuracy"] > 0.95
+    assert out["chance"] == pytest.approx(np.bincount(camids).max() / len(camids))
+    conf = out["confusion"]
+    assert conf.sum() == len(camids)
+    assert out["accuracy"] == pytest.approx(np.trace(conf) / conf.sum())
+    for i, c in enumerate(out["cameras"]):
+        assert out["per_camera_accuracy"][int(c)] == pytest.approx(conf[i, i] / conf[i].sum())
+
+
+def test_camera_probe_pca_dim(rng):
+    x, pids, camids = _tracklets(rng, cam_strength=3.0, dim=64)
+    assert camera_probe(x, camids, groups=pids, cv=3, pca_dim=8)["accuracy"] > 0.9
+    # One component cannot separate 4 camera offsets as well as the full features.
+    weak = camera_probe(x, camids, groups=pids, cv=3, pca_dim=1)["accuracy"]
+    assert weak < camera_probe(x, camids, groups=pids, cv=3)["accuracy"]
+
+
+def test_camera_probe_near_chance_without_signal(rng):
+    x, pids, camids = _tracklets(rng, cam_strength=0.0)
+    out = camera_probe(x, camids, groups=pids, cv=4)
+    assert out["accuracy"] < out["chance"] + 0.15
+
+
+def test_camera_probe_groups_hold_out_identities(rng):
+    # Each identity lives in one camera and features carry identity only: without groups the
+    # probe can memorise identities of the held-out tracklets; with pid groups it cannot.
+    ids = 40
+    pid_cam = rng.integers(0, 3, ids)
+    pids = np.repeat(np.arange(ids), 4)
+    camids = pid_cam[pids]
+    x = (rng.normal(size=(ids, 128))[pids] + 0.1 * rng.normal(size=(len(pids), 128))).astype(np.float32)
+    free = camera_probe(x, camids, cv=4)
+    held = camera_probe(x, camids, groups=pids, cv=4)
+    assert free["accuracy"] > 0.95
+    assert held["accuracy"] < held["chance"] + 0.2
+
+
+def test_camera_probe_bad_input():
+    with pytest.raises(ValueError, match="2 cameras"):
+        camera_probe(np.zeros((10, 3)), np.zeros(10, int))
+    with pytest.raises(ValueError, match="camera ids"):
+        camera_probe(np.zeros((10, 3)), np.zeros(9, int))
+
+
+# -------------------------------------------------------------------------------- silhouette
+
+
+def _silhouette_reference(x, lab):
+    d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    s = []
+    for i in range(len(x)):
+        same = (lab == lab[i]) & (np.arange(len(x)) != i)
+        if not same.any():
+            s.append(0.0)
+            continue
+        a = d[i, same].mean()
+        b = min(d[i, lab == o].mean() for o in np.unique(lab) if o != lab[i])
+        s.append((b - a) / max(a, b))
+    return float(np.mean(s))
+
+
+def test_silhouette_matches_reference(rng):
+    x, pids, camids = _tracklets(rng, n=80, ids=10, cams=3)
+    x64 = x.astype(np.float64)
+    assert silhouette(x, camids) == pytest.approx(_silhouette_reference(x64, camids), abs=1e-5)
+    assert silhouette(x, pids) == pytest.approx(_silhouette_reference(x64, pids), abs=1e-5)
+    assert silhouette(x, camids) > silhouette(x, pids)  # strong camera offsets
+    assert np.isnan(silhouette(x, np.zeros(len(x))))
+
+
+def test_silhouette_subsample_reproducible(rng):
+    x, _, camids = _tracklets(rng, n=300)
+    a = silhouette(x, camids, max_samples=100, seed=1)
+    assert a == silhouette(x, camids, max_samples=100, seed=1)
+    assert a != silhouette(x, camids, max_samples=100, seed=2)
+
+
+# ---------------------------------------------------------------------- same vs cross camera
+
+
+def test_same_vs_cross_matches_reference(rng):
+    x, pids, camids = _tracklets(rng, n=120, ids=20, cams=3, cam_strength=1.0)
+    x[5] = x[6]  # an exact tie
+    out = same_vs_cross_camera_retrieval(x, pids, camids)
+    d = compute_distmat(x, x)  # same distances; the reference checks the retrieval logic
+    np.testing.assert_allclose(d, cdist(x, x), atol=1e-2)  # matmul form: not exactly 0 on duplicates
+    n = len(x)
+    res = {"same": ([], []), "cross": ([], [])}
+    for i in range(n):
+        others = np.arange(n) != i
+        for name, keep in (("same", others & (camids == camids[i])), ("cross", camids != camids[i])):
+            match = pids == pids[i]
+            if not (match & keep).any():
+                continue
+            order = [j for j in np.argsort(d[i], kind="stable") if keep[j]]
+            res[name][0].append(float(match[order[0]]))
+            res[name][1].append(_ap_reference(d[i], match, keep))
+    for name in ("same", "cross"):
+        assert out[f"{name}_camera_queries"] == len(res[name][0])
+        assert out[f"{name}_camera_rank1"] == pytest.approx(np.mean(res[name][0]))
+        assert out[f"{name}_camera_mAP"] == pytest.approx(np.mean(res[name][1]), abs=1e-6)
+    assert out["rank1_gap"] == pytest.approx(out["same_camera_rank1"] - out["cross_camera_rank1"])
+
+
+def test_same_vs_cross_shows_camera_gap(rng):
+    x, pids, camids = _tracklets(rng, n=300, ids=40, cams=4, cam_strength=3.0)
+    out = same_vs_cross_camera_retrieval(x, pids, camids)
+    assert out["same_camera_rank1"] > out["cross_camera_rank1"] + 0.2
+    x0, pids0, camids0 = _tracklets(np.random.default_rng(1), n=300, ids=40, cams=4, cam_strength=0.0)
+    out0 = same_vs_cross_camera_retrieval(x0, pids0, camids0)
+    assert abs(out0["rank1_gap"]) < 0.15
+
+
+# ------------------------------------------------------------------ distance distributions
+
+
+def test_distance_distributions_exhaustive(rng):
+    nq, ng = 30, 50
+    qp, gp = rng.integers(0, 6, nq), rng.integers(0, 6, ng)
+    qc, gc = rng.integers(0, 3, nq), rng.integers(0, 3, ng)
+    d = rng.random((nq, ng)).astype(np.float32)
+    out = distance_distributions(d, qp, gp, qc, gc, max_pairs=10**6)
+    same = (qp[:, None] == gp[None]) & (qc[:, None] != gc[None])
+    diff = qp[:, None] != gp[None]
+    np.testing.assert_array_equal(np.sort(out["same"]), np.sort(d[same]))
+    np.testing.assert_array_equal(np.sort(out["diff"]), np.sort(d[diff]))
+    for (a, b), v in out["by_pair"].items():
+        sel = (qc[:, None] == a) & (gc[None] == b)
+        np.testing.assert_array_equal(np.sort(v["same"]), np.sort(d[same & sel]))
+        np.testing.assert_array_equal(np.sort(v["diff"]), np.sort(d[diff & sel]))
+        if a == b:
+            assert v["same"].size == 0  # same pid + same camera is junk
+    with_junk = distance_distributions(d, qp, gp, qc, gc, drop_junk=False)
+    np.testing.assert_array_equal(np.sort(with_junk["same"]), np.sort(d[qp[:, None] == gp[None]]))
+
+
+def test_distance_distributions_subsample(rng):
+    q, g = rng.normal(size=(40, 8)), rng.normal(size=(300, 8))
+    qp, gp = rng.integers(0, 5, 40), rng.integers(0, 5, 300)
+    qc, gc = rng.integers(0, 2, 40), rng.integers(0, 2, 300)
+    a = distance_distributions((q, g), qp, gp, qc, gc, max_pairs=500, seed=3)
+    b = distance_distributions((q, g), qp, gp, qc, gc, max_pairs=500, seed=3)
+    c = distance_distributions((q, g), qp, gp, qc, gc, max_pairs=500, seed=4)
+    assert a["diff"].size == 500 and a["same"].size == 500
+    np.testing.assert_array_equal(a["diff"], b["diff"])
+    assert not np.array_equal(a["diff_pairs"][1], c["diff_pairs"][1])
+    r, cc = a["diff_pairs"]
+    assert np.all(qp[r] != gp[cc]) and len(set(zip(r.tolist(), cc.tolist()))) == 500
+    full = np.sqrt(((q[:, None] - g[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(a["diff"], full[r, cc], rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------------------------ FeatureSet
+
+
+def _featureset(rng, duplicate_queries=True):
+    x, pids, camids = _tracklets(rng, n=200, ids=30, cams=3)
+    q = np.arange(0, 200, 4)
+    g = np.setdiff1d(np.arange(200), q)
+    if duplicate_queries:  # official MARS: query tracks also in the gallery
+        g = np.concatenate([g, q])
+    return FeatureSet(x[q], x[g], pids[q], pids[g], camids[q], camids[g],
+                      np.arange(len(q)), np.arange(len(g)))
+
+
+def test_pooled_drops_duplicated_query_tracks(rng):
+    fs = _featureset(rng)
+    feats, pids, camids = pooled(fs)
+    assert len(feats) == 200 == len(pids) == len(camids)
+    assert len({r.tobytes() for r in feats}) == 200
+
+
+def test_gap_summary(rng):
+    fs = _featureset(rng, duplicate_queries=False)
+    s = gap_summary(fs, probe_cv=3, max_pairs=1000)
+    feats, pids, camids = pooled(fs)
+    assert s["camera_probe"]["accuracy"] == camera_probe(feats, camids, groups=pids, cv=3)["accuracy"]
+    assert s["silhouette_camera"] == silhouette(feats, camids)
+    assert s["same_vs_cross"] == same_vs_cross_camera_retrieval(feats, pids, camids)
+    assert s["evaluation"]["num_valid_queries"] > 0
+    assert s["by_camera_pair"]["rank1"].shape == (3, 3)
+    assert s["distances"]["diff"].size == 1000
+
+
+# ------------------------------------------------------------------------------ rank lists
+
+
+def _case(rng, nq=25, ng=120):
+    qp, gp = rng.integers(0, 8, nq), rng.integers(0, 8, ng)
+    qc, gc = rng.integers(0, 3, nq), rng.integers(0, 3, ng)
+    d = rng.integers(0, 20, (nq, ng)).astype(np.float32)  # ties on purpose
+    return d, qp, gp, qc, gc
+
+
+def test_rank_list_marks_junk_and_counts_k(rng):
+    d, qp, gp, qc, gc = _case(rng)
+    for qi in range(5):
+        lst = rank_list(d, qp, gp, qc, gc, qi, k=10)
+        order = np.argsort(d[qi], kind="stable")
+        rows = [e["gallery_row"] for e in lst]
+        assert rows == order[:len(rows)].tolist()
+        assert sum(not e["junk"] for e in lst) == 10
+        for e in lst:
+            j = e["gallery_row"]
+            assert e["junk"] == bool(gp[j] == qp[qi] and gc[j] == qc[qi])
+            assert e["match"] == bool(gp[j] == qp[qi] and not e["junk"])
+            assert e["distance"] == d[qi, j]
+        assert [e["rank"] for e in lst if not e["junk"]] == list(range(1, 11))
+        clean = rank_list(d, qp, gp, qc, gc, qi, k=10, include_junk=False)
+        assert [e for e in lst if not e["junk"]] == clean
+    with pytest.raises(IndexError):
+        rank_list(d, qp, gp, qc, gc, len(qp), k=3)
+
+
+def test_per_query_ap_and_worst_queries(rng):
+    d, qp, gp, qc, gc = _case(rng)
+    ref = np.array([_ap_reference(d[i], gp == qp[i], ~((gp == qp[i]) & (gc == qc[i])))
+                    for i in range(len(qp))])
+    got = per_query_ap(d, qp, gp, qc, gc)
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+    worst = worst_queries(d, qp, gp, qc, gc, n=5)
+    valid = np.flatnonzero(~np.isnan(ref))
+    assert np.all(np.diff(ref[worst]) >= 0)
+    assert ref[worst[-1]] <= np.sort(ref[valid])[4]
+    by_first = worst_queries(d, qp, gp, qc, gc, n=len(qp), by="first_match")
+    assert set(by_first.tolist()) == set(valid.tolist())
+    firsts = [next(e["rank"] for e in rank_list(d, qp, gp, qc, gc, i, k=len(gp)) if e["match"])
+              for i in by_first]
+    assert np.all(np.diff(firsts) <= 0)
+
+
+# ------------------------------------------------------------------------------- embeddings
+
+
+def _blobs(rng, n=60):
+    x = rng.normal(size=(n, 16)).astype(np.float32)
+    lab = np.arange(n) % 2
+    x[lab == 1] += 8.0
+    return x, lab
+
+
+def _separated(y, lab):
+    """Nearest neighbour in 2-D always has the same blob label."""
+    d = ((y[:, None] - y[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    return np.all(lab[d.argmin(1)] == lab)
+
+
+def test_pca_embedding(rng, tmp_path):
+    x, lab = _blobs(rng)
+    y = embed_2d(x, "pca", cache_dir=tmp_path)
+    assert y.shape == (60, 2) and y.dtype == np.float32
+    xc = x - x.mean(0)
+    ref = xc @ np.linalg.svd(xc, full_matrices=False)[2][:2].T
+    np.testing.assert_allclose(np.abs(y), np.abs(ref), rtol=1e-3, atol=1e-3)
+    assert _separated(y, lab)
+
+
+def test_tsne_embedding_cache_and_progress(rng, tmp_path, monkeypatch):
+    x, lab = _blobs(rng)
+    calls = []
+    params = dict(n_iter=100, early_exaggeration_iter=50, n_jobs=1)
+    y = embed_2d(x, "tsne", seed=0, cache_dir=tmp_path, progress=lambda f, m: calls.append(f), **params)
+    assert y.shape == (60, 2) and y.dtype == np.float32 and np.isfinite(y).all()
+    assert _separated(y, lab)
+    assert calls[-1] == 1.0 and np.all(np.diff(calls) >= 0) and len(calls) > 4
+    assert len(list(tmp_path.glob("tsne-*.npy"))) == 1
+    # The second call is served from the cache: t-SNE is not run again.
+    import openTSNE
+
+    monkeypatch.setattr(openTSNE, "TSNE", lambda *a, **k: pytest.fail("cache not used"))
+    np.testing.assert_array_equal(embed_2d(x, "tsne", seed=0, cache_dir=tmp_path, **params), y)
+    monkeypatch.undo()
+    # Different parameters → a different cache entry; same seed → same result without cache.
+    y2 = embed_2d(x, "tsne", seed=0, cache_dir=tmp_path, perplexity=5, **params)
+    assert len(list(tmp_path.glob("tsne-*.npy"))) == 2 and not np.array_equal(y, y2)
+    np.testing.assert_allclose(embed_2d(x, "tsne", seed=0, use_cache=False, **params), y, atol=1e-5)
+
+
+def test_embed_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="method"):
+        embed_2d(np.zeros((5, 3)), "mds", cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="N×D"):
+        embed_2d(np.zeros(5), "pca", cache_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_umap_embedding(rng, tmp_path):
+    x, lab = _blobs(rng)
+    y = embed_2d(x, "umap", seed=0, cache_dir=tmp_path, n_epochs=50)
+    assert y.shape == (60, 2) and y.dtype == np.float32
+    assert _separated(y, lab)
