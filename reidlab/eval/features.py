@@ -52,3 +52,50 @@ class FeatureSet:
         except (KeyError, ValueError, OSError) as e:
             raise DatasetError(path, "a features .npz with keys " +
                                ", ".join(f.name for f in fields(cls)), str(e)) from e
+
+
+def extract_features(model, query, gallery, cfg, progress=None, device="cpu",
+                     input_norm=None, autocast: bool = False,
+                     on_corrupt=None) -> FeatureSet:
+    """Embed query and gallery tracklets with ``model`` → :class:`FeatureSet`.
+
+    ``model`` is a :class:`reidlab.methods.base.Method` (its ``embed`` and ``net.input_norm``
+    are used; it is put in eval mode and restored) or a callable mapping clips B×T×3×H×W to
+    embeddings B×D (then ``input_norm=((mean3), (std3))`` is required). A tracklet's embedding
+    is the mean over clips of ``cfg.frames_per_clip`` evenly spaced frames (all frames, or up
+    to ``cfg.eval_frames``). Tracklets without any readable frame are left out (``q_index`` /
+    ``g_index`` say which rows remain); unreadable frames are passed to ``on_corrupt(paths)``.
+    ``progress(fraction, message)`` is called as tracklets are done.
+    """
+    from reidlab.data.loader import embed_tracklets
+
+    if hasattr(model, "embed"):
+        embed_fn = model.embed
+        if input_norm is None:
+            input_norm = model.net.input_norm
+    else:
+        embed_fn = model
+    if input_norm is None:
+        raise ValueError("extract_features needs input_norm when given a plain embed function")
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    total = len(query) + len(gallery)
+    try:
+        parts = []
+        for name, items, offset in (("query", query, 0), ("gallery", gallery, len(query))):
+            cb = None
+            if progress is not None:
+                cb = (lambda done, n, o=offset, s=name:
+                      progress((o + done) / max(total, 1), f"features: {s} {done}/{n}"))
+            e = embed_tracklets(embed_fn, items, cfg, input_norm, device=device, progress=cb,
+                                autocast=autocast)
+            if on_corrupt is not None and (e.corrupt or e.dropped):
+                on_corrupt(name, e.corrupt, e.dropped)
+            parts.append(e)
+    finally:
+        if was_training and hasattr(model, "train"):
+            model.train()
+    q, g = parts
+    return FeatureSet(q_feat=q.feat, g_feat=g.feat, q_pids=q.pids, g_pids=g.pids,
+                      q_camids=q.camids, g_camids=g.camids, q_index=q.index, g_index=g.index)

@@ -1,0 +1,231 @@
+"""Torch datasets that turn tracklets into normalised clip tensors.
+
+``TrainClipDataset`` is indexed by keys ``(epoch, tracklet, clip)`` (from
+``reidlab.data.sampling.epoch_batches``), so frame choice and augmentation are a pure function
+of (seed, epoch, tracklet, clip) — identical with any number of workers and after a resume.
+
+A frame that cannot be decoded is never fatal in training: the nearest readable frame of the
+same tracklet replaces it and the item reports the bad path in ``corrupt`` (newline-separated)
+so the trainer can count and log it. A tracklet without any readable frame comes back with
+``valid=False``; the trainer drops it from the batch with a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from reidlab.data.images import read_frame
+from reidlab.data.sampling import clip_frame_indices, eval_frame_indices, item_rng
+from reidlab.data.tracklets import Tracklet
+from reidlab.errors import CorruptFrameError
+
+Norm = tuple[Sequence[float], Sequence[float]]
+
+
+def norm_params(input_norm) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) as float32 arrays of 3 from a ``((m,m,m),(s,s,s))`` pair or an object/dict
+    with ``mean``/``std``. Values are on the [0, 1] pixel scale."""
+    if isinstance(input_norm, dict):
+        mean, std = input_norm["mean"], input_norm["std"]
+    elif hasattr(input_norm, "mean") and hasattr(input_norm, "std"):
+        mean, std = input_norm.mean, input_norm.std
+    else:
+        mean, std = input_norm
+    return np.asarray(mean, np.float32).reshape(3), np.asarray(std, np.float32).reshape(3)
+
+
+def to_tensor(frames: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
+    """uint8 ...×H×W×3 → float ...×3×H×W normalised."""
+    x = frames.astype(np.float32) / 255.0
+    x = (x - mean) / std
+    return torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, -3)))
+
+
+class _FrameReader:
+    """Reads frames of a tracklet, replacing unreadable ones by the nearest readable frame."""
+
+    def __init__(self, size: tuple[int, int]):
+        self.size = size
+        self.bad: set[str] = set()  # known-bad paths (per process)
+
+    def read(self, tracklet: Tracklet, idx: Sequence[int]) -> tuple[np.ndarray | None, list[str]]:
+        """Frames ``idx`` of ``tracklet`` (T×H×W×3) and the bad paths met; ``None`` if no frame
+        of the tracklet is readable."""
+        out, newly_bad, cache = [], [], {}
+        for i in idx:
+            frame = self._read_near(tracklet, int(i), newly_bad, cache)
+            if frame is None:
+                return None, newly_bad
+            out.append(frame)
+        return np.stack(out), newly_bad
+
+    def _read_near(self, tracklet, i, newly_bad, cache):
+        n = len(tracklet.frames)
+        order = sorted(range(n), key=lambda j: (abs(j - i), j))
+        for j in order:
+            if j in cache:
+                return cache[j]
+            path = str(tracklet.frames[j])
+            if path in self.bad:
+                continue
+            try:
+                cache[j] = read_frame(path, self.size)
+                return cache[j]
+            except CorruptFrameError:
+                self.bad.add(path)
+                newly_bad.append(path)
+        return None
+
+
+class TrainClipDataset(Dataset):
+    """Training clips. ``ds[(epoch, t, c)]`` → dict with ``clips`` T×3×H×W, ``camid``, ``pid``,
+    ``index`` (= t), ``frame_pos`` (T frame indices inside the tracklet), ``valid``, ``corrupt``.
+    """
+
+    def __init__(self, tracklets: Sequence[Tracklet], cfg, input_norm, augment: bool = True):
+        self.tracklets = list(tracklets)
+        self.T = int(cfg.frames_per_clip)
+        self.N = int(cfg.clips_per_tracklet)
+        self.seed = int(cfg.seed)
+        self.size = (int(cfg.height), int(cfg.width))
+        self.hflip = bool(getattr(cfg, "hflip", False)) and augment
+        self.crop_pad = int(getattr(cfg, "crop_pad", 0)) if augment else 0
+        self.mean, self.std = norm_params(input_norm)
+        self.reader = _FrameReader(self.size)
+
+    def __len__(self) -> int:
+        return len(self.tracklets) * self.N
+
+    def __getitem__(self, key) -> dict:
+        epoch, t, c = (int(k) for k in key)
+        tr = self.tracklets[t]
+        rng = item_rng(self.seed, epoch, t, c)
+        idx = clip_frame_indices(len(tr), self.T, rng, clip=c, num_clips=self.N)
+        flip = self.hflip and rng.random() < 0.5
+        dy, dx = (rng.integers(0, 2 * self.crop_pad + 1, size=2) if self.crop_pad else (0, 0))
+        frames, bad = self.reader.read(tr, idx)
+        valid = frames is not None
+        if not valid:
+            frames = np.zeros((self.T, *self.size, 3), np.uint8)
+        if flip:
+            frames = frames[:, :, ::-1]
+        if self.crop_pad:
+            p = self.crop_pad
+            padded = np.pad(frames, ((0, 0), (p, p), (p, p), (0, 0)))
+            frames = padded[:, dy:dy + self.size[0], dx:dx + self.size[1]]
+        return {
+            "clips": to_tensor(frames, self.mean, self.std),
+            "camid": tr.camid,
+            "pid": tr.pid,
+            "index": t,
+            "frame_pos": torch.from_numpy(idx.astype(np.int64)),
+            "valid": valid,
+            "corrupt": "\n".join(bad),
+        }
+
+
+def train_loader(dataset: TrainClipDataset, batches: list[list[tuple[int, int]]], epoch: int,
+                 num_workers: int = 0) -> DataLoader:
+    """A DataLoader over the given epoch's batches of ``(tracklet, clip)`` items."""
+    keyed = [[(epoch, t, c) for t, c in b] for b in batches]
+    return DataLoader(dataset, batch_sampler=keyed, num_workers=num_workers,
+                      generator=torch.Generator().manual_seed(0))  # keep global RNG untouched
+
+
+class EvalTrackletDataset(Dataset):
+    """Whole tracklets for feature extraction: ``ds[i]`` → ``clips`` C×T×3×H×W (evenly spaced
+    frames, all of them or up to ``cfg.eval_frames``), ``camid``, ``pid``, ``index``, ``valid``,
+    ``corrupt``."""
+
+    def __init__(self, tracklets: Sequence[Tracklet], cfg, input_norm):
+        self.tracklets = list(tracklets)
+        self.T = int(cfg.frames_per_clip)
+        self.max_frames = int(getattr(cfg, "eval_frames", 0) or 0)
+        self.size = (int(cfg.height), int(cfg.width))
+        self.mean, self.std = norm_params(input_norm)
+        self.reader = _FrameReader(self.size)
+
+    def __len__(self) -> int:
+        return len(self.tracklets)
+
+    def __getitem__(self, i: int) -> dict:
+        tr = self.tracklets[i]
+        idx = eval_frame_indices(len(tr), self.T, self.max_frames)
+        frames, bad = self.reader.read(tr, idx.reshape(-1))
+        valid = frames is not None
+        if not valid:
+            frames = np.zeros((idx.size, *self.size, 3), np.uint8)
+        clips = to_tensor(frames, self.mean, self.std).reshape(*idx.shape, 3, *self.size)
+        return {"clips": clips, "camid": tr.camid, "pid": tr.pid, "index": i, "valid": valid,
+                "corrupt": "\n".join(bad)}
+
+
+def collate_tracklets(items: list[dict]) -> dict:
+    """Concatenate the clips of several tracklets; ``owner[j]`` is the item of clip j."""
+    return {
+        "clips": torch.cat([it["clips"] for it in items]),
+        "owner": torch.cat([torch.full((len(it["clips"]),), k) for k, it in enumerate(items)]),
+        "camid": torch.tensor([it["camid"] for it in items]),
+        "pid": torch.tensor([it["pid"] for it in items]),
+        "index": torch.tensor([it["index"] for it in items]),
+        "valid": torch.tensor([it["valid"] for it in items]),
+        "corrupt": [p for it in items for p in it["corrupt"].split("\n") if p],
+    }
+
+
+@dataclass
+class Embedded:
+    """Embeddings of the readable tracklets of a list."""
+
+    feat: np.ndarray  # n×D float32
+    index: np.ndarray  # n, positions in the input list
+    pids: np.ndarray
+    camids: np.ndarray
+    corrupt: list[str] = field(default_factory=list)  # unreadable frame paths met
+    dropped: list[int] = field(default_factory=list)  # tracklets without any readable frame
+
+
+def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
+                    tracklets: Sequence[Tracklet], cfg, input_norm, device="cpu",
+                    progress: Callable[[int, int], None] | None = None,
+                    tracklets_per_batch: int = 8, autocast: bool = False) -> Embedded:
+    """Embed each tracklet as the mean of the embeddings of its clips (see
+    ``EvalTrackletDataset``). ``embed_fn`` maps clips B×T×3×H×W to B×D."""
+    ds = EvalTrackletDataset(tracklets, cfg, input_norm)
+    dl = DataLoader(ds, batch_size=tracklets_per_batch, collate_fn=collate_tracklets,
+                    num_workers=int(getattr(cfg, "num_workers", 0)),
+                    generator=torch.Generator().manual_seed(0))
+    feats, index, corrupt, dropped = [], [], [], []
+    done = 0
+    device = torch.device(device)
+    for batch in dl:
+        with torch.no_grad(), torch.autocast(device.type, enabled=autocast):
+            f = embed_fn(batch["clips"].to(device)).float().cpu()
+        owner = batch["owner"]
+        n = len(batch["index"])
+        sums = torch.zeros(n, f.shape[1]).index_add_(0, owner, f)
+        counts = torch.bincount(owner, minlength=n).clamp_min(1).unsqueeze(1)
+        mean = sums / counts
+        valid = batch["valid"]
+        feats.append(mean[valid].numpy())
+        index.append(batch["index"][valid].numpy())
+        dropped.extend(batch["index"][~valid].tolist())
+        corrupt.extend(batch["corrupt"])
+        done += n
+        if progress is not None:
+            progress(done, len(ds))
+    idx = np.concatenate(index) if index else np.zeros(0, np.int64)
+    feat = np.concatenate(feats).astype(np.float32) if feats else np.zeros((0, 0), np.float32)
+    return Embedded(
+        feat=feat,
+        index=idx.astype(np.int64),
+        pids=np.array([tracklets[i].pid for i in idx], np.int64),
+        camids=np.array([tracklets[i].camid for i in idx], np.int64),
+        corrupt=corrupt,
+        dropped=dropped,
+    )

@@ -1,0 +1,164 @@
+"""Clip sampling and batch samplers. Everything is a pure function of (seed, epoch).
+
+* A tracklet of L frames is split into T equal chunks and one frame is drawn from each chunk:
+  at random in training, the chunk centre in evaluation. When L < T frames repeat.
+* With N clips per tracklet per epoch, clip n draws from the n-th of N equal sub-ranges of
+  every chunk, so the N clips of one tracklet look at different frames.
+* An epoch is a list of items ``(tracklet, clip)``; a sampler orders them into batches:
+  ``random`` (shuffle), ``pk`` (P groups × K items per batch over arbitrary group labels — e.g.
+  camera-local pseudo IDs, since PADAL has no cross-camera IDs) and ``camera`` (every batch holds
+  the same number of items from each camera; small cameras are over-sampled).
+
+Randomness comes from ``numpy.random.default_rng([seed, epoch, ...])`` so a resumed run draws
+exactly the same batches and frames as an uninterrupted one, with no generator state to store.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from reidlab.errors import ConfigError
+
+SAMPLERS = ("random", "pk", "camera")
+
+
+def chunk_bounds(length: int, num_chunks: int) -> np.ndarray:
+    """Start/end (exclusive) of ``num_chunks`` equal chunks of ``range(length)``: array T×2.
+
+    When ``length < num_chunks`` chunks are one frame each and frames repeat in order.
+    """
+    if length < 1 or num_chunks < 1:
+        raise ValueError(f"need length >= 1 and num_chunks >= 1, got {length}, {num_chunks}")
+    if length >= num_chunks:
+        edges = np.floor(np.arange(num_chunks + 1) * length / num_chunks).astype(np.int64)
+        return np.stack([edges[:-1], edges[1:]], axis=1)
+    start = np.floor(np.arange(num_chunks) * length / num_chunks).astype(np.int64)
+    return np.stack([start, start + 1], axis=1)
+
+
+def clip_frame_indices(length: int, num_frames: int, rng: np.random.Generator | None = None,
+                       clip: int = 0, num_clips: int = 1) -> np.ndarray:
+    """Frame indices (sorted, length ``num_frames``) of one clip of a tracklet of ``length``.
+
+    ``rng=None`` is evaluation mode: the centre of each chunk's sub-range. Otherwise one frame
+    is drawn uniformly from the ``clip``-th of ``num_clips`` equal sub-ranges of each chunk.
+    """
+    if not 0 <= clip < num_clips:
+        raise ValueError(f"clip {clip} out of range for {num_clips} clips")
+    bounds = chunk_bounds(length, num_frames)
+    size = bounds[:, 1] - bounds[:, 0]
+    lo = bounds[:, 0] + (clip * size) // num_clips
+    hi = bounds[:, 0] + ((clip + 1) * size) // num_clips
+    hi = np.maximum(hi, lo + 1)  # chunks smaller than num_clips: share frames
+    lo = np.minimum(lo, bounds[:, 1] - 1)
+    hi = np.minimum(hi, bounds[:, 1])
+    if rng is None:
+        return (lo + (hi - lo - 1) // 2).astype(np.int64)
+    return (lo + np.floor(rng.random(len(lo)) * (hi - lo)).astype(np.int64)).astype(np.int64)
+
+
+def eval_frame_indices(length: int, frames_per_clip: int, max_frames: int = 0) -> np.ndarray:
+    """Frames for feature extraction, shape C×T: ``C = ceil(n / T)`` clips over evenly spaced
+    frames, where ``n = length`` (``max_frames=0``: all frames) or ``min(length, max_frames)``."""
+    n = length if max_frames <= 0 else min(length, max_frames)
+    num_clips = max(1, -(-n // frames_per_clip))
+    idx = clip_frame_indices(length, num_clips * frames_per_clip)
+    return idx.reshape(num_clips, frames_per_clip)
+
+
+def item_rng(seed: int, epoch: int, *keys: int) -> np.random.Generator:
+    """The generator for one (seed, epoch, item...) — independent of iteration order."""
+    return np.random.default_rng([int(seed), int(epoch), *(int(k) for k in keys)])
+
+
+def epoch_items(num_tracklets: int, clips_per_tracklet: int) -> list[tuple[int, int]]:
+    """All ``(tracklet, clip)`` items of one epoch, in tracklet order."""
+    return [(t, c) for t in range(num_tracklets) for c in range(clips_per_tracklet)]
+
+
+def random_batches(items: Sequence, batch_size: int, rng: np.random.Generator,
+                   drop_last: bool = True) -> list[list]:
+    """Shuffle and cut into batches; the last short batch is dropped when there is a full one."""
+    order = rng.permutation(len(items))
+    batches = [[items[i] for i in order[s:s + batch_size]] for s in range(0, len(order), batch_size)]
+    if drop_last and len(batches) > 1 and len(batches[-1]) < batch_size:
+        batches.pop()
+    return batches
+
+
+def pk_batches(items: Sequence, groups: Sequence[int], batch_size: int, instances: int,
+               rng: np.random.Generator) -> list[list]:
+    """P×K batches: P = batch_size // K distinct groups, K items each (torchreid's
+    RandomIdentitySampler over arbitrary labels). ``groups[i]`` is the group of ``items[i]``.
+    Groups with fewer than K items are filled by drawing with replacement."""
+    if instances < 1 or batch_size < instances:
+        raise ConfigError(f"P×K sampling needs 1 <= instances ({instances}) <= batch_size "
+                          f"({batch_size})")
+    p = batch_size // instances
+    by_group: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_group.setdefault(int(g), []).append(i)
+    chunks: dict[int, list[list[int]]] = {}
+    for g in sorted(by_group):
+        idx = by_group[g]
+        if len(idx) < instances:
+            idx = list(idx) + list(rng.choice(idx, instances - len(idx), replace=True))
+        idx = [idx[i] for i in rng.permutation(len(idx))]
+        chunks[g] = [idx[s:s + instances] for s in range(0, len(idx) - instances + 1, instances)]
+    batches = []
+    avail = [g for g in sorted(chunks) if chunks[g]]
+    if len(avail) < p:
+        raise ConfigError(f"P×K sampling needs at least P={p} groups, found {len(avail)}; lower "
+                          f"batch_size or num_instances")
+    while len(avail) >= p:
+        chosen = rng.choice(len(avail), p, replace=False)
+        batch = []
+        for c in sorted(chosen):
+            batch.extend(items[i] for i in chunks[avail[c]].pop())
+        batches.append(batch)
+        avail = [g for g in avail if chunks[g]]
+    return batches
+
+
+def camera_batches(items: Sequence, camids: Sequence[int], batch_size: int,
+                   rng: np.random.Generator) -> list[list]:
+    """Batches with the same number of items per camera (remainder to random cameras).
+    Cameras that run out are reshuffled and reused; the epoch has ``len(items) // batch_size``
+    batches (at least one)."""
+    cams = sorted({int(c) for c in camids})
+    queues: dict[int, list[int]] = {c: [] for c in cams}
+    pools = {c: [i for i, k in enumerate(camids) if int(k) == c] for c in cams}
+
+    def draw(c: int) -> int:
+        if not queues[c]:
+            queues[c] = [pools[c][i] for i in rng.permutation(len(pools[c]))]
+        return queues[c].pop()
+
+    batches = []
+    for _ in range(max(1, len(items) // batch_size)):
+        per = [batch_size // len(cams)] * len(cams)
+        for j in rng.choice(len(cams), batch_size % len(cams), replace=False):
+            per[j] += 1
+        batches.append([items[draw(c)] for c, n in zip(cams, per) for _ in range(n)])
+    return batches
+
+
+def epoch_batches(sampler: str, num_tracklets: int, clips_per_tracklet: int, batch_size: int,
+                  seed: int, epoch: int, groups: Sequence[int] | None = None,
+                  camids: Sequence[int] | None = None, instances: int = 4) -> list[list]:
+    """The batches of ``(tracklet, clip)`` items for one epoch — deterministic in (seed, epoch)."""
+    items = epoch_items(num_tracklets, clips_per_tracklet)
+    rng = np.random.default_rng([int(seed), int(epoch), 7919])
+    if sampler == "random":
+        return random_batches(items, batch_size, rng)
+    if sampler == "pk":
+        if groups is None:
+            raise ValueError("pk sampler needs group labels")
+        return pk_batches(items, [groups[t] for t, _ in items], batch_size, instances, rng)
+    if sampler == "camera":
+        if camids is None:
+            raise ValueError("camera sampler needs camera ids")
+        return camera_batches(items, [camids[t] for t, _ in items], batch_size, rng)
+    raise ConfigError(f"unknown sampler {sampler!r}; expected one of {list(SAMPLERS)}")

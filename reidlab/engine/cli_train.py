@@ -1,0 +1,125 @@
+"""``python -m reidlab train``: train a method and write a run store (see ``docs/training.md``).
+
+``add_train_options`` / ``config_from_args`` are shared with ``python -m reidlab sweep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from reidlab.engine.config import PRESETS, TrainConfig, make_config
+from reidlab.errors import DatasetError
+
+# CLI flag -> TrainConfig field
+FLAGS = {
+    "method": "method", "K": "K", "parts": "parts", "lam": "lam", "clips": "clips_per_tracklet",
+    "frames": "frames_per_clip", "epochs": "epochs", "backbone": "backbone",
+    "batch_size": "batch_size", "seed": "seed", "device": "device", "eval_every": "eval_every",
+    "workers": "num_workers", "sampler": "sampler", "lr": "lr", "eval_frames": "eval_frames",
+    "fragment_rate": "fragment_rate", "format": "dataset_format",
+}
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", help="dataset root folder (default: SynthCams at data/synthcams, "
+                   "generated on first use)")
+    p.add_argument("--format", help="dataset layout: mars (default), prid2011, ilidsvid, "
+                   "market1501, dukemtmc, msmt17, folder")
+    p.add_argument("--protocol", choices=["official", "torchreid"],
+                   help="MARS gallery protocol (default official)")
+    p.add_argument("--method", help="padal_id | padal_a | padal_m | padal_mp | padal_ap | ...")
+    p.add_argument("--K", type=int, help="number of parts of the PAM")
+    p.add_argument("--parts", choices=["kmeans", "strict"], help="PAM part masks")
+    p.add_argument("--lam", type=float, help="adversarial weight λ")
+    p.add_argument("--clips", type=int, help="clips per tracklet per epoch")
+    p.add_argument("--frames", type=int, help="frames per clip")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--backbone", help="effnet_lite0 | resnet18 | resnet50 | tiny")
+    p.add_argument("--batch-size", type=int, dest="batch_size", help="clips per batch")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--sampler", choices=["random", "pk", "camera"])
+    p.add_argument("--eval-every", type=int, dest="eval_every", help="epochs between evaluations")
+    p.add_argument("--eval-frames", type=int, dest="eval_frames",
+                   help="frames per tracklet for features (0: all)")
+    p.add_argument("--fragment-rate", type=float, dest="fragment_rate")
+    p.add_argument("--workers", type=int, help="data loader processes")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--preset", choices=sorted(PRESETS), help="quick (CPU, ~10 min), paper, test")
+    p.add_argument("--seed", type=int)
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    add_train_options(p)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def resolve_dataset(args: argparse.Namespace) -> str:
+    """The dataset root: ``--dataset`` (must exist) or the default SynthCams (generated)."""
+    if args.dataset:
+        root = Path(args.dataset).expanduser()
+        if not root.is_dir():
+            raise DatasetError(root, "a dataset folder (see --format)", "no such folder")
+        return str(root)
+    from reidlab.data import synthcams
+
+    print(f"using the default SynthCams dataset at {synthcams.DEFAULT_ROOT}")
+    return str(synthcams.ensure_default(synthcams.DEFAULT_ROOT))
+
+
+def config_from_args(args: argparse.Namespace, **override) -> TrainConfig:
+    """A TrainConfig from ``--preset`` plus the explicit flags (and ``override``)."""
+    values = {field: getattr(args, flag, None) for flag, field in FLAGS.items()}
+    values.update(override)
+    if getattr(args, "protocol", None):
+        values["dataset_options"] = {"protocol": args.protocol}
+    values["dataset"] = resolve_dataset(args) if "dataset" not in override else override["dataset"]
+    return make_config(args.preset, **values)
+
+
+def tqdm_progress(disable: bool = False):
+    """A ``progress(fraction, message)`` callback drawing a tqdm bar; returns (callback, bar)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, unit="‰", disable=disable, dynamic_ncols=True,
+               bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+
+    def cb(fraction: float, message: str) -> None:
+        bar.n = int(round(1000 * fraction))
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    return cb, bar
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    stored = out / "config.json"
+    if args.resume and stored.is_file():
+        cfg = TrainConfig.from_dict(json.loads(stored.read_text())["config"])
+        if args.epochs is not None:
+            cfg.epochs = args.epochs
+    else:
+        cfg = config_from_args(args)
+    from reidlab.engine.trainer import train
+
+    cb, bar = tqdm_progress(disable=args.no_progress)
+    try:
+        train(cfg, out, resume=args.resume, progress=cb)
+    finally:
+        bar.close()
+    from reidlab.engine.runs import Run
+
+    r = Run(out)
+    print(json.dumps({"run": str(out), "status": r.status().get("state"),
+                      "final": _headline(r.final_metrics())}, indent=1))
+    return 0 if r.status().get("state") in ("finished", "cancelled") else 1
+
+
+def _headline(m: dict | None) -> dict | None:
+    if m is None:
+        return None
+    return {k: m.get(k) for k in ("rank1", "rank5", "rank10", "rank20", "mAP", "mINP", "protocol")}

@@ -1,0 +1,201 @@
+"""The run store: one folder per run, written by ``reidlab.engine.trainer`` and read here.
+
+Layout of ``runs/<name>/``::
+
+    config.json       {"config": TrainConfig dict, "dataset": {format, root, options,
+                       fingerprint, summary, num_cameras, protocol}, "seed", "versions",
+                       "protocol", "created", "device"}
+    status.json       {"state": running|finished|failed|cancelled, "pid", "progress" (0..1),
+                       "message", "epoch", "updated" (unix time), "started"}
+    metrics.jsonl     one JSON object per line, each with "kind":
+                       step  {epoch, step, loss, terms{}, metrics{}, lr, images_per_s, time}
+                       epoch {epoch, step, loss, terms{}, metrics{}, lr, images_per_s, time,
+                              corrupt_frames}
+                       eval  {which: initial|epoch|final, epoch, rank1, rank5, rank10, rank20,
+                              mAP, mINP, num_valid_queries, num_skipped_queries, protocol,
+                              pair_rank1 (C×C, null where undefined), pair_count, cameras}
+                       warning {epoch, message, path}
+    checkpoint.pt     model/optimizer/scheduler/scaler/epoch/RNG states (torch.load
+                       weights_only=True), written atomically
+    features/initial.npz, features/final.npz   FeatureSet (query/gallery embeddings)
+
+Epochs are numbered from 1 in the store (epoch 0 = before training). The app reads runs only
+through this module. Every file is replaced atomically, except ``metrics.jsonl``, which is
+appended line by line; a partially written last line is ignored by :meth:`Run.metrics`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from reidlab.errors import DatasetError
+from reidlab.eval.features import FeatureSet
+
+CONFIG, STATUS, METRICS, CHECKPOINT, CANCEL = (
+    "config.json", "status.json", "metrics.jsonl", "checkpoint.pt", "CANCEL")
+
+
+def clean_json(obj):
+    """Make ``obj`` strict-JSON: numpy → Python, NaN/inf → None, tuples → lists."""
+    if isinstance(obj, dict):
+        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return clean_json(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if math.isfinite(x) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def make_readable(path: str | Path) -> None:
+    """Give a temp file (mkstemp makes 0600) the usual permissions of a new file."""
+    os.chmod(path, _umask_mode())
+
+
+def write_json_atomic(path: str | Path, obj) -> None:
+    """Write JSON to a temp file in the same folder, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(clean_json(obj), fh, indent=1, allow_nan=False)
+        make_readable(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Records of a JSON-lines file; an unparsable (partially written) line is skipped."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    out = []
+    with open(path) as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def evaluate_features(fs: FeatureSet, num_cameras: int | None = None, protocol: str | None = None,
+                      q_tids=None, g_tids=None) -> dict:
+    """Standard metrics of a :class:`FeatureSet` (Euclidean distance) plus the per-camera-pair
+    rank-1 matrix. With tracklet ids the diagonal holds same-camera retrieval."""
+    from reidlab.eval.ranking import compute_distmat, evaluate, evaluate_by_camera_pair
+
+    dist = compute_distmat(fs.q_feat, fs.g_feat)
+    m = evaluate(dist, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
+    m.pop("cmc", None)
+    pair = evaluate_by_camera_pair(dist, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
+                                   q_tids=q_tids, g_tids=g_tids, num_cams=num_cameras)
+    m.update(pair_rank1=pair["rank1"], pair_mAP=pair["mAP"], pair_count=pair["count"],
+             cameras=pair["cameras"], protocol=protocol, num_query=len(fs.q_pids),
+             num_gallery=len(fs.g_pids))
+    return clean_json(m)
+
+
+class Run:
+    """Read access to one run folder."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not (self.path / CONFIG).is_file():
+            raise DatasetError(self.path, f"a run folder with {CONFIG} (written by reidlab "
+                               "train)", "no config.json")
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def config(self) -> dict:
+        """The whole ``config.json`` (training config under ``"config"``)."""
+        return json.loads((self.path / CONFIG).read_text())
+
+    def train_config(self):
+        from reidlab.engine.config import TrainConfig
+
+        return TrainConfig.from_dict(self.config["config"])
+
+    def status(self) -> dict:
+        """``status.json``; a missing or unreadable file reads as ``{"state": "unknown"}``."""
+        try:
+            return json.loads((self.path / STATUS).read_text())
+        except (OSError, ValueError):
+            return {"state": "unknown"}
+
+    def metrics(self, kind: str | None = None) -> list[dict]:
+        """Records of ``metrics.jsonl`` (optionally only one ``kind``)."""
+        recs = read_jsonl(self.path / METRICS)
+        return recs if kind is None else [r for r in recs if r.get("kind") == kind]
+
+    def final_metrics(self) -> dict | None:
+        """The last ``eval`` record with ``which == "final"``, or None before the run ends."""
+        finals = [r for r in self.metrics("eval") if r.get("which") == "final"]
+        return finals[-1] if finals else None
+
+    def has_features(self, which: str = "final") -> bool:
+        return (self.path / "features" / f"{which}.npz").is_file()
+
+    def features(self, which: str = "final") -> FeatureSet:
+        if which not in ("final", "initial"):
+            raise ValueError(f"which: expected 'final' or 'initial', got {which!r}")
+        return FeatureSet.load(self.path / "features" / f"{which}.npz")
+
+    def dataset(self):
+        """Reload the run's dataset with the stored format and options."""
+        from reidlab.data import load_dataset
+
+        d = self.config["dataset"]
+        return load_dataset(d["format"], d["root"], **(d.get("options") or {}))
+
+    def mtime(self) -> float:
+        st = self.path / STATUS
+        return (st if st.is_file() else self.path / CONFIG).stat().st_mtime
+
+    def created(self) -> float:
+        return float(self.config.get("created", (self.path / CONFIG).stat().st_mtime))
+
+
+def list_runs(root: str | Path = "runs") -> list[Run]:
+    """Every run folder directly under ``root`` (also one level of sweep folders), oldest
+    first by creation time."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for cfg in sorted(root.glob(f"*/{CONFIG}")) + sorted(root.glob(f"*/*/{CONFIG}")):
+        try:
+            found.append(Run(cfg.parent))
+        except (DatasetError, OSError, ValueError):
+            continue
+    return sorted(found, key=lambda r: (r.created(), str(r.path)))

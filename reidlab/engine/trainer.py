@@ -1,0 +1,501 @@
+"""The one training loop for every method, writing a run store (see ``reidlab.engine.runs``).
+
+``train(cfg, out)`` seeds everything, loads the dataset, builds the method
+(``reidlab.methods.build_method``), evaluates the initial model, then per epoch runs
+``method.on_epoch_start`` and ``method.training_step`` over the batches of
+``reidlab.data.sampling`` with Adam + StepLR (CUDA: autocast + GradScaler), logs named loss
+terms to ``metrics.jsonl``, checkpoints atomically, and finally evaluates and stores features.
+
+Exact resume: batches, frames and augmentation depend only on (seed, epoch, item); the torch,
+numpy and Python RNG states are stored in the checkpoint (as tensors and plain lists, so the
+file loads with ``torch.load(weights_only=True)``). ``train(cfg, out, resume=True)`` after an
+interruption therefore gives the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
+from reidlab.data.sampling import SAMPLERS, epoch_batches
+from reidlab.data.tracklets import TrackletSet
+from reidlab.engine.config import TrainConfig
+from reidlab.engine.runs import (CANCEL, CHECKPOINT, CONFIG, METRICS, STATUS, clean_json,
+                                 evaluate_features, make_readable, read_jsonl,
+                                 write_json_atomic)
+from reidlab.errors import ConfigError, DatasetError
+from reidlab.eval.features import FeatureSet, extract_features
+
+Progress = Callable[[float, str], None]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    """Global RNG states as tensors / plain lists (``weights_only``-loadable)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    version, pystate, gauss = random.getstate()
+    out = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "python": {"version": int(version), "state": [int(x) for x in pystate], "gauss": gauss},
+    }
+    if torch.cuda.is_available():
+        out["cuda"] = torch.cuda.get_rng_state_all()
+    return out
+
+
+def set_rng_state(st: dict) -> None:
+    torch.set_rng_state(st["torch"])
+    n = st["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"],
+                         n["has_gauss"], n["cached_gaussian"]))
+    p = st["python"]
+    random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+def save_atomic(obj, path: Path) -> None:
+    """``torch.save`` to a temp file in the same folder, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        make_readable(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dataset_fingerprint(data: TrackletSet) -> str:
+    """sha256 over every tracklet's split, labels and frame file names (relative to the root)."""
+    h = hashlib.sha256()
+    root = str(data.root) if data.root is not None else None
+    for split in ("train", "query", "gallery"):
+        for t in getattr(data, split):
+            names = [str(f) for f in t.frames]
+            if root is not None:
+                names = [os.path.relpath(n, root) for n in names]
+            h.update(f"{split}|{t.pid}|{t.camid}|{t.tid}|{'|'.join(names)}\n".encode())
+    return h.hexdigest()
+
+
+def versions() -> dict:
+    import reidlab
+
+    out = {"python": platform.python_version(), "torch": torch.__version__,
+           "numpy": np.__version__, "reidlab": reidlab.__version__}
+    try:
+        import torchvision
+
+        out["torchvision"] = torchvision.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return out
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} but no CUDA GPU is available; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def load_data(cfg: TrainConfig) -> TrackletSet:
+    from reidlab.data import load_dataset
+
+    data = load_dataset(cfg.dataset_format, cfg.dataset, **(cfg.dataset_options or {}))
+    if not data.train:
+        raise DatasetError(cfg.dataset, "a dataset with training tracklets", "none")
+    return data
+
+
+def build_method(cfg: TrainConfig, train: list, num_cameras: int):
+    """``reidlab.methods.build_method`` (falls back to the registry in ``methods.base``)."""
+    try:
+        from reidlab.methods import build_method as build
+    except ImportError:
+        build = None
+    from reidlab.methods.base import METHODS
+
+    if cfg.method in METHODS or build is None:
+        if cfg.method not in METHODS:
+            raise ConfigError(f"unknown method {cfg.method!r}; expected one of {sorted(METHODS)}")
+        return METHODS[cfg.method](cfg, train, num_cameras)
+    return build(cfg, train, num_cameras)
+
+
+def _batch_to(batch: dict, device: torch.device) -> dict:
+    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v)
+            for k, v in batch.items()}
+
+
+def _select(batch: dict, keep: torch.Tensor) -> dict:
+    return {k: (v[keep] if torch.is_tensor(v) and v.ndim > 0 and len(v) == len(keep) else v)
+            for k, v in batch.items()}
+
+
+def _mean_dicts(ds: list[dict]) -> dict:
+    keys = sorted({k for d in ds for k in d})
+    return {k: float(np.mean([d[k] for d in ds if k in d])) for k in keys}
+
+
+def _scalar(v) -> float:
+    return float(v.detach().float().item()) if torch.is_tensor(v) else float(v)
+
+
+# ----------------------------------------------------------------------------- trainer
+
+
+class Stopped(Exception):
+    """Raised inside the loop when a stop was requested (handled by ``Trainer.fit``)."""
+
+
+class Trainer:
+    """One run. Methods' ``on_epoch_start(epoch, trainer)`` may use ``cfg``, ``device``,
+    ``data``, ``method``, ``log(record)``, ``warn(message, path)`` and
+    ``embed(tracklets) -> Embedded``."""
+
+    def __init__(self, cfg: TrainConfig, out: str | Path, resume: bool = False,
+                 progress: Progress | None = None, stop_flag: Callable[[], bool] | None = None):
+        self.out = Path(out)
+        self.cfg = cfg
+        self.resume = resume
+        self.progress_cb = progress
+        self.stop_flag = stop_flag
+        self.started = time.time()
+        self._last_status = 0.0
+        self._metrics_fh = None
+        self.epoch = 0  # epochs completed
+        self.step = 0  # optimiser steps done
+        self.corrupt_seen: set[str] = set()
+        self._in_epoch = False
+        self.dropped_seen: set[int] = set()  # training tracklets without any readable frame
+
+    # -- run store -------------------------------------------------------------------------
+
+    def status(self, state: str, message: str = "", progress: float | None = None,
+               force: bool = True) -> None:
+        now = time.time()
+        if not force and now - self._last_status < 0.5:
+            return
+        self._last_status = now
+        if progress is not None:
+            self._progress = progress
+        write_json_atomic(self.out / STATUS, {
+            "state": state, "pid": os.getpid(), "progress": getattr(self, "_progress", 0.0),
+            "message": message, "epoch": self.epoch, "step": self.step,
+            "epochs": self.cfg.epochs, "updated": now, "started": self.started})
+
+    def report(self, fraction: float, message: str) -> None:
+        fraction = float(min(max(fraction, 0.0), 1.0))
+        self._progress = fraction
+        self.status("running", message, force=False)
+        if self.progress_cb is not None:
+            self.progress_cb(fraction, message)
+
+    def log(self, record: dict) -> None:
+        """Append one JSON line to ``metrics.jsonl`` and flush it."""
+        self._metrics_fh.write(json.dumps(clean_json(record), allow_nan=False) + "\n")
+        self._metrics_fh.flush()
+
+    def warn(self, message: str, path: str | None = None) -> None:
+        print(f"warning: {message}" + (f" ({path})" if path else ""), file=sys.stderr)
+        epoch = self.epoch + (1 if self._in_epoch else 0)
+        self.log({"kind": "warning", "epoch": epoch, "message": message, "path": path})
+
+    def _note_corrupt(self, paths: list[str], where: str) -> int:
+        new = [p for p in paths if p not in self.corrupt_seen]
+        for p in new:
+            self.corrupt_seen.add(p)
+            self.warn(f"corrupt frame skipped ({where}); the nearest readable frame of its "
+                      "tracklet is used instead", p)
+        return len(new)
+
+    def stop_requested(self) -> bool:
+        if self.stop_flag is not None and self.stop_flag():
+            return True
+        return (self.out / CANCEL).exists()
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def _prepare_store(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        stored = None
+        if (self.out / CONFIG).is_file():
+            if not self.resume:
+                raise ConfigError(f"{self.out} already holds a run; pass --resume to continue "
+                                  "it or choose another --out")
+            stored = json.loads((self.out / CONFIG).read_text())
+            epochs = self.cfg.epochs
+            self.cfg = TrainConfig.from_dict(stored["config"])
+            self.cfg.epochs = max(epochs, 1)  # resuming may extend (or shorten) a run
+        (self.out / CANCEL).unlink(missing_ok=True)
+        self.stored = stored
+        if self.cfg.sampler not in SAMPLERS:
+            raise ConfigError(f"sampler: expected one of {list(SAMPLERS)}, got {self.cfg.sampler!r}")
+
+    def _write_config(self) -> None:
+        fp = dataset_fingerprint(self.data)
+        if self.stored is not None:
+            if self.stored["dataset"]["fingerprint"] != fp:
+                raise DatasetError(self.cfg.dataset, "the same dataset the run was started on "
+                                   f"(fingerprint {self.stored['dataset']['fingerprint'][:12]})",
+                                   f"fingerprint {fp[:12]}")
+            info = dict(self.stored)
+            info["config"] = self.cfg.to_dict()
+        else:
+            protocol = self.data.meta.get("protocol")
+            info = {
+                "config": self.cfg.to_dict(),
+                "dataset": {"format": self.cfg.dataset_format,
+                            "root": str(Path(self.cfg.dataset).resolve()),
+                            "options": self.cfg.dataset_options, "name": self.data.name,
+                            "fingerprint": fp, "num_cameras": self.data.num_cameras,
+                            "summary": self.data.summary(), "meta": self.data.meta},
+                "seed": self.cfg.seed,
+                "protocol": protocol,
+                "versions": versions(),
+                "device": str(self.device),
+                "created": self.started,
+                "command": sys.argv,
+            }
+        write_json_atomic(self.out / CONFIG, info)
+
+    def _setup(self) -> None:
+        cfg = self.cfg
+        seed_everything(cfg.seed)
+        self.device = select_device(cfg.device)
+        self.amp = bool(cfg.amp) and self.device.type == "cuda"
+        self.report(0.0, "loading dataset")
+        self.data = load_data(cfg)
+        self._write_config()
+        self.method = build_method(cfg, self.data.train, self.data.num_cameras).to(self.device)
+        params = [p for p in self.method.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=cfg.lr_step,
+                                                         gamma=cfg.lr_gamma)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.dataset = TrainClipDataset(self.data.train, cfg, self.method.net.input_norm,
+                                        augment=True)
+        groups = getattr(self.method, "sampler_groups", None)
+        if groups is None:  # camera-local pseudo IDs: (camera, pid) pairs
+            keys = {}
+            groups = [keys.setdefault((t.camid, t.pid), len(keys)) for t in self.data.train]
+        self.groups = list(groups)
+        self.camids = [t.camid for t in self.data.train]
+
+    def _load_checkpoint(self) -> bool:
+        path = self.out / CHECKPOINT
+        if not (self.resume and path.is_file()):
+            return False
+        ck = torch.load(path, map_location=self.device, weights_only=True)
+        self.method.load_state_dict(ck["model"])
+        self.optimizer.load_state_dict(ck["optimizer"])
+        self.scheduler.load_state_dict(ck["scheduler"])
+        self.scaler.load_state_dict(ck["scaler"])
+        self.epoch, self.step = int(ck["epoch"]), int(ck["step"])
+        self.corrupt_seen = set(ck.get("corrupt_seen", []))
+        set_rng_state(ck["rng"])
+        return True
+
+    def _save_checkpoint(self) -> None:
+        save_atomic({
+            "model": self.method.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "rng": rng_state(),
+            "corrupt_seen": sorted(self.corrupt_seen),
+            "config": json.dumps(self.cfg.to_dict()),
+        }, self.out / CHECKPOINT)
+
+    def _open_metrics(self, resumed: bool) -> None:
+        path = self.out / METRICS
+        if resumed:  # drop records of the epoch that was interrupted
+            keep = [r for r in read_jsonl(path)
+                    if r.get("epoch", 0) <= self.epoch and not
+                    (r.get("kind") == "eval" and r.get("which") == "final")]
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
+            os.replace(tmp, path)
+        elif path.exists():
+            path.unlink()
+        self._metrics_fh = open(path, "a")
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def embed(self, tracklets, progress=None):
+        """Embeddings of ``tracklets`` with the current model (eval mode, restored after)."""
+        was = self.method.training
+        self.method.eval()
+        try:
+            return embed_tracklets(self.method.embed, tracklets, self.cfg,
+                                   self.method.net.input_norm, device=self.device,
+                                   progress=progress, autocast=self.amp)
+        finally:
+            self.method.train(was)
+
+    def evaluate(self, which: str, lo: float, hi: float) -> dict:
+        def prog(frac, msg):
+            self.report(lo + (hi - lo) * frac, f"{which} evaluation: {msg}")
+
+        def on_corrupt(split, paths, dropped):
+            self._note_corrupt(paths, f"{split} features")
+            for i in dropped:
+                self.warn(f"{split} tracklet {i} has no readable frame; left out of the features")
+
+        fs = extract_features(self.method, self.data.query, self.data.gallery, self.cfg,
+                              progress=prog, device=self.device, autocast=self.amp,
+                              on_corrupt=on_corrupt)
+        if which in ("initial", "final"):
+            fs.save(self.out / "features" / f"{which}.npz")
+        m = self._metrics_of(fs)
+        self.log({"kind": "eval", "which": which, "epoch": self.epoch, "step": self.step,
+                  "time": time.time() - self.started, **m})
+        return m
+
+    def _metrics_of(self, fs: FeatureSet) -> dict:
+        q_tids = [self.data.query[i].tid for i in fs.q_index]
+        g_tids = [self.data.gallery[i].tid for i in fs.g_index]
+        return evaluate_features(fs, self.data.num_cameras, self.data.meta.get("protocol"),
+                                 q_tids, g_tids)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def fit(self) -> Path:
+        self._prepare_store()
+        try:
+            self.status("running", "starting", progress=0.0)
+            self._setup()
+            resumed = self._load_checkpoint()
+            self._open_metrics(resumed)
+            cfg = self.cfg
+            if not (self.out / "features" / "initial.npz").is_file():
+                self.evaluate("initial", 0.0, 0.05)
+            for epoch in range(self.epoch, cfg.epochs):
+                self._in_epoch = True
+                self._train_epoch(epoch)
+                self._in_epoch = False
+                self.scheduler.step()
+                self.epoch = epoch + 1
+                self.log({"kind": "epoch", **self._epoch_summary})
+                if cfg.eval_every and self.epoch % cfg.eval_every == 0 and self.epoch < cfg.epochs:
+                    self.evaluate("epoch", self._frac(0.0), self._frac(0.0))
+                self._save_checkpoint()
+            m = self.evaluate("final", 0.95, 1.0)
+            msg = f"finished: rank-1 {m.get('rank1')}, mAP {m.get('mAP')}"
+            self.status("finished", msg, progress=1.0)
+            if self.progress_cb is not None:
+                self.progress_cb(1.0, msg)
+        except Stopped:
+            self.status("cancelled", f"cancelled during epoch {self.epoch + 1}; resume "
+                        f"continues from epoch {self.epoch}")
+        except BaseException as e:
+            self.status("failed", f"{type(e).__name__}: {e}")
+            raise
+        finally:
+            if self._metrics_fh is not None:
+                self._metrics_fh.close()
+        return self.out
+
+    def _frac(self, within_epoch: float) -> float:
+        done = (self.epoch + within_epoch) / max(self.cfg.epochs, 1)
+        return 0.05 + 0.9 * done
+
+    def _train_epoch(self, epoch: int) -> None:
+        cfg, method = self.cfg, self.method
+        method.train()
+        method.on_epoch_start(epoch, self)
+        batches = epoch_batches(cfg.sampler, len(self.data.train), cfg.clips_per_tracklet,
+                                cfg.batch_size, cfg.seed, epoch, groups=self.groups,
+                                camids=self.camids, instances=cfg.num_instances)
+        loader = train_loader(self.dataset, batches, epoch, cfg.num_workers)
+        t_epoch = t_last = time.time()
+        losses, terms, mets, n_img, n_corrupt, n_since = [], [], [], 0, 0, 0
+        for i, batch in enumerate(loader):
+            n_corrupt += self._note_corrupt(
+                [p for s in batch.pop("corrupt") for p in s.split("\n") if p], "training")
+            valid = batch.pop("valid")
+            if not bool(valid.all()):
+                for t in sorted(set(batch["index"][~valid].tolist()) - self.dropped_seen):
+                    self.dropped_seen.add(t)
+                    self.warn(f"training tracklet {t} has no readable frame; dropped from the "
+                              "batch", str(self.data.train[t].frames[0]))
+                batch = _select(batch, valid)
+                if len(batch["index"]) == 0:
+                    continue
+            batch = _batch_to(batch, self.device)
+            with torch.autocast(self.device.type, enabled=self.amp):
+                out = method.training_step(batch, epoch)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(out.loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.step += 1
+            b_img = batch["clips"].shape[0] * batch["clips"].shape[1]
+            n_img += b_img
+            n_since += b_img
+            loss = _scalar(out.loss)
+            losses.append(loss)
+            t_terms = {k: _scalar(v) for k, v in out.terms.items()}
+            t_mets = {k: _scalar(v) for k, v in out.metrics.items()}
+            terms.append(t_terms)
+            mets.append(t_mets)
+            if cfg.log_every and self.step % cfg.log_every == 0:
+                now = time.time()
+                self.log({"kind": "step", "epoch": epoch + 1, "step": self.step, "loss": loss,
+                          "terms": t_terms, "metrics": t_mets,
+                          "lr": self.optimizer.param_groups[0]["lr"],
+                          "images_per_s": n_since / max(now - t_last, 1e-9),
+                          "time": now - self.started})
+                t_last, n_since = now, 0
+            self.report(self._frac((i + 1) / max(len(batches), 1)),
+                        f"epoch {epoch + 1}/{cfg.epochs} step {i + 1}/{len(batches)} "
+                        f"loss {loss:.4f}")
+            if self.stop_requested():
+                raise Stopped()
+        now = time.time()
+        self._epoch_summary = {
+            "epoch": epoch + 1, "step": self.step,
+            "loss": float(np.mean(losses)) if losses else None,
+            "terms": _mean_dicts(terms), "metrics": _mean_dicts(mets),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "images_per_s": n_img / max(now - t_epoch, 1e-9), "time": now - self.started,
+            "epoch_time": now - t_epoch, "corrupt_frames": n_corrupt}
+
+
+def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: Progress | None = None,
+          stop_flag: Callable[[], bool] | None = None) -> Path:
+    """Train ``cfg.method`` and write the run store to ``out``; returns ``out``.
+
+    ``resume=True`` continues from ``out/checkpoint.pt`` with the stored config (``cfg.epochs``
+    may extend the run). ``stop_flag()`` returning True, or a file ``out/CANCEL``, stops after the
+    current step with status ``cancelled``. ``progress(fraction, message)`` reports progress.
+    """
+    return Trainer(cfg, out, resume=resume, progress=progress, stop_flag=stop_flag).fit()

@@ -1,0 +1,252 @@
+"""The trainer and run store on a tiny MARS-layout dataset with real JPEG frames."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny_mars import write_tiny_mars  # noqa: E402
+
+from reidlab.data.images import read_frame  # noqa: E402
+from reidlab.data.loader import TrainClipDataset, norm_params, to_tensor  # noqa: E402
+from reidlab.data import load_dataset  # noqa: E402
+from reidlab.engine.config import make_config  # noqa: E402
+from reidlab.engine.runs import Run, list_runs  # noqa: E402
+from reidlab.engine.trainer import train  # noqa: E402
+from reidlab.errors import ConfigError, DatasetError  # noqa: E402
+from reidlab.eval.features import FeatureSet, extract_features  # noqa: E402
+
+NORM = ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return write_tiny_mars(tmp_path_factory.mktemp("tiny") / "mars", train_ids=5, test_ids=4)
+
+
+def cfg_for(root, **kw):
+    kw.setdefault("method", "padal_id")
+    kw.setdefault("batch_size", 4)
+    return make_config("test", dataset=str(root), **kw)
+
+
+def no_temp_files(folder: Path) -> bool:
+    return not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_run_store_files(tiny, tmp_path):
+    seen = []
+    out = train(cfg_for(tiny), tmp_path / "r1", progress=lambda f, m: seen.append((f, m)))
+    run = Run(out)
+    info = run.config
+    assert info["config"]["method"] == "padal_id" and info["seed"] == 0
+    assert len(info["dataset"]["fingerprint"]) == 64 and info["protocol"] == "official"
+    assert info["dataset"]["summary"]["train"]["tracklets"] == len(load_dataset("mars", tiny).train)
+    assert {"torch", "numpy", "python"} <= set(info["versions"])
+    st = run.status()
+    assert st["state"] == "finished" and st["progress"] == 1.0 and st["pid"] == os.getpid()
+    kinds = [r["kind"] for r in run.metrics()]
+    assert kinds[0] == "eval" and kinds[-1] == "eval" and kinds.count("epoch") == 2
+    steps = run.metrics("step")
+    assert steps and all("id" in r["terms"] and r["lr"] > 0 and r["images_per_s"] > 0
+                         for r in steps)
+    assert [r["step"] for r in steps] == list(range(1, len(steps) + 1))
+    fin = run.final_metrics()
+    assert fin["which"] == "final" and 0 <= fin["rank1"] <= 1 and fin["protocol"] == "official"
+    assert np.array(fin["pair_rank1"], dtype=float).shape == (3, 3)
+    # features of the initial and final model, rows pointing into the dataset
+    data = run.dataset()
+    for which in ("initial", "final"):
+        fs = run.features(which)
+        assert fs.q_feat.shape[0] == len(data.query) and fs.g_feat.shape[0] == len(data.gallery)
+        assert np.array_equal(fs.q_pids, [data.query[i].pid for i in fs.q_index])
+    assert not np.allclose(run.features("initial").q_feat, run.features("final").q_feat)
+    # checkpoint loads without pickled objects
+    ck = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ck["epoch"] == 2 and set(ck) >= {"model", "optimizer", "scheduler", "scaler", "rng"}
+    assert no_temp_files(out)
+    fr = [f for f, _ in seen]
+    assert fr == sorted(fr) and fr[-1] == 1.0
+    # metrics.jsonl: strict JSON lines
+    for line in (out / "metrics.jsonl").read_text().splitlines():
+        json.loads(line, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+
+
+def test_existing_run_needs_resume(tiny, tmp_path):
+    train(cfg_for(tiny, epochs=1), tmp_path / "r")
+    with pytest.raises(ConfigError, match="--resume"):
+        train(cfg_for(tiny, epochs=1), tmp_path / "r")
+
+
+def test_resume_equals_uninterrupted(tiny, tmp_path):
+    cfg = cfg_for(tiny, method="padal_mp", crop_pad=2)
+    full = train(cfg, tmp_path / "full")
+
+    calls = {"n": 0}
+    steps_per_epoch = len(Run(full).metrics("step")) // 2
+    assert steps_per_epoch >= 2
+
+    def stop_in_epoch_2():  # checked after every step: stop after the first step of epoch 2
+        calls["n"] += 1
+        return calls["n"] == steps_per_epoch + 1
+
+    part = train(cfg, tmp_path / "part", stop_flag=stop_in_epoch_2)
+    assert Run(part).status()["state"] == "cancelled"
+    assert torch.load(part / "checkpoint.pt", weights_only=True)["epoch"] == 1
+    train(cfg, part, resume=True)
+    assert Run(part).status()["state"] == "finished"
+
+    a = torch.load(full / "checkpoint.pt", weights_only=True)
+    b = torch.load(part / "checkpoint.pt", weights_only=True)
+    assert a["model"].keys() == b["model"].keys()
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    la = [(r["step"], r["loss"], r["terms"]) for r in Run(full).metrics("step")]
+    lb = [(r["step"], r["loss"], r["terms"]) for r in Run(part).metrics("step")]
+    assert la == lb  # the interrupted epoch's partial records were replaced
+    fa, fb = Run(full).features(), Run(part).features()
+    assert np.array_equal(fa.q_feat, fb.q_feat) and np.array_equal(fa.g_feat, fb.g_feat)
+    assert Run(full).final_metrics()["mAP"] == Run(part).final_metrics()["mAP"]
+
+
+def test_cancel_file_stops_cleanly(tiny, tmp_path):
+    out = tmp_path / "c"
+
+    def progress(frac, msg):  # create the CANCEL file as soon as training steps begin
+        if msg.startswith("epoch"):
+            (out / "CANCEL").touch()
+
+    train(cfg_for(tiny), out, progress=progress)
+    st = Run(out).status()
+    assert st["state"] == "cancelled"
+    assert len(Run(out).metrics("step")) == 1 and not Run(out).has_features("final")
+
+
+def test_resume_rejects_another_dataset(tiny, tmp_path):
+    out = train(cfg_for(tiny, epochs=1), tmp_path / "r")
+    other = write_tiny_mars(tmp_path / "other", train_ids=3, test_ids=3, seed=5)
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["config"]["dataset"] = str(other)
+    (out / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(DatasetError, match="same dataset"):
+        train(cfg_for(other, epochs=2), out, resume=True)
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def test_corrupt_frame_replaced_and_reported(tiny, tmp_path):
+    data = load_dataset("mars", tiny)
+    tr = max(data.train, key=len)
+    bad = tr.frames[1]
+    saved = bad.read_bytes()
+    try:
+        _truncate(bad)
+        cfg = cfg_for(tiny, frames_per_clip=len(tr), hflip=False)  # every frame in the clip
+        ds = TrainClipDataset(data.train, cfg, NORM)
+        t = data.train.index(tr)
+        item = ds[(0, t, 0)]
+        assert item["valid"] and item["corrupt"] == str(bad)
+        assert item["frame_pos"].tolist() == list(range(len(tr)))
+        # reference: frame 1 replaced by its nearest readable neighbour, frame 0
+        frames = np.stack([read_frame(f, (cfg.height, cfg.width))
+                           for f in (tr.frames[0], tr.frames[0], *tr.frames[2:])])
+        ref = to_tensor(frames, *norm_params(NORM))
+        assert torch.equal(item["clips"], ref)
+        assert ds[(1, t, 0)]["corrupt"] == ""  # known bad: not reported twice by one reader
+    finally:
+        bad.write_bytes(saved)
+
+
+def test_training_survives_corrupt_frames(tiny, tmp_path):
+    data = load_dataset("mars", tiny)
+    one_bad = data.train[0].frames[0]
+    all_bad = data.train[1].frames
+    backup = {p: p.read_bytes() for p in (one_bad, *all_bad)}
+    try:
+        for p in backup:
+            _truncate(p)
+        # 6 frames per clip: every frame of these <= 6-frame tracklets is read
+        out = train(cfg_for(tiny, batch_size=len(data.train), frames_per_clip=6), tmp_path / "r")
+    finally:
+        for p, b in backup.items():
+            p.write_bytes(b)
+    run = Run(out)
+    assert run.status()["state"] == "finished"
+    warns = run.metrics("warning")
+    paths = {w["path"] for w in warns}
+    assert str(one_bad) in paths and {str(p) for p in all_bad} <= paths
+    dropped = [w for w in warns if "no readable frame" in w["message"]]
+    assert len(dropped) == 1  # reported once, not every epoch
+    assert sum(r["corrupt_frames"] for r in run.metrics("epoch")) == 1 + len(all_bad)
+
+
+def test_extract_features_matches_manual_reference(tiny):
+    data = load_dataset("mars", tiny)
+    cfg = cfg_for(tiny, frames_per_clip=2, eval_frames=4)
+    w = torch.randn(3, 5)
+
+    def embed(clips):  # B×T×3×H×W -> B×5: mean colour projected
+        return clips.mean((1, 3, 4)) @ w
+
+    fs = extract_features(embed, data.query, data.gallery, cfg, input_norm=NORM)
+    assert isinstance(fs, FeatureSet) and fs.q_feat.shape == (len(data.query), 5)
+    mean, std = norm_params(NORM)
+    for k, tr in enumerate(data.query):
+        n = min(len(tr), 4)
+        nclips = -(-n // 2)
+        pos = np.floor(np.arange(nclips * 2) * len(tr) / (nclips * 2)).astype(int)
+        ends = np.floor((np.arange(nclips * 2) + 1) * len(tr) / (nclips * 2)).astype(int)
+        if len(tr) >= nclips * 2:
+            pos = pos + (np.maximum(ends - pos, 1) - 1) // 2  # chunk centres
+        frames = np.stack([read_frame(tr.frames[i], (cfg.height, cfg.width)) for i in pos])
+        x = to_tensor(frames, mean, std).reshape(nclips, 2, 3, cfg.height, cfg.width)
+        ref = embed(x).mean(0).numpy()
+        np.testing.assert_allclose(fs.q_feat[k], ref, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(fs.g_index, np.arange(len(data.gallery)))
+
+
+def test_run_reader_tolerates_partial_line_and_lists_runs(tiny, tmp_path):
+    r1 = train(cfg_for(tiny, epochs=1), tmp_path / "runs" / "a")
+    r2 = train(cfg_for(tiny, epochs=1, seed=1), tmp_path / "runs" / "b")
+    n = len(Run(r1).metrics())
+    with open(r1 / "metrics.jsonl", "a") as fh:
+        fh.write('{"kind": "step", "epoch": 2, "lo')  # a writer killed mid-line
+    assert len(Run(r1).metrics()) == n
+    runs = list_runs(tmp_path / "runs")
+    assert [r.name for r in runs] == ["a", "b"]
+    assert list_runs(tmp_path / "nothing") == []
+    with pytest.raises(DatasetError, match="config.json"):
+        Run(tmp_path)
+    assert Run(r2).config["config"]["seed"] == 1
+
+
+@pytest.mark.parametrize("method,extra", [
+    ("padal_id", {}), ("padal_a", {}), ("padal_m", {}), ("padal_mp", {}),
+    ("padal_mp", {"parts": "strict"}), ("padal_ap", {}),
+])
+def test_two_epochs_of_each_method(tiny, tmp_path, method, extra):
+    out = train(cfg_for(tiny, method=method, **extra), tmp_path / "m")
+    run = Run(out)
+    assert run.status()["state"] == "finished"
+    epochs = run.metrics("epoch")
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert all(np.isfinite(e["loss"]) for e in epochs)
+    if method != "padal_id":
+        assert any(k.startswith("adv") for k in epochs[0]["terms"])
+    assert run.final_metrics() is not None
+
+
+def test_periodic_evaluation(tiny, tmp_path):
+    out = train(cfg_for(tiny, epochs=3, eval_every=1), tmp_path / "p")
+    evals = Run(out).metrics("eval")
+    assert [(e["which"], e["epoch"]) for e in evals] == [
+        ("initial", 0), ("epoch", 1), ("epoch", 2), ("final", 3)]
+    assert all(len(e["pair_rank1"]) == 3 for e in evals)
