@@ -1,0 +1,108 @@
+"""Train: start a background training job, follow it live, cancel it."""
+
+import time
+
+import streamlit as st
+
+from reidlab import app_support as ui
+from reidlab.engine import jobs
+from reidlab.engine.config import PRESETS
+from reidlab.viz import figures as F
+
+ui.setup_page("Train")
+st.title("Train")
+
+with ui.guard("methods"):
+    from reidlab.methods import METHODS
+
+    method_names = sorted(METHODS)
+fmt, root = ui.current_dataset()
+
+with st.form("train_form"):
+    c = st.columns(3)
+    method = c[0].selectbox("method", method_names,
+                            index=method_names.index("padal_mp") if "padal_mp" in method_names else 0)
+    preset = c[1].selectbox("preset", sorted(PRESETS), index=sorted(PRESETS).index("quick"),
+                            help="test: seconds (tiny CNN); quick: ~10 min on a 2-core CPU; "
+                                 "paper: GPU")
+    backbone = c[2].selectbox("backbone", ["(preset)", "effnet_lite0", "resnet18", "resnet50",
+                                           "tiny"])
+    c = st.columns(4)
+    K = c[0].slider("K (parts)", 1, 8, 3)
+    lam = c[1].select_slider("λ (adversarial weight)",
+                             [0.0, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0], value=0.1)
+    clips = c[2].slider("clips per tracklet", 1, 8, 1)
+    epochs = c[3].number_input("epochs (0 = preset)", 0, 500, 0)
+    name = st.text_input("run name", value=f"{method}_K{K}", key="run_name",
+                         help="one run per name: submitting an existing name shows that run")
+    submitted = st.form_submit_button("Start training", type="primary")
+
+if submitted:
+    with ui.guard("could not start the job"):
+        job = jobs.submit(name, root=ui.runs_root(), method=method, preset=preset,
+                          K=K, lam=lam, clips=clips, epochs=epochs or None,
+                          backbone=None if backbone == "(preset)" else backbone,
+                          dataset=root, format=fmt if fmt != "mars" else None)
+        st.session_state["watch"] = job.name
+        st.success(f"job **{job.name}**: {job.state} (pid {job.pid})")
+
+
+def job_panel() -> None:
+    all_jobs = jobs.list_jobs(ui.runs_root())
+    if not all_jobs:
+        st.info("No jobs yet.")
+        return
+    st.subheader("Jobs")
+    for j in all_jobs[:12]:
+        c = st.columns([3, 4, 1])
+        c[0].markdown(f"**{j.name}** · {j.state}")
+        c[1].progress(j.progress if j.state != "finished" else 1.0,
+                      text=(j.message or j.state)[:80])
+        if j.active and c[2].button("Cancel", key=f"cancel_{j.name}"):
+            jobs.cancel(j.name, root=ui.runs_root(), grace_s=2.0)
+            st.rerun()
+        if j.state == "failed":
+            with st.expander(f"{j.name}: log"):
+                st.code(j.log_tail(30) or "(empty log)")
+    names = [j.name for j in all_jobs]
+    watch = st.session_state.get("watch")
+    pick = st.selectbox("curves of", names, index=names.index(watch) if watch in names else 0,
+                        key="curves_of")
+    from reidlab.engine.runs import Run
+
+    run_dir = ui.runs_root() / pick
+    if (run_dir / "config.json").is_file():
+        run = Run(run_dir)
+        steps = run.metrics("step") or run.metrics("epoch")
+        evals = run.metrics("eval")
+        c = st.columns(2)
+        with c[0]:
+            if steps:
+                ui.show_figure(F.loss_curves([{**r, **{f"loss/{k}": v for k, v in
+                                                      (r.get("terms") or {}).items()}}
+                                             for r in steps]), f"loss_{pick}", downloads=False,
+                               key=f"loss_chart_{pick}")
+            else:
+                st.caption("no losses logged yet")
+        with c[1]:
+            if evals:
+                ui.show_figure(F.metric_curves(F.to_percent(evals)), f"metrics_{pick}", downloads=False,
+                               key=f"metric_chart_{pick}")
+            else:
+                st.caption("no evaluation yet")
+    else:
+        st.caption("waiting for the job to write its run folder…")
+    if any(j.active for j in all_jobs):
+        st.caption(f"updated {time.strftime('%H:%M:%S')} (refreshes every 2 s)")
+
+
+active = any(j.active for j in jobs.list_jobs(ui.runs_root()))
+
+
+@st.fragment(run_every=2.0 if active else None)
+def live() -> None:
+    with ui.guard("jobs"):
+        job_panel()
+
+
+live()

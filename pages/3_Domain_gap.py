@@ -1,0 +1,104 @@
+"""Domain gap: 2-D embeddings by camera vs by identity (before/after), gap numbers, pair heat map."""
+
+import numpy as np
+import streamlit as st
+
+from reidlab import app_support as ui
+from reidlab.viz import figures as F
+
+ui.setup_page("Domain gap")
+st.title("Domain gap")
+st.caption("Features that cluster by camera (left) instead of by identity (right) carry the "
+           "camera-domain gap. Before = the run's initial model, after = its final model.")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def gap_numbers(path: str, which: str, mtime: float) -> dict:
+    from reidlab.analysis.domain_gap import camera_probe, pooled, silhouette
+    from reidlab.eval.features import FeatureSet
+
+    fs = FeatureSet.load(f"{path}/features/{which}.npz")
+    feats, pids, camids = pooled(fs)
+    probe = camera_probe(feats, camids, groups=pids, cv=3)
+    return {"camera probe acc.": probe["accuracy"], "chance": probe["chance"],
+            "silhouette by camera": silhouette(feats, camids),
+            "silhouette by identity": silhouette(feats, pids)}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def pair_matrix(path: str, which: str, mtime: float) -> dict:
+    from reidlab.eval.features import FeatureSet
+    from reidlab.eval.ranking import compute_distmat, evaluate_by_camera_pair
+
+    fs = FeatureSet.load(f"{path}/features/{which}.npz")
+    d = compute_distmat(fs.q_feat, fs.g_feat)
+    r = evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
+    return {"rank1": 100.0 * np.asarray(r["rank1"], float), "cameras": list(r["cameras"])}
+
+
+def embedding(fs, method: str, seed: int) -> np.ndarray:
+    from reidlab.analysis.domain_gap import pooled
+    from reidlab.analysis.embedding import embed_2d
+
+    feats, _, _ = pooled(fs)
+    bar = st.progress(0.0, text=f"{method}…")
+    xy = embed_2d(feats, method=method, seed=seed, cache_dir=ui.runs_root() / "_cache" / "embed",
+                  progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+    bar.empty()
+    return xy
+
+
+with ui.guard():
+    ui.ensure_default_dataset()
+    ui.ensure_baseline_run()
+run = None
+with ui.guard("runs"):
+    c = st.columns([3, 2, 2, 1])
+    with c[0]:
+        run = ui.run_picker("run", key="gap_run")
+    method = c[1].radio("embedding", ["pca", "tsne", "umap"], horizontal=True, key="gap_method",
+                        format_func={"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}.get)
+    views = c[2].multiselect("models", ["initial", "final"], default=["initial", "final"],
+                             key="gap_views",
+                             format_func={"initial": "before (initial)",
+                                          "final": "after (final)"}.get)
+    seed = c[3].number_input("seed", 0, 999, 0, key="gap_seed")
+
+if run is not None:
+    from reidlab.analysis.domain_gap import pooled
+
+    label = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}[method]
+    have = [w for w in views if run.has_features(w)]
+    if not have:
+        st.warning(f"{ui.run_label(run)} has no features for {views}")
+    numbers = {}
+    for which in have:
+        with ui.guard(f"{which} features"):
+            fs = ui.features(run, which)
+            _, pids, camids = pooled(fs)
+            xy = embedding(fs, method, int(seed))
+            title = f"{ui.run_label(run)} — {'before' if which == 'initial' else 'after'}"
+            ui.show_figure(F.embedding_scatter_pair(xy, camids, pids, method=label, title=title,
+                                                    style=ui.paper_style()),
+                           f"embedding_{run.name}_{which}_{method}", key=f"emb_{which}")
+            mtime = (run.path / "features" / f"{which}.npz").stat().st_mtime
+            numbers[f"{which}"] = gap_numbers(str(run.path), which, mtime)
+    if numbers:
+        st.subheader("Gap numbers")
+        with ui.guard("gap numbers"):
+            bars = {w: {k: v for k, v in d.items() if k != "chance"} for w, d in numbers.items()}
+            ui.show_figure(F.gap_bars(bars, title=f"Camera-domain gap — {ui.run_label(run)}",
+                                      style=ui.paper_style()),
+                           f"gap_{run.name}", key="gap_bars")
+            chance = next(iter(numbers.values()))["chance"]
+            st.caption(f"camera-probe accuracy: a linear classifier predicting the camera from "
+                       f"held-out identities' features (chance {chance:.2f}); high = the "
+                       f"features carry the camera.")
+        which = have[-1]
+        with ui.guard("camera-pair matrix"):
+            mtime = (run.path / "features" / f"{which}.npz").stat().st_mtime
+            pm = pair_matrix(str(run.path), which, mtime)
+            ui.show_figure(F.camera_pair_heatmap(
+                pm["rank1"], cam_names=[f"cam {c + 1}" for c in pm["cameras"]],
+                title=f"rank-1 (%) per camera pair — {ui.run_label(run)} ({which})",
+                style=ui.paper_style()), f"pair_rank1_{run.name}_{which}", key="pair_heat")

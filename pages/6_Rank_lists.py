@@ -1,0 +1,56 @@
+"""Rank lists: a query tracklet and its top-k gallery; worst queries first on request."""
+
+import numpy as np
+import streamlit as st
+
+from reidlab import app_support as ui
+from reidlab.viz import figures as F
+
+ui.setup_page("Rank lists")
+st.title("Rank lists")
+st.caption("Green = same person (a correct match), red = a different person, grey = junk "
+           "(same person seen by the same camera: ignored by the evaluation protocol).")
+
+with ui.guard():
+    ui.ensure_default_dataset()
+    ui.ensure_baseline_run()
+c = st.columns([3, 2, 2, 2])
+with c[0]:
+    run = ui.run_picker("run", key="rl_run")
+which = c[1].radio("model", ["final", "initial"], horizontal=True, key="rl_which")
+k = c[2].slider("top-k", 1, 20, 8, key="rl_k")
+order = c[3].radio("queries", ["in order", "worst first"], horizontal=True, key="rl_order")
+
+if run is not None:
+    with ui.guard("rank list"):
+        from reidlab.analysis.ranklists import rank_list, worst_queries
+
+        fs = ui.features(run, which)
+        dist = ui.distmat(run, which)
+        data = ui.run_dataset(run)
+        if order == "worst first":
+            rows = list(worst_queries(dist, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
+                                      n=len(fs.q_pids)))
+        else:
+            rows = list(range(len(fs.q_pids)))
+        if not rows:
+            st.warning("no valid query")
+            st.stop()
+        n_show = st.slider("queries shown", 1, min(10, len(rows)), min(3, len(rows)),
+                           key="rl_n")
+        start = st.number_input("from position", 0, max(0, len(rows) - 1), 0, key="rl_start")
+        for qi in rows[int(start):int(start) + n_show]:
+            qi = int(qi)
+            ranked = rank_list(dist, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids, qi, k=k)
+            qt = data.query[int(fs.q_index[qi])]
+            gal = [data.gallery[int(fs.g_index[e["gallery_row"]])] for e in ranked]
+            status = ["junk" if e["junk"] else "match" if e["match"] else "wrong"
+                      for e in ranked]
+            labels = [f"pid {t.pid} c{t.camid + 1}" for t in gal]
+            fig = F.rank_list_figure(ui.tracklet_thumb(qt), [ui.tracklet_thumb(t) for t in gal],
+                                     status, distances=[e["distance"] for e in ranked],
+                                     labels=labels, query_label=f"query pid {qt.pid} c{qt.camid + 1}",
+                                     style=ui.paper_style())
+            hits = sum(s == "match" for s in status)
+            st.markdown(f"**query row {qi}** · {hits} correct in the top {k}")
+            ui.show_figure(fig, f"ranklist_{run.name}_{which}_q{qi}", key=f"rl_{qi}")

@@ -1,0 +1,84 @@
+"""Ablations: queue sweeps over K, λ or clips per tracklet; metric-vs-value plots; a table."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from reidlab import app_support as ui
+from reidlab.engine import jobs
+from reidlab.engine.config import PRESETS
+from reidlab.viz import figures as F
+
+ui.setup_page("Ablations")
+st.title("Ablations")
+
+PARAMS = {"K": ("K", "K"), "λ": ("lam", "lam"), "clips per tracklet": ("clips_per_tracklet",
+                                                                       "clips")}
+
+with st.expander("Queue a sweep (background jobs, one at a time)", expanded=False):
+    with ui.guard("methods"):
+        from reidlab.methods import METHODS
+
+        methods = sorted(METHODS)
+    with st.form("sweep"):
+        c = st.columns(3)
+        method = c[0].selectbox("method", methods,
+                                index=methods.index("padal_mp") if "padal_mp" in methods else 0)
+        param = c[1].selectbox("sweep", list(PARAMS))
+        preset = c[2].selectbox("preset", sorted(PRESETS), index=sorted(PRESETS).index("quick"))
+        values_text = st.text_input("values (comma separated)", "1,2,3,4,6")
+        prefix = st.text_input("run name prefix", "sweep")
+        go = st.form_submit_button("Queue sweep")
+    if go:
+        with ui.guard("sweep"):
+            values = [v.strip() for v in values_text.split(",") if v.strip()]
+            if not values:
+                raise ValueError("give at least one value")
+            cast = float if param == "λ" else int
+            flag = PARAMS[param][1]
+            fmt, root = ui.current_dataset()
+            for v in values:
+                v = cast(v)
+                name = f"{prefix}_{method}_{flag}{v}"
+                jobs.enqueue(name, root=ui.runs_root(), method=method, preset=preset,
+                             dataset=root, **{flag: v})
+            st.success(f"queued {len(values)} jobs; follow them on the Train page")
+
+runs = ui.list_runs()
+rows = []
+for r in runs:
+    cfg = r.config.get("config", {})
+    m = F.to_percent([r.final_metrics() or {}])[0]
+    rows.append({"run": ui.run_label(r), "method": cfg.get("method"), "K": cfg.get("K"),
+                 "lam": cfg.get("lam"), "clips_per_tracklet": cfg.get("clips_per_tracklet"),
+                 "epochs": cfg.get("epochs"), "backbone": cfg.get("backbone"),
+                 "rank1": m.get("rank1"), "rank5": m.get("rank5"), "mAP": m.get("mAP"),
+                 "mINP": m.get("mINP")})
+if not rows:
+    st.info("No finished runs yet.")
+    st.stop()
+df = pd.DataFrame(rows).set_index("run")
+
+st.subheader("Metric vs value")
+c = st.columns(3)
+x_label = c[0].selectbox("x", list(PARAMS), key="abl_x")
+metrics = c[1].multiselect("metrics", ["rank1", "rank5", "mAP", "mINP"], ["rank1", "mAP"],
+                           key="abl_metrics")
+methods_present = sorted({m for m in df["method"].dropna()} - {"imagenet_init"})
+chosen_methods = c[2].multiselect("methods", methods_present, methods_present, key="abl_methods")
+with ui.guard("ablation plot"):
+    x = PARAMS[x_label][0]
+    sub = [r for r in rows if r["method"] in chosen_methods]
+    if sub and metrics:
+        ui.show_figure(F.ablation_plot(sub, x=x, metrics=metrics, style=ui.paper_style(),
+                                       title=f"{', '.join(metrics)} vs {x_label}"),
+                       f"ablation_{x}", key="abl_fig")
+    else:
+        st.caption("choose methods and metrics")
+
+st.subheader("Compare runs")
+selected = st.multiselect("runs", list(df.index), list(df.index), key="abl_runs")
+table = df.loc[selected, ["method", "K", "lam", "clips_per_tracklet", "rank1", "rank5", "mAP",
+                          "mINP"]]
+st.dataframe(table, key="abl_table")
+st.session_state.setdefault("tables", {})["comparison"] = table

@@ -1,0 +1,97 @@
+"""Export: paper settings; any figure as PNG/SVG/PDF/HTML; tables as CSV/LaTeX; download all."""
+
+import functools
+
+import streamlit as st
+
+from reidlab import app_support as ui
+from reidlab.viz import export as E
+
+ui.setup_page("Export")
+st.title("Export")
+st.markdown("Paper settings apply to every download in the app (size in inches, dpi, font "
+            "size in points, palette; `okabe_ito`, `tol_bright` and `tol_muted` are "
+            "colour-blind safe).")
+style = ui.style_controls("export")
+st.caption(f"PNG: {round(style.width_in * style.dpi)}×{round(style.height_in * style.dpi)} px; "
+           f"PDF/SVG: {style.width_in}×{style.height_in} in")
+if not E.static_export_available():
+    st.warning("Chromium not found: only HTML export is available (install `chromium` or set "
+               "REIDLAB_CHROMIUM).")
+
+with ui.guard():
+    ui.ensure_default_dataset()
+    ui.ensure_baseline_run()
+c = st.columns([3, 2])
+with c[0]:
+    run = ui.run_picker("standard figures of run", key="ex_run")
+embed = c[1].radio("embedding", ["pca", "tsne", "umap"], horizontal=True, key="ex_embed")
+
+figures = {}
+with ui.guard("figures"):
+    if run is not None:
+        from reidlab.viz.cli_export import standard_figures, standard_tables
+
+        @st.cache_resource(show_spinner="building figures…", max_entries=8)
+        def _std(path: str, mtime: float, method: str, style):
+            from reidlab.engine.runs import Run
+
+            return standard_figures(Run(path), style, method,
+                                    cache_dir=ui.runs_root() / "_cache" / "embed")
+
+        figures.update({f"{run.name}_{k}": v for k, v in
+                        _std(str(run.path), run.mtime(), embed, style).items()})
+figures.update({f"page_{k}": v for k, v in st.session_state.get("figures", {}).items()})
+
+if figures:
+    names = list(figures)
+    chosen = st.multiselect("figures", names, names[: min(6, len(names))], key="ex_figs")
+    fmts = st.multiselect("formats", list(E.FIGURE_FORMATS),
+                          list(E.FIGURE_FORMATS if E.static_export_available() else ["html"]),
+                          key="ex_formats")
+    preview = st.selectbox("preview", chosen or names, key="ex_preview")
+    if preview:
+        from reidlab.viz.figures import restyle
+
+        fig = restyle(figures[preview], style)
+        st.plotly_chart(fig, theme=None, key="ex_preview_chart", width="content")
+        cols = st.columns(len(fmts) or 1)
+        for col, fmt in zip(cols, fmts):
+            col.download_button(f"{preview}.{fmt}",
+                                data=functools.partial(E.figure_bytes, figures[preview], fmt,
+                                                       style),
+                                file_name=f"{preview}.{fmt}", mime=E.MIME[fmt],
+                                on_click="ignore", key=f"ex_dl_{fmt}")
+else:
+    chosen, fmts = [], []
+    st.info("No figures yet.")
+
+tables = dict(st.session_state.get("tables", {}))
+with ui.guard("tables"):
+    from reidlab.viz.cli_export import standard_tables
+
+    runs = ui.list_runs()
+    if runs:
+        tables["results"] = standard_tables(runs)["results"]
+if tables:
+    st.subheader("Tables")
+    tname = st.selectbox("table", list(tables), key="ex_table")
+    st.dataframe(tables[tname], key="ex_table_view")
+    c = st.columns(2)
+    c[0].download_button("CSV", E.table_bytes(tables[tname], "csv"), f"{tname}.csv",
+                         mime=E.MIME["csv"], on_click="ignore", key="ex_csv")
+    c[1].download_button("LaTeX", E.table_bytes(tables[tname], "tex", caption=tname),
+                         f"{tname}.tex", mime=E.MIME["tex"], on_click="ignore", key="ex_tex")
+    st.code(E.table_bytes(tables[tname], "tex", caption=tname).decode(), language="latex")
+
+
+def _bundle(figs, tabs, formats, style) -> bytes:
+    return E.zip_bytes(E.export_bundle(figs, tabs, formats=formats, style=style))
+
+
+st.subheader("Download all")
+sel = {k: figures[k] for k in chosen}
+st.download_button(f"Download all ({len(sel)} figures × {len(fmts)} formats, {len(tables)} "
+                   "tables) as zip", data=functools.partial(_bundle, sel, tables, fmts, style),
+                   file_name="reidlab_export.zip", mime=E.MIME["zip"], on_click="ignore",
+                   type="primary", key="ex_zip")

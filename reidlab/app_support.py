@@ -1,0 +1,295 @@
+"""Shared Streamlit widgets and cached loaders for ``app.py`` and ``pages/*.py``.
+
+Pages only read run stores and call package functions; everything they share lives here:
+where data and runs are (``$REIDLAB_DATA``, ``$REIDLAB_DATA_FORMAT``, ``$REIDLAB_RUNS``), the
+dataset and run pickers, the "ImageNet init" baseline, figure display with per-figure export
+buttons, and :func:`guard`, which turns any error into an ``st.error`` message (never a stack
+trace).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from reidlab.engine.baseline import BASELINE_LABEL, baseline_name, baseline_ready, is_baseline
+from reidlab.errors import ReidlabError
+from reidlab.viz.figures import PALETTES, Style
+
+DEFAULT_DATA = "data/synthcams"
+PAGES = [
+    ("pages/1_Data.py", "Data", "datasets: counts per camera, thumbnails, tracklets"),
+    ("pages/2_Train.py", "Train", "start background training jobs, live curves"),
+    ("pages/3_Domain_gap.py", "Domain gap", "t-SNE/UMAP/PCA by camera vs identity, gap numbers"),
+    ("pages/4_Part_masks.py", "Part masks", "PAM K-means parts vs strict stripes"),
+    ("pages/5_Distances.py", "Distances", "same- vs different-person distance histograms"),
+    ("pages/6_Rank_lists.py", "Rank lists", "a query and its top-k, worst queries first"),
+    ("pages/7_Ablations.py", "Ablations", "sweeps over K, λ, clips; comparison table"),
+    ("pages/8_Export.py", "Export", "paper-ready PNG/SVG/PDF/HTML, CSV/LaTeX, zip"),
+]
+
+
+# --------------------------------------------------------------------------- locations
+
+def data_root() -> Path:
+    return Path(os.environ.get("REIDLAB_DATA", DEFAULT_DATA))
+
+
+def data_format() -> str:
+    return os.environ.get("REIDLAB_DATA_FORMAT", "mars")
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("REIDLAB_RUNS", "runs"))
+
+
+def current_dataset() -> tuple[str, str]:
+    """(format, root) chosen on the Data page, else the default from the environment."""
+    return st.session_state.get("dataset", (data_format(), str(data_root())))
+
+
+# --------------------------------------------------------------------------- page frame
+
+def setup_page(title: str, icon: str = "🔬") -> None:
+    st.set_page_config(page_title=f"reidlab · {title}", page_icon=icon, layout="wide")
+    with st.sidebar:
+        fmt, root = current_dataset()
+        st.caption(f"dataset: `{root}` ({fmt})  \nruns: `{runs_root()}`")
+
+
+def error_message(e: BaseException) -> str:
+    if isinstance(e, ReidlabError):
+        return str(e)
+    if isinstance(e, (ValueError, FileNotFoundError, KeyError, IndexError)):
+        return f"{type(e).__name__}: {e}"
+    return f"Unexpected {type(e).__name__}: {e}"
+
+
+@contextlib.contextmanager
+def guard(what: str = ""):
+    """Show any exception inside the block as ``st.error`` (no stack trace) and carry on."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - the page must never show a traceback
+        if type(e).__name__ in ("StopException", "RerunException"):
+            raise
+        st.error((f"{what}: " if what else "") + error_message(e))
+
+
+# --------------------------------------------------------------------------- dataset
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _load_dataset(fmt: str, root: str, options_json: str, _stamp: float):
+    from reidlab.data import load_dataset
+
+    return load_dataset(fmt, root, **json.loads(options_json))
+
+
+def _stamp(root: str | Path) -> float:
+    p = Path(root)
+    try:
+        return max(p.stat().st_mtime, *(c.stat().st_mtime for c in p.iterdir()))
+    except (OSError, ValueError):
+        return 0.0
+
+
+def load_dataset(fmt: str, root: str | Path, options: dict | None = None):
+    """The dataset (cached per folder until it changes on disk)."""
+    return _load_dataset(fmt, str(root), json.dumps(options or {}, sort_keys=True), _stamp(root))
+
+
+def ensure_default_dataset() -> bool:
+    """Generate SynthCams on first use when the default dataset folder is used and missing.
+    Returns True when the dataset is ready."""
+    from reidlab.data import synthcams
+
+    fmt, root = current_dataset()
+    if fmt != "mars" or Path(root).resolve() != data_root().resolve():
+        return Path(root).is_dir()
+    if synthcams.is_complete(root):
+        return True
+    if Path(root).resolve() != Path(DEFAULT_DATA).resolve() and Path(root).is_dir():
+        return True  # a user's MARS copy: not ours to regenerate
+    with st.status("Generating the SynthCams dataset (first use only)…", expanded=True) as s:
+        bar = st.progress(0.0)
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(min(1.0, done / max(total, 1)), text=f"{done}/{total} tracklets")
+
+        synthcams.ensure_default(root, progress=progress)
+        s.update(label="SynthCams ready", state="complete")
+    _load_dataset.clear()
+    return True
+
+
+def ensure_baseline_run():
+    """The "ImageNet init" run of the current dataset (computed once with a progress bar)."""
+    from reidlab.engine.baseline import ensure_baseline
+    from reidlab.engine.runs import Run
+
+    fmt, root = current_dataset()
+    if baseline_ready(root, runs_root(), fmt):
+        return Run(runs_root() / baseline_name(root, fmt))
+    with st.status("Computing ImageNet-initialised features (once; cached on disk)…",
+                   expanded=True) as s:
+        bar = st.progress(0.0)
+        run = ensure_baseline(root, runs_root(), fmt=fmt,
+                              progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+        s.update(label=f"{BASELINE_LABEL} features ready", state="complete")
+    return run
+
+
+# --------------------------------------------------------------------------- runs
+
+def run_label(run) -> str:
+    if is_baseline(run):
+        d = run.config.get("dataset", {})
+        return f"{BASELINE_LABEL} ({d.get('name', Path(d.get('root', '?')).name)})"
+    method = run.config.get("config", {}).get("method", "?")
+    return f"{run.name} ({method})"
+
+
+def list_runs(finished_only: bool = True, need_features: bool = True):
+    """Runs under the runs folder, newest last (cached per directory state)."""
+    from reidlab.engine.runs import list_runs as _list
+
+    out = []
+    for r in _list(runs_root()):
+        if finished_only and r.status().get("state") != "finished":
+            continue
+        if need_features and not r.has_features("final"):
+            continue
+        out.append(r)
+    return out
+
+
+def run_picker(label: str, key: str, *, runs=None, default_baseline: bool = True,
+               allow_none: bool = False):
+    """A selectbox of finished runs; the current dataset's baseline is the default."""
+    runs = list_runs() if runs is None else runs
+    if not runs:
+        st.info("No finished runs yet: train one on the Train page.")
+        return None
+    labels = [run_label(r) for r in runs]
+    index = 0
+    if default_baseline:
+        fmt, root = current_dataset()
+        name = baseline_name(root, fmt)
+        index = next((i for i, r in enumerate(runs) if r.name == name), len(runs) - 1)
+    options = ([None] if allow_none else []) + list(range(len(runs)))
+    if allow_none:  # optional pickers start empty unless the baseline is asked for
+        index = index + 1 if default_baseline else 0
+    choice = st.selectbox(label, options, index=index, key=key,
+                          format_func=lambda i: "(none)" if i is None else labels[i])
+    return None if choice is None else runs[choice]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _features(path: str, which: str, mtime: float):
+    from reidlab.eval.features import FeatureSet
+
+    return FeatureSet.load(Path(path) / "features" / f"{which}.npz")
+
+
+def features(run, which: str = "final"):
+    p = run.path / "features" / f"{which}.npz"
+    if not p.is_file():
+        raise ReidlabError(f"{p}: run {run.name} has no {which} features "
+                           "(still training, or it failed)")
+    return _features(str(run.path), which, p.stat().st_mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _distmat(path: str, which: str, mtime: float) -> np.ndarray:
+    from reidlab.eval.features import FeatureSet
+    from reidlab.eval.ranking import compute_distmat
+
+    fs = FeatureSet.load(Path(path) / "features" / f"{which}.npz")
+    return np.asarray(compute_distmat(fs.q_feat, fs.g_feat), dtype=np.float32)
+
+
+def distmat(run, which: str = "final") -> np.ndarray:
+    p = run.path / "features" / f"{which}.npz"
+    features(run, which)  # clear error if missing
+    return _distmat(str(run.path), which, p.stat().st_mtime)
+
+
+def run_dataset(run):
+    d = run.config["dataset"]
+    return load_dataset(d["format"], d["root"], d.get("options") or {})
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def thumbnail(path: str, height: int = 128, width: int = 64) -> np.ndarray:
+    from reidlab.data.images import read_frame
+
+    return read_frame(path, (height, width))
+
+
+def tracklet_thumb(tracklet, height: int = 128, width: int = 64) -> np.ndarray:
+    """The middle frame of a tracklet."""
+    return thumbnail(str(tracklet.frames[len(tracklet.frames) // 2]), height, width)
+
+
+# --------------------------------------------------------------------------- figures
+
+def paper_style() -> Style:
+    """The export style chosen on the Export page (defaults otherwise)."""
+    return st.session_state.get("paper_style", Style())
+
+
+def style_controls(key: str = "style") -> Style:
+    """Widgets for the paper style; stores the result in session state."""
+    cur = paper_style()
+    c1, c2, c3, c4, c5 = st.columns(5)
+    width = c1.number_input("width (in)", 1.0, 20.0, float(cur.width_in), 0.1, key=f"{key}_w")
+    height = c2.number_input("height (in)", 1.0, 20.0, float(cur.height_in), 0.1, key=f"{key}_h")
+    dpi = c3.number_input("dpi", 50, 1200, int(cur.dpi), 50, key=f"{key}_dpi")
+    font = c4.number_input("font (pt)", 5.0, 24.0, float(cur.font_pt), 0.5, key=f"{key}_font")
+    names = list(PALETTES)
+    palette = c5.selectbox("palette", names, index=names.index(cur.palette), key=f"{key}_pal",
+                           help="okabe_ito, tol_bright and tol_muted are colour-blind safe")
+    style = Style(palette=palette, font_pt=font, width_in=width, height_in=height, dpi=int(dpi))
+    st.session_state["paper_style"] = style
+    return style
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("_") or "figure"
+
+
+def show_figure(fig, name: str, *, key: str | None = None, downloads: bool = True) -> None:
+    """Show a plotly figure; remember it for the Export page; offer PNG/SVG/PDF/HTML downloads
+    (generated only when clicked, in the paper style)."""
+    from reidlab.viz.export import MIME, figure_bytes, static_export_available
+
+    name = _safe_name(name)
+    st.plotly_chart(fig, theme=None, key=key or f"chart_{name}")
+    st.session_state.setdefault("figures", {})[name] = fig
+    if not downloads:
+        return
+    style = paper_style()
+    fmts = ["png", "svg", "pdf", "html"] if static_export_available() else ["html"]
+    cols = st.columns([1] * len(fmts) + [12 - len(fmts)], gap="small")
+    for c, fmt in zip(cols, fmts):
+        c.download_button(fmt.upper(), data=functools.partial(figure_bytes, fig, fmt, style),
+                          file_name=f"{name}.{fmt}", mime=MIME[fmt], on_click="ignore",
+                          key=f"dl_{key or name}_{fmt}")
+
+
+def page_links() -> None:
+    for path, label, help_ in PAGES:
+        st.page_link(path, label=f"**{label}** — {help_}")
+
+
+def progress_of(status: dict) -> float:
+    try:
+        return float(min(1.0, max(0.0, status.get("progress") or 0.0)))
+    except (TypeError, ValueError):
+        return 0.0

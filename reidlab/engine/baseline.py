@@ -1,0 +1,140 @@
+"""The "ImageNet init" baseline run: features of an ImageNet-initialised backbone, no training.
+
+``ensure_baseline(data_root, runs_root)`` embeds the query and gallery tracklets with
+EfficientNet-Lite0 (ImageNet weights, packaged) → GAP → temporal average, once, and stores them
+as an ordinary run folder (``<runs>/_imagenet/``: config.json, status.json, metrics.jsonl with
+an ``eval`` record, features/initial.npz and features/final.npz — the same features: the model
+is the initial one). Every page can then treat it as a run, so the app shows the camera gap
+before any training. A file lock keeps two tabs from computing it twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from reidlab.engine.config import TrainConfig
+from reidlab.engine.runs import (CONFIG, METRICS, STATUS, Run, clean_json, evaluate_features,
+                                 write_json_atomic)
+
+BASELINE_PREFIX = "_imagenet"
+BASELINE_LABEL = "ImageNet init"
+DEFAULT_DATA = "data/synthcams"
+
+Progress = Callable[[float, str], None]
+
+
+def is_baseline(run_or_name) -> bool:
+    name = getattr(run_or_name, "name", run_or_name)
+    return str(name).startswith(BASELINE_PREFIX)
+
+
+def baseline_name(data_root: str | Path, fmt: str = "mars", backbone: str = "effnet_lite0") -> str:
+    """``_imagenet`` for the default dataset, ``_imagenet_<hash>`` for any other one."""
+    root = Path(data_root).resolve()
+    if root == Path(DEFAULT_DATA).resolve() and fmt == "mars" and backbone == "effnet_lite0":
+        return BASELINE_PREFIX
+    h = hashlib.sha1(f"{root}|{fmt}|{backbone}".encode()).hexdigest()[:8]
+    return f"{BASELINE_PREFIX}_{h}"
+
+
+def baseline_ready(data_root, runs_root, fmt: str = "mars", backbone: str = "effnet_lite0") -> bool:
+    d = Path(runs_root) / baseline_name(data_root, fmt, backbone)
+    try:
+        return (d / "features" / "final.npz").is_file() and \
+            json.loads((d / STATUS).read_text()).get("state") == "finished"
+    except (OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_baseline(data_root: str | Path, runs_root: str | Path, *, fmt: str = "mars",
+                    dataset_options: dict | None = None, backbone: str = "effnet_lite0",
+                    progress: Progress | None = None, **cfg_overrides) -> Run:
+    """The baseline run for ``data_root`` (computed on first call, then read from disk)."""
+    runs_root = Path(runs_root)
+    name = baseline_name(data_root, fmt, backbone)
+    out = runs_root / name
+    with _lock(runs_root / f".{name}.lock"):
+        if baseline_ready(data_root, runs_root, fmt, backbone):
+            return Run(out)
+        if out.exists():
+            shutil.rmtree(out)  # a half-written earlier attempt
+        compute_baseline(data_root, out, fmt=fmt, dataset_options=dataset_options,
+                         backbone=backbone, progress=progress, **cfg_overrides)
+    return Run(out)
+
+
+def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars",
+                     dataset_options: dict | None = None, backbone: str = "effnet_lite0",
+                     progress: Progress | None = None, **cfg_overrides) -> Path:
+    """Embed ``data_root``'s query/gallery with an ImageNet backbone into run folder ``out``."""
+    import torch
+
+    from reidlab.data import load_dataset
+    from reidlab.eval.features import extract_features
+    from reidlab.models.backbones import build_backbone
+
+    out = Path(out)
+    t0 = time.time()
+    report = progress or (lambda f, m: None)
+    report(0.0, "loading dataset")
+    data = load_dataset(fmt, data_root, **(dataset_options or {}))
+    cfg = TrainConfig(dataset=str(data_root), dataset_format=fmt,
+                      dataset_options=dict(dataset_options or {}), backbone=backbone,
+                      pretrained=True, epochs=0, method="imagenet_init", **cfg_overrides)
+    net = build_backbone(backbone, pretrained=True, last_stride=cfg.last_stride).eval()
+
+    def embed(clips: torch.Tensor) -> torch.Tensor:  # B×T×3×H×W -> B×C: GAP, then mean over T
+        b, t = clips.shape[:2]
+        x = net(clips.flatten(0, 1))["map"].mean((2, 3))
+        return x.view(b, t, -1).mean(1)
+
+    report(0.02, "loading the ImageNet backbone")
+    fs = extract_features(embed, data.query, data.gallery, cfg, input_norm=net.input_norm,
+                          progress=lambda f, m: report(0.02 + 0.9 * f, m))
+    report(0.93, "evaluating")
+    q_tids = [data.query[i].tid for i in fs.q_index]
+    g_tids = [data.gallery[i].tid for i in fs.g_index]
+    metrics = evaluate_features(fs, data.num_cameras, data.meta.get("protocol"), q_tids, g_tids)
+    out.mkdir(parents=True, exist_ok=True)
+    fs.save(out / "features" / "initial.npz")
+    fs.save(out / "features" / "final.npz")
+    write_json_atomic(out / CONFIG, {
+        "config": cfg.to_dict(),
+        "dataset": {"format": fmt, "root": str(Path(data_root).resolve()),
+                    "options": dict(dataset_options or {}), "name": data.name,
+                    "num_cameras": data.num_cameras, "summary": data.summary(),
+                    "meta": clean_json(data.meta)},
+        "label": BASELINE_LABEL, "seed": 0, "protocol": data.meta.get("protocol"),
+        "created": t0,
+    })
+    with open(out / METRICS, "w") as fh:
+        for which in ("initial", "final"):
+            fh.write(json.dumps(clean_json({"kind": "eval", "which": which, "epoch": 0,
+                                            "step": 0, **metrics})) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    write_json_atomic(out / STATUS, {"state": "finished", "progress": 1.0,
+                                     "message": f"{BASELINE_LABEL} features in "
+                                                f"{time.time() - t0:.0f} s",
+                                     "updated": time.time(), "started": t0})
+    report(1.0, "done")
+    return out

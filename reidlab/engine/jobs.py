@@ -1,0 +1,343 @@
+"""Background training jobs for the app: detached processes with a registry on disk.
+
+A job is ``python -m reidlab train ... --out <runs>/<name>`` started in its own session, so it
+outlives the page (and the Streamlit server) that started it. Everything about a job lives on
+disk, so reloading the page or opening a second tab never loses or duplicates one:
+
+- ``<runs>/<name>/job.json``: pid, process start time (to detect pid reuse), argv, submit time;
+- ``<runs>/<name>/job.log``: the process's stdout and stderr;
+- ``<runs>/<name>/status.json``: written by the trainer (state, progress, message);
+- ``<runs>/<name>/CANCEL``: asks the trainer to stop;
+- ``<runs>/_queue/<seq>-<name>.json``: queued jobs (sweeps), started one at a time by a small
+  worker process (``python -m reidlab.engine.jobs worker --runs <runs>``).
+
+``submit`` is idempotent by name: a name that already has a live or finished job returns that
+job. A file lock serialises submissions from concurrent tabs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from reidlab.errors import ConfigError
+
+QUEUE_DIR = "_queue"
+TERMINAL = ("finished", "failed", "cancelled")
+_NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.=")
+
+
+@dataclass
+class Job:
+    """A job as seen from disk. ``state``: queued | starting | running | finished | failed |
+    cancelled. ``progress`` in [0, 1]."""
+
+    name: str
+    state: str
+    argv: list[str] = field(default_factory=list)
+    pid: int | None = None
+    submitted: float | None = None
+    progress: float = 0.0
+    message: str = ""
+    run_dir: Path | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "starting", "running")
+
+    def log_tail(self, n: int = 20) -> str:
+        """The last ``n`` lines of the job's log (empty when none)."""
+        if self.run_dir is None:
+            return ""
+        p = self.run_dir / "job.log"
+        if not p.is_file():
+            return ""
+        return "\n".join(p.read_text(errors="replace").splitlines()[-n:])
+
+
+# --------------------------------------------------------------------------- helpers
+
+def runs_root(root: str | Path | None = None) -> Path:
+    """``root``, else ``$REIDLAB_RUNS``, else ``runs``."""
+    return Path(root if root is not None else os.environ.get("REIDLAB_RUNS", "runs"))
+
+
+def check_name(name: str) -> str:
+    if not name or name.startswith(("_", ".")) or not set(name) <= _NAME_OK:
+        raise ConfigError(f"run name {name!r}: use letters, digits and _-.= (not starting "
+                          "with _ or .)")
+    return name
+
+
+def train_argv(out: str | Path, *, method: str, preset: str | None = None,
+               **options) -> list[str]:
+    """argv (after the interpreter) of ``python -m reidlab train``; ``options`` are the CLI
+    flags (K, lam, clips, epochs, backbone, dataset, ...); None values are left out."""
+    argv = ["-m", "reidlab", "train", "--method", method]
+    if preset:
+        argv += ["--preset", preset]
+    for k, v in options.items():
+        if v is None:
+            continue
+        argv += [f"--{k.replace('_', '-')}", str(v)]
+    return argv + ["--out", str(out)]
+
+
+def _pid_start_time(pid: int) -> str | None:
+    """Start time of ``pid`` (field 22 of /proc/PID/stat), or None if gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    rest = stat[stat.rfind(")") + 2:].split()
+    if rest[0] in ("Z", "X"):
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)  # reap our own finished child
+        return None
+    return rest[19]
+
+
+def _alive(pid: int | None, start: str | None) -> bool:
+    if not pid:
+        return False
+    st = _pid_start_time(pid)
+    return st is not None and (start is None or st == start)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _locked(root: Path):
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".jobs.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _spawn(argv: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    pkg_parent = str(Path(__file__).resolve().parents[2])  # so `-m reidlab` works from any cwd
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
+    with open(log, "ab") as fh:
+        return subprocess.Popen([sys.executable, *argv], stdout=fh, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                cwd=cwd, env=env)
+
+
+# --------------------------------------------------------------------------- state
+
+def job_state(name: str, root: str | Path | None = None) -> Job | None:
+    """The job named ``name`` (None when there is none)."""
+    root = runs_root(root)
+    run = root / name
+    queued = _queued_files(root, name)
+    info = _read_json(run / "job.json")
+    if info is None:
+        if queued:
+            q = _read_json(queued[0]) or {}
+            return Job(name, "queued", q.get("argv", []), submitted=q.get("submitted"),
+                       run_dir=run)
+        return None
+    status = _read_json(run / "status.json") or {}
+    st = status.get("state")
+    alive = _alive(info.get("pid"), info.get("start"))
+    if st in TERMINAL:
+        state = st
+    elif alive:
+        state = "running" if st == "running" else "starting"
+    elif (run / "CANCEL").exists():
+        state = "cancelled"
+    else:
+        state = "failed"
+    msg = status.get("message", "")
+    if state == "failed" and st not in TERMINAL:
+        msg = msg or "the training process ended without finishing (see job.log)"
+    return Job(name, state, info.get("argv", []), info.get("pid"), info.get("submitted"),
+               float(status.get("progress", 1.0 if state == "finished" else 0.0) or 0.0),
+               msg, run)
+
+
+def list_jobs(root: str | Path | None = None) -> list[Job]:
+    """Every job (queued, running or done), newest submission first."""
+    root = runs_root(root)
+    names: set[str] = set()
+    if root.is_dir():
+        names |= {p.parent.name for p in root.glob("*/job.json")}
+        names |= {_queue_name(p) for p in (root / QUEUE_DIR).glob("[0-9]*-*.json")}
+    jobs = [j for j in (job_state(n, root) for n in sorted(names)) if j is not None]
+    return sorted(jobs, key=lambda j: -(j.submitted or 0))
+
+
+# --------------------------------------------------------------------------- submit / cancel
+
+def submit(name: str, argv: list[str] | None = None, *, root: str | Path | None = None,
+           cwd: str | Path | None = None, **train_options) -> Job:
+    """Start ``python <argv>`` (default: :func:`train_argv` with ``train_options``) in the
+    background, writing ``<root>/<name>``. Idempotent: an existing job of that name (alive,
+    finished, failed or cancelled) is returned unchanged; to start over, pick a new name or
+    delete the run folder."""
+    check_name(name)
+    root = runs_root(root)
+    run = root / name
+    if argv is None:
+        argv = train_argv(run, **train_options)
+    with _locked(root):
+        existing = job_state(name, root)
+        if existing is not None and existing.state != "queued":
+            return existing
+        if (run / "config.json").exists() or (run / "status.json").exists():
+            raise ConfigError(f"{run}: a run of that name exists (not started from the app); "
+                              "choose another name")
+        proc = _spawn(argv, run / "job.log", Path(cwd) if cwd else None)
+        _write_json(run / "job.json", {"name": name, "pid": proc.pid,
+                                       "start": _pid_start_time(proc.pid), "argv": argv,
+                                       "submitted": time.time(), "cwd": str(cwd or os.getcwd())})
+        for q in _queued_files(root, name):
+            q.unlink(missing_ok=True)
+    return job_state(name, root)  # type: ignore[return-value]
+
+
+def cancel(name: str, *, root: str | Path | None = None, grace_s: float = 5.0) -> Job | None:
+    """Ask job ``name`` to stop: drop it from the queue, touch ``CANCEL`` (the trainer stops at
+    the next step and writes state "cancelled"); after ``grace_s`` seconds still alive, SIGTERM
+    its process group."""
+    root = runs_root(root)
+    run = root / name
+    for q in _queued_files(root, name):
+        q.unlink(missing_ok=True)
+    info = _read_json(run / "job.json")
+    if info is None:
+        return job_state(name, root)
+    (run / "CANCEL").touch()
+    pid, start = info.get("pid"), info.get("start")
+    deadline = time.time() + grace_s
+    while _alive(pid, start) and time.time() < deadline:
+        time.sleep(0.1)
+    if _alive(pid, start):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.time() + 5
+        while _alive(pid, start) and time.time() < deadline:
+            time.sleep(0.1)
+        if _alive(pid, start):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+    status = _read_json(run / "status.json") or {}
+    if status.get("state") not in TERMINAL:
+        _write_json(run / "status.json", {**status, "state": "cancelled",
+                                          "message": "cancelled from the app"})
+    return job_state(name, root)
+
+
+# --------------------------------------------------------------------------- queue
+
+def _queue_name(p: Path) -> str:
+    return p.stem.split("-", 1)[1]
+
+
+def _queued_files(root: Path, name: str | None = None) -> list[Path]:
+    files = sorted((root / QUEUE_DIR).glob("[0-9]*-*.json"))
+    return [f for f in files if name is None or _queue_name(f) == name]
+
+
+def enqueue(name: str, argv: list[str] | None = None, *, root: str | Path | None = None,
+            start_worker: bool = True, cwd: str | Path | None = None,
+            **train_options) -> Job:
+    """Queue a job (for sweeps): jobs run one at a time, in order. Idempotent by name."""
+    check_name(name)
+    root = runs_root(root)
+    if argv is None:
+        argv = train_argv(root / name, **train_options)
+    with _locked(root):
+        existing = job_state(name, root)
+        if existing is None:
+            qdir = root / QUEUE_DIR
+            qdir.mkdir(parents=True, exist_ok=True)
+            seq = time.time_ns()
+            _write_json(qdir / f"{seq:020d}-{name}.json",
+                        {"name": name, "argv": argv, "submitted": time.time()})
+    if start_worker:
+        ensure_worker(root, cwd=cwd)
+    return job_state(name, root)  # type: ignore[return-value]
+
+
+def ensure_worker(root: str | Path | None = None, cwd: str | Path | None = None) -> int | None:
+    """Start the queue worker unless one is alive; returns its pid (None if queue empty)."""
+    root = runs_root(root)
+    qdir = root / QUEUE_DIR
+    with _locked(root):
+        info = _read_json(qdir / "worker.json") or {}
+        if _alive(info.get("pid"), info.get("start")):
+            return info["pid"]
+        if not _queued_files(root):
+            return None
+        proc = _spawn(["-m", "reidlab.engine.jobs", "worker", "--runs", str(root.resolve())],
+                      qdir / "worker.log", Path(cwd) if cwd else None)
+        _write_json(qdir / "worker.json", {"pid": proc.pid, "start": _pid_start_time(proc.pid)})
+        return proc.pid
+
+
+def work_queue(root: str | Path | None = None, poll_s: float = 1.0) -> int:
+    """Run queued jobs one at a time until the queue is empty; returns how many ran."""
+    root = runs_root(root)
+    n = 0
+    while True:
+        files = _queued_files(root)
+        if not files:
+            return n
+        q = _read_json(files[0])
+        name = _queue_name(files[0])
+        if q is None:
+            files[0].unlink(missing_ok=True)
+            continue
+        job = submit(name, q["argv"], root=root)
+        n += 1
+        while job is not None and job.active:
+            time.sleep(poll_s)
+            job = job_state(name, root)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m reidlab.engine.jobs")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    w = sub.add_parser("worker", help="run queued jobs one at a time")
+    w.add_argument("--runs", default=None)
+    sub.add_parser("list", help="list jobs").add_argument("--runs", default=None)
+    args = p.parse_args(argv)
+    if args.cmd == "worker":
+        work_queue(args.runs)
+    else:
+        for j in list_jobs(args.runs):
+            print(json.dumps({k: str(v) for k, v in asdict(j).items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -1,0 +1,123 @@
+"""``python -m reidlab export --run runs/NAME --out DIR``: a run's standard figures and tables.
+
+:func:`standard_figures` and :func:`standard_tables` are also what the app's Export page offers.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from reidlab.viz import figures as F
+from reidlab.viz.export import FIGURE_FORMATS, ExportError, table_bytes, write_figure
+
+
+def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca",
+                     cache_dir: str | Path | None = None) -> dict:
+    """``{name: go.Figure}``: embeddings before/after, gap bars, camera-pair rank-1, distance
+    histograms, loss and metric curves (each only when the run has the data)."""
+    from reidlab.analysis.domain_gap import (camera_probe, distance_distributions, pooled,
+                                             silhouette)
+    from reidlab.analysis.embedding import embed_2d
+    from reidlab.eval.ranking import compute_distmat, evaluate_by_camera_pair
+
+    style = style or F.DEFAULT_STYLE
+    label = run.config.get("label") or run.name
+    figs: dict = {}
+    gap: dict = {}
+    for which in ("initial", "final"):
+        if not run.has_features(which):
+            continue
+        fs = run.features(which)
+        feats, pids, camids = pooled(fs)
+        xy = embed_2d(feats, method=embed_method, cache_dir=cache_dir)
+        figs[f"embedding_{which}"] = F.embedding_scatter_pair(
+            xy, camids, pids, method=embed_method.upper() if embed_method == "pca" else
+            {"tsne": "t-SNE", "umap": "UMAP"}[embed_method], title=f"{label} ({which})",
+            style=style)
+        probe = camera_probe(feats, camids, groups=pids, cv=3)
+        gap[which] = {"camera probe acc.": probe["accuracy"],
+                      "silhouette by camera": silhouette(feats, camids),
+                      "silhouette by identity": silhouette(feats, pids)}
+    if gap:
+        figs["gap"] = F.gap_bars(gap, title=f"Camera-domain gap — {label}", style=style)
+    if run.has_features("final"):
+        fs = run.features("final")
+        d = compute_distmat(fs.q_feat, fs.g_feat)
+        pair = evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
+        figs["pair_rank1"] = F.camera_pair_heatmap(
+            100.0 * np.asarray(pair["rank1"], float), cam_names=[f"cam {c + 1}" for c in pair["cameras"]],
+            style=style)
+        dd = distance_distributions(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
+                                    max_pairs=50_000)
+        figs["distances"] = F.distance_histograms(
+            {"all pairs": {"same person": dd["same"], "different person": dd["diff"]}},
+            title=f"Distances — {label}", style=style)
+    steps = run.metrics("step") or run.metrics("epoch")
+    if steps:
+        figs["loss"] = F.loss_curves([{**r, **{f"loss/{k}": v for k, v in
+                                               (r.get("terms") or {}).items()}} for r in steps],
+                                     style=style)
+    evals = run.metrics("eval")
+    if len(evals) > 1:
+        figs["metrics"] = F.metric_curves(F.to_percent(evals), style=style)
+    return figs
+
+
+def standard_tables(runs) -> dict:
+    """``{"results": DataFrame}`` with the final metrics of ``runs`` (one row per run)."""
+    import pandas as pd
+
+    rows = []
+    for r in runs:
+        cfg = r.config.get("config", {})
+        m = F.to_percent([r.final_metrics() or {}])[0]
+        rows.append({"run": r.config.get("label") or r.name, "method": cfg.get("method"),
+                     "K": cfg.get("K"), "lambda": cfg.get("lam"),
+                     "clips": cfg.get("clips_per_tracklet"), "rank1": m.get("rank1"),
+                     "rank5": m.get("rank5"), "mAP": m.get("mAP"), "mINP": m.get("mINP")})
+    return {"results": pd.DataFrame(rows).set_index("run")}
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", required=True, action="append",
+                   help="run folder (repeat for a results table over several runs)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--formats", default="png,svg,pdf,html",
+                   help=f"comma-separated subset of {','.join(FIGURE_FORMATS)}")
+    p.add_argument("--embedding", default="pca", choices=["pca", "tsne", "umap"])
+    p.add_argument("--width", type=float, default=7.0, help="inches")
+    p.add_argument("--height", type=float, default=4.0, help="inches")
+    p.add_argument("--dpi", type=int, default=300)
+    p.add_argument("--font", type=float, default=9.0, help="font size in points")
+    p.add_argument("--palette", default="okabe_ito", choices=sorted(F.PALETTES))
+
+
+def run(args: argparse.Namespace) -> int:
+    from reidlab.engine.runs import Run
+
+    formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
+    bad = sorted(set(formats) - set(FIGURE_FORMATS))
+    if bad:
+        raise ExportError(f"--formats: unknown {bad}; expected a subset of {FIGURE_FORMATS}")
+    style = F.Style(palette=args.palette, font_pt=args.font, width_in=args.width,
+                    height_in=args.height, dpi=args.dpi)
+    runs = [Run(p) for p in args.run]
+    out = Path(args.out)
+    written = []
+    for r in runs:
+        sub = out / r.name if len(runs) > 1 else out
+        for name, fig in standard_figures(r, style, args.embedding).items():
+            for fmt in formats:
+                written.append(write_figure(fig, sub / f"{name}.{fmt}", fmt, style))
+    for name, df in standard_tables(runs).items():
+        for fmt in ("csv", "tex"):
+            p = out / f"{name}.{fmt}"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(table_bytes(df, fmt, caption="Results"))
+            written.append(p)
+    for p in written:
+        print(p)
+    return 0

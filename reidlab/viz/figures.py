@@ -1,0 +1,600 @@
+"""Pure plotly figure builders: arrays and dicts in, ``go.Figure`` out.
+
+Nothing here reads files, trains, or talks to Streamlit, so tests (and papers) can call every
+builder directly. Every builder takes an optional :class:`Style` that sets the palette (including
+colour-blind-safe Okabe-Ito and Tol palettes), font size in points and size in inches.
+
+Images (thumbnails, frames, masks) are embedded as PNG data URIs in ``go.Image(source=...)``
+traces: compact in the browser and rendered faithfully by kaleido.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# --------------------------------------------------------------------------- palettes & style
+
+PALETTES: dict[str, tuple[str, ...]] = {
+    # Okabe & Ito (2008), colour-blind safe; black moved last so it is used least
+    "okabe_ito": ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
+                  "#CC79A7", "#000000"),
+    # Paul Tol's "bright" and "muted" qualitative schemes, colour-blind safe
+    "tol_bright": ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377",
+                   "#BBBBBB"),
+    "tol_muted": ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255",
+                  "#44AA99", "#999933", "#AA4499", "#DDDDDD"),
+    # plotly's default (not colour-blind safe)
+    "plotly": ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692",
+               "#B6E880", "#FF97FF", "#FECB52"),
+}
+COLORBLIND_SAFE = ("okabe_ito", "tol_bright", "tol_muted")
+
+CSS_PX_PER_INCH = 96.0  # plotly/kaleido lay out in CSS pixels
+MATCH_RGB = (0, 158, 115)  # bluish green (Okabe-Ito): a correct match in a rank list
+WRONG_RGB = (213, 94, 0)  # vermillion (Okabe-Ito): a wrong match
+JUNK_RGB = (150, 150, 150)  # grey: same-camera same-person (ignored by the protocol)
+QUERY_RGB = (0, 114, 178)  # blue: the query
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a figure looks on screen and in a paper.
+
+    ``width_in`` × ``height_in`` at ``dpi`` gives the PNG size in pixels; fonts are in points
+    at the printed size, so a 3.5 in wide figure with ``font_pt=8`` reads like the paper text.
+    """
+
+    palette: str = "okabe_ito"
+    font_pt: float = 10.0
+    width_in: float = 7.0
+    height_in: float = 4.0
+    dpi: int = 200
+    template: str = "plotly_white"
+    font_family: str = "Arial, Helvetica, sans-serif"
+
+    def colors(self) -> tuple[str, ...]:
+        if self.palette not in PALETTES:
+            raise ValueError(f"unknown palette {self.palette!r}; expected one of {sorted(PALETTES)}")
+        return PALETTES[self.palette]
+
+    def color(self, i: int) -> str:
+        c = self.colors()
+        return c[int(i) % len(c)]
+
+    @property
+    def width_px(self) -> float:
+        """Layout width in CSS pixels (kaleido scale = dpi / 96 turns it into ``width_in*dpi``)."""
+        return round(self.width_in * CSS_PX_PER_INCH, 6)
+
+    @property
+    def height_px(self) -> float:
+        return round(self.height_in * CSS_PX_PER_INCH, 6)
+
+    @property
+    def font_px(self) -> float:
+        return self.font_pt * CSS_PX_PER_INCH / 72.0
+
+    @property
+    def scale(self) -> float:
+        # Chromium floors width*scale; the tiny excess keeps 316.8 px * 3.125 at 990, not 989
+        return self.dpi / CSS_PX_PER_INCH * (1 + 1e-7)
+
+
+DEFAULT_STYLE = Style()
+
+
+def apply_style(fig: go.Figure, style: Style | None = None, *, sized: bool = True) -> go.Figure:
+    """Set template, fonts and (when ``sized``) the figure size of ``fig`` in place; return it."""
+    style = style or DEFAULT_STYLE
+    fig.update_layout(
+        template=style.template,
+        font=dict(size=style.font_px, family=style.font_family),
+        colorway=list(style.colors()),
+        margin=dict(l=50, r=20, t=50, b=45),
+    )
+    if sized:
+        fig.update_layout(width=style.width_px, height=style.height_px)
+    return fig
+
+
+def restyle(fig: go.Figure, style: Style) -> go.Figure:
+    """A copy of ``fig`` with the paper style applied (sizes, fonts) for export."""
+    out = go.Figure(fig)
+    return apply_style(out, style, sized=True)
+
+
+def _hex_rgb(color: str) -> tuple[int, int, int]:
+    color = color.lstrip("#")
+    return tuple(int(color[i:i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+METRIC_KEYS = ("rank1", "rank5", "rank10", "rank20", "mAP", "mINP")
+
+
+def to_percent(records, keys: Sequence[str] = METRIC_KEYS):
+    """Copies of metric records (fractions in [0, 1], as reidlab.eval returns) in percent."""
+    out = []
+    for r in records:
+        r = dict(r)
+        for k in keys:
+            v = r.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                r[k] = 100.0 * v
+        out.append(r)
+    return out
+
+
+# --------------------------------------------------------------------------- image helpers
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """H×W×3 (or H×W) image as uint8; floats are taken in [0, 1]."""
+    a = np.asarray(img)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"expected an H×W×3 image, got shape {a.shape}")
+    a = a[:, :, :3]
+    if a.dtype != np.uint8:
+        a = np.clip(np.asarray(a, dtype=np.float64) * (255.0 if a.max() <= 1.0 else 1.0), 0, 255)
+        a = np.round(a).astype(np.uint8)
+    return a
+
+
+def png_data_uri(img: np.ndarray) -> str:
+    """Encode an image as a ``data:image/png;base64,...`` URI."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(to_uint8(img)).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def decode_data_uri(uri: str) -> np.ndarray:
+    """Inverse of :func:`png_data_uri` (used by tests and the app)."""
+    from PIL import Image
+
+    head, _, data = uri.partition(",")
+    if not head.startswith("data:image/png;base64"):
+        raise ValueError("expected a PNG data URI")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+
+def resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(to_uint8(img)).resize((width, height), Image.BILINEAR))
+
+
+def add_border(img: np.ndarray, rgb: Sequence[int], width: int = 3) -> np.ndarray:
+    """Pad an image with a solid border of colour ``rgb``."""
+    a = to_uint8(img)
+    out = np.empty((a.shape[0] + 2 * width, a.shape[1] + 2 * width, 3), np.uint8)
+    out[:] = np.asarray(rgb, np.uint8)
+    out[width:width + a.shape[0], width:width + a.shape[1]] = a
+    return out
+
+
+def grey_out(img: np.ndarray, amount: float = 0.65) -> np.ndarray:
+    """Wash an image out towards light grey (for same-camera junk)."""
+    a = to_uint8(img).astype(np.float64)
+    g = a.mean(axis=2, keepdims=True)
+    out = (1 - amount) * g + amount * 220.0
+    return np.repeat(out, 3, axis=2).round().astype(np.uint8)
+
+
+def _image_trace(img: np.ndarray, name: str = "") -> go.Image:
+    return go.Image(source=png_data_uri(img), name=name, hoverinfo="skip")
+
+
+def _hide_axes(fig: go.Figure) -> None:
+    fig.update_xaxes(visible=False, showgrid=False)
+    fig.update_yaxes(visible=False, showgrid=False)
+
+
+# --------------------------------------------------------------------------- embeddings
+
+def embedding_scatter_pair(
+    xy: np.ndarray,
+    camids: np.ndarray,
+    pids: np.ndarray,
+    *,
+    title: str = "",
+    method: str = "t-SNE",
+    style: Style | None = None,
+    max_id_colors: int | None = None,
+) -> go.Figure:
+    """Two side-by-side scatters of the same 2-D embedding: coloured by camera | by identity.
+
+    Features that cluster by camera (left) rather than by identity (right) show the camera
+    domain gap. One trace per camera on the left (legend = cameras); the right panel colours
+    identities cyclically through the palette (identities are too many for a legend).
+    """
+    style = style or DEFAULT_STYLE
+    xy = np.asarray(xy, dtype=np.float64)
+    camids = np.asarray(camids).astype(int)
+    pids = np.asarray(pids).astype(int)
+    if xy.ndim != 2 or xy.shape[1] != 2 or not (len(xy) == len(camids) == len(pids)):
+        raise ValueError(f"expected N×2 points with N camids and pids, got {xy.shape}, "
+                         f"{camids.shape}, {pids.shape}")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"{method}: by camera",
+                                                        f"{method}: by identity"),
+                        horizontal_spacing=0.06)
+    for c in np.unique(camids):
+        m = camids == c
+        fig.add_trace(go.Scattergl(
+            x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"cam {c + 1}",
+            marker=dict(size=5, color=style.color(c), opacity=0.8), legendgroup="cam",
+            customdata=np.stack([pids[m], camids[m] + 1], axis=1),
+            hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
+        ), row=1, col=1)
+    uniq = np.unique(pids)
+    rank = {p: i for i, p in enumerate(uniq)}
+    colors = [style.color(rank[p] % (max_id_colors or 10**9)) for p in pids]
+    fig.add_trace(go.Scattergl(
+        x=xy[:, 0], y=xy[:, 1], mode="markers", name="identities", showlegend=False,
+        marker=dict(size=5, color=colors, opacity=0.8,
+                    symbol=[("circle", "square", "diamond", "cross", "x")[rank[p] // len(style.colors()) % 5]
+                            for p in pids]),
+        customdata=np.stack([pids, camids + 1], axis=1),
+        hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
+    ), row=1, col=2)
+    fig.update_xaxes(showticklabels=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, zeroline=False)
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title or None, legend=dict(title="camera"))
+    return fig
+
+
+# --------------------------------------------------------------------------- training curves
+
+def _series(records: Sequence[Mapping], key: str, x: str) -> tuple[list, list]:
+    xs, ys = [], []
+    for i, r in enumerate(records):
+        v = r.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            xs.append(r.get(x, i))
+            ys.append(float(v))
+    return xs, ys
+
+
+def loss_keys(records: Sequence[Mapping]) -> list[str]:
+    """Numeric keys that look like loss terms (``loss``, ``loss/id``, ``loss_adv``, ...)."""
+    keys: dict[str, None] = {}
+    for r in records:
+        for k, v in r.items():
+            if k.startswith("loss") and isinstance(v, (int, float)) and not isinstance(v, bool):
+                keys[k] = None
+    return list(keys)
+
+
+def loss_curves(records: Sequence[Mapping], *, x: str = "step", keys: Sequence[str] | None = None,
+                title: str = "Training losses", style: Style | None = None) -> go.Figure:
+    """One line per loss term logged in ``metrics.jsonl`` records, against ``x``."""
+    style = style or DEFAULT_STYLE
+    keys = list(keys) if keys is not None else loss_keys(records)
+    fig = go.Figure()
+    for i, k in enumerate(keys):
+        xs, ys = _series(records, k, x)
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=k,
+                                     line=dict(color=style.color(i))))
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title="loss")
+    return fig
+
+
+def metric_curves(records: Sequence[Mapping], *, x: str = "epoch",
+                  keys: Sequence[str] = ("rank1", "mAP"), title: str = "Evaluation",
+                  style: Style | None = None) -> go.Figure:
+    """Evaluation metrics (in %) over training: one line with markers per metric."""
+    style = style or DEFAULT_STYLE
+    fig = go.Figure()
+    for i, k in enumerate(keys):
+        xs, ys = _series(records, k, x)
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=k,
+                                     line=dict(color=style.color(i))))
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title="%")
+    return fig
+
+
+# --------------------------------------------------------------------------- domain gap
+
+def camera_pair_heatmap(matrix: np.ndarray, *, metric: str = "rank-1 (%)",
+                        cam_names: Sequence[str] | None = None, title: str = "",
+                        style: Style | None = None, zmin: float | None = 0.0,
+                        zmax: float | None = None) -> go.Figure:
+    """Query camera (rows) × gallery camera (columns) heat map; NaN cells stay empty."""
+    style = style or DEFAULT_STYLE
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"expected a C×C matrix, got shape {m.shape}")
+    names = list(cam_names) if cam_names is not None else [f"cam {i + 1}" for i in range(m.shape[1])]
+    rows = names[:m.shape[0]]
+    text = [["" if not np.isfinite(v) else f"{v:.1f}" for v in row] for row in m]
+    fig = go.Figure(go.Heatmap(
+        z=m, x=names, y=rows, text=text, texttemplate="%{text}", colorscale="Viridis",
+        zmin=zmin, zmax=zmax, colorbar=dict(title=metric),
+        hovertemplate="query %{y}<br>gallery %{x}<br>%{z:.2f}<extra></extra>",
+    ))
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title or f"{metric} per camera pair", xaxis_title="gallery camera",
+                      yaxis_title="query camera")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def gap_bars(values: Mapping[str, Mapping[str, float]], *, title: str = "Camera-domain gap",
+             style: Style | None = None, yaxis_title: str = "") -> go.Figure:
+    """Grouped bars: one group per measure (e.g. camera-probe accuracy, silhouette by camera),
+    one bar per run (e.g. "ImageNet init" vs a trained run)."""
+    style = style or DEFAULT_STYLE
+    measures: list[str] = []
+    for d in values.values():
+        measures += [k for k in d if k not in measures]
+    fig = go.Figure()
+    for i, (run, d) in enumerate(values.items()):
+        fig.add_trace(go.Bar(x=measures, y=[d.get(k, np.nan) for k in measures], name=run,
+                             marker_color=style.color(i),
+                             text=[f"{d[k]:.2f}" if k in d else "" for k in measures],
+                             textposition="outside"))
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title, barmode="group", yaxis_title=yaxis_title)
+    return fig
+
+
+def distance_histograms(groups: Mapping[str, Mapping[str, np.ndarray]], *,
+                        nbins: int = 40, title: str = "Distances",
+                        style: Style | None = None, facet_cols: int = 3) -> go.Figure:
+    """Same-person vs different-person distance histograms.
+
+    ``groups`` maps a panel name to ``{"same": d, "different": d}`` (one panel overall) or, for
+    two runs overlaid, ``{"runA same": d, "runA different": d, "runB same": ...}``: every key of
+    a panel becomes one overlaid, probability-normalised histogram. Several panels (e.g. one
+    per camera pair) become facets. Bins are shared across the whole figure.
+    """
+    style = style or DEFAULT_STYLE
+    panels = list(groups)
+    if not panels:
+        raise ValueError("no distances to plot")
+    allv = [np.asarray(v, np.float64).ravel() for g in groups.values() for v in g.values()]
+    allv = [v[np.isfinite(v)] for v in allv]
+    nonempty = [v for v in allv if v.size]
+    lo = min((v.min() for v in nonempty), default=0.0)
+    hi = max((v.max() for v in nonempty), default=1.0)
+    size = (hi - lo) / nbins if hi > lo else 1.0
+    cols = min(facet_cols, len(panels))
+    rows = math.ceil(len(panels) / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=panels if len(panels) > 1 else None,
+                        shared_xaxes=True, vertical_spacing=0.12 if rows > 1 else 0.1)
+    series_names: list[str] = []
+    for g in groups.values():
+        series_names += [k for k in g if k not in series_names]
+    for p, name in enumerate(panels):
+        r, c = p // cols + 1, p % cols + 1
+        for key, v in groups[name].items():
+            v = np.asarray(v, np.float64).ravel()
+            i = series_names.index(key)
+            fig.add_trace(go.Histogram(
+                x=v[np.isfinite(v)], name=key, legendgroup=key, showlegend=p == 0,
+                histnorm="probability", opacity=0.55, marker_color=style.color(i),
+                xbins=dict(start=lo, end=hi + size, size=size),
+            ), row=r, col=c)
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title, barmode="overlay")
+    fig.update_xaxes(title_text="distance", row=rows)
+    return fig
+
+
+# --------------------------------------------------------------------------- images
+
+def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: Sequence[str], *,
+                     distances: Sequence[float] | None = None, labels: Sequence[str] | None = None,
+                     query_label: str = "query", thumb: tuple[int, int] = (128, 64),
+                     border: int = 4, title: str = "", style: Style | None = None) -> go.Figure:
+    """A query thumbnail and its top-k gallery: green border = same person (correct), red =
+    different person, greyed with a grey border = junk (same person seen by the same camera,
+    ignored by the protocol). ``status[i]`` is one of "match", "wrong", "junk"."""
+    style = style or DEFAULT_STYLE
+    if len(status) != len(gallery):
+        raise ValueError(f"{len(gallery)} gallery images but {len(status)} status values")
+    colours = {"match": MATCH_RGB, "wrong": WRONG_RGB, "junk": JUNK_RGB}
+    k = len(gallery)
+    titles = [query_label]
+    for i, s in enumerate(status):
+        if s not in colours:
+            raise ValueError(f"rank-list status must be match|wrong|junk, got {s!r}")
+        t = f"#{i + 1}"
+        if distances is not None:
+            t += f" {distances[i]:.2f}"
+        if labels is not None:
+            t += f"<br>{labels[i]}"
+        if s == "junk":
+            t += "<br>(junk)"
+        titles.append(t)
+    fig = make_subplots(rows=1, cols=k + 1, subplot_titles=titles, horizontal_spacing=0.01)
+    h, w = thumb
+    fig.add_trace(_image_trace(add_border(resize(query, h, w), QUERY_RGB, border), "query"),
+                  row=1, col=1)
+    for i, (img, s) in enumerate(zip(gallery, status)):
+        im = resize(img, h, w)
+        if s == "junk":
+            im = grey_out(im)
+        fig.add_trace(_image_trace(add_border(im, colours[s], border), s), row=1, col=i + 2)
+    _hide_axes(fig)
+    apply_style(fig, style, sized=False)
+    fig.update_annotations(font_size=style.font_px * 0.85)
+    fig.update_layout(title=title or None, height=int(h * 1.6 + 80),
+                      margin=dict(l=10, r=10, t=80, b=10))
+    return fig
+
+
+def _overlay(frame: np.ndarray, masks: np.ndarray, colors: Sequence[str],
+             alpha: float = 0.55) -> np.ndarray:
+    """Blend K soft masks (K×h×w, any h×w) over a frame, each in its part's colour."""
+    from PIL import Image
+
+    f = to_uint8(frame).astype(np.float64)
+    H, W = f.shape[:2]
+    K = masks.shape[0]
+    up = np.stack([np.asarray(Image.fromarray(np.asarray(m, np.float32), mode="F")
+                              .resize((W, H), Image.NEAREST)) for m in masks])
+    up = np.clip(up, 0, None)
+    tot = up.sum(axis=0, keepdims=True)
+    weight = np.where(tot > 0, up / np.maximum(tot, 1e-12), 0.0)  # K×H×W, sums to 1 where any
+    rgb = np.array([_hex_rgb(colors[k % len(colors)]) for k in range(K)], np.float64)
+    colour = np.einsum("khw,kc->hwc", weight, rgb)
+    a = alpha * np.clip(tot[0], 0, 1)[:, :, None]
+    return np.round((1 - a) * f + a * colour).astype(np.uint8)
+
+
+def part_masks_figure(frames: Sequence[np.ndarray], masks: np.ndarray,
+                      strict: np.ndarray | None = None, *, labels: Sequence[str] | None = None,
+                      title: str = "", style: Style | None = None) -> go.Figure:
+    """Frames (top row) with their K part masks overlaid (part k in colour k; parts ordered
+    head→legs), and optionally the strict uniform stripes for comparison (bottom row).
+
+    ``masks`` and ``strict``: B×K×h×w arrays (soft or hard), one per frame.
+    """
+    style = style or DEFAULT_STYLE
+    masks = np.asarray(masks)
+    B = len(frames)
+    if masks.ndim != 4 or masks.shape[0] != B:
+        raise ValueError(f"expected B×K×h×w masks for {B} frames, got shape {masks.shape}")
+    rows = [("frame", None), ("PAM parts (K-means)", masks)]
+    if strict is not None:
+        strict = np.asarray(strict)
+        if strict.ndim != 4 or strict.shape[0] != B:
+            raise ValueError(f"expected B×K×h×w strict masks for {B} frames, got {strict.shape}")
+        rows.append(("strict stripes", strict))
+    titles = []
+    for r, (name, _) in enumerate(rows):
+        for b in range(B):
+            lab = labels[b] if labels is not None else f"frame {b + 1}"
+            titles.append(f"{lab}" if r == 0 else (name if b == 0 else ""))
+    fig = make_subplots(rows=len(rows), cols=B, subplot_titles=titles,
+                        horizontal_spacing=0.01, vertical_spacing=0.06)
+    colors = style.colors()
+    for r, (name, m) in enumerate(rows):
+        for b, frame in enumerate(frames):
+            img = to_uint8(frame) if m is None else _overlay(frame, m[b], colors)
+            fig.add_trace(_image_trace(img, name), row=r + 1, col=b + 1)
+    K = masks.shape[1]
+    for k in range(K):  # legend entries for parts (invisible points)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"part {k + 1}",
+                                 marker=dict(size=10, color=colors[k % len(colors)], symbol="square")))
+    _hide_axes(fig)
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title or f"Part masks (K={K}), ordered head→legs",
+                      legend=dict(orientation="h", y=-0.04), height=230 * len(rows) + 120)
+    return fig
+
+
+def frames_strip(frames: Sequence[np.ndarray], *, labels: Sequence[str] | None = None,
+                 title: str = "", style: Style | None = None) -> go.Figure:
+    """A row of frames (e.g. one tracklet)."""
+    style = style or DEFAULT_STYLE
+    n = len(frames)
+    if n == 0:
+        raise ValueError("no frames to show")
+    fig = make_subplots(rows=1, cols=n, subplot_titles=list(labels) if labels else None,
+                        horizontal_spacing=0.005)
+    for i, f in enumerate(frames):
+        fig.add_trace(_image_trace(to_uint8(f)), row=1, col=i + 1)
+    _hide_axes(fig)
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title or None, margin=dict(l=5, r=5, t=40 if title else 20, b=5))
+    return fig
+
+
+def thumbnail_grid(images: Mapping[tuple[int, int], np.ndarray], cams: Sequence[int],
+                   pids: Sequence[int], *, thumb: tuple[int, int] = (64, 32), pad: int = 2,
+                   title: str = "Camera × identity", style: Style | None = None) -> go.Figure:
+    """One mosaic: a row per camera, a column per identity; ``images[(cam, pid)]`` is the
+    thumbnail (missing cells, i.e. a person never seen by that camera, stay white)."""
+    style = style or DEFAULT_STYLE
+    h, w = thumb
+    cams, pids = list(cams), list(pids)
+    H, W = len(cams) * (h + pad) + pad, len(pids) * (w + pad) + pad
+    mosaic = np.full((H, W, 3), 255, np.uint8)
+    for r, c in enumerate(cams):
+        for j, p in enumerate(pids):
+            img = images.get((c, p))
+            if img is not None:
+                y, x = pad + r * (h + pad), pad + j * (w + pad)
+                mosaic[y:y + h, x:x + w] = resize(img, h, w)
+    fig = go.Figure(_image_trace(mosaic, "grid"))
+    apply_style(fig, style, sized=False)
+    fig.update_xaxes(tickvals=[pad + j * (w + pad) + w / 2 for j in range(len(pids))],
+                     ticktext=[str(p) for p in pids], title="identity", showgrid=False)
+    fig.update_yaxes(tickvals=[pad + r * (h + pad) + h / 2 for r in range(len(cams))],
+                     ticktext=[f"cam {c + 1}" for c in cams], showgrid=False)
+    fig.update_layout(title=title, height=int(min(900, H * 1.2 + 120)))
+    return fig
+
+
+# --------------------------------------------------------------------------- data & ablations
+
+def counts_bar(summary: Mapping[str, Mapping], *, title: str = "Tracklets per camera and split",
+               style: Style | None = None) -> go.Figure:
+    """Grouped bars from ``TrackletSet.summary()``: x = camera, one bar per split."""
+    style = style or DEFAULT_STYLE
+    cams = sorted({int(c) for s in summary.values() for c in s.get("per_camera", {})})
+    fig = go.Figure()
+    for i, (split, s) in enumerate(summary.items()):
+        per = {int(k): v for k, v in s.get("per_camera", {}).items()}
+        fig.add_trace(go.Bar(x=[f"cam {c + 1}" for c in cams], y=[per.get(c, 0) for c in cams],
+                             name=split, marker_color=style.color(i)))
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title, barmode="group", yaxis_title="tracklets")
+    return fig
+
+
+def ablation_plot(rows: Sequence[Mapping], *, x: str, metrics: Sequence[str] = ("rank1", "mAP"),
+                  group: str | None = "method", title: str = "",
+                  style: Style | None = None) -> go.Figure:
+    """Metric vs a hyper-parameter (K, λ, clips per tracklet), like the papers' K plot: one
+    line per (group, metric), points sorted by ``x``. ``rows``: one dict per run."""
+    style = style or DEFAULT_STYLE
+    groups: dict[str, list[Mapping]] = {}
+    for r in rows:
+        if r.get(x) is None:
+            continue
+        groups.setdefault(str(r.get(group, "")) if group else "", []).append(r)
+    dashes = ("solid", "dash", "dot", "dashdot")
+    symbols = ("circle", "square", "diamond", "triangle-up")
+    fig = go.Figure()
+    for gi, (g, rs) in enumerate(groups.items()):
+        rs = sorted(rs, key=lambda r: float(r[x]))
+        for mi, m in enumerate(metrics):
+            pts = [(float(r[x]), float(r[m])) for r in rs if isinstance(r.get(m), (int, float))]
+            if not pts:
+                continue
+            name = f"{g} {m}".strip()
+            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts],
+                                     mode="lines+markers", name=name,
+                                     line=dict(color=style.color(mi if len(groups) == 1 else gi),
+                                               dash=dashes[mi % len(dashes)]),
+                                     marker=dict(symbol=symbols[mi % len(symbols)], size=8)))
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title or f"{', '.join(metrics)} vs {x}", xaxis_title=x,
+                      yaxis_title="%")
+    return fig
+
+
+__all__ = [
+    "Style", "PALETTES", "COLORBLIND_SAFE", "DEFAULT_STYLE", "apply_style", "restyle",
+    "embedding_scatter_pair", "loss_curves", "loss_keys", "metric_curves", "camera_pair_heatmap",
+    "gap_bars", "distance_histograms", "rank_list_figure", "part_masks_figure", "frames_strip",
+    "thumbnail_grid", "counts_bar", "ablation_plot", "to_percent", "METRIC_KEYS", "png_data_uri", "decode_data_uri",
+    "add_border", "grey_out",
+]

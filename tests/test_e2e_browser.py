@@ -1,0 +1,179 @@
+"""End to end: ``streamlit run app.py`` driven in headless Chromium (Playwright).
+
+Starts the app on a free port with REIDLAB_DATA / REIDLAB_RUNS pointing at a temporary tiny
+SynthCams and runs folder, starts a tiny training job (preset test) from the Train page, waits
+for it to finish, opens the Domain gap and Rank lists pages and saves screenshots — to
+assets/screenshots/ when REIDLAB_UPDATE_SCREENSHOTS=1, else to the test's temporary folder.
+Uses /usr/bin/chromium; never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("REIDLAB_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--disable-dev-shm-usage"]
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"needs Chromium at {CHROMIUM}"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from reidlab.data.synthcams import SynthConfig, generate
+
+    base = tmp_path_factory.mktemp("e2e")
+    data = base / "synth"
+    generate(data, SynthConfig(ids=16, cameras=4, frames=4, height=64, width=32,
+                               distractors=0, workers=1))
+    runs = base / "runs"
+    port = free_port()
+    env = dict(os.environ, REIDLAB_DATA=str(data), REIDLAB_RUNS=str(runs),
+               OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    log = open(base / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    end = time.time() + 60
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        pytest.fail("streamlit did not start: " + (base / "streamlit.log").read_text())
+    yield {"url": url, "runs": runs, "base": base}
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def shots_dir(app) -> Path:
+    if os.environ.get("REIDLAB_UPDATE_SCREENSHOTS") == "1":
+        d = ROOT / "assets" / "screenshots"
+    else:
+        d = app["base"] / "screenshots"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def settle(page, timeout=120_000):
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_timeout(500)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
+        ".includes('Running')", timeout=timeout)
+    page.wait_for_timeout(800)
+
+
+def choose(page, label: str, option: str):
+    try:
+        page.get_by_role("combobox", name=label).first.click(timeout=15_000)
+    except Exception:
+        html = page.locator('[data-testid="stSelectbox"]').first.inner_html()
+        raise AssertionError(f"selectbox {label!r} not found; first selectbox: {html[:2000]}")
+    page.get_by_role("option", name=option, exact=False).first.click()
+    page.keyboard.press("Escape")
+
+
+def no_exception(page):
+    assert page.locator('[data-testid="stException"]').count() == 0, \
+        page.locator('[data-testid="stException"]').first.inner_text()
+
+
+def test_train_then_look(app, browser):
+    shots = shots_dir(app)
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    page.goto(app["url"], wait_until="domcontentloaded")
+    page.get_by_text("Before any training").wait_for(timeout=180_000)
+    page.get_by_text("rank-1 (%)").wait_for(timeout=180_000)
+    settle(page)
+    no_exception(page)
+    page.screenshot(path=str(shots / "home.png"), full_page=True)
+
+    page.goto(app["url"] + "/Train", wait_until="domcontentloaded")
+    page.get_by_text("Start training").wait_for(timeout=60_000)
+    settle(page)
+    choose(page, "preset", "test")
+    choose(page, "method", "padal_mp")
+    name = page.get_by_role("textbox", name="run name").first
+    name.fill("e2e_padal_mp")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("job e2e_padal_mp", exact=False).wait_for(timeout=60_000)
+    status = app["runs"] / "e2e_padal_mp" / "status.json"
+    end = time.time() + 300
+    state = None
+    while time.time() < end:
+        if status.is_file():
+            state = json.loads(status.read_text()).get("state")
+            if state in ("finished", "failed", "cancelled"):
+                break
+        time.sleep(1)
+    assert state == "finished", (app["runs"] / "e2e_padal_mp" / "job.log").read_text()[-3000:]
+    page.wait_for_timeout(4000)  # the live panel refreshes every 2 s
+    settle(page)
+    page.get_by_text("Training losses").first.wait_for(timeout=60_000)
+    no_exception(page)
+    page.screenshot(path=str(shots / "train.png"), full_page=True)
+
+    page.goto(app["url"] + "/Domain_gap", wait_until="domcontentloaded")
+    page.get_by_text("Gap numbers").wait_for(timeout=120_000)
+    settle(page)
+    choose(page, "run", "e2e_padal_mp")
+    settle(page)
+    page.get_by_text("e2e_padal_mp (padal_mp) — after").first.wait_for(timeout=120_000)
+    no_exception(page)
+    page.screenshot(path=str(shots / "domain_gap.png"), full_page=True)
+
+    page.goto(app["url"] + "/Rank_lists", wait_until="domcontentloaded")
+    page.get_by_text("correct in the top").first.wait_for(timeout=120_000)
+    settle(page)
+    no_exception(page)
+    page.screenshot(path=str(shots / "rank_lists.png"), full_page=True)
+
+    for path in ("/Part_masks", "/Distances"):
+        page.goto(app["url"] + path, wait_until="domcontentloaded")
+        page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+        settle(page)
+        no_exception(page)
+        page.screenshot(path=str(shots / f"{path.strip('/').lower()}.png"), full_page=True)
+    for f in ("home", "train", "domain_gap", "rank_lists"):
+        assert (shots / f"{f}.png").stat().st_size > 10_000

@@ -1,0 +1,172 @@
+"""Every figure builder in reidlab.viz.figures: the data in the figure is the data given."""
+
+import numpy as np
+import pytest
+
+from reidlab.viz import figures as F
+
+
+def _img(h=32, w=16, rgb=(10, 200, 30)):
+    a = np.zeros((h, w, 3), np.uint8)
+    a[:] = rgb
+    return a
+
+
+def test_palettes_and_style_sizes():
+    s = F.Style(palette="okabe_ito", width_in=3.5, height_in=2.0, dpi=300, font_pt=9)
+    assert s.colors()[0] == "#E69F00" and len(s.colors()) == 8
+    assert s.color(8) == s.color(0)
+    assert s.width_px == pytest.approx(336.0) and s.height_px == pytest.approx(192.0)
+    assert s.width_px * s.scale == pytest.approx(1050, abs=1e-3)
+    assert s.font_px == pytest.approx(12.0)
+    with pytest.raises(ValueError, match="unknown palette"):
+        F.Style(palette="nope").colors()
+    assert set(F.COLORBLIND_SAFE) <= set(F.PALETTES)
+
+
+def test_embedding_scatter_pair_splits_by_camera(rng):
+    xy = rng.normal(size=(30, 2))
+    cams = np.repeat([0, 1, 2], 10)
+    pids = np.tile(np.arange(5), 6)
+    fig = F.embedding_scatter_pair(xy, cams, pids, method="PCA", style=F.Style(palette="tol_bright"))
+    cam_traces = [t for t in fig.data if t.legendgroup == "cam"]
+    assert [t.name for t in cam_traces] == ["cam 1", "cam 2", "cam 3"]
+    for c, t in enumerate(cam_traces):
+        np.testing.assert_allclose(t.x, xy[cams == c, 0])
+        np.testing.assert_allclose(t.y, xy[cams == c, 1])
+        assert t.marker.color == F.PALETTES["tol_bright"][c]
+        assert t.xaxis == "x"
+    ident = fig.data[-1]
+    assert ident.xaxis == "x2"
+    np.testing.assert_allclose(ident.x, xy[:, 0])
+    # same identity -> same colour, different (within palette size) -> different
+    cols = list(ident.marker.color)
+    assert cols[0] == cols[5] and cols[0] != cols[1]
+    assert "by camera" in fig.layout.annotations[0].text
+    with pytest.raises(ValueError):
+        F.embedding_scatter_pair(xy[:, :1], cams, pids)
+
+
+def test_loss_and_metric_curves():
+    recs = [{"step": i, "epoch": i // 5, "loss": 2.0 / (i + 1), "loss/adv": 0.5, "lr": 1e-3}
+            for i in range(10)]
+    recs.append({"step": 10, "loss": float("nan")})  # non-finite values are dropped
+    fig = F.loss_curves(recs)
+    assert [t.name for t in fig.data] == ["loss", "loss/adv"]
+    np.testing.assert_allclose(fig.data[0].y, [2.0 / (i + 1) for i in range(10)])
+    assert list(fig.data[0].x) == list(range(10))
+    evals = [{"epoch": 1, "rank1": 40.0, "mAP": 20.0}, {"epoch": 2, "rank1": 55.5, "mAP": 30.0}]
+    m = F.metric_curves(evals)
+    assert [t.name for t in m.data] == ["rank1", "mAP"]
+    assert list(m.data[0].y) == [40.0, 55.5] and list(m.data[1].x) == [1, 2]
+
+
+def test_camera_pair_heatmap_keeps_nan():
+    mat = np.array([[np.nan, 50.0], [25.0, np.nan]])
+    fig = F.camera_pair_heatmap(mat)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.isnan(z[0, 0]) and z[0, 1] == 50.0 and z[1, 0] == 25.0
+    assert list(fig.data[0].x) == ["cam 1", "cam 2"]
+    assert fig.data[0].text[0][1] == "50.0" and fig.data[0].text[0][0] == ""
+
+
+def test_gap_bars_groups_runs():
+    fig = F.gap_bars({"ImageNet init": {"camera probe": 0.9, "silhouette": 0.3},
+                      "trained": {"camera probe": 0.4}})
+    assert [t.name for t in fig.data] == ["ImageNet init", "trained"]
+    assert list(fig.data[0].x) == ["camera probe", "silhouette"]
+    assert fig.data[1].y[0] == 0.4 and np.isnan(fig.data[1].y[1])
+
+
+def test_distance_histograms_overlay_and_facets(rng):
+    same, diff = rng.normal(1, 0.2, 100), rng.normal(2, 0.2, 300)
+    fig = F.distance_histograms({"all": {"same": same, "different": diff}})
+    assert [t.name for t in fig.data] == ["same", "different"]
+    np.testing.assert_allclose(fig.data[1].x, diff)
+    assert fig.data[0].xbins.size == fig.data[1].xbins.size  # shared bins
+    assert fig.layout.barmode == "overlay"
+    two = F.distance_histograms({f"cam {a}-{b}": {"A same": same, "A different": diff,
+                                                   "B same": same + 1}
+                                 for a, b in [(1, 2), (1, 3), (2, 3), (3, 4)]}, facet_cols=2)
+    assert len(two.data) == 12
+    assert sum(t.showlegend for t in two.data) == 3  # one legend entry per series
+    assert {t.xaxis for t in two.data} == {"x", "x2", "x3", "x4"}
+    with pytest.raises(ValueError):
+        F.distance_histograms({})
+
+
+def test_rank_list_borders_and_junk():
+    q = _img()
+    gal = [_img(rgb=(200, 10, 10)) for _ in range(3)]
+    fig = F.rank_list_figure(q, gal, ["match", "wrong", "junk"], distances=[0.1, 0.2, 0.3],
+                             thumb=(32, 16), border=3)
+    imgs = [F.decode_data_uri(t.source) for t in fig.data]
+    assert len(imgs) == 4 and imgs[0].shape == (38, 22, 3)
+    assert tuple(imgs[0][0, 0]) == F.QUERY_RGB
+    assert tuple(imgs[1][0, 0]) == F.MATCH_RGB and tuple(imgs[2][0, 0]) == F.WRONG_RGB
+    assert tuple(imgs[3][0, 0]) == F.JUNK_RGB
+    assert tuple(imgs[2][10, 8]) == (200, 10, 10)  # the image itself is kept
+    centre = imgs[3][10, 8]
+    assert centre[0] == centre[1] == centre[2]  # junk is greyed out
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0] == "query" and titles[1].startswith("#1 0.10") and "(junk)" in titles[3]
+    with pytest.raises(ValueError):
+        F.rank_list_figure(q, gal, ["match", "bad", "junk"])
+
+
+def test_part_masks_overlay_colours_parts():
+    frame = np.full((32, 16, 3), 255, np.uint8)
+    K = 2
+    masks = np.zeros((1, K, 4, 2), np.float32)
+    masks[0, 0, :2] = 1  # top half = part 1
+    masks[0, 1, 2:] = 1
+    style = F.Style(palette="okabe_ito")
+    fig = F.part_masks_figure([frame], masks, strict=masks[:, ::-1].copy(), style=style)
+    images = [t for t in fig.data if t.type == "image"]
+    assert len(images) == 3  # frame, K-means overlay, strict overlay
+    top = F.decode_data_uri(images[1].source)
+    c0 = np.array(F._hex_rgb(style.colors()[0]))
+    c1 = np.array(F._hex_rgb(style.colors()[1]))
+    expect_top = np.round(0.45 * 255 + 0.55 * c0)
+    expect_bottom = np.round(0.45 * 255 + 0.55 * c1)
+    np.testing.assert_allclose(top[2, 8], expect_top, atol=1)
+    np.testing.assert_allclose(top[30, 8], expect_bottom, atol=1)
+    strict = F.decode_data_uri(images[2].source)  # reversed order -> colours swapped
+    np.testing.assert_allclose(strict[2, 8], expect_bottom, atol=1)
+    legend = [t.name for t in fig.data if t.type == "scatter"]
+    assert legend == ["part 1", "part 2"]
+    with pytest.raises(ValueError):
+        F.part_masks_figure([frame, frame], masks)
+
+
+def test_thumbnail_grid_places_cells():
+    imgs = {(0, 5): _img(rgb=(255, 0, 0)), (1, 7): _img(rgb=(0, 0, 255))}
+    fig = F.thumbnail_grid(imgs, cams=[0, 1], pids=[5, 7], thumb=(8, 4), pad=1)
+    mosaic = F.decode_data_uri(fig.data[0].source)
+    assert mosaic.shape == (2 * 9 + 1, 2 * 5 + 1, 3)
+    assert tuple(mosaic[1 + 4, 1 + 2]) == (255, 0, 0)  # cam 0, pid 5
+    assert tuple(mosaic[10 + 4, 6 + 2]) == (0, 0, 255)  # cam 1, pid 7
+    assert tuple(mosaic[10 + 4, 1 + 2]) == (255, 255, 255)  # missing cell stays white
+    assert list(fig.layout.xaxis.ticktext) == ["5", "7"]
+
+
+def test_frames_strip_and_counts_bar():
+    fig = F.frames_strip([_img(), _img()], labels=["a", "b"])
+    assert len(fig.data) == 2
+    summary = {"train": {"per_camera": {0: 5, 2: 7}}, "query": {"per_camera": {1: 3}}}
+    bar = F.counts_bar(summary)
+    assert list(bar.data[0].x) == ["cam 1", "cam 2", "cam 3"]
+    assert list(bar.data[0].y) == [5, 0, 7] and list(bar.data[1].y) == [0, 3, 0]
+
+
+def test_ablation_plot_sorts_by_value():
+    rows = [{"method": "padal_mp", "K": 4, "rank1": 60.0, "mAP": 40.0},
+            {"method": "padal_mp", "K": 1, "rank1": 50.0, "mAP": 30.0},
+            {"method": "padal_mp", "K": 2, "rank1": 65.0, "mAP": 45.0},
+            {"method": "padal_m", "K": 2, "rank1": 55.0},
+            {"method": "x", "K": None, "rank1": 1.0}]
+    fig = F.ablation_plot(rows, x="K")
+    names = [t.name for t in fig.data]
+    assert names == ["padal_mp rank1", "padal_mp mAP", "padal_m rank1"]
+    assert list(fig.data[0].x) == [1, 2, 4] and list(fig.data[0].y) == [50, 65, 60]
+    assert fig.layout.xaxis.title.text == "K"
