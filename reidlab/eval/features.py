@@ -17,6 +17,12 @@ import numpy as np
 from reidlab.errors import DatasetError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @dataclass
 class FeatureSet:
     q_feat: np.ndarray  # Nq×D float32
@@ -36,6 +42,7 @@ class FeatureSet:
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **{f.name: getattr(self, f.name) for f in fields(self)})
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

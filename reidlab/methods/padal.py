@@ -13,11 +13,10 @@ weight λ: the discriminators minimise L_adv while the features receive −λ·�
 feature extractor minimises L_id − λ·L_adv. For mp/ap, L_adv = L_adv^global + L_adv^part
 (part loss: mean over parts of the mask-weighted pixel-wise camera loss).
 
-Config fields used: backbone, pretrained, last_stride, lam, K, parts ("kmeans"|"strict"),
-partial_domains (padal_m / padal_mp only), fragment_rate, seed, epochs; optional (read with
-defaults if the config lacks them): label_smoothing (0.0), lam_schedule ("constant" or "dann":
-λ·(2/(1+exp(−10·p)) − 1) with p = epoch / epochs), disc_hidden (256), pam_hidden (64),
-kmeans_iters (5).
+Config fields used: backbone, pretrained, last_stride, lam, lam_schedule ("constant" or
+"dann": λ·(2/(1+exp(−10·p)) − 1) with p = epoch / epochs), K, parts ("kmeans"|"strict"),
+partial_domains (padal_m / padal_mp only), fragment_rate, label_smoothing, disc_hidden,
+pam_hidden, kmeans_iters, seed, epochs.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from reidlab.models.reid_net import ReIDNet
 def lam_at(cfg, epoch: int) -> float:
     """λ for ``epoch`` (0-based) under ``cfg.lam_schedule`` (default constant)."""
     lam = float(cfg.lam)
-    sched = getattr(cfg, "lam_schedule", "constant")
+    sched = cfg.lam_schedule
     if sched == "constant":
         return lam
     if sched == "dann":
@@ -61,7 +60,7 @@ class PadalID(Method):
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int):
         super().__init__(cfg, train, num_cameras)
         self.train_tracklets, self.fragment_plan = fragment_tracklets(
-            list(train), float(getattr(cfg, "fragment_rate", 0.0) or 0.0), int(cfg.seed))
+            list(train), float(cfg.fragment_rate), int(cfg.seed))
         labels, counts = camera_local_labels(self.train_tracklets, num_cameras, self.fragment_plan)
         self.classes_per_camera = counts
         self.register_buffer("local_labels", torch.as_tensor(labels), persistent=False)
@@ -71,15 +70,15 @@ class PadalID(Method):
         self.disc = self.pam = None
         if self.adv_kind is not None:
             self.layout = self._layout(cfg, num_cameras)
-            hidden = int(getattr(cfg, "disc_hidden", 256))
+            hidden = int(cfg.disc_hidden)
             self.disc = SubsetDiscriminators(dim, self.layout, hidden)
         if self.use_pam:
             self.pam = PartAdversary(dim, int(cfg.K), self.layout, cfg.parts,
-                                     int(getattr(cfg, "pam_hidden", 64)),
-                                     int(getattr(cfg, "kmeans_iters", 5)))
+                                     int(cfg.pam_hidden),
+                                     int(cfg.kmeans_iters))
 
     def _layout(self, cfg, num_cameras: int):
-        domains = getattr(cfg, "partial_domains", None)
+        domains = cfg.partial_domains
         if self.adv_kind == "pairwise":
             if domains:
                 raise ConfigError(f"{self.name}: partial_domains applies to padal_m / padal_mp; "
@@ -93,7 +92,7 @@ class PadalID(Method):
         out = self.net(batch["clips"])
         labels = self.local_labels.to(camid.device)[batch["index"]]
         l_id, id_acc = per_camera_id_loss(out["feat"], camid, labels, self.id_head,
-                                          float(getattr(self.cfg, "label_smoothing", 0.0)))
+                                          float(self.cfg.label_smoothing))
         loss, terms, metrics = l_id, {"id": float(l_id.detach())}, {"id_acc": float(id_acc)}
         if self.disc is not None:
             lam = lam_at(self.cfg, epoch)
