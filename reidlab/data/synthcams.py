@@ -1,0 +1,481 @@
+"""SynthCams: the embedded default dataset, a synthetic multi-camera video re-ID dataset.
+
+``generate(out, cfg)`` writes it in the real MARS layout, so the MARS reader loads it
+unchanged::
+
+    bbox_train/<pid4>/<pid4>C<c>T<t4>F<f3>.jpg      bbox_test/...
+    info/train_name.txt   info/test_name.txt         (one frame name per line)
+    info/tracks_train_info.mat  (track_train_info: N×4 start,end,pid,cam; 1-based, inclusive)
+    info/tracks_test_info.mat   (track_test_info)
+    info/query_IDX.mat          (query_IDX: 1×Q, 1-based rows of the test table)
+
+Train and test identities are disjoint. Each identity walks past a random subset (≥ 2) of the
+cameras, with one or more tracklets per camera. Queries follow MARS: for each test identity one
+query tracklet per camera it is queried from; the cameras are chosen so that every query keeps a
+cross-camera match in the gallery even when the query tracks are removed from it (torchreid
+protocol). A few distractor tracklets (pid 0) are added to the test gallery.
+
+Same seed → byte-identical files: every tracklet draws from its own seeded generator, JPEGs
+carry no metadata, and the MAT-file text header (which scipy stamps with the time) is fixed.
+
+The drawing code is in :mod:`reidlab.data.synth_render`; ``python -m reidlab synth`` is the CLI.
+A completion marker (``SYNTHCAMS_COMPLETE.json``) is written last: ``ensure_default`` regenerates a
+folder without it (a killed generation is redone, never half-read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing as mp
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import scipy.io
+from threadpoolctl import threadpool_limits
+
+from reidlab.data import synth_render as R
+from reidlab.errors import ConfigError
+
+MARKER = "SYNTHCAMS_COMPLETE.json"
+FORMAT_VERSION = 1
+DEFAULT_ROOT = "data/synthcams"
+MAT_HEADER = b"MATLAB 5.0 MAT-file, Platform: reidlab SynthCams, deterministic header"
+
+Progress = Callable[[int, int], None]
+
+# Calibration knobs (see docs/synthcams.md and bench/calibrate_synthcams.py). Camera properties
+# are spread evenly over [lo, hi] across the cameras; imaging ones are then scaled by domain_gap.
+CALIBRATION: dict[str, tuple[float, float] | float] = {
+    "scale": (0.78, 0.94),  # person height / frame height
+    "build_w": (0.95, 1.35),  # person width factor
+    "bg_value": (0.3, 0.8),
+    "texture_contrast": (0.25, 0.55),
+    "cast_strength": (0.12, 0.3),  # white-balance gain amplitude around 1
+    "illum": (0.75, 1.2),
+    "contrast": (0.75, 1.25),
+    "gamma": (0.8, 1.25),
+    "saturation": (0.65, 1.15),
+    "downscale": (1.0, 2.0),
+    "blur": (0.0, 0.8),
+    "noise": (0.0, 0.035),
+    "haze": (0.0, 0.1),
+    "occlusion": (0.0, 0.2),
+    "dominant_view": 0.85,  # probability of a camera's usual viewpoint
+    "bg_shift": 12.0,  # per-tracklet background texture shift (pixels), within a camera
+}
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """What to generate. ``domain_gap`` scales how far each camera's imaging departs from a
+    neutral camera (colour cast, gain, contrast, gamma, saturation, resolution, blur, noise);
+    backgrounds, viewpoint habits and framing always differ per camera."""
+
+    ids: int = 200
+    cameras: int = 6
+    frames: int = 8
+    height: int = 128
+    width: int = 64
+    seed: int = 0
+    distractors: int = 12
+    max_tracklets_per_camera: int = 3
+    domain_gap: float = 1.0
+    jpeg_quality: int = 90
+    workers: int = 2
+
+    def validate(self) -> None:
+        if self.ids < 4 or self.ids > 9998:
+            raise ConfigError(f"ids={self.ids}: expected 4..9998 identities (half train, half test)")
+        if not 2 <= self.cameras <= 9:
+            raise ConfigError(f"cameras={self.cameras}: expected 2..9 (MARS names hold one camera digit)")
+        if not 1 <= self.frames <= 999:
+            raise ConfigError(f"frames={self.frames}: expected 1..999 frames per tracklet")
+        if self.height < 16 or self.width < 8:
+            raise ConfigError(f"height×width={self.height}×{self.width}: expected at least 16×8")
+        if self.distractors < 0 or self.max_tracklets_per_camera < 1:
+            raise ConfigError("distractors must be >= 0 and max_tracklets_per_camera >= 1")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ConfigError(f"jpeg_quality={self.jpeg_quality}: expected 1..100")
+
+    def identity(self) -> dict:
+        """The fields that determine the dataset's content (not how fast it is written)."""
+        d = asdict(self)
+        d.pop("workers")
+        d["format_version"] = FORMAT_VERSION
+        return d
+
+
+@dataclass
+class TrackRecord:
+    """One tracklet of the layout (before its frames are written)."""
+
+    split: str  # "train" | "test"
+    pid: int
+    cam: int  # 1-based
+    tnum: int  # 1-based tracklet number within (pid, cam)
+    spec: R.TrackletSpec
+    names: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def _rgb(rng: np.random.Generator, h: float, s: float, v: float) -> tuple[float, float, float]:
+    return R.hsv(h + rng.normal(0, 0.01), s + rng.normal(0, 0.03), v + rng.normal(0, 0.03))
+
+
+def sample_person(rng: np.random.Generator) -> R.Person:
+    """One identity's appearance: colours and part styles drawn independently."""
+
+    def cloth(dark_bias: float = 0.0):
+        r = rng.random()
+        if r < 0.22:  # achromatic: black / grey / white
+            return R.hsv(0, rng.uniform(0, 0.08), rng.choice([0.12, 0.45, 0.92]) + rng.normal(0, 0.05))
+        return R.hsv(rng.random(), rng.uniform(0.45, 0.95), rng.uniform(0.35, 0.95) - dark_bias)
+
+    skin_tones = [(0.08, 0.35, 0.95), (0.07, 0.45, 0.8), (0.06, 0.55, 0.6), (0.05, 0.6, 0.4), (0.09, 0.3, 0.85)]
+    skin = _rgb(rng, *skin_tones[rng.integers(len(skin_tones))])
+    hair_tones = [(0.07, 0.6, 0.12), (0.08, 0.7, 0.3), (0.12, 0.6, 0.75), (0.0, 0.0, 0.6), (0.04, 0.8, 0.5)]
+    hair = _rgb(rng, *hair_tones[rng.choice(len(hair_tones), p=[0.4, 0.25, 0.15, 0.1, 0.1])])
+    r = rng.random()
+    if r < 0.5:
+        legs = _rgb(rng, *[(0.6, 0.55, 0.45), (0.0, 0.0, 0.12), (0.1, 0.35, 0.65), (0.0, 0.0, 0.45)][rng.integers(4)])
+    else:
+        legs = cloth(0.1)
+    return R.Person(
+        skin=skin,
+        hair=hair,
+        hair_style=str(rng.choice(R.HAIR_STYLES, p=[0.45, 0.3, 0.1, 0.15])),
+        cap=cloth(),
+        torso=cloth(),
+        pattern=str(rng.choice(R.PATTERNS, p=[0.5, 0.25, 0.25])),
+        pattern_color=cloth(),
+        long_sleeves=bool(rng.random() < 0.55),
+        legs=legs,
+        legwear=str(rng.choice(R.LEGWEAR, p=[0.7, 0.18, 0.12])),
+        shoes=_rgb(rng, *[(0, 0, 0.1), (0, 0, 0.9), (0.08, 0.6, 0.35), (rng.random(), 0.7, 0.7)][rng.integers(4)]),
+        bag=str(rng.choice(R.BAGS, p=[0.4, 0.15, 0.15, 0.3])),
+        bag_color=cloth(),
+        build_w=float(rng.uniform(*CALIBRATION["build_w"])),
+        build_h=float(rng.uniform(0.9, 1.07)),
+    )
+
+
+def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0) -> list[R.Camera]:
+    """``n`` camera domains spread over the space of scenes and imaging pipelines.
+
+    Each property is spread evenly over the cameras (then shuffled) so that no two cameras
+    look alike, whatever the seed. ``gap`` scales the imaging departures from neutral.
+    """
+
+    K = CALIBRATION
+
+    def spread(lo: float, hi: float) -> np.ndarray:
+        v = np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2])
+        return rng.permutation(v)
+
+    hue0 = rng.random()
+    bg_hues = (hue0 + np.arange(n) / n) % 1.0
+    bg_vals = spread(*K["bg_value"])
+    textures = [R.TEXTURES[i] for i in rng.permutation(len(R.TEXTURES))]
+    dominant = rng.permutation([R.VIEWS[i % 4] for i in range(max(n, 4))])[:n]
+    scales = spread(*K["scale"])
+    cast_angle = rng.random() * 2 * np.pi + np.arange(n) * 2 * np.pi / n
+    cast_angle = rng.permutation(cast_angle)
+    cast_strength = spread(*K["cast_strength"])
+    illum = spread(*K["illum"])
+    contrast = spread(*K["contrast"])
+    gamma = spread(*K["gamma"])
+    saturation = spread(*K["saturation"])
+    downscale = spread(*K["downscale"])
+    blur = spread(*K["blur"])
+    noise = spread(*K["noise"])
+    haze = spread(*K["haze"])
+    occl = spread(*K["occlusion"])
+    cams = []
+    for i in range(n):
+        hb = float(bg_hues[i])
+        a = float(cast_angle[i])
+        s = float(cast_strength[i]) * gap
+        gains = tuple(
+            float(illum[i] ** gap * (1.0 + s * np.cos(a - k * 2 * np.pi / 3))) for k in range(3)
+        )
+        hz = float(haze[i]) * gap
+        vp = np.full(4, (1.0 - K["dominant_view"]) / 3)
+        vp[R.VIEWS.index(dominant[i])] = K["dominant_view"]
+        cams.append(
+            R.Camera(
+                index=i,
+                bg_color=R.hsv(hb, rng.uniform(0.2, 0.55), bg_vals[i]),
+                bg_color2=R.hsv(hb + rng.uniform(-0.08, 0.08), rng.uniform(0.1, 0.5), bg_vals[i] * rng.uniform(0.5, 0.8)),
+                texture=textures[i % len(textures)],
+                texture_period=float(rng.uniform(10, 28)),
+                texture_contrast=float(rng.uniform(*K["texture_contrast"])),
+                gradient=(float(rng.uniform(-0.5, 0.5)), float(rng.uniform(-0.4, 0.4))),
+                floor_color=R.hsv(hb + 0.5, rng.uniform(0.05, 0.3), rng.uniform(0.25, 0.7)),
+                floor_level=float(rng.uniform(0.72, 0.9)),
+                view_probs=tuple(float(x) for x in vp),
+                scale=float(scales[i]),
+                offset_y=float(rng.uniform(-0.04, 0.04)),
+                offset_x=float(rng.uniform(-0.08, 0.08)),
+                gains=gains,
+                offset=(hz * 0.9, hz, hz * 1.1),
+                contrast=float(1.0 + (contrast[i] - 1.0) * gap),
+                gamma=float(1.0 + (gamma[i] - 1.0) * gap),
+                saturation=float(1.0 + (saturation[i] - 1.0) * gap),
+                downscale=float(1.0 + (downscale[i] - 1.0) * gap),
+                blur=float(blur[i] * gap),
+                noise=float(noise[i] * gap),
+                occlusion_prob=float(occl[i]),
+                occluder_color=R.hsv(rng.random(), rng.uniform(0.0, 0.4), rng.uniform(0.2, 0.7)),
+                bg_shift=float(K["bg_shift"]),
+            )
+        )
+    return cams
+
+
+def choose_queries(tracks_by_cam: dict[int, int], rng: np.random.Generator) -> list[int]:
+    """Cameras to query one identity from (``tracks_by_cam``: camera -> number of tracklets).
+
+    Greedy over a random camera order: a camera is added only if every chosen query still has a
+    gallery tracklet in another camera once all query tracklets are taken out of the gallery.
+    """
+    cams = [int(c) for c in rng.permutation(sorted(tracks_by_cam))]
+    chosen: list[int] = []
+    for c in cams:
+        trial = chosen + [c]
+        left = {k: n - (k in trial) for k, n in tracks_by_cam.items()}
+        if all(any(left[k] > 0 for k in left if k != q) for q in trial):
+            chosen = trial
+    return sorted(chosen)
+
+
+def plan(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord], list[int]]:
+    """Decide every tracklet (identity, camera, viewpoint, file names) and the queries.
+
+    Returns the cameras, the tracklet records (train then test, in name-file order) and the
+    0-based indices (into the test records) of the query tracklets.
+    """
+    cfg.validate()
+    rng = np.random.default_rng([cfg.seed, 0])
+    cams = sample_cameras(cfg.cameras, rng, cfg.domain_gap)
+    pids = rng.permutation(np.arange(1, cfg.ids + 1))
+    n_train = cfg.ids // 2
+    split_of = {int(p): ("train" if i < n_train else "test") for i, p in enumerate(pids)}
+    records: list[TrackRecord] = []
+    test_tracks_by_pid: dict[int, dict[int, int]] = {}
+    counter = 0
+
+    def make(split: str, pid: int, cam: int, tnum: int, person: R.Person) -> TrackRecord:
+        nonlocal counter
+        c = cams[cam - 1]
+        view = str(rng.choice(R.VIEWS, p=np.asarray(c.view_probs) / sum(c.view_probs)))
+        folder = "bbox_train" if split == "train" else "bbox_test"
+        names = [f"{pid:04d}C{cam}T{tnum:04d}F{f:03d}.jpg" for f in range(1, cfg.frames + 1)]
+        paths = tuple(f"{folder}/{pid:04d}/{n}" for n in names)
+        spec = R.TrackletSpec(person, c, view, paths, (cfg.seed, 1, counter), cfg.height, cfg.width, cfg.jpeg_quality)
+        counter += 1
+        return TrackRecord(split, pid, cam, tnum, spec, names)
+
+    for pid in range(1, cfg.ids + 1):
+        person = sample_person(rng)
+        k = int(rng.integers(2, cfg.cameras + 1))
+        cam_set = sorted(int(c) + 1 for c in rng.choice(cfg.cameras, size=k, replace=False))
+        per_cam = {}
+        for cam in cam_set:
+            n = 1 + int(rng.binomial(cfg.max_tracklets_per_camera - 1, 0.2))
+            per_cam[cam] = n
+            for t in range(1, n + 1):
+                records.append(make(split_of[pid], pid, cam, t, person))
+        if split_of[pid] == "test":
+            test_tracks_by_pid[pid] = per_cam
+    # distractors: pid 0, one camera each, test gallery only
+    dis_count: dict[int, int] = {}
+    distractors = []
+    for _ in range(cfg.distractors):
+        cam = int(rng.integers(1, cfg.cameras + 1))
+        dis_count[cam] = dis_count.get(cam, 0) + 1
+        distractors.append(make("test", 0, cam, dis_count[cam], sample_person(rng)))
+    train = [r for r in records if r.split == "train"]
+    test = distractors + [r for r in records if r.split == "test"]
+    train.sort(key=lambda r: (r.pid, r.cam, r.tnum))
+    test.sort(key=lambda r: (r.pid, r.cam, r.tnum))
+    query_rows = []
+    for pid in sorted(test_tracks_by_pid):
+        qcams = set(choose_queries(test_tracks_by_pid[pid], rng))
+        for i, r in enumerate(test):
+            if r.pid == pid and r.cam in qcams and r.tnum == 1:
+                query_rows.append(i)
+    return cams, train + test, sorted(query_rows)
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _single_threaded() -> None:
+    threadpool_limits(1)
+
+
+def _render_and_write(args: tuple[str, R.TrackletSpec]) -> int:
+    from PIL import Image
+
+    root, spec = args
+    frames = R.render_tracklet(spec)
+    for arr, rel in zip(frames, spec.paths):
+        path = Path(root) / rel
+        buf = io.BytesIO()
+        Image.fromarray(arr, "RGB").save(buf, "JPEG", quality=spec.jpeg_quality, optimize=False, subsampling=0)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, buf.getvalue())
+        finally:
+            os.close(fd)
+    return len(frames)
+
+
+def write_mat(path: Path, key: str, array: np.ndarray) -> None:
+    """``scipy.io.savemat`` with a fixed text header (scipy stamps it with the time)."""
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, {key: array}, format="5", do_compression=False, oned_as="row")
+    data = bytearray(buf.getvalue())
+    header = MAT_HEADER.ljust(116, b" ")
+    data[:116] = header[:116]
+    path.write_bytes(bytes(data))
+
+
+def _table(records: list[TrackRecord]) -> tuple[list[str], np.ndarray]:
+    names, rows, start = [], [], 1
+    for r in records:
+        names.extend(r.names)
+        rows.append((start, start + len(r.names) - 1, r.pid, r.cam))
+        start += len(r.names)
+    return names, np.asarray(rows, dtype=np.int32).reshape(-1, 4)
+
+
+def generate(out: str | Path, cfg: SynthConfig = SynthConfig(), progress: Progress | None = None) -> Path:
+    """Write SynthCams for ``cfg`` into ``out`` (MARS layout) and return ``out``.
+
+    Any previous SynthCams content of ``out`` (marker, bbox_train, bbox_test, info) is removed
+    first; other files in ``out`` are left alone. The marker file is written last.
+    """
+    out = Path(out)
+    cams, records, query_rows = plan(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).unlink(missing_ok=True)
+    for sub in ("bbox_train", "bbox_test", "info"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+    for d in sorted({str(Path(p).parent) for r in records for p in r.spec.paths}):
+        (out / d).mkdir(parents=True, exist_ok=True)
+    (out / "info").mkdir()
+
+    jobs = [(str(out), r.spec) for r in records]
+    total = len(jobs)
+    done = 0
+    if progress:
+        progress(0, total)
+    if cfg.workers > 1 and total >= 8:
+        ctx = mp.get_context("forkserver")
+        with ctx.Pool(cfg.workers, initializer=_single_threaded) as pool:
+            for _ in pool.imap_unordered(_render_and_write, jobs, chunksize=8):
+                done += 1
+                if progress:
+                    progress(done, total)
+    else:
+        with threadpool_limits(1):  # multi-threaded BLAS on tiny matrices is 100× slower
+            for job in jobs:
+                _render_and_write(job)
+                done += 1
+                if progress:
+                    progress(done, total)
+
+    train = [r for r in records if r.split == "train"]
+    test = [r for r in records if r.split == "test"]
+    for split, recs, key in (("train", train, "track_train_info"), ("test", test, "track_test_info")):
+        names, table = _table(recs)
+        (out / "info" / f"{split}_name.txt").write_text("\n".join(names) + "\n")
+        write_mat(out / "info" / f"tracks_{split}_info.mat", key, table)
+    write_mat(out / "info" / "query_IDX.mat", "query_IDX", np.asarray(query_rows, dtype=np.int32)[None, :] + 1)
+
+    counts = {
+        "train_tracklets": len(train),
+        "train_ids": len({r.pid for r in train}),
+        "test_tracklets": len(test),
+        "test_ids": len({r.pid for r in test if r.pid > 0}),
+        "distractor_tracklets": sum(r.pid == 0 for r in test),
+        "queries": len(query_rows),
+        "frames": sum(len(r.names) for r in records),
+    }
+    marker = {
+        "config": cfg.identity(),
+        "counts": counts,
+        "cameras": [asdict(c) for c in cams],
+    }
+    (out / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
+    return out
+
+
+def is_complete(root: str | Path, cfg: SynthConfig | None = None) -> bool:
+    """True if ``root`` holds a finished SynthCams (for ``cfg``, if given)."""
+    m = Path(root) / MARKER
+    if not m.is_file():
+        return False
+    if cfg is None:
+        return True
+    try:
+        return json.loads(m.read_text()).get("config") == json.loads(json.dumps(cfg.identity()))
+    except (OSError, ValueError):
+        return False
+
+
+def ensure_default(root: str | Path = DEFAULT_ROOT, cfg: SynthConfig = SynthConfig(),
+                   progress: Progress | None = None) -> Path:
+    """Return ``root``, generating SynthCams there first unless a finished copy for ``cfg``
+    is already present (a folder without the completion marker is regenerated)."""
+    root = Path(root)
+    if not is_complete(root, cfg):
+        generate(root, cfg, progress)
+    return root
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    d = SynthConfig()
+    p.add_argument("--out", default=DEFAULT_ROOT, help=f"output folder (default {DEFAULT_ROOT})")
+    p.add_argument("--ids", type=int, default=d.ids, help="identities, half train half test (default %(default)s)")
+    p.add_argument("--cameras", type=int, default=d.cameras, help="cameras, 2..9 (default %(default)s)")
+    p.add_argument("--frames", type=int, default=d.frames, help="frames per tracklet (default %(default)s)")
+    p.add_argument("--height", type=int, default=d.height, help="frame height (default %(default)s)")
+    p.add_argument("--width", type=int, default=d.width, help="frame width (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
+    p.add_argument("--distractors", type=int, default=d.distractors, help="pid-0 gallery tracklets (default %(default)s)")
+    p.add_argument("--domain-gap", type=float, default=d.domain_gap, help="camera imaging gap scale (default %(default)s)")
+    p.add_argument("--workers", type=int, default=d.workers, help="processes (default %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = SynthConfig(ids=args.ids, cameras=args.cameras, frames=args.frames, height=args.height,
+                      width=args.width, seed=args.seed, distractors=args.distractors,
+                      domain_gap=args.domain_gap, workers=args.workers)
+    t0 = time.perf_counter()
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done == total or now - last[0] > 2.0:
+            last[0] = now
+            print(f"\r{done}/{total} tracklets", end="", flush=True)
+
+    out = generate(args.out, cfg, progress)
+    counts = json.loads((out / MARKER).read_text())["counts"]
+    print(f"\nwrote {out} in {time.perf_counter() - t0:.1f} s: {counts}")
+    return 0
