@@ -208,3 +208,19 @@ def test_person_visible_and_cameras_differ(rng):
     assert np.abs(frames[0] - frames[1]).mean() > 10
     with pytest.raises(Exception, match="cameras"):
         S.SynthConfig(cameras=10).validate()
+
+
+def test_cli_if_missing_keeps_a_finished_dataset(tmp_path, capsys):
+    from reidlab.cli import main
+
+    argv = ["synth", "--out", str(tmp_path / "sc"), "--ids", "6", "--cameras", "3", "--frames", "4",
+            "--height", "32", "--width", "16", "--distractors", "1", "--workers", "1"]
+    assert main(argv) == 0
+    marker = tmp_path / "sc" / S.MARKER
+    stamp = marker.stat().st_mtime_ns
+    assert main(argv + ["--if-missing"]) == 0
+    assert "already there" in capsys.readouterr().out
+    assert marker.stat().st_mtime_ns == stamp
+    # other settings are not "already there": the dataset is rebuilt for them
+    assert main(argv[:-2] + ["--seed", "5", "--workers", "1", "--if-missing"]) == 0
+    assert marker.stat().st_mtime_ns != stamp

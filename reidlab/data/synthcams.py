@@ -460,22 +460,26 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--distractors", type=int, default=d.distractors, help="pid-0 gallery tracklets (default %(default)s)")
     p.add_argument("--domain-gap", type=float, default=d.domain_gap, help="camera imaging gap scale (default %(default)s)")
     p.add_argument("--workers", type=int, default=d.workers, help="processes (default %(default)s)")
+    p.add_argument("--if-missing", action="store_true",
+                   help="do nothing when a finished dataset with these settings is already there")
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = SynthConfig(ids=args.ids, cameras=args.cameras, frames=args.frames, height=args.height,
                       width=args.width, seed=args.seed, distractors=args.distractors,
                       domain_gap=args.domain_gap, workers=args.workers)
+    if args.if_missing and is_complete(Path(args.out), cfg):
+        print(f"{args.out}: SynthCams already there (delete it or drop --if-missing to rebuild)")
+        return 0
+    from tqdm import tqdm
+
     t0 = time.perf_counter()
-    last = [0.0]
+    with tqdm(desc="SynthCams", unit="tracklet") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
 
-    def progress(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done == total or now - last[0] > 2.0:
-            last[0] = now
-            print(f"\r{done}/{total} tracklets", end="", flush=True)
-
-    out = generate(args.out, cfg, progress)
+        out = generate(args.out, cfg, progress)
     counts = json.loads((out / MARKER).read_text())["counts"]
-    print(f"\nwrote {out} in {time.perf_counter() - t0:.1f} s: {counts}")
+    print(f"wrote {out} in {time.perf_counter() - t0:.1f} s: {counts}")
     return 0
