@@ -11,21 +11,15 @@ average) and date. Times are the best of ``--repeat`` runs (the machine is share
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from benchlib import RESULTS, md_header, stamp
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from reidlab.eval import compute_distmat, evaluate, evaluate_by_camera_pair  # noqa: E402
+from reidlab.eval import compute_distmat, evaluate, evaluate_by_camera_pair
 
 
 def loop_evaluate(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20):
@@ -59,20 +53,6 @@ def best_of(fn, repeat):
     return min(times), out
 
 
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"nproc": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
-            "numpy": np.__version__, "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(), "loadavg_1min": os.getloadavg()[0]}
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nq", type=int, default=2000)
@@ -82,7 +62,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cams", type=int, default=6)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "eval_speed"))
+    ap.add_argument("--out", default=str(RESULTS / "eval_speed"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     import faiss
@@ -113,10 +93,10 @@ def main(argv=None) -> int:
     }
     ok = (agree["cmc_max_abs_diff"] < 1e-12 and agree["mAP_abs_diff"] < 1e-12
           and agree["mINP_abs_diff"] < 1e-12 and agree["num_valid_equal"])
+    st = stamp(argv, __file__)
+    st["machine"]["numpy"] = np.__version__
     out = {
-        "command": "python " + " ".join([os.path.relpath(__file__, ROOT)] + (argv or sys.argv[1:])),
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": machine(),
+        **st,
         "sizes": {"queries": args.nq, "gallery": args.ng, "dim": args.dim, "ids": args.ids,
                   "cameras": args.cams},
         "seconds": {"distmat_torch": t_torch, "distmat_faiss": t_faiss,
@@ -133,11 +113,8 @@ def main(argv=None) -> int:
     path.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
     m, s = out["machine"], out["seconds"]
     md = [
-        "# Evaluation speed", "",
-        f"Command: `{out['command']}`  ",
-        f"Date: {out['date']}  ",
-        f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), 1-min load average {m['loadavg_1min']:.1f} "
-        f"(shared), torch threads {m['torch_threads']}, numpy {m['numpy']}, torch {m['torch']}", "",
+        "# Evaluation speed", "", *md_header(st),
+        f"Torch threads {m['torch_threads']}, numpy {m['numpy']} (the machine is shared).", "",
         f"{args.nq} queries × {args.ng} gallery, {args.dim}-d, {args.ids} ids, {args.cams} cameras "
         f"(best of {args.repeat}; the loop once).", "",
         "| step | seconds |", "|---|---|",

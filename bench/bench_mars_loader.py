@@ -9,30 +9,17 @@ scratch folder, loads both protocols a few times, and writes bench/results/mars_
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import shutil
 import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
+from benchlib import RESULTS, ROOT, describe, stamp
+
+sys.path.insert(0, str(ROOT / "tests"))
 
 from fakedata import load_real_mars_tables, scratch_dir, write_mars  # noqa: E402
 from reidlab.data import load_dataset  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> int:
@@ -62,20 +49,15 @@ def main() -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     out = {
-        "command": "python bench/bench_mars_loader.py " + " ".join(sys.argv[1:]),
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"nproc": os.cpu_count(), "cpu": cpu_model(),
-                    "python": platform.python_version(),
-                    "load_average": os.getloadavg()},
+        **stamp(),
         "scratch_build_s": round(build_s, 2),
         "results": results,
     }
-    res = HERE / "results"
-    res.mkdir(exist_ok=True)
+    res = RESULTS
+    res.mkdir(parents=True, exist_ok=True)
     (res / "mars_loader.json").write_text(json.dumps(out, indent=2) + "\n")
     lines = ["# MARS reader on the real protocol\n", f"`{out['command']}` on {out['date']}, "
-             f"{out['machine']['nproc']} x {out['machine']['cpu']}, Python "
-             f"{out['machine']['python']}, load average {out['machine']['load_average']}\n",
+             f"{describe(out['machine'])}, Python {out['machine']['python']}\n",
              "| protocol | train | query | gallery | best wall s | best CPU s |",
              "|---|---|---|---|---|---|"]
     for p, r in results.items():

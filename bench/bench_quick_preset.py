@@ -14,33 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from benchlib import RESULTS, describe, stamp
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from reidlab.data import load_dataset  # noqa: E402
-from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader  # noqa: E402
-from reidlab.data.sampling import epoch_batches, eval_frame_indices  # noqa: E402
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.trainer import build_method, train  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+from reidlab.data import load_dataset
+from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
+from reidlab.data.sampling import epoch_batches, eval_frame_indices
+from reidlab.engine.config import make_config
+from reidlab.engine.trainer import build_method, train
 
 
 def main() -> None:
@@ -103,10 +89,7 @@ def main() -> None:
     predicted_idle = (cfg.epochs * imgs_per_epoch * (sum(cpu) / n_img + load_s / cfg.batch_size
                       / cfg.frames_per_clip) + 2 * all_eval * eval_cpu / eval_imgs) / ncores
     res = {
-        "command": " ".join([sys.executable.split("/")[-1], *sys.argv]),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"nproc": os.cpu_count(), "cpu": cpu_model(), "torch": torch.__version__,
-                    "torch_threads": torch.get_num_threads()},
+        **stamp(),
         "dataset": {"root": args.dataset, "train_tracklets": len(data.train),
                     "query": len(data.query), "gallery": len(data.gallery)},
         "quick_preset": {k: getattr(cfg, k) for k in ("backbone", "height", "width", "epochs",
@@ -125,11 +108,11 @@ def main() -> None:
             t = time.perf_counter()
             train(cfg, Path(tmp) / "run")
             res["measured_quick_run_s"] = time.perf_counter() - t
-    out = ROOT / "bench" / "results"
+    out = RESULTS
     out.mkdir(parents=True, exist_ok=True)
     (out / "quick_preset.json").write_text(json.dumps(res, indent=1))
     md = ["# quick preset timing", "", f"`{res['command']}` — {res['date']}, "
-          f"{res['machine']['nproc']} × {res['machine']['cpu']}", ""]
+          f"{describe(res['machine'])}", ""]
     md += [f"- {k}: {v}" for k, v in res.items() if k not in ("command", "date", "machine")]
     (out / "quick_preset.md").write_text("\n".join(md) + "\n")
     print(json.dumps(res, indent=1))

@@ -13,26 +13,13 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchlib import RESULTS, md_header, stamp
 
-from reidlab.data.synthcams import MARKER, SynthConfig, generate  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
+from reidlab.data.synthcams import MARKER, SynthConfig, generate
 
 
 def main(argv=None) -> int:
@@ -40,7 +27,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="/tmp/synthcams_bench")
     ap.add_argument("--workers", type=int, default=SynthConfig().workers)
     ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--results", default=str(ROOT / "bench" / "results"))
+    ap.add_argument("--results", default=str(RESULTS))
     args = ap.parse_args(argv)
     cfg = replace(SynthConfig(), workers=args.workers)
     runs = []
@@ -55,10 +42,9 @@ def main(argv=None) -> int:
         print(f"generated in {wall:.1f} s (load before: {load[0]:.2f})")
     counts = json.loads((Path(args.out) / MARKER).read_text())["counts"]
     best = min(r["wall_s"] for r in runs)
+    st = stamp(argv, __file__)
     res = {
-        "command": "python " + " ".join(["bench/bench_synth.py"] + (argv if argv is not None else sys.argv[1:])),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"nproc": os.cpu_count(), "cpu": cpu_model()},
+        **st,
         "config": cfg.identity() | {"workers": cfg.workers},
         "counts": counts,
         "runs": runs,
@@ -73,10 +59,8 @@ def main(argv=None) -> int:
     md = [
         "# SynthCams generation speed",
         "",
-        f"Command: `{res['command']}`  ",
-        f"Date: {res['date']}  ",
-        f"Machine: {res['machine']['nproc']} CPUs, {res['machine']['cpu']} (shared with other work; "
-        "1-min load average before each run is listed)  ",
+        *md_header(st),
+        "(shared with other work; the 1-min load average before each run is listed)  ",
         f"Config: {json.dumps(res['config'])}  ",
         f"Counts: {json.dumps(counts)}",
         "",

@@ -22,41 +22,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
-import sys
 import time
-from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
+from benchlib import RESULTS, ROOT, md_header, stamp
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from reidlab.analysis.domain_gap import camera_probe, same_vs_cross_camera_retrieval  # noqa: E402
-from reidlab.data import load_dataset  # noqa: E402
-from reidlab.data.images import read_frame  # noqa: E402
-from reidlab.data.synthcams import SynthConfig, ensure_default  # noqa: E402
-from reidlab.eval import evaluate  # noqa: E402
-from reidlab.eval.ranking import compute_distmat  # noqa: E402
-from reidlab.models.backbones import build_backbone  # noqa: E402
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "torch": torch.__version__, "device": "cpu"}
+from reidlab.analysis.domain_gap import camera_probe, same_vs_cross_camera_retrieval
+from reidlab.data import load_dataset
+from reidlab.data.images import read_frame
+from reidlab.data.synthcams import SynthConfig, ensure_default
+from reidlab.eval import evaluate
+from reidlab.eval.ranking import compute_distmat
+from reidlab.models.backbones import build_backbone
 
 
 @torch.no_grad()
@@ -187,7 +166,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-frames", type=int, default=8)
     ap.add_argument("--tag", default="", help="suffix of the result files")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -226,10 +205,10 @@ def main(argv=None) -> int:
 
     examples_png(ts, out / f"synthcams_examples{sfx}.png")
     marker = json.loads((Path(root) / "SYNTHCAMS_COMPLETE.json").read_text())
+    st = stamp(argv, __file__)
+    st["machine"]["device"] = "cpu"  # extract() runs the backbone on the CPU
     result = {
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix()] + (argv or sys.argv[1:])),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
+        **st,
         "dataset": {"root": str(root), "config": marker["config"], "counts": marker["counts"],
                     "protocol": ts.meta.get("protocol", "official")},
         "features": {"backbone": "effnet_lite0 (ImageNet, packaged weights)", "last_stride": 1,
@@ -263,13 +242,11 @@ def to_markdown(r: dict) -> str:
     lines = [
         "# SynthCams calibration (ImageNet features)",
         "",
-        f"Command: `{r['command']}`  ",
-        f"Date: {r['date']}  ",
-        f"Machine: {r['machine']['nproc']} CPUs, {r['machine']['cpu']}, torch {r['machine']['torch']} ({r['machine']['device']})  ",
+        *md_header(r),
         f"Dataset: {r['dataset']['root']} — config {json.dumps(r['dataset']['config'])}  ",
         f"Counts: {json.dumps(c)}  ",
         f"Features: {r['features']['backbone']}, {r['features']['pooling']} (≤ {r['features']['max_frames']} frames), "
-        f"dim {r['features']['dim']}. Evaluation protocol: MARS {r['dataset']['protocol']} (queries kept in the gallery).",
+        f"dim {r['features']['dim']}, on the {r['machine']['device']}. Evaluation protocol: MARS {r['dataset']['protocol']} (queries kept in the gallery).",
         "",
         "| measure | ImageNet features | after per-camera mean centring |",
         "|---|---|---|",

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchlib import RESULTS, ROOT, describe, stamp
 
 from reidlab.analysis.domain_gap import camera_probe, pooled  # noqa: E402
 from reidlab.engine.config import make_config  # noqa: E402
@@ -38,17 +35,6 @@ ROWS = {
     **{f"padal_mp_K{k}": dict(method="padal_mp", K=k) for k in range(1, 6)},
     "padal_mp_strict_K3": dict(method="padal_mp", K=3, parts="strict"),
 }
-
-
-def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
-                if ln.startswith("model name")), platform.processor())
-    import os
-
-    import torch
-
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{os.cpu_count()} cores, {cpu}, {gpu}, torch {torch.__version__}"
 
 
 def probe(run: Run, which: str) -> float:
@@ -88,18 +74,16 @@ def offdiag_mean(m) -> float:
 
 
 def write(rows: list[dict], args, started: float) -> None:
-    res = ROOT / "bench" / "results"
+    res = RESULTS
     res.mkdir(parents=True, exist_ok=True)
-    meta = {"command": "python " + " ".join(sys.argv), "machine": machine(),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+    meta = {**stamp(), "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                   capture_output=True, text=True).stdout.strip(),
             "preset": args.preset, "epochs": args.epochs, "lam": args.lam, "seed": args.seed,
             "dataset": args.dataset, "wall_s": round(time.time() - started, 1)}
     (res / "table2_padal.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     base = next((r for r in rows if r["row"] == "padal_id"), None)
     lines = [f"# PADAL Table 2 on SynthCams ({args.preset} preset)", "",
-             f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ",
+             f"Command: `{meta['command']}`  ", f"Machine: {describe(meta['machine'])}  ",
              f"Date: {meta['date']} (git {meta['git']}), total {meta['wall_s']} s  ",
              f"Protocol: {rows[0]['protocol'] if rows else '?'} (MARS layout); seed {args.seed}, "
              f"λ = {args.lam}", "",
