@@ -13,28 +13,11 @@ st.caption("K-means over the spatial feature vectors of the map X gives K part m
 
 
 @st.cache_resource(show_spinner="loading the model…", max_entries=4)
-def load_net(path: str, mtime: float):
-    """The run's trained network (from checkpoint.pt), else an ImageNet-initialised one."""
-    import torch
+def load_model(path: str, mtime: float):
+    """The run's trained network (checkpoint.pt), else the initial one of its config."""
+    from reidlab.engine.restore import load_run_model
 
-    from reidlab.engine.runs import Run
-    from reidlab.models.backbones import build_backbone
-    from reidlab.models.reid_net import ReIDNet
-
-    run = Run(path)
-    cfg = run.train_config()
-    ck = run.path / "checkpoint.pt"
-    if ck.is_file():
-        from reidlab.methods import build_method
-
-        data = run.dataset()
-        method = build_method(cfg, data.train, data.num_cameras)
-        state = torch.load(ck, map_location="cpu", weights_only=True)
-        method.load_state_dict(state["model"])
-        return method.net.eval(), (cfg.height, cfg.width), "trained (checkpoint.pt)"
-    net = ReIDNet(build_backbone(cfg.backbone, pretrained=cfg.pretrained,
-                                 last_stride=cfg.last_stride)).eval()
-    return net, (cfg.height, cfg.width), "ImageNet initialisation"
+    return load_run_model(path)
 
 
 run = None
@@ -49,14 +32,12 @@ with ui.guard():
 
 if run is not None:
     with ui.guard("part masks"):
-        import torch
-
-        from reidlab.data.loader import norm_params, to_tensor
-        from reidlab.models.pam import part_masks
+        from reidlab.engine.restore import run_part_masks
+        from reidlab.viz.cli_export import default_tracklets
 
         data = ui.run_dataset(run)
         items = getattr(data, split)
-        default = list(range(0, len(items), max(1, len(items) // 6)))[:6]
+        default = default_tracklets(len(items))
         chosen = st.multiselect(f"{split} tracklets", list(range(len(items))), default=default,
                                 key="pm_items",
                                 format_func=lambda i: f"#{i} pid {items[i].pid} cam "
@@ -65,13 +46,11 @@ if run is not None:
             st.info("Choose at least one tracklet.")
             st.stop()
         ck = run.path / "checkpoint.pt"
-        net, (h, w), what = load_net(str(run.path), ck.stat().st_mtime if ck.is_file() else 0.0)
+        model = load_model(str(run.path), ck.stat().st_mtime if ck.is_file() else 0.0)
+        h, w = model.size
         frames = np.stack([ui.tracklet_thumb(items[i], h, w) for i in chosen])
-        mean, std = norm_params(net.input_norm)
-        x = to_tensor(frames, mean, std)
-        with torch.no_grad():
-            km = part_masks(net, x, K, parts="kmeans").float().numpy()
-            strict = part_masks(net, x, K, parts="strict").float().numpy()
+        km, strict = run_part_masks(model, frames, K)
+        what = model.source + (f", epoch {model.epoch}" if model.trained else "")
         labels = [f"pid {items[i].pid} cam {items[i].camid + 1}" for i in chosen]
         st.caption(f"{ui.run_label(run)}: {what}; map X is {km.shape[2]}×{km.shape[3]}")
         ui.show_figure(F.part_masks_figure(list(frames), km, strict, labels=labels,

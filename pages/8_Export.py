@@ -39,7 +39,8 @@ with ui.guard("figures"):
             return standard_figures(Run(path), style, method,
                                     cache_dir=ui.runs_root() / "_cache" / "embed")
 
-        figures.update({f"{run.name}_{k}": v for k, v in
+        prefix = "imagenet_init" if run.name.startswith("_imagenet") else run.name
+        figures.update({f"{prefix}_{k}": v for k, v in
                         _std(str(run.path), run.mtime(), embed, style).items()})
 figures.update({f"page_{k}": v for k, v in st.session_state.get("figures", {}).items()})
 
@@ -57,7 +58,7 @@ if figures:
         st.plotly_chart(fig, theme=None, key="ex_preview_chart", width="content")
         cols = st.columns(len(fmts) or 1)
         for col, fmt in zip(cols, fmts):
-            col.download_button(f"{preview}.{fmt}",
+            col.download_button(fmt.upper(), help=f"{preview}.{fmt}",
                                 data=functools.partial(E.figure_bytes, figures[preview], fmt,
                                                        style),
                                 file_name=f"{preview}.{fmt}", mime=E.MIME[fmt],
@@ -85,13 +86,9 @@ if tables:
     st.code(E.table_bytes(tables[tname], "tex", caption=tname).decode(), language="latex")
 
 
-def _bundle(figs, tabs, formats, style) -> bytes:
-    return E.zip_bytes(E.export_bundle(figs, tabs, formats=formats, style=style))
-
-
 st.subheader("Download all")
 sel = {k: figures[k] for k in chosen}
 st.download_button(f"Download all ({len(sel)} figures × {len(fmts)} formats, {len(tables)} "
-                   "tables) as zip", data=functools.partial(_bundle, sel, tables, fmts, style),
+                   "tables) as zip", data=functools.partial(E.bundle_zip, sel, tables, fmts, style),
                    file_name="reidlab_export.zip", mime=E.MIME["zip"], on_click="ignore",
                    type="primary", key="ex_zip")

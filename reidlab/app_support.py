@@ -23,15 +23,25 @@ from reidlab.errors import ReidlabError
 from reidlab.viz.figures import PALETTES, Style
 
 DEFAULT_DATA = "data/synthcams"
+HOME = ("pages/0_Home.py", "Home", ":material/home:")
+# (file, title, one-line description, icon); the URL path is the title with "_" for spaces
 PAGES = [
-    ("pages/1_Data.py", "Data", "datasets: counts per camera, thumbnails, tracklets"),
-    ("pages/2_Train.py", "Train", "start background training jobs, live curves"),
-    ("pages/3_Domain_gap.py", "Domain gap", "t-SNE/UMAP/PCA by camera vs identity, gap numbers"),
-    ("pages/4_Part_masks.py", "Part masks", "PAM K-means parts vs strict stripes"),
-    ("pages/5_Distances.py", "Distances", "same- vs different-person distance histograms"),
-    ("pages/6_Rank_lists.py", "Rank lists", "a query and its top-k, worst queries first"),
-    ("pages/7_Ablations.py", "Ablations", "sweeps over K, λ, clips; comparison table"),
-    ("pages/8_Export.py", "Export", "paper-ready PNG/SVG/PDF/HTML, CSV/LaTeX, zip"),
+    ("pages/1_Data.py", "Data", "datasets: counts per camera, thumbnails, tracklets",
+     ":material/dataset:"),
+    ("pages/2_Train.py", "Train", "start background training jobs, live curves",
+     ":material/model_training:"),
+    ("pages/3_Domain_gap.py", "Domain gap", "t-SNE/UMAP/PCA by camera vs identity, gap numbers",
+     ":material/scatter_plot:"),
+    ("pages/4_Part_masks.py", "Part masks", "PAM K-means parts vs strict stripes",
+     ":material/accessibility_new:"),
+    ("pages/5_Distances.py", "Distances", "same- vs different-person distance histograms",
+     ":material/bar_chart:"),
+    ("pages/6_Rank_lists.py", "Rank lists", "a query and its top-k, worst queries first",
+     ":material/format_list_numbered:"),
+    ("pages/7_Ablations.py", "Ablations", "sweeps over K, λ, clips; comparison table",
+     ":material/tune:"),
+    ("pages/8_Export.py", "Export", "paper-ready PNG/SVG/PDF/HTML, CSV/LaTeX, zip",
+     ":material/download:"),
 ]
 
 
@@ -283,9 +293,21 @@ def show_figure(fig, name: str, *, key: str | None = None, downloads: bool = Tru
                           key=f"dl_{key or name}_{fmt}")
 
 
+def url_path(title: str) -> str:
+    return title.replace(" ", "_")
+
+
+def navigation_pages() -> list:
+    """``st.Page`` objects for ``st.navigation`` in ``app.py``: Home (default), then PAGES."""
+    root = Path(__file__).resolve().parents[1]
+    home = st.Page(str(root / HOME[0]), title=HOME[1], icon=HOME[2], default=True)
+    return [home] + [st.Page(str(root / path), title=title, icon=icon, url_path=url_path(title))
+                     for path, title, _, icon in PAGES]
+
+
 def page_links() -> None:
-    for path, label, help_ in PAGES:
-        st.page_link(path, label=f"**{label}** — {help_}")
+    for path, label, help_, icon in PAGES:
+        st.page_link(path, label=f"**{label}** — {help_}", icon=icon)
 
 
 def progress_of(status: dict) -> float:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -310,3 +311,212 @@ def test_train_page_submits_once_and_shows_curves(lab):
     steps = Run(lab["runs"] / "app_job").metrics("step")
     total = next(t for t in loss["data"] if t["name"] == "loss")
     np.testing.assert_allclose(total["y"], [s["loss"] for s in steps if s.get("loss") is not None])
+
+
+# --------------------------------------------------------------------------- a real trained run
+
+def png_images(fig: dict) -> list[np.ndarray]:
+    """The image traces of a figure, decoded from their PNG data URIs (row-major order)."""
+    import io
+
+    from PIL import Image
+
+    out = []
+    for t in fig["data"]:
+        if t["type"] == "image":
+            head, b64 = t["source"].split(",", 1)
+            assert head == "data:image/png;base64"
+            out.append(np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))).convert("RGB")))
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(lab, tmp_path_factory):
+    """A runs folder with the lab's baseline and one really trained padal_mp run (own folder,
+    so the fake runs' ablation table is unchanged)."""
+    from reidlab.engine.baseline import baseline_name
+    from tiny_runs import train_tiny_run
+
+    runs = tmp_path_factory.mktemp("trained_runs")
+    name = baseline_name(lab["data"])
+    (runs / name).symlink_to(lab["runs"] / name, target_is_directory=True)
+    train_tiny_run(lab["data"], runs / "tiny_mp", "padal_mp")
+    return runs
+
+
+def reference_masks(run_dir: Path, chosen: list[int], K: int):
+    """Masks recomputed independently of the page: rebuild the method from config.json, load
+    checkpoint.pt, embed the middle frame of each chosen query tracklet."""
+    import torch
+
+    from reidlab.data import load_dataset
+    from reidlab.data.images import read_frame
+    from reidlab.data.loader import norm_params, to_tensor
+    from reidlab.engine.config import TrainConfig
+    from reidlab.methods import build_method
+    from reidlab.models.pam import part_masks
+
+    info = json.loads((run_dir / "config.json").read_text())
+    cfg = TrainConfig.from_dict(info["config"])
+    data = load_dataset(info["dataset"]["format"], info["dataset"]["root"])
+    method = build_method(cfg, data.train, data.num_cameras)
+    method.load_state_dict(torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"])
+    method.eval()
+    items = [data.query[i] for i in chosen]
+    frames = np.stack([read_frame(str(t.frames[len(t.frames) // 2]), (cfg.height, cfg.width))
+                       for t in items])
+    x = to_tensor(frames, *norm_params(method.net.input_norm))
+    km = part_masks(method, x, K, parts="kmeans").float().numpy()
+    strict = part_masks(method, x, K, parts="strict").float().numpy()
+    return frames, km, strict
+
+
+def test_part_masks_of_trained_run(lab, trained, monkeypatch):
+    from reidlab.viz import figures as F
+
+    monkeypatch.setenv("REIDLAB_RUNS", str(trained))
+    at = page("pages/4_Part_masks.py").run()
+    pick(at, "pm_run", "tiny_mp").run()
+    no_errors(at)
+    assert any("trained (checkpoint.pt), epoch 2" in c.value for c in at.caption), \
+        [c.value for c in at.caption]
+    colors = F.DEFAULT_STYLE.colors()
+    for K in (3, 2):
+        if K != 3:
+            at.slider(key="pm_K").set_value(K).run()
+            no_errors(at)
+        chosen = list(at.multiselect(key="pm_items").value)
+        fig = charts(at)[0]
+        assert [t["name"] for t in fig["data"] if t["type"] == "scatter"] == \
+            [f"part {k + 1}" for k in range(K)]
+        frames, km, strict = reference_masks(trained / "tiny_mp", chosen, K)
+        assert km.shape[1] == K
+        imgs = png_images(fig)
+        B = len(chosen)
+        assert len(imgs) == 3 * B  # frames, trained K-means parts, strict stripes beside
+        for b in range(B):
+            np.testing.assert_array_equal(imgs[b], frames[b])
+            np.testing.assert_array_equal(imgs[B + b], F._overlay(frames[b], km[b], colors))
+            np.testing.assert_array_equal(imgs[2 * B + b],
+                                          F._overlay(frames[b], strict[b], colors))
+            # head→legs: centroid rows of the non-empty parts never go up
+            ys = np.arange(km.shape[2])[:, None]
+            cy = [(m * ys).sum() / m.sum() for m in km[b] if m.sum() > 0]
+            assert cy == sorted(cy)
+        # strict stripes really are K horizontal bands, top to bottom
+        rows = strict[0].argmax(0)[:, 0]
+        assert list(rows) == sorted(rows) and set(rows) == set(range(min(K, strict.shape[2])))
+
+
+def test_load_run_model_and_bad_checkpoint(lab, trained, tmp_path):
+    import shutil
+
+    import torch
+
+    from reidlab.engine.restore import INITIAL, TRAINED, RestoreError, load_run_model
+    from reidlab.engine.runs import Run
+
+    m = load_run_model(trained / "tiny_mp")
+    assert m.source == TRAINED and m.epoch == 2 and not m.net.training
+    state = torch.load(trained / "tiny_mp" / "checkpoint.pt", weights_only=True)["model"]
+    for k, v in m.net.state_dict().items():
+        torch.testing.assert_close(v, state[f"net.{k}"])
+    base = load_run_model(Run(lab["runs"] / "fake_k2"))  # no checkpoint: initial network
+    assert base.source == INITIAL
+    bad = tmp_path / "bad"
+    shutil.copytree(trained / "tiny_mp", bad)
+    cfg = json.loads((bad / "config.json").read_text())
+    cfg["config"]["K"] = cfg["config"]["K"] + 2  # discriminator shapes no longer match
+    (bad / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(RestoreError, match="checkpoint.pt"):
+        load_run_model(bad)
+
+
+def test_export_page_download_all_zip(lab, monkeypatch):
+    """The zip behind the page's "Download all" button: every chosen figure in every chosen
+    format (valid files of the paper size) plus every table as CSV and LaTeX."""
+    import io
+    import struct
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    import streamlit
+
+    from reidlab.engine.runs import Run, list_runs
+    from reidlab.viz import export as E
+    from reidlab.viz.cli_export import standard_tables
+
+    offered = {}
+    real = streamlit.download_button
+
+    def spy(label, data=None, file_name=None, *a, **kw):  # the page's own button callable
+        offered[file_name] = data
+        return real(label, data, file_name, *a, **kw)
+
+    monkeypatch.setattr(streamlit, "download_button", spy)
+    at = page("pages/8_Export.py").run()
+    no_errors(at)
+    at.number_input(key="export_dpi").set_value(50).run()
+    at.number_input(key="export_w").set_value(2.0).run()
+    at.number_input(key="export_h").set_value(1.5).run()
+    figs = at.multiselect(key="ex_figs")
+    figs.set_value(list(figs.options)).run()
+    static = E.static_export_available()
+    fmts = list(E.FIGURE_FORMATS) if static else ["html"]
+    at.multiselect(key="ex_formats").set_value(fmts).run()
+    no_errors(at)
+    chosen = list(at.multiselect(key="ex_figs").value)
+    assert len(chosen) >= 5 and any(n.endswith("embedding_final") for n in chosen)
+    data = offered["reidlab_export.zip"]()
+    z = zipfile.ZipFile(io.BytesIO(data))
+    tables = ["results"]
+    want = {f"{n}.{f}" for n in chosen for f in fmts} | {f"{t}.{f}" for t in tables
+                                                          for f in ("csv", "tex")}
+    assert set(z.namelist()) == want
+    for n in chosen:
+        html = z.read(f"{n}.html").decode()
+        assert "Plotly.newPlot" in html
+        if static:
+            png = z.read(f"{n}.png")
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
+            assert struct.unpack(">II", png[16:24]) == (100, 75), n
+            svg = ET.fromstring(z.read(f"{n}.svg"))
+            assert float(svg.get("width")) == pytest.approx(2.0 * 96, abs=0.01)
+            assert z.read(f"{n}.pdf").startswith(b"%PDF-")
+    runs = [r for r in list_runs(lab["runs"]) if r.status().get("state") == "finished"
+            and r.has_features("final")]
+    expect = standard_tables(runs)["results"]
+    back = pd.read_csv(io.BytesIO(z.read("results.csv")), index_col=0)
+    assert list(back.index) == list(expect.index)
+    np.testing.assert_allclose(back["rank1"].to_numpy(float), expect["rank1"].to_numpy(float))
+    assert abs(back.loc["fake_k2", "rank1"] -
+               100 * Run(lab["runs"] / "fake_k2").final_metrics()["rank1"]) < 1e-9
+    assert "\\toprule" in z.read("results.tex").decode()
+
+
+def test_navigation_home_first_titles_and_switch(lab):
+    def listing():  # st.Page needs a script run context
+        import streamlit as st
+
+        from reidlab import app_support as ui
+
+        for p in ui.navigation_pages():
+            st.text(f"{p.title}|{p.url_path}|{p._default}|{p._page.name}")
+
+    rows = [t.value.split("|") for t in AppTest.from_function(listing).run().text]
+    assert [r[0] for r in rows] == ["Home", "Data", "Train", "Domain gap", "Part masks",
+                                    "Distances", "Rank lists", "Ablations", "Export"]
+    assert rows[0][2] == "True" and [r[1] for r in rows[1:]] == [
+        "Data", "Train", "Domain_gap", "Part_masks", "Distances", "Rank_lists", "Ablations",
+        "Export"]
+    assert [r[3] for r in rows] == sorted(p.name for p in (ROOT / "pages").glob("*.py"))
+    at = page("app.py").run()  # the router runs Home by default
+    no_errors(at)
+    assert at.title[0].value.startswith("reidlab")
+    at.switch_page("pages/6_Rank_lists.py").run()
+    no_errors(at)
+    assert at.title[0].value == "Rank lists"
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["client"]["toolbarMode"] in ("viewer", "minimal")  # no "Deploy" button

@@ -2,7 +2,7 @@
 
 Starts the app on a free port with REIDLAB_DATA / REIDLAB_RUNS pointing at a temporary tiny
 SynthCams and runs folder, starts a tiny training job (preset test) from the Train page, waits
-for it to finish, opens the Domain gap and Rank lists pages and saves screenshots — to
+for it to finish, opens every page (Part masks of the trained run) and saves screenshots — to
 assets/screenshots/ when REIDLAB_UPDATE_SCREENSHOTS=1, else to the test's temporary folder.
 Uses /usr/bin/chromium; never downloads a browser.
 """
@@ -127,7 +127,20 @@ def test_train_then_look(app, browser):
     page.get_by_text("rank-1 (%)").wait_for(timeout=180_000)
     settle(page)
     no_exception(page)
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    titles = ["Home", "Data", "Train", "Domain gap", "Part masks", "Distances", "Rank lists",
+              "Ablations", "Export"]  # (material icon names are text too: skip them)
+    assert [ln.strip() for ln in nav.split("\n") if ln.strip() in titles] == titles, nav
+    assert "app" not in [ln.strip() for ln in nav.split("\n")], nav
+    assert page.get_by_role("button", name="Deploy").count() == 0  # toolbarMode = viewer
     page.screenshot(path=str(shots / "home.png"), full_page=True)
+
+    page.set_viewport_size({"width": 1400, "height": 2600})  # long pages: all in the shot
+    page.goto(app["url"] + "/Data", wait_until="domcontentloaded")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    settle(page)
+    no_exception(page)
+    page.screenshot(path=str(shots / "data.png"), full_page=True)
 
     page.goto(app["url"] + "/Train", wait_until="domcontentloaded")
     page.get_by_text("Start training").wait_for(timeout=60_000)
@@ -154,6 +167,7 @@ def test_train_then_look(app, browser):
     no_exception(page)
     page.screenshot(path=str(shots / "train.png"), full_page=True)
 
+    page.set_viewport_size({"width": 1400, "height": 2900})
     page.goto(app["url"] + "/Domain_gap", wait_until="domcontentloaded")
     page.get_by_text("Gap numbers").wait_for(timeout=120_000)
     settle(page)
@@ -162,6 +176,7 @@ def test_train_then_look(app, browser):
     page.get_by_text("e2e_padal_mp (padal_mp) — after").first.wait_for(timeout=120_000)
     no_exception(page)
     page.screenshot(path=str(shots / "domain_gap.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 2000})
 
     page.goto(app["url"] + "/Rank_lists", wait_until="domcontentloaded")
     page.get_by_text("correct in the top").first.wait_for(timeout=120_000)
@@ -169,11 +184,27 @@ def test_train_then_look(app, browser):
     no_exception(page)
     page.screenshot(path=str(shots / "rank_lists.png"), full_page=True)
 
-    for path in ("/Part_masks", "/Distances"):
+    page.goto(app["url"] + "/Part_masks", wait_until="domcontentloaded")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    settle(page)
+    choose(page, "model of run", "e2e_padal_mp")
+    settle(page)
+    page.get_by_text("trained (checkpoint.pt)", exact=False).first.wait_for(timeout=120_000)
+    no_exception(page)
+    page.screenshot(path=str(shots / "part_masks.png"), full_page=True)
+
+    for path in ("/Distances", "/Ablations"):
         page.goto(app["url"] + path, wait_until="domcontentloaded")
         page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
         settle(page)
         no_exception(page)
         page.screenshot(path=str(shots / f"{path.strip('/').lower()}.png"), full_page=True)
-    for f in ("home", "train", "domain_gap", "rank_lists"):
+
+    page.goto(app["url"] + "/Export", wait_until="domcontentloaded")
+    page.get_by_text("Download all (").first.wait_for(timeout=120_000)
+    settle(page)
+    no_exception(page)
+    page.screenshot(path=str(shots / "export.png"), full_page=True)
+    for f in ("home", "data", "train", "domain_gap", "part_masks", "distances", "rank_lists",
+              "ablations", "export"):
         assert (shots / f"{f}.png").stat().st_size > 10_000

@@ -14,10 +14,39 @@ from reidlab.viz import figures as F
 from reidlab.viz.export import FIGURE_FORMATS, ExportError, table_bytes, write_figure
 
 
+def default_tracklets(n_items: int, n: int = 6) -> list[int]:
+    """``n`` evenly spaced indices of ``n_items`` tracklets (what the Part masks page starts
+    with)."""
+    return list(range(0, n_items, max(1, n_items // n)))[:n]
+
+
+def part_masks_of_run(run, K: int | None = None, items: list[int] | None = None,
+                      split: str = "query", style: F.Style | None = None):
+    """The part-masks figure of a run's network (trained weights from checkpoint.pt, see
+    :func:`reidlab.engine.restore.load_run_model`): the middle frame of each chosen
+    ``split`` tracklet, its K-means parts (head→legs) and the strict stripes."""
+    from reidlab.data.images import read_frame
+    from reidlab.engine.restore import load_run_model, run_part_masks
+
+    model = load_run_model(run)
+    K = int(K or run.train_config().K)
+    tracklets = getattr(run.dataset(), split)
+    items = default_tracklets(len(tracklets)) if items is None else list(items)
+    chosen = [tracklets[i] for i in items]
+    frames = np.stack([read_frame(str(t.frames[len(t.frames) // 2]), model.size)
+                       for t in chosen])
+    km, strict = run_part_masks(model, frames, K)
+    labels = [f"pid {t.pid} cam {t.camid + 1}" for t in chosen]
+    label = run.config.get("label") or run.name
+    return F.part_masks_figure(list(frames), km, strict, labels=labels, style=style,
+                               title=f"Part masks (K={K}), ordered head→legs — {label}")
+
+
 def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca",
-                     cache_dir: str | Path | None = None) -> dict:
+                     cache_dir: str | Path | None = None, part_masks: bool = True) -> dict:
     """``{name: go.Figure}``: embeddings before/after, gap bars, camera-pair rank-1, distance
-    histograms, loss and metric curves (each only when the run has the data)."""
+    histograms, loss and metric curves, and the trained network's part masks (each only when
+    the run has the data: part masks need ``checkpoint.pt``)."""
     from reidlab.analysis.domain_gap import (camera_probe, distance_distributions, pooled,
                                              silhouette)
     from reidlab.analysis.embedding import embed_2d
@@ -63,6 +92,8 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
     evals = run.metrics("eval")
     if len(evals) > 1:
         figs["metrics"] = F.metric_curves(F.to_percent(evals), style=style)
+    if part_masks and (run.path / "checkpoint.pt").is_file():
+        figs["part_masks"] = part_masks_of_run(run, style=style)
     return figs
 
 

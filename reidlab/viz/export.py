@@ -134,6 +134,12 @@ def export_bundle(figures: Mapping[str, go.Figure], tables: Mapping[str, object]
     return out
 
 
+def bundle_zip(figures: Mapping[str, go.Figure], tables: Mapping[str, object] | None = None,
+               formats: Iterable[str] = FIGURE_FORMATS, style: Style | None = None) -> bytes:
+    """The "download all" zip: :func:`export_bundle` packed by :func:`zip_bytes`."""
+    return zip_bytes(export_bundle(figures, tables, formats=formats, style=style))
+
+
 def _write_atomic(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -144,4 +150,4 @@ def _write_atomic(path: Path, data: bytes) -> Path:
 
 __all__ = ["ExportError", "FIGURE_FORMATS", "STATIC_FORMATS", "TABLE_FORMATS", "MIME",
            "chromium_path", "static_export_available", "figure_bytes", "write_figure",
-           "table_bytes", "zip_bytes", "export_bundle"]
+           "table_bytes", "zip_bytes", "export_bundle", "bundle_zip"]

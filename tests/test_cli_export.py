@@ -1,0 +1,110 @@
+"""``python -m reidlab export`` on a real tiny trained run: every figure in every format is a
+valid file of the requested size, and the CSV/LaTeX tables hold the run's final metrics."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import struct
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+import pytest
+
+from reidlab.cli import main
+from reidlab.engine.runs import Run
+from reidlab.viz import export as E
+from tiny_mars import write_tiny_mars
+from tiny_runs import train_tiny_run
+
+W_IN, H_IN, DPI = 3.0, 2.0, 100
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    base = tmp_path_factory.mktemp("cli_export")
+    data = write_tiny_mars(base / "mars", size=(64, 32))
+    return train_tiny_run(data, base / "runs" / "tiny_mp", "padal_mp")
+
+
+def expected_figures(run: Run) -> set[str]:
+    """What a trained run's store holds enough data for (checked, not assumed)."""
+    assert run.has_features("initial") and run.has_features("final")
+    assert run.metrics("step") and len(run.metrics("eval")) >= 2
+    assert (run.path / "checkpoint.pt").is_file()
+    return {"embedding_initial", "embedding_final", "gap", "pair_rank1", "distances", "loss",
+            "metrics", "part_masks"}
+
+
+@pytest.mark.skipif(not E.static_export_available(), reason="PNG/SVG/PDF need Chromium")
+def test_export_all_formats_sizes_and_tables(run_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["export", "--run", str(run_dir), "--out", str(out), "--formats",
+               "png,svg,pdf,html", "--width", str(W_IN), "--height", str(H_IN),
+               "--dpi", str(DPI), "--font", "8"])
+    assert rc == 0
+    run = Run(run_dir)
+    names = expected_figures(run)
+    want = {f"{n}.{f}" for n in names for f in ("png", "svg", "pdf", "html")}
+    want |= {"results.csv", "results.tex"}
+    assert {p.name for p in out.iterdir()} == want
+    printed = set(capsys.readouterr().out.split())
+    assert printed == {str(out / w) for w in want}
+
+    for n in names:
+        png = (out / f"{n}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR", n
+        assert struct.unpack(">II", png[16:24]) == (round(W_IN * DPI), round(H_IN * DPI)), n
+
+        svg = ET.fromstring((out / f"{n}.svg").read_bytes())
+        assert svg.tag.endswith("svg"), n
+        assert float(svg.get("width")) == pytest.approx(W_IN * 96, abs=0.01), n
+        assert float(svg.get("height")) == pytest.approx(H_IN * 96, abs=0.01), n
+
+        pdf = (out / f"{n}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF"), n
+        box = re.search(rb"/MediaBox\s*\[\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+        assert box is not None, n
+        x0, y0, x1, y1 = map(float, box.groups())
+        assert (x1 - x0, y1 - y0) == (pytest.approx(W_IN * 72, abs=1.0),
+                                      pytest.approx(H_IN * 72, abs=1.0)), n
+
+        html = (out / f"{n}.html").read_text()
+        assert html.lstrip().lower().startswith(("<html", "<!doctype html")) and \
+            "Plotly.newPlot" in html, n
+
+    final = run.final_metrics()
+    cfg = run.config["config"]
+    csv = pd.read_csv(out / "results.csv", index_col=0)
+    assert list(csv.index) == ["tiny_mp"]
+    row = csv.loc["tiny_mp"]
+    assert row["method"] == "padal_mp" and row["K"] == cfg["K"] and row["lambda"] == cfg["lam"]
+    for k in ("rank1", "rank5", "mAP", "mINP"):
+        assert row[k] == pytest.approx(100 * final[k]), k
+    tex = (out / "results.tex").read_text()
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "\\caption{Results}" in tex
+    line = next(ln for ln in tex.splitlines() if ln.startswith("tiny\\_mp"))
+    cells = [c.strip() for c in line.rstrip("\\ ").split("&")]
+    assert cells[1] == "padal\\_mp"
+    assert cells[5] == f"{100 * final['rank1']:.1f}" and cells[7] == f"{100 * final['mAP']:.1f}"
+
+
+def test_export_two_runs_html_and_errors(run_dir, tmp_path, capsys):
+    other = tmp_path / "runs" / "copy_mp"
+    shutil.copytree(run_dir, other)
+    out = tmp_path / "out2"
+    rc = main(["export", "--run", str(run_dir), "--run", str(other), "--out", str(out),
+               "--formats", "html", "--embedding", "pca"])
+    assert rc == 0
+    for name in ("tiny_mp", "copy_mp"):  # one sub-folder per run
+        assert {p.name for p in (out / name).iterdir()} == \
+            {f"{n}.html" for n in expected_figures(Run(run_dir))}
+    csv = pd.read_csv(io.StringIO((out / "results.csv").read_text()), index_col=0)
+    assert list(csv.index) == ["tiny_mp", "copy_mp"]
+    assert csv.loc["tiny_mp", "rank1"] == csv.loc["copy_mp", "rank1"]
+
+    assert main(["export", "--run", str(run_dir), "--out", str(out), "--formats", "gif"]) == 2
+    assert "unknown ['gif']" in capsys.readouterr().err
+    assert main(["export", "--run", str(tmp_path / "nope"), "--out", str(out)]) == 2
+    assert "config.json" in capsys.readouterr().err
