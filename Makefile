@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 DATA   ?= data/synthcams
+RUNS   ?= runs
 
 .PHONY: app test setup browser data bench clean-data
 
@@ -25,12 +26,14 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
-# The embedded default dataset (SynthCams, MARS layout); generated once, ~1 minute.
+# The embedded default dataset (SynthCams, MARS layout) and its ImageNet-initialised features
+# (the app's "ImageNet init" run); each computed once, under a minute each on 2 cores.
 data: $(VENV)/.stamp
 	$(PY) -m reidlab synth --out $(DATA) --if-missing
+	$(PY) -m reidlab baseline --dataset $(DATA) --runs $(RUNS)
 
 app: setup data
-	REIDLAB_DATA=$(DATA) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	REIDLAB_DATA=$(DATA) REIDLAB_RUNS=$(RUNS) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: setup
 	$(PY) -m pytest

@@ -1,4 +1,4 @@
-"""Command line: ``python -m reidlab {synth,train,eval,sweep,export,calibrate}``.
+"""Command line: ``python -m reidlab {synth,baseline,train,eval,sweep,export}``.
 
 Each sub-command lives in the module that does the work: that module defines
 ``configure_parser(parser)`` and ``run(args) -> int``. Modules are imported only when their
@@ -16,6 +16,8 @@ from reidlab.errors import ReidlabError
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("reidlab.data.synthcams", "write the synthetic SynthCams dataset in the MARS layout"),
+    "baseline": ("reidlab.engine.baseline", "compute ImageNet-initialised features of a dataset "
+                 "(the app's 'ImageNet init' run)"),
     "train": ("reidlab.engine.cli_train", "train a method and write a run store"),
     "eval": ("reidlab.engine.cli_eval", "evaluate a run (CMC/mAP/mINP, per camera pair) as JSON"),
     "sweep": ("reidlab.engine.cli_sweep", "train a series of runs over one hyper-parameter"),

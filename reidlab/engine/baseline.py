@@ -173,3 +173,29 @@ def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars
                                      "updated": time.time(), "started": t0})
     report(1.0, "done")
     return out
+
+
+# -- CLI: python -m reidlab baseline ------------------------------------------------------
+
+
+def configure_parser(p) -> None:
+    p.add_argument("--dataset", default=DEFAULT_DATA, help="dataset root (default %(default)s)")
+    p.add_argument("--format", default="mars", dest="fmt", help="dataset layout (default mars)")
+    p.add_argument("--runs", default="runs", help="run-store root (default %(default)s)")
+    p.add_argument("--backbone", default="effnet_lite0")
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc="ImageNet baseline", unit="%") as bar:
+        def progress(fraction: float, message: str) -> None:
+            bar.set_postfix_str(message, refresh=False)
+            bar.update(round(100 * fraction) - bar.n)
+
+        r = ensure_baseline(args.dataset, args.runs, fmt=args.fmt, backbone=args.backbone,
+                            progress=progress)
+    m = r.final_metrics() or {}
+    print(f"{r.path}: {BASELINE_LABEL} features ready (rank-1 {m.get('rank1')}, "
+          f"mAP {m.get('mAP')}, protocol {m.get('protocol')})")
+    return 0
