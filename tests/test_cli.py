@@ -103,3 +103,22 @@ def test_sweep_writes_summary(tiny, tmp_path, capsys):
     assert "| K | run | status |" in md and md.count("finished") == 2
     assert main(["sweep", "--param", "bogus", "--values", "1", "--dataset", str(tiny),
                  "--base-out", str(base)]) == 2
+
+
+def test_study_flags_reach_the_stored_config(tiny, tmp_path):
+    out = tmp_path / "partial"
+    assert main(["train", "--dataset", str(tiny), "--preset", "test", "--epochs", "1",
+                 "--method", "padal_m", "--partial-domains", "1,2;2,3", "--lam-schedule", "dann",
+                 "--fragment-rate", "0.5", "--last-stride", "2", "--no-pretrained",
+                 "--out", str(out), "--no-progress"]) == 0
+    cfg = Run(out).config["config"]
+    assert cfg["partial_domains"] == [[0, 1], [1, 2]]
+    assert cfg["lam_schedule"] == "dann" and cfg["fragment_rate"] == 0.5
+    assert cfg["last_stride"] == 2 and cfg["pretrained"] is False
+
+
+@pytest.mark.parametrize("groups", ["1", "a,b", "0,1", ";"])
+def test_bad_partial_domains_are_refused(groups, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--partial-domains", groups, "--out", "x"])
+    assert "camera groups" in capsys.readouterr().err

@@ -18,8 +18,22 @@ FLAGS = {
     "frames": "frames_per_clip", "epochs": "epochs", "backbone": "backbone",
     "batch_size": "batch_size", "seed": "seed", "device": "device", "eval_every": "eval_every",
     "workers": "num_workers", "sampler": "sampler", "lr": "lr", "eval_frames": "eval_frames",
-    "fragment_rate": "fragment_rate", "format": "dataset_format",
+    "fragment_rate": "fragment_rate", "format": "dataset_format", "lam_schedule": "lam_schedule",
+    "last_stride": "last_stride", "pretrained": "pretrained", "partial_domains": "partial_domains",
 }
+
+
+def camera_groups(text: str) -> list[list[int]]:
+    """``"1,2,3;4,5,6"`` (1-based cameras, ';' between discriminators) -> [[0,1,2],[3,4,5]]."""
+    try:
+        groups = [[int(c) - 1 for c in part.split(",") if c.strip()]
+                  for part in text.split(";") if part.strip()]
+    except ValueError:
+        groups = []
+    if not groups or any(len(g) < 2 or min(g) < 0 for g in groups):
+        raise argparse.ArgumentTypeError(
+            f"expected camera groups like '1,2,3;4,5,6' (1-based, >= 2 cameras each), got {text!r}")
+    return groups
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
@@ -33,17 +47,28 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--K", type=int, help="number of parts of the PAM")
     p.add_argument("--parts", choices=["kmeans", "strict"], help="PAM part masks")
     p.add_argument("--lam", type=float, help="adversarial weight λ")
+    p.add_argument("--lam-schedule", choices=["constant", "dann"], dest="lam_schedule",
+                   help="λ constant, or ramped up as in DANN")
+    p.add_argument("--partial-domains", type=camera_groups, dest="partial_domains",
+                   metavar="GROUPS", help="partial-domain study (padal_m/padal_mp): one "
+                   "discriminator per camera group, e.g. '1,2,3;4,5,6'")
     p.add_argument("--clips", type=int, help="clips per tracklet per epoch")
     p.add_argument("--frames", type=int, help="frames per clip")
     p.add_argument("--epochs", type=int)
     p.add_argument("--backbone", help="effnet_lite0 | resnet18 | resnet50 | tiny")
+    p.add_argument("--no-pretrained", dest="pretrained", action="store_const", const=False,
+                   help="random initialisation instead of ImageNet weights")
+    p.add_argument("--last-stride", type=int, choices=[1, 2], dest="last_stride",
+                   help="stride of the backbone's last stage (1 keeps 8x4 maps at 128x64)")
     p.add_argument("--batch-size", type=int, dest="batch_size", help="clips per batch")
     p.add_argument("--lr", type=float)
     p.add_argument("--sampler", choices=["random", "pk", "camera"])
     p.add_argument("--eval-every", type=int, dest="eval_every", help="epochs between evaluations")
     p.add_argument("--eval-frames", type=int, dest="eval_frames",
                    help="frames per tracklet for features (0: all)")
-    p.add_argument("--fragment-rate", type=float, dest="fragment_rate")
+    p.add_argument("--fragment-rate", type=float, dest="fragment_rate",
+                   help="ID-fragment study: this fraction of train tracklets is split in two "
+                   "pseudo IDs")
     p.add_argument("--workers", type=int, help="data loader processes")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--preset", choices=sorted(PRESETS), help="quick (CPU, ~10 min), paper, test")
