@@ -74,6 +74,8 @@ def offdiag_mean(m) -> float:
 
 
 def write(rows: list[dict], args, started: float) -> None:
+    order = list(ROWS)
+    rows = sorted(rows, key=lambda r: order.index(r["row"]))
     res = RESULTS
     res.mkdir(parents=True, exist_ok=True)
     meta = {**stamp(), "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,

@@ -170,6 +170,10 @@ def _scalar(v) -> float:
 # ----------------------------------------------------------------------------- trainer
 
 
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
 class Stopped(Exception):
     """Raised inside the loop when a stop was requested (handled by ``Trainer.fit``)."""
 
@@ -409,7 +413,7 @@ class Trainer:
                     self.evaluate("epoch", self._frac(0.0), self._frac(0.0))
                 self._save_checkpoint()
             m = self.evaluate("final", 0.95, 1.0)
-            msg = f"finished: rank-1 {m.get('rank1')}, mAP {m.get('mAP')}"
+            msg = f"finished: rank-1 {_pct(m.get('rank1'))}, mAP {_pct(m.get('mAP'))}"
             self.status("finished", msg, progress=1.0)
             if self.progress_cb is not None:
                 self.progress_cb(1.0, msg)
