@@ -15,29 +15,15 @@ Writes bench/results/app_startup.{json,md}. ``--data`` must be a SynthCams folde
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
+from benchlib import ROOT, md_header, stamp
 
 
 def timed(fn):
@@ -84,17 +70,13 @@ def main() -> int:
                        cwd=ROOT, check=True)
 
     import numpy as np
-    import torch
 
     from reidlab.analysis.domain_gap import camera_probe, pooled
     from reidlab.analysis.embedding import embed_2d
     from reidlab.data import load_dataset
     from reidlab.engine.baseline import compute_threads
 
-    res: dict = {"command": " ".join([Path(sys.executable).name] + sys.argv),
-                 "date": datetime.datetime.now().isoformat(timespec="seconds"),
-                 "machine": {"nproc": os.cpu_count(), "cpu": cpu_model(),
-                             "torch": torch.__version__, "torch_threads": compute_threads()},
+    res: dict = {**stamp(), "baseline_threads": compute_threads(),
                  "data": str(data)}
     ds, sec = timed(lambda: load_dataset("mars", data))
     s = ds.summary()
@@ -132,8 +114,7 @@ def main() -> int:
     (out / "app_startup.json").write_text(json.dumps(res, indent=1))
     lines = [
         "# App start-up: nothing → useful Domain gap page (default SynthCams)", "",
-        f"`{res['command']}` — {res['date']}, {res['machine']['nproc']} × "
-        f"{res['machine']['cpu']}, torch {res['machine']['torch']}", "",
+        *md_header(res), "",
         f"Dataset `{data}`: {res['dataset']['cameras']} cameras, {res['dataset']['query']} "
         f"query + {res['dataset']['gallery']} gallery tracklets, "
         f"{res['dataset']['frames_per_tracklet']} frames each.", "",

@@ -1,6 +1,5 @@
 """Rank lists: a query tracklet and its top-k gallery; worst queries first on request."""
 
-import numpy as np
 import streamlit as st
 
 from reidlab import app_support as ui

@@ -1,6 +1,5 @@
 """Ablations: queue sweeps over K, λ or clips per tracklet; metric-vs-value plots; a table."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 

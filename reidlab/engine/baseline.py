@@ -35,6 +35,7 @@ BASELINE_LABEL = "ImageNet init"
 DEFAULT_DATA = "data/synthcams"
 BASELINE_EVAL_FRAMES = 4  # evenly spaced frames per tracklet (one clip of 4)
 TRACKLETS_PER_BATCH = 32
+Progress = Callable[[float, str], None]  # progress(fraction, message)
 
 
 def compute_threads() -> int:
