@@ -48,8 +48,8 @@ def run_row(name: str, over: dict, args) -> dict:
     done = Run(out).status().get("state") == "finished" if out.exists() else False
     t0 = time.time()
     if not done:
-        cfg = make_config(args.preset, dataset=args.dataset, seed=args.seed, epochs=args.epochs,
-                          lam=args.lam, **over)
+        params = dict(dataset=args.dataset, seed=args.seed, epochs=args.epochs, lam=args.lam)
+        cfg = make_config(args.preset, **{**params, **over})
         train(cfg, out, resume=(out / "checkpoint.pt").is_file())
     run = Run(out)
     final = run.final_metrics()

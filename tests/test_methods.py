@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,24 @@ def test_grl_reverses_adversarial_gradient_on_features():
     # total(λ) − total(0) = −λ · ∂L_adv/∂w
     torch.testing.assert_close(grads[0.5] - grads[0.0], -0.5 * grads[(0.5, "adv")],
                                rtol=1e-4, atol=1e-6)
+
+
+def test_discriminators_get_their_own_learning_rate(tmp_path):
+    """``disc_lr_mult`` puts every discriminator parameter (global and PAM) in a faster group."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny_mars import write_tiny_mars
+
+    from reidlab.engine.trainer import Trainer
+
+    data = write_tiny_mars(tmp_path / "d", train_ids=3, test_ids=3)
+    cfg = make_config("test", dataset=str(data), method="padal_mp", disc_lr_mult=10.0, epochs=0)
+    tr = Trainer(cfg, tmp_path / "run")
+    tr._prepare_store()
+    tr._setup()
+    base, fast = tr.optimizer.param_groups
+    assert base["lr"] == pytest.approx(cfg.lr) and fast["lr"] == pytest.approx(10 * cfg.lr)
+    m = tr.method
+    adv = {id(p) for mod in (m.disc, m.pam) for p in mod.parameters()}
+    assert {id(p) for p in fast["params"]} == adv
+    assert not adv & {id(p) for p in base["params"]}
+    assert len(base["params"]) + len(fast["params"]) == len(list(m.parameters()))

@@ -42,6 +42,7 @@ class TrainConfig:
     lam_schedule: str = "constant"  # constant | dann (λ·(2/(1+exp(−10p))−1), p = epoch/epochs)
     label_smoothing: float = 0.0  # per-camera ID loss
     disc_hidden: int = 256  # hidden width of the global camera discriminators
+    disc_lr_mult: float = 1.0  # discriminators' learning rate = lr × this
     pam_hidden: int = 64  # channels of the PAM part discriminators
     kmeans_iters: int = 5  # Lloyd iterations of the PAM part clustering
     # optimisation

@@ -298,8 +298,10 @@ class Trainer:
         self.data = load_data(cfg)
         self._write_config()
         self.method = build_method(cfg, self.data.train, self.data.num_cameras).to(self.device)
-        params = [p for p in self.method.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        groups = self.method.param_groups()
+        for g in groups:
+            g["lr"] = cfg.lr * g.pop("lr_mult", 1.0)
+        self.optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=cfg.lr_step,
                                                          gamma=cfg.lr_gamma)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)

@@ -45,6 +45,11 @@ class Method(nn.Module):
     def training_step(self, batch: dict, epoch: int) -> StepOutput:
         raise NotImplementedError
 
+    def param_groups(self) -> list[dict]:
+        """Optimiser parameter groups; a group's ``lr_mult`` scales the trainer's learning rate
+        (e.g. faster discriminators)."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad]}]
+
     def on_epoch_start(self, epoch: int, trainer) -> None:
         """Hook run before each epoch (clustering methods update pseudo labels here)."""
 

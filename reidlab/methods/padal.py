@@ -16,6 +16,7 @@ feature extractor minimises L_id − λ·L_adv. For mp/ap, L_adv = L_adv^global 
 Config fields used: backbone, pretrained, last_stride, lam, lam_schedule ("constant" or
 "dann": λ·(2/(1+exp(−10·p)) − 1) with p = epoch / epochs), K, parts ("kmeans"|"strict"),
 partial_domains (padal_m / padal_mp only), fragment_rate, label_smoothing, disc_hidden,
+disc_lr_mult,
 pam_hidden, kmeans_iters, seed, epochs.
 """
 
@@ -76,6 +77,15 @@ class PadalID(Method):
             self.pam = PartAdversary(dim, int(cfg.K), self.layout, cfg.parts,
                                      int(cfg.pam_hidden),
                                      int(cfg.kmeans_iters))
+
+    def param_groups(self) -> list[dict]:
+        """Discriminators (global and PAM) learn at lr × cfg.disc_lr_mult."""
+        adv = [p for m in (self.disc, self.pam) if m is not None for p in m.parameters()]
+        taken = {id(p) for p in adv}
+        groups = [{"params": [p for p in self.parameters() if id(p) not in taken]}]
+        if adv:
+            groups.append({"params": adv, "lr_mult": float(self.cfg.disc_lr_mult)})
+        return groups
 
     def _layout(self, cfg, num_cameras: int):
         domains = cfg.partial_domains
