@@ -46,7 +46,6 @@ def probe(run: Run, which: str) -> float:
 def run_row(name: str, over: dict, args) -> dict:
     out = Path(args.out) / name
     done = Run(out).status().get("state") == "finished" if out.exists() else False
-    t0 = time.time()
     if not done:
         params = dict(dataset=args.dataset, seed=args.seed, epochs=args.epochs, lam=args.lam)
         cfg = make_config(args.preset, **{**params, **over})
@@ -54,8 +53,10 @@ def run_row(name: str, over: dict, args) -> dict:
     run = Run(out)
     final = run.final_metrics()
     initial = next(m for m in run.metrics("eval") if m.get("which") == "initial")
+    # the run's own duration (training + both evaluations), also when it was reused
+    run_s = next(m for m in run.metrics("eval") if m.get("which") == "final").get("time")
     return {
-        "row": name, **over, "seconds": round(time.time() - t0, 1) if not done else None,
+        "row": name, **over, "seconds": round(run_s, 1) if run_s is not None else None,
         "rank1": final["rank1"], "rank5": final["rank5"], "rank20": final["rank20"],
         "mAP": final["mAP"], "protocol": final.get("protocol"),
         "initial_rank1": initial["rank1"], "initial_mAP": initial["mAP"],
@@ -89,16 +90,17 @@ def write(rows: list[dict], args, started: float) -> None:
              f"Date: {meta['date']} (git {meta['git']}), total {meta['wall_s']} s  ",
              f"Protocol: {rows[0]['protocol'] if rows else '?'} (MARS layout); seed {args.seed}, "
              f"λ = {args.lam}", "",
+             f"Rows: {len(rows)} of {len(ROWS)} ({', '.join(r['row'] for r in rows)}).", "",
              "| method | rank-1 | rank-5 | rank-20 | mAP | Δ rank-1 vs padal_id | camera probe "
-             "init → final | cross-camera rank-1 (mean off-diagonal) init → final |",
-             "|---|---|---|---|---|---|---|---|"]
+             "init → final | cross-camera rank-1 (mean off-diagonal) init → final | run (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         delta = "—" if base is None or r is base else f"{100 * (r['rank1'] - base['rank1']):+.1f}"
         lines.append(
             f"| {r['row']} | {pct(r['rank1'])} | {pct(r['rank5'])} | {pct(r['rank20'])} | "
             f"{pct(r['mAP'])} | {delta} | {pct(r['probe_initial'])} → {pct(r['probe_final'])} | "
             f"{pct(offdiag_mean(r['pair_rank1_initial']))} → "
-            f"{pct(offdiag_mean(r['pair_rank1_final']))} |")
+            f"{pct(offdiag_mean(r['pair_rank1_final']))} | {r['seconds']} |")
     if rows:
         r = rows[0]
         lines += ["", f"ImageNet-initialised model (before training): rank-1 "
