@@ -124,7 +124,7 @@ def test_loads_through_mars_reader(tiny):
     t = read_tables(tiny)
     nq = t["query"].size
     off = load_dataset("mars", tiny)
-    assert off.num_cameras == TINY.cameras
+    assert off.num_cameras == TINY.cameras and off.name == "synthcams"
     assert len(off.train) == len(t["train"]) and len(off.query) == nq
     assert len(off.gallery) == len(t["test"])  # official: the query tracks stay in the gallery
     assert {tr.camid for tr in off.train} == set(range(TINY.cameras))

@@ -41,9 +41,9 @@ import scipy.io
 from threadpoolctl import threadpool_limits
 
 from reidlab.data import synth_render as R
+from reidlab.data.formats.mars import SYNTHCAMS_MARKER as MARKER
 from reidlab.errors import ConfigError
 
-MARKER = "SYNTHCAMS_COMPLETE.json"
 FORMAT_VERSION = 1
 DEFAULT_ROOT = "data/synthcams"
 MAT_HEADER = b"MATLAB 5.0 MAT-file, Platform: reidlab SynthCams, deterministic header"

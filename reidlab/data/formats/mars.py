@@ -34,6 +34,9 @@ from reidlab.data.formats.common import child_paths, gc_paused, load_mat, requir
 from reidlab.data.tracklets import Tracklet, TrackletSet
 from reidlab.errors import ConfigError, DatasetError
 
+# written last by reidlab.data.synthcams: a MARS-layout folder holding it is SynthCams
+SYNTHCAMS_MARKER = "SYNTHCAMS_COMPLETE.json"
+
 PROTOCOLS = ("official", "torchreid")
 NAME_RE = re.compile(r"(\d{4}|00-1)C(\d+)T(\d{4,})F(\d{3,})\.jpg")
 _TABLES = {
@@ -178,4 +181,6 @@ def _read(root: Path, protocol: str) -> TrackletSet:
         "junk_tracks_dropped": {"train": int(len(tables["train"]) - len(train_rows)),
                                 "test": int((~keep_test).sum())},
     }
-    return TrackletSet(train, query, gallery, "mars", num_cameras, root=root, meta=meta)
+    # SynthCams is written in this layout; its completion marker names it
+    name = "synthcams" if (root / SYNTHCAMS_MARKER).is_file() else "mars"
+    return TrackletSet(train, query, gallery, name, num_cameras, root=root, meta=meta)
