@@ -162,7 +162,10 @@ def run_label(run) -> str:
         d = run.config.get("dataset", {})
         return f"{BASELINE_LABEL} ({d.get('name', Path(d.get('root', '?')).name)})"
     method = run.config.get("config", {}).get("method", "?")
-    return f"{run.name} ({method})"
+    # runs inside a sweep or benchmark folder (runs/table2/padal_id) keep that folder in the name
+    top = run.path.parent.resolve() == runs_root().resolve()
+    name = run.name if top else f"{run.path.parent.name}/{run.name}"
+    return f"{name} ({method})"
 
 
 def list_runs(finished_only: bool = True, need_features: bool = True):
