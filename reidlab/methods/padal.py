@@ -79,7 +79,9 @@ class PadalID(Method):
                                      int(cfg.kmeans_iters))
 
     def param_groups(self) -> list[dict]:
-        """Discriminators (global and PAM) learn at lr × cfg.disc_lr_mult."""
+        """Discriminators (global and PAM) learn at lr × cfg.disc_lr_mult (one group when 1)."""
+        if float(self.cfg.disc_lr_mult) == 1.0:
+            return super().param_groups()
         adv = [p for m in (self.disc, self.pam) if m is not None for p in m.parameters()]
         taken = {id(p) for p in adv}
         groups = [{"params": [p for p in self.parameters() if id(p) not in taken]}]
