@@ -27,12 +27,19 @@ def gap_numbers(path: str, which: str, mtime: float) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def pair_matrix(path: str, which: str, mtime: float) -> dict:
+    """Per-camera-pair rank-1 (%): the run's own evaluation record (its diagonal is same-camera
+    retrieval, own tracklet ignored), else recomputed from the features (no diagonal)."""
+    from reidlab.engine.runs import Run
     from reidlab.eval.features import FeatureSet
     from reidlab.eval.ranking import compute_distmat, evaluate_by_camera_pair
 
-    fs = FeatureSet.load(f"{path}/features/{which}.npz")
-    d = compute_distmat(fs.q_feat, fs.g_feat)
-    r = evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
+    rec = [m for m in Run(path).metrics("eval") if m.get("which") == which]
+    if rec and rec[-1].get("pair_rank1") is not None:
+        r = {"rank1": rec[-1]["pair_rank1"], "cameras": rec[-1]["cameras"]}
+    else:
+        fs = FeatureSet.load(f"{path}/features/{which}.npz")
+        d = compute_distmat(fs.q_feat, fs.g_feat)
+        r = evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
     return {"rank1": 100.0 * np.asarray(r["rank1"], float), "cameras": list(r["cameras"])}
 
 
@@ -102,3 +109,6 @@ if run is not None:
                 pm["rank1"], cam_names=[f"cam {c + 1}" for c in pm["cameras"]],
                 title=f"rank-1 (%) per camera pair — {ui.run_label(run)} ({which})",
                 style=ui.paper_style()), f"pair_rank1_{run.name}_{which}", key="pair_heat")
+            st.caption("Query camera = row, gallery camera = column (standard protocol); the "
+                       "diagonal is same-camera retrieval, ignoring only the query's own "
+                       "tracklet. Off-diagonal ≪ diagonal is the camera gap.")

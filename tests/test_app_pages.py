@@ -184,7 +184,13 @@ def test_domain_gap_embeddings_match_package(lab):
     assert init_bar["y"][0] == pytest.approx(probe)
     final_bar = next(t for t in gap["data"] if t["name"] == "final")
     assert final_bar["y"][0] < init_bar["y"][0]  # final features carry no camera
-    assert chart_titled(at, "rank-1 (%) per camera pair")
+    heat = chart_titled(at, "rank-1 (%) per camera pair")
+    # the heat map is the run's own final evaluation record (pair matrix in %)
+    from reidlab.engine.runs import Run
+
+    rec = [m for m in Run(lab["runs"] / "fake_k2").metrics("eval") if m["which"] == "final"][-1]
+    np.testing.assert_allclose(np.asarray(heat["data"][0]["z"], float),
+                               100 * np.asarray(rec["pair_rank1"], float), equal_nan=True)
     at.multiselect(key="gap_views").set_value(["final"]).run()
     titles = [c["layout"].get("title", {}).get("text", "") for c in charts(at)]
     assert not any("before" in t for t in titles) and any("after" in t for t in titles)
