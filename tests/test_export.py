@@ -96,3 +96,16 @@ def test_zip_and_bundle(fig):
     assert z.read("table_1.csv") == files["table_1.csv"]
     with pytest.raises(E.ExportError, match="unknown figure format"):
         E.figure_bytes(fig, "gif")
+
+
+def test_latex_table_has_one_header_row_for_a_named_index():
+    import pandas as pd
+
+    from reidlab.viz.export import table_bytes
+
+    df = pd.DataFrame({"rank1": [29.5, 29.0], "mAP": [21.8, 21.5]},
+                      index=pd.Index(["padal_id", "padal_m"], name="run"))
+    tex = table_bytes(df, "tex").decode()
+    head = tex.split("\\toprule")[1].split("\\midrule")[0].strip().splitlines()
+    assert head == ["run & rank1 & mAP \\\\"]
+    assert "padal\\_id & 29.5 & 21.8 \\\\" in tex

@@ -103,8 +103,11 @@ def table_bytes(df, fmt: str, *, caption: str | None = None, label: str | None =
     if fmt == "csv":
         return df.to_csv(index=True).encode("utf-8")
     if fmt in ("tex", "latex"):
-        tex = df.to_latex(index=True, float_format=lambda v: float_format % v,
-                          caption=caption, label=label, escape=True)
+        # a named index becomes an ordinary first column (one header row, not two)
+        named = any(n is not None for n in df.index.names)
+        tex = (df.reset_index() if named else df).to_latex(
+            index=not named, float_format=lambda v: float_format % v, caption=caption,
+            label=label, escape=True)
         # pandas already emits \toprule/\midrule/\bottomrule (booktabs)
         return tex.encode("utf-8")
     raise ExportError(f"unknown table format {fmt!r}; expected one of {TABLE_FORMATS}")
