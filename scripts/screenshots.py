@@ -26,7 +26,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-dev-shm-usage"]
 # url path -> (file name, pick --run in the first run picker, page height)
 PAGES = {
-    "": ("home", False, 1400), "Data": ("data", False, 2600), "Train": ("train", True, 1800),
+    "": ("home", False, 1400), "Data": ("data", False, 2600), "Train": ("train", False, 1800),
     "Domain_gap": ("domain_gap", True, 2600), "Part_masks": ("part_masks", True, 1800),
     "Distances": ("distances", True, 2200), "Rank_lists": ("rank_lists", True, 2000),
     "Ablations": ("ablations", False, 1800), "Export": ("export", False, 2000),
