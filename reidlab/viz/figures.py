@@ -278,32 +278,29 @@ def loss_keys(records: Sequence[Mapping]) -> list[str]:
 def loss_curves(records: Sequence[Mapping], *, x: str = "step", keys: Sequence[str] | None = None,
                 title: str = "Training losses", style: Style | None = None) -> go.Figure:
     """One line per loss term logged in ``metrics.jsonl`` records, against ``x``."""
-    style = style or DEFAULT_STYLE
     keys = list(keys) if keys is not None else loss_keys(records)
-    fig = go.Figure()
-    for i, k in enumerate(keys):
-        xs, ys = _series(records, k, x)
-        if xs:
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=k,
-                                     line=dict(color=style.color(i))))
-    apply_style(fig, style, sized=False)
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title="loss")
-    return fig
+    return _series_figure(records, keys, x, "lines", title, "loss", style)
 
 
 def metric_curves(records: Sequence[Mapping], *, x: str = "epoch",
                   keys: Sequence[str] = ("rank1", "mAP"), title: str = "Evaluation",
                   style: Style | None = None) -> go.Figure:
     """Evaluation metrics (in %) over training: one line with markers per metric."""
+    return _series_figure(records, keys, x, "lines+markers", title, "%", style)
+
+
+def _series_figure(records: Sequence[Mapping], keys: Sequence[str], x: str, mode: str,
+                   title: str, y_title: str, style: Style | None) -> go.Figure:
+    """One line per key of ``records`` against ``x`` (keys without data are left out)."""
     style = style or DEFAULT_STYLE
     fig = go.Figure()
     for i, k in enumerate(keys):
         xs, ys = _series(records, k, x)
         if xs:
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=k,
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode=mode, name=k,
                                      line=dict(color=style.color(i))))
     apply_style(fig, style, sized=False)
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title="%")
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y_title)
     return fig
 
 
