@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from reidlab.errors import DatasetError
-from reidlab.eval.features import FeatureSet
+from reidlab.eval.features import FeatureSet, make_readable
 
 CONFIG, STATUS, METRICS, CHECKPOINT, CANCEL = (
     "config.json", "status.json", "metrics.jsonl", "checkpoint.pt", "CANCEL")
@@ -57,17 +57,6 @@ def clean_json(obj):
     if isinstance(obj, Path):
         return str(obj)
     return obj
-
-
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def make_readable(path: str | Path) -> None:
-    """Give a temp file (mkstemp makes 0600) the usual permissions of a new file."""
-    os.chmod(path, _umask_mode())
 
 
 def write_json_atomic(path: str | Path, obj) -> None:

@@ -17,10 +17,11 @@ import numpy as np
 from reidlab.errors import DatasetError
 
 
-def _umask() -> int:
+def make_readable(path: str | Path) -> None:
+    """Give a temp file (mkstemp makes 0600) the usual permissions of a new file."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    os.chmod(path, 0o666 & ~mask)
 
 
 @dataclass
@@ -42,7 +43,7 @@ class FeatureSet:
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **{f.name: getattr(self, f.name) for f in fields(self)})
-            os.chmod(tmp, 0o666 & ~_umask())
+            make_readable(tmp)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
