@@ -109,11 +109,12 @@ def test_study_flags_reach_the_stored_config(tiny, tmp_path):
     out = tmp_path / "partial"
     assert main(["train", "--dataset", str(tiny), "--preset", "test", "--epochs", "1",
                  "--method", "padal_m", "--partial-domains", "1,2;2,3", "--lam-schedule", "dann",
-                 "--fragment-rate", "0.5", "--last-stride", "2", "--no-pretrained",
+                 "--adv-loss", "confusion",                 "--fragment-rate", "0.5", "--last-stride", "2", "--no-pretrained",
                  "--out", str(out), "--no-progress"]) == 0
     cfg = Run(out).config["config"]
     assert cfg["partial_domains"] == [[0, 1], [1, 2]]
     assert cfg["lam_schedule"] == "dann" and cfg["fragment_rate"] == 0.5
+    assert cfg["adv_loss"] == "confusion"
     assert cfg["last_stride"] == 2 and cfg["pretrained"] is False
 
 

@@ -118,3 +118,62 @@ def test_pixel_pairwise_bce():
     loss, _ = subset_adv_loss([z], camid, lay, weights=w)
     tgt = camid.float().view(3, 1, 1).expand(3, 2, 2)
     torch.testing.assert_close(loss, F.binary_cross_entropy_with_logits(z[:, 0], tgt))
+
+
+# ---------------------------------------------------------------- confusion (uniform target)
+def test_uniform_target_is_cross_entropy_to_uniform_and_minimal_at_chance():
+    lay = make_layout("multi", 4)
+    camid = torch.tensor([0, 1, 3, 2])
+    z = torch.randn(4, 4)
+    loss, acc = subset_adv_loss([z], camid, lay, target="uniform")
+    ref = -(F.log_softmax(z, 1) * 0.25).sum(1).mean()
+    torch.testing.assert_close(loss, ref)
+    # accuracy is still measured against the true cameras
+    _, acc_cam = subset_adv_loss([z], camid, lay)
+    assert float(acc) == float(acc_cam)
+    flat, _ = subset_adv_loss([torch.zeros(4, 4)], camid, lay, target="uniform")
+    torch.testing.assert_close(flat, torch.log(torch.tensor(4.0)))
+    assert float(loss) > float(flat)  # bounded below by log m, reached at chance
+    # pairwise: BCE to 0.5, minimum log 2 at logit 0
+    pl = make_layout("pairwise", 3)
+    zp = [torch.zeros(4, 1) for _ in pl.subsets]
+    lp, _ = subset_adv_loss(zp, torch.tensor([0, 1, 2, 0]), pl, target="uniform")
+    torch.testing.assert_close(lp, torch.log(torch.tensor(2.0)))
+    with pytest.raises(ValueError, match="target"):
+        subset_adv_loss([z], camid, lay, target="wrong")
+
+
+def test_confusion_mode_splits_gradients_between_discriminator_and_features():
+    """confusion: the discriminator gets ∂L_disc only, the features λ·∂L_conf only."""
+    from reidlab.losses.adversarial import adversarial_terms
+    from reidlab.models.discriminators import CameraDiscriminator
+
+    torch.manual_seed(0)
+    disc = CameraDiscriminator(5, 3, hidden=7)
+    lay = disc.layout
+    camid = torch.tensor([0, 1, 2, 1, 0, 2])
+    x = torch.randn(6, 5, requires_grad=True)
+
+    def score(logits, target):
+        return subset_adv_loss(logits, camid, lay, target=target)
+
+    t = adversarial_terms(disc, x, 0.3, "confusion", score)
+    t.loss.backward()
+    g_disc = [p.grad.clone() for p in disc.parameters()]
+    g_x = x.grad.clone()
+    disc.zero_grad()
+    x.grad = None
+    score(disc(x.detach()), "camera")[0].backward()  # discriminator's own loss
+    for a, p in zip(g_disc, disc.parameters()):
+        torch.testing.assert_close(a, p.grad)
+    disc.zero_grad()
+    (0.3 * score(disc(x), "uniform")[0]).backward()  # the features' loss
+    torch.testing.assert_close(g_x, x.grad)
+    assert t.confusion is not None and t.loss.item() == pytest.approx(
+        t.disc.item() + 0.3 * t.confusion.item())
+    # grl: one term, the features' gradient is −λ times the discriminator loss's
+    x.grad = None
+    g = adversarial_terms(disc, x, 0.3, "grl", score)
+    assert g.confusion is None and g.loss is g.disc
+    with pytest.raises(Exception, match="adv_loss"):
+        adversarial_terms(disc, x, 0.3, "nope", score)

@@ -108,13 +108,14 @@ def _batch(train, idx, gen):
             "pid": torch.tensor([train[i].pid for i in idx]), "index": idx}
 
 
-@pytest.mark.parametrize("name,parts", [("padal_id", "kmeans"), ("padal_m", "kmeans"),
-                                        ("padal_a", "kmeans"), ("padal_mp", "kmeans"),
-                                        ("padal_mp", "strict"), ("padal_ap", "kmeans")])
-def test_training_steps(name, parts):
+@pytest.mark.parametrize("name,parts,adv_loss", [
+    ("padal_id", "kmeans", "grl"), ("padal_m", "kmeans", "grl"), ("padal_a", "kmeans", "grl"),
+    ("padal_mp", "kmeans", "grl"), ("padal_mp", "strict", "grl"), ("padal_ap", "kmeans", "grl"),
+    ("padal_m", "kmeans", "confusion"), ("padal_ap", "strict", "confusion")])
+def test_training_steps(name, parts, adv_loss):
     torch.manual_seed(0)
     train = _train()
-    cfg = make_config("test", method=name, K=2, parts=parts, lam=0.1)
+    cfg = make_config("test", method=name, K=2, parts=parts, lam=0.1, adv_loss=adv_loss)
     m = build_method(cfg, train, 3)
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
     batch = _batch(train, range(12), torch.Generator().manual_seed(1))
@@ -132,6 +133,9 @@ def test_training_steps(name, parts):
     else:
         assert {"id", "adv"} <= set(out.terms) and 0.0 <= out.metrics["disc_acc"] <= 1.0
         total = out.terms["id"] + out.terms["adv"]
+        if adv_loss == "confusion":  # + λ·L_conf, one confusion term per discriminator family
+            total += 0.1 * sum(v for k, v in out.terms.items() if k.startswith("conf"))
+            assert ("conf_part" in out.terms) == (name in ("padal_mp", "padal_ap"))
         assert out.loss.item() == pytest.approx(total, rel=1e-5)
     if name in ("padal_mp", "padal_ap"):
         assert out.terms["adv"] == pytest.approx(out.terms["adv_global"] + out.terms["adv_part"])

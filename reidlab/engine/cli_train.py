@@ -19,6 +19,7 @@ FLAGS = {
     "batch_size": "batch_size", "seed": "seed", "device": "device", "eval_every": "eval_every",
     "workers": "num_workers", "sampler": "sampler", "lr": "lr", "eval_frames": "eval_frames",
     "fragment_rate": "fragment_rate", "format": "dataset_format", "lam_schedule": "lam_schedule",
+    "adv_loss": "adv_loss",
     "last_stride": "last_stride", "disc_lr_mult": "disc_lr_mult", "pretrained": "pretrained", "partial_domains": "partial_domains",
 }
 
@@ -49,6 +50,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lam", type=float, help="adversarial weight λ")
     p.add_argument("--lam-schedule", choices=["constant", "dann"], dest="lam_schedule",
                    help="λ constant, or ramped up as in DANN")
+    p.add_argument("--adv-loss", choices=["grl", "confusion"], dest="adv_loss",
+                   help="features' adversarial loss: grl (reversed camera cross-entropy, the "
+                   "paper) or confusion (cross-entropy to the uniform camera distribution)")
     p.add_argument("--disc-lr-mult", type=float, dest="disc_lr_mult",
                    help="discriminators learn at lr × this (default 1)")
     p.add_argument("--partial-domains", type=camera_groups, dest="partial_domains",

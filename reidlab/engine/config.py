@@ -39,6 +39,7 @@ class TrainConfig:
     lam: float = 0.1  # adversarial weight λ (gradient reversal coefficient)
     partial_domains: list[list[int]] | None = None  # n discriminators, each over m cameras
     fragment_rate: float = 0.0  # fraction of train tracklets split in two pseudo IDs
+    adv_loss: str = "grl"  # grl (reversed camera CE, the paper) | confusion (uniform target)
     lam_schedule: str = "constant"  # constant | dann (λ·(2/(1+exp(−10p))−1), p = epoch/epochs)
     label_smoothing: float = 0.0  # per-camera ID loss
     disc_hidden: int = 256  # hidden width of the global camera discriminators

@@ -10,10 +10,14 @@
 
 Total loss L = L_id + L_adv with the adversarial inputs behind a gradient-reversal layer of
 weight λ: the discriminators minimise L_adv while the features receive −λ·∂L_adv, i.e. the
-feature extractor minimises L_id − λ·L_adv. For mp/ap, L_adv = L_adv^global + L_adv^part
-(part loss: mean over parts of the mask-weighted pixel-wise camera loss).
+feature extractor minimises L_id − λ·L_adv (``adv_loss="grl"``, the paper's form). For mp/ap,
+L_adv = L_adv^global + L_adv^part (part loss: mean over parts of the mask-weighted pixel-wise
+camera loss). ``adv_loss="confusion"`` keeps the discriminators' loss but lets the features
+minimise λ·L_conf, the cross-entropy of the (parameter-frozen) discriminators to the uniform
+camera distribution — bounded, so the features aim at a discriminator at chance rather than one
+that is confidently wrong (see docs/methods.md, "Why global alignment did not help").
 
-Config fields used: backbone, pretrained, last_stride, lam, lam_schedule ("constant" or
+Config fields used: backbone, pretrained, last_stride, lam, adv_loss, lam_schedule ("constant" or
 "dann": λ·(2/(1+exp(−10·p)) − 1) with p = epoch / epochs), K, parts ("kmeans"|"strict"),
 partial_domains (padal_m / padal_mp only), fragment_rate, label_smoothing, disc_hidden,
 disc_lr_mult,
@@ -28,13 +32,12 @@ import torch
 
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
-from reidlab.losses.adversarial import subset_adv_loss
+from reidlab.losses.adversarial import adversarial_terms, subset_adv_loss
 from reidlab.losses.id import PerCameraClassifier, per_camera_id_loss
 from reidlab.methods.base import Method, StepOutput, register
 from reidlab.methods.padal_labels import camera_local_labels, fragment_tracklets
 from reidlab.models.backbones import build_backbone
 from reidlab.models.discriminators import SubsetDiscriminators, make_layout
-from reidlab.models.grl import grad_reverse
 from reidlab.models.pam import PartAdversary
 from reidlab.models.reid_net import ReIDNet
 
@@ -108,16 +111,25 @@ class PadalID(Method):
         loss, terms, metrics = l_id, {"id": float(l_id.detach())}, {"id_acc": float(id_acc)}
         if self.disc is not None:
             lam = lam_at(self.cfg, epoch)
-            l_adv, acc = subset_adv_loss(self.disc(grad_reverse(out["feat"], lam)), camid,
-                                         self.layout)
-            metrics.update(disc_acc=float(acc), lam=lam)
+            mode = self.cfg.adv_loss
+            glob = adversarial_terms(
+                self.disc, out["feat"], lam, mode,
+                lambda logits, target: subset_adv_loss(logits, camid, self.layout,
+                                                       target=target))
+            metrics.update(disc_acc=float(glob.acc), lam=lam)
+            parts = [("global", glob)]
             if self.pam is not None:
-                l_part, acc_part = self.pam(out["map"], camid, lam)
-                terms.update(adv_global=float(l_adv.detach()), adv_part=float(l_part.detach()))
-                metrics["disc_acc_part"] = float(acc_part)
-                l_adv = l_adv + l_part
-            terms["adv"] = float(l_adv.detach())
-            loss = loss + l_adv
+                part = self.pam(out["map"], camid, lam, mode)
+                metrics["disc_acc_part"] = float(part.acc)
+                parts.append(("part", part))
+            for key, t in parts:
+                if len(parts) > 1:
+                    terms[f"adv_{key}"] = float(t.disc.detach())
+                if t.confusion is not None:
+                    terms[f"conf_{key}" if len(parts) > 1 else "conf"] = float(
+                        t.confusion.detach())
+            terms["adv"] = float(sum(t.disc.detach() for _, t in parts))
+            loss = loss + sum(t.loss for _, t in parts)
         return StepOutput(loss=loss, terms=terms, metrics=metrics)
 
 

@@ -10,7 +10,7 @@ last. ``strict`` masks are K uniform horizontal stripes (row r belongs to stripe
 ⌊(r + ½)·K / h⌋).
 
 Part discriminators: K fully-convolutional discriminators D_k (3×3 convs, LeakyReLU 0.2) on
-GRL(X), each giving per-pixel camera logits laid out by a ``DomainLayout`` (N_c channels for
+GRL(X) (or, in confusion mode, on X with the bounded uniform-target loss for the features), each giving per-pixel camera logits laid out by a ``DomainLayout`` (N_c channels for
 one N-way subset, one channel per pair for pairwise). The K discriminators are independent
 networks, run together as grouped convolutions. The loss of part k is the pixel-wise camera
 loss weighted by mask k; L_adv^part is the mean over the parts that took part (an
@@ -24,9 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from reidlab.errors import ConfigError
-from reidlab.losses.adversarial import subset_adv_loss
+from reidlab.losses.adversarial import AdvTerms, adversarial_terms, subset_adv_loss
 from reidlab.models.discriminators import DomainLayout
-from reidlab.models.grl import grad_reverse
 
 PART_KINDS = ("kmeans", "strict")
 
@@ -141,7 +140,7 @@ class PartDiscriminators(nn.Module):
 
 
 class PartAdversary(nn.Module):
-    """PAM head: masks on X (no grad), part discriminators on GRL(X), mask-weighted loss."""
+    """PAM head: masks on X (no grad), part discriminators on X, mask-weighted adversarial loss."""
 
     def __init__(self, in_channels: int, K: int, layout: DomainLayout, parts: str = "kmeans",
                  hidden: int = 64, kmeans_iters: int = 5):
@@ -151,20 +150,25 @@ class PartAdversary(nn.Module):
         self.K, self.parts, self.layout, self.kmeans_iters = K, parts, layout, kmeans_iters
         self.disc = PartDiscriminators(in_channels, K, layout, hidden)
 
-    def forward(self, x: torch.Tensor, camid: torch.Tensor, lam: float
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(L_adv^part, pixel accuracy) for maps x (B×C×h×w) of cameras camid."""
+    def forward(self, x: torch.Tensor, camid: torch.Tensor, lam: float, mode: str = "grl"
+                ) -> AdvTerms:
+        """Adversarial terms (L_adv^part, pixel accuracy, …) for maps x (B×C×h×w) of cameras
+        camid; ``mode`` "grl" or "confusion" as in ``adversarial_terms``."""
         kw = {"iters": self.kmeans_iters} if self.parts == "kmeans" else {}
         masks = compute_masks(x, self.K, self.parts, **kw)
-        logits = self.disc(grad_reverse(x, lam))  # B×K×W×h×w
         offs, lay = self.layout.offsets, self.layout
-        losses, accs = [], []
-        for k in range(self.K):
-            per_subset = [logits[:, k, o:o + lay.width(i)] for i, o in enumerate(offs)]
-            loss_k, acc_k = subset_adv_loss(per_subset, camid, lay, weights=masks[:, k])
-            if not torch.isnan(acc_k):  # part k took part (non-empty mask, >= 2 cameras)
-                losses.append(loss_k)
-                accs.append(acc_k)
-        if not losses:
-            return logits.sum() * 0.0, torch.tensor(float("nan"))
-        return torch.stack(losses).mean(), torch.stack(accs).mean()
+
+        def score(logits: torch.Tensor, target: str):  # logits B×K×W×h×w
+            losses, accs = [], []
+            for k in range(self.K):
+                per_subset = [logits[:, k, o:o + lay.width(i)] for i, o in enumerate(offs)]
+                loss_k, acc_k = subset_adv_loss(per_subset, camid, lay, weights=masks[:, k],
+                                                target=target)
+                if not torch.isnan(acc_k):  # part k took part (non-empty mask, >= 2 cameras)
+                    losses.append(loss_k)
+                    accs.append(acc_k)
+            if not losses:
+                return logits.sum() * 0.0, torch.tensor(float("nan"))
+            return torch.stack(losses).mean(), torch.stack(accs).mean()
+
+        return adversarial_terms(self.disc, x, lam, mode, score)
