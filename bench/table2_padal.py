@@ -102,7 +102,7 @@ def mean_std(values: list[float]) -> str:
 def write(rows: list[dict], args, started: float) -> None:
     order = list(ROWS)
     rows = sorted(rows, key=lambda r: (order.index(r["row"]), r["seed"]))
-    res = RESULTS
+    res = Path(args.results)
     res.mkdir(parents=True, exist_ok=True)
     meta = {**stamp(), "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                   capture_output=True, text=True).stdout.strip(),
@@ -176,6 +176,8 @@ def main() -> int:
                     help="config override for every row (repeatable)")
     ap.add_argument("--out", default="runs/table2")
     ap.add_argument("--name", default="table2_padal", help="results file stem")
+    ap.add_argument("--results", default=str(RESULTS), help="results folder (default "
+                    "bench/results)")
     args = ap.parse_args()
     args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     args.overrides = parse_set(args.set)

@@ -33,6 +33,17 @@ with st.form("train_form"):
                              [0.0, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0], value=0.1)
     clips = c[2].slider("clips per tracklet", 1, 8, 1)
     epochs = c[3].number_input("epochs (0 = preset)", 0, 500, 0)
+    c = st.columns(3)
+    parts = c[0].selectbox("part masks (PAM)", ["kmeans", "strict"],
+                           help="kmeans: clusters of the feature map ordered by height; "
+                                "strict: K uniform horizontal stripes")
+    adv_loss = c[1].selectbox(
+        "adversarial loss", ["grl", "confusion"],
+        help="grl: gradient reversal of the camera cross-entropy (the paper); confusion: the "
+             "features push the discriminators towards the uniform camera distribution "
+             "(bounded, see docs/methods.md)")
+    lam_schedule = c[2].selectbox("λ schedule", ["constant", "dann"],
+                                  help="dann ramps λ up from 0 as 2/(1+exp(−10p))−1")
     name = st.text_input("run name", value=f"{method}_K{K}", key="run_name",
                          help="one run per name: submitting an existing name shows that run")
     submitted = st.form_submit_button("Start training", type="primary")
@@ -40,7 +51,8 @@ with st.form("train_form"):
 if submitted:
     with ui.guard("could not start the job"):
         job = jobs.submit(name, root=ui.runs_root(), method=method, preset=preset,
-                          K=K, lam=lam, clips=clips, epochs=epochs or None,
+                          K=K, lam=lam, clips=clips, epochs=epochs or None, parts=parts,
+                          adv_loss=adv_loss, lam_schedule=lam_schedule,
                           backbone=None if backbone == "(preset)" else backbone,
                           dataset=root, format=fmt if fmt != "mars" else None)
         st.session_state["watch"] = job.name

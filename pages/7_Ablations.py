@@ -43,12 +43,31 @@ with st.expander("Queue a sweep (background jobs, one at a time)", expanded=Fals
                              dataset=root, **{flag: v})
             st.success(f"queued {len(values)} jobs; follow them on the Train page")
 
+
+
+def variant(cfg: dict) -> str | None:
+    """The method plus the settings that make another line of the plot: strict parts (PAM
+    methods) and the confusion loss (adversarial methods)."""
+    method = cfg.get("method")
+    if method is None:
+        return None
+    tags = []
+    if method in ("padal_mp", "padal_ap") and cfg.get("parts") == "strict":
+        tags.append("strict")
+    if method not in ("padal_id", "imagenet_init") and cfg.get("adv_loss") == "confusion":
+        tags.append("confusion")
+    if cfg.get("lam_schedule") == "dann" and method not in ("padal_id", "imagenet_init"):
+        tags.append("dann")
+    return " ".join([method, *tags])
+
+
 runs = ui.list_runs()
 rows = []
 for r in runs:
     cfg = r.config.get("config", {})
     m = F.to_percent([r.final_metrics() or {}])[0]
-    rows.append({"run": ui.run_label(r), "method": cfg.get("method"), "K": cfg.get("K"),
+    rows.append({"run": ui.run_label(r), "method": cfg.get("method"), "variant": variant(cfg),
+                 "seed": cfg.get("seed"), "K": cfg.get("K"),
                  "lam": cfg.get("lam"), "clips_per_tracklet": cfg.get("clips_per_tracklet"),
                  "epochs": cfg.get("epochs"), "backbone": cfg.get("backbone"),
                  "rank1": m.get("rank1"), "rank5": m.get("rank5"), "mAP": m.get("mAP"),
@@ -63,13 +82,16 @@ c = st.columns(3)
 x_label = c[0].selectbox("x", list(PARAMS), key="abl_x")
 metrics = c[1].multiselect("metrics", ["rank1", "rank5", "mAP", "mINP"], ["rank1", "mAP"],
                            key="abl_metrics")
-methods_present = sorted({m for m in df["method"].dropna()} - {"imagenet_init"})
-chosen_methods = c[2].multiselect("methods", methods_present, methods_present, key="abl_methods")
+methods_present = sorted({m for m in df["variant"].dropna()} - {"imagenet_init"})
+chosen_methods = c[2].multiselect("methods", methods_present, methods_present, key="abl_methods",
+                                  help="one line per method variant; runs at the same value "
+                                       "(seeds) are averaged, with ± std error bars")
 with ui.guard("ablation plot"):
     x = PARAMS[x_label][0]
-    sub = [r for r in rows if r["method"] in chosen_methods]
+    sub = [r for r in rows if r["variant"] in chosen_methods]
     if sub and metrics:
-        ui.show_figure(F.ablation_plot(sub, x=x, metrics=metrics, style=ui.paper_style(),
+        ui.show_figure(F.ablation_plot(sub, x=x, metrics=metrics, group="variant",
+                                       style=ui.paper_style(),
                                        title=f"{', '.join(metrics)} vs {x_label}"),
                        f"ablation_{x}", key="abl_fig")
     else:
@@ -77,7 +99,7 @@ with ui.guard("ablation plot"):
 
 st.subheader("Compare runs")
 selected = st.multiselect("runs", list(df.index), list(df.index), key="abl_runs")
-table = df.loc[selected, ["method", "K", "lam", "clips_per_tracklet", "rank1", "rank5", "mAP",
-                          "mINP"]]
+table = df.loc[selected, ["variant", "seed", "K", "lam", "clips_per_tracklet", "rank1", "rank5",
+                          "mAP", "mINP"]]
 st.dataframe(table, key="abl_table")
 st.session_state.setdefault("tables", {})["comparison"] = table

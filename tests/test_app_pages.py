@@ -291,10 +291,12 @@ def test_train_page_submits_once_and_shows_curves(lab):
 
     at = page("pages/2_Train.py").run()
     no_errors(at)
-    at.selectbox(key=None) if False else None
-    form_sel = [s for s in at.selectbox if s.label == "preset"][0]
-    form_sel.set_value("test")
-    [s for s in at.selectbox if s.label == "method"][0].set_value("padal_m")
+    def sel(label):
+        return next(s for s in at.selectbox if s.label == label)
+
+    sel("preset").set_value("test")
+    sel("method").set_value("padal_m")
+    sel("adversarial loss").set_value("confusion")
     [n for n in at.number_input if n.label.startswith("epochs")][0].set_value(1)
     at.text_input(key="run_name").set_value("app_job")
     at.button[0].click().run()
@@ -302,6 +304,7 @@ def test_train_page_submits_once_and_shows_curves(lab):
     job = jobs.job_state("app_job", lab["runs"])
     assert job is not None and job.argv[-2:] == ["--out", str(lab["runs"] / "app_job")]
     assert "--preset" in job.argv and job.argv[job.argv.index("--preset") + 1] == "test"
+    assert job.argv[job.argv.index("--adv-loss") + 1] == "confusion"
     at.button[0].click().run()  # a second submit (e.g. another tab) returns the same job
     assert jobs.job_state("app_job", lab["runs"]).pid == job.pid
     end = time.time() + 150
@@ -314,6 +317,7 @@ def test_train_page_submits_once_and_shows_curves(lab):
     loss = chart_titled(at, "Training losses")
     from reidlab.engine.runs import Run
 
+    assert Run(lab["runs"] / "app_job").config["config"]["adv_loss"] == "confusion"
     steps = Run(lab["runs"] / "app_job").metrics("step")
     total = next(t for t in loss["data"] if t["name"] == "loss")
     np.testing.assert_allclose(total["y"], [s["loss"] for s in steps if s.get("loss") is not None])

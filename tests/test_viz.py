@@ -170,3 +170,17 @@ def test_ablation_plot_sorts_by_value():
     assert names == ["padal_mp rank1", "padal_mp mAP", "padal_m rank1"]
     assert list(fig.data[0].x) == [1, 2, 4] and list(fig.data[0].y) == [50, 65, 60]
     assert fig.layout.xaxis.title.text == "K"
+
+
+def test_ablation_plot_averages_runs_at_one_value_and_groups_by_several_keys():
+    rows = [{"method": "padal_mp", "parts": "kmeans", "K": 3, "rank1": 30.0, "seed": 0},
+            {"method": "padal_mp", "parts": "kmeans", "K": 3, "rank1": 34.0, "seed": 1},
+            {"method": "padal_mp", "parts": "kmeans", "K": 1, "rank1": 20.0, "seed": 0},
+            {"method": "padal_mp", "parts": "strict", "K": 3, "rank1": 40.0, "seed": 0}]
+    fig = F.ablation_plot(rows, x="K", metrics=["rank1"], group=("method", "parts"))
+    assert [t.name for t in fig.data] == ["padal_mp kmeans rank1", "padal_mp strict rank1"]
+    km = fig.data[0]
+    assert list(km.x) == [1.0, 3.0] and list(km.y) == [20.0, 32.0]  # one point per K, the mean
+    assert list(km.error_y.array) == pytest.approx([0.0, np.std([30, 34], ddof=1)])
+    assert list(km.customdata) == [1, 2] and km.error_y.visible
+    assert fig.data[1].error_y.visible is False

@@ -557,31 +557,45 @@ def counts_bar(summary: Mapping[str, Mapping], *, title: str = "Tracklets per ca
 
 
 def ablation_plot(rows: Sequence[Mapping], *, x: str, metrics: Sequence[str] = ("rank1", "mAP"),
-                  group: str | None = "method", title: str = "",
+                  group: str | Sequence[str] | None = "method", title: str = "",
                   style: Style | None = None) -> go.Figure:
     """Metric vs a hyper-parameter (K, λ, clips per tracklet), like the papers' K plot: one
-    line per (group, metric), points sorted by ``x``. ``rows``: one dict per run."""
+    line per (group, metric), points sorted by ``x``. ``rows``: one dict per run; ``group``: a
+    key or several keys whose (non-None) values name a line. Runs of one line at the same x
+    (e.g. several seeds) become one point at their mean with a ± standard-deviation error bar;
+    the hover text gives how many runs it holds."""
     style = style or DEFAULT_STYLE
+    keys = [group] if isinstance(group, str) else list(group or [])
     groups: dict[str, list[Mapping]] = {}
     for r in rows:
         if r.get(x) is None:
             continue
-        groups.setdefault(str(r.get(group, "")) if group else "", []).append(r)
+        label = " ".join(str(r[k]) for k in keys if r.get(k) is not None)
+        groups.setdefault(label, []).append(r)
     dashes = ("solid", "dash", "dot", "dashdot")
     symbols = ("circle", "square", "diamond", "triangle-up")
     fig = go.Figure()
     for gi, (g, rs) in enumerate(groups.items()):
-        rs = sorted(rs, key=lambda r: float(r[x]))
         for mi, m in enumerate(metrics):
-            pts = [(float(r[x]), float(r[m])) for r in rs if isinstance(r.get(m), (int, float))]
-            if not pts:
+            at: dict[float, list[float]] = {}
+            for r in rs:
+                if isinstance(r.get(m), (int, float)):
+                    at.setdefault(float(r[x]), []).append(float(r[m]))
+            if not at:
                 continue
+            xs = sorted(at)
+            ys = [float(np.mean(at[v])) for v in xs]
+            sd = [float(np.std(at[v], ddof=1)) if len(at[v]) > 1 else 0.0 for v in xs]
             name = f"{g} {m}".strip()
-            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts],
-                                     mode="lines+markers", name=name,
-                                     line=dict(color=style.color(mi if len(groups) == 1 else gi),
-                                               dash=dashes[mi % len(dashes)]),
-                                     marker=dict(symbol=symbols[mi % len(symbols)], size=8)))
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines+markers", name=name,
+                error_y=dict(type="data", array=sd, visible=any(sd)),
+                customdata=[len(at[v]) for v in xs],
+                hovertemplate=f"{name}<br>{x}=%{{x}}<br>%{{y:.1f}} (%{{customdata}} runs)"
+                              "<extra></extra>",
+                line=dict(color=style.color(mi if len(groups) == 1 else gi),
+                          dash=dashes[mi % len(dashes)]),
+                marker=dict(symbol=symbols[mi % len(symbols)], size=8)))
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title or f"{', '.join(metrics)} vs {x}", xaxis_title=x,
                       yaxis_title="%")
