@@ -24,6 +24,7 @@ from fakedata import (MARS_INFO, load_real_mars_tables, mars_names, save_mat, sc
                       small_mars_tables, touch, write_image_split, write_mars)
 from reidlab.data import load_dataset
 from reidlab.data.formats.common import child_paths
+from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError, DatasetError
 
 needs_real = pytest.mark.skipif(
@@ -171,15 +172,21 @@ def test_small_tree_both_protocols(small):
     assert [f.name for f in t.frames] == sorted(f.name for f in t.frames)
 
 
-def test_child_paths_equal_plain_paths(tmp_path):
-    names = ["0001C1T0001F001.jpg", "0001C1T0001F002.jpg"]
+def test_child_paths_are_lazy_and_equal_plain_paths(tmp_path):
+    names = ["0001C1T0001F001.jpg", "0001C1T0001F002.jpg", "0001C1T0001F003.jpg"]
     fast = child_paths(tmp_path / "0001", names)
     plain = tuple(tmp_path / "0001" / n for n in names)
-    assert fast == plain and [hash(p) for p in fast] == [hash(p) for p in plain]
+    assert fast == plain and list(fast) == list(plain) and len(fast) == 3
+    assert hash(fast) == hash(plain) and [hash(p) for p in fast] == [hash(p) for p in plain]
     assert [str(p) for p in fast] == [str(p) for p in plain]
-    assert fast[0].parent == tmp_path / "0001" and fast[1].suffix == ".jpg"
+    assert fast[0].parent == tmp_path / "0001" and fast[-1].suffix == ".jpg"
     assert fast[0].with_suffix(".png").name == "0001C1T0001F001.png"
+    assert fast[1:] == plain[1:] and isinstance(fast[1:], type(fast))  # slices stay lazy
+    assert fast != plain[:2] and fast != child_paths(tmp_path / "0002", names)
     assert pickle.loads(pickle.dumps(fast)) == plain  # DataLoader workers receive them pickled
+    t = Tracklet(fast, 1, 0, 1)
+    assert t.frames is fast and len(t) == 3 and t == Tracklet(plain, 1, 0, 1)
+    assert Tracklet([str(p) for p in plain], 1, 0, 1).frames == plain  # strings → Paths
     touch(fast[0])
     assert fast[0].exists() and not fast[1].exists()
 

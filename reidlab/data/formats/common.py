@@ -10,13 +10,13 @@ from __future__ import annotations
 import gc
 import os
 import re
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from reidlab.data.tracklets import FramePaths
 from reidlab.errors import DatasetError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
@@ -131,21 +131,10 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-# On CPython <= 3.11, Path(str) re-parses the string (~5 us per path, ~6 s for MARS). A child
-# path can be assembled from the parent's already-parsed parts through the (private but stable
-# in 3.8-3.11) classmethod ``_from_parsed_parts(drv, root, parts)``; the result is an ordinary
-# Path that compares, hashes and prints exactly like ``folder / name`` (tested). From 3.12 on,
-# Path construction is lazy and the plain operator is used.
-_FAST_CHILDREN = sys.version_info < (3, 12) and hasattr(Path, "_from_parsed_parts")
-
-
-def child_paths(folder: Path, names: Iterable[str]) -> tuple[Path, ...]:
-    """``tuple(folder / n for n in names)``, fast. Each name must be one path component."""
-    if _FAST_CHILDREN:
-        make = type(folder)._from_parsed_parts
-        drv, root, parts = folder._drv, folder._root, folder._parts  # type: ignore[attr-defined]
-        return tuple([make(drv, root, parts + [n]) for n in names])
-    return tuple(folder / n for n in names)
+def child_paths(folder: Path, names: Iterable[str]) -> FramePaths:
+    """The paths ``folder / n`` for ``names`` (one path component each), built lazily on access
+    (see :class:`reidlab.data.tracklets.FramePaths`)."""
+    return FramePaths(folder, names)
 
 
 def load_mat(path: Path, key: str, *, root: Path | None = None) -> np.ndarray:

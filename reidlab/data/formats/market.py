@@ -33,7 +33,7 @@ from pathlib import Path
 from reidlab.data.formats import register
 from reidlab.data.formats.common import (child_paths, gc_paused, list_dir, read_lines,
                                          require_dir, require_file)
-from reidlab.data.tracklets import Tracklet, TrackletSet
+from reidlab.data.tracklets import FramePaths, Tracklet, TrackletSet
 from reidlab.errors import DatasetError
 
 _SPLIT_DIRS = (("train", "bounding_box_train"), ("query", "query"),
@@ -69,9 +69,8 @@ def _read_split(folder: Path, style: _Style, split: str) -> list[Tracklet]:
         if pid == -1 or (pid == 0 and split != "gallery"):
             continue  # junk everywhere; distractors belong to the gallery only
         parsed.append((name, pid, cam - 1))
-    paths = child_paths(folder, [p[0] for p in parsed])
-    return [Tracklet((path,), pid, camid, i) for i, (path, (_, pid, camid)) in
-            enumerate(zip(paths, parsed))]
+    return [Tracklet(child_paths(folder, (name,)), pid, camid, i)
+            for i, (name, pid, camid) in enumerate(parsed)]
 
 
 def _read_market_like(root: Path, style: _Style) -> TrackletSet:
@@ -155,12 +154,12 @@ def _read_msmt_list(list_path: Path, image_dir: Path, root: Path, start_tid: int
                                f"the image listed at {list_path.name} line {line_no}",
                                "no such file")
     paths = _grouped_paths(image_dir, rels)
-    return [Tracklet((p,), pid, cam, start_tid + i)
+    return [Tracklet(p, pid, cam, start_tid + i)
             for i, (p, pid, cam) in enumerate(zip(paths, pids, cams))]
 
 
-def _grouped_paths(image_dir: Path, rels: list[str]) -> list[Path]:
-    """Paths for '<folder>/<name>' relpaths, parsing each folder once."""
+def _grouped_paths(image_dir: Path, rels: list[str]) -> list[FramePaths]:
+    """One-frame lazy paths for '<folder>/<name>' relpaths, parsing each folder once."""
     folders: dict[str, Path] = {}
     out = []
     for rel in rels:
@@ -168,7 +167,7 @@ def _grouped_paths(image_dir: Path, rels: list[str]) -> list[Path]:
         pdir = folders.get(head)
         if pdir is None:
             pdir = folders[head] = image_dir.joinpath(*head.split("/")) if head else image_dir
-        out.append(child_paths(pdir, [name])[0])
+        out.append(child_paths(pdir, (name,)))
     return out
 
 
