@@ -4,7 +4,9 @@
 
 Same data, seed and schedule for every row (quick preset, shortened to ``--epochs`` with
 ``--eval-frames`` per tracklet so that a row takes minutes): ``padal_id`` vs ``padal_m`` with
-λ ∈ {0.1, 1} and discriminators learning at 1× or 10× the feature extractor's rate. For each
+λ ∈ {0.1, 1}, discriminators learning at 1× or 10× the feature extractor's rate, and the
+features' loss either the reversed camera cross-entropy (GRL, the paper) or the bounded
+confusion loss (``adv_loss=confusion``: cross-entropy to the uniform camera distribution). For each
 row: rank-1/mAP, the camera probe (identities held out) before → after, and the discriminator's
 accuracy per epoch (chance = 1/N_c; below chance means the features push the discriminator to a
 *wrong* camera — they still carry the camera). Writes bench/results/alignment_diagnosis.{json,md}.
@@ -28,6 +30,8 @@ ROWS = {
     "padal_m λ0.1 disc×10": dict(method="padal_m", lam=0.1, disc_lr_mult=10.0),
     "padal_m λ1": dict(method="padal_m", lam=1.0),
     "padal_m λ1 disc×10": dict(method="padal_m", lam=1.0, disc_lr_mult=10.0),
+    "padal_m λ0.1 confusion": dict(method="padal_m", lam=0.1, adv_loss="confusion"),
+    "padal_m λ1 confusion": dict(method="padal_m", lam=1.0, adv_loss="confusion"),
 }
 
 
@@ -44,16 +48,17 @@ def main() -> int:
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--out", default="runs/diag")
     args = ap.parse_args()
-    args.preset, args.lam = "quick", 0.1
+    args.preset, args.lam, args.overrides = "quick", 0.1, {}
     started, rows = time.time(), []
     for name in args.rows.split(","):
         print(f"== {name}", flush=True)
         over = {**ROWS[name], "eval_frames": args.eval_frames}
-        r = run_row(folder(name), over, args)
+        r = run_row(folder(name), over, args, args.seed)
         epochs = Run(f"{args.out}/{folder(name)}").metrics("epoch")
         r["disc_acc_by_epoch"] = [round(e["metrics"].get("disc_acc", float("nan")), 3)
                                   for e in epochs]
         r["adv_by_epoch"] = [round(e["terms"].get("adv", float("nan")), 3) for e in epochs]
+        r["conf_by_epoch"] = [round(e["terms"]["conf"], 3) for e in epochs if "conf" in e["terms"]]
         r["row"] = name
         rows.append(r)
         write(rows, args, started)
@@ -70,12 +75,15 @@ def write(rows, args, started) -> None:
              *md_header(meta), f"Quick preset shortened to {args.epochs} epochs, "
              f"{args.eval_frames} frames per tracklet at evaluation; seed {args.seed}.", "",
              "| row | rank-1 | mAP | camera probe init → final | discriminator accuracy by epoch"
-             " (chance 16.7) | L_adv by epoch |", "|---|---|---|---|---|---|"]
+             " (chance 16.7) | L_adv by epoch | L_conf by epoch (minimum log 6 = 1.79) |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         acc = ", ".join(pct(a) for a in r["disc_acc_by_epoch"]) if r["row"] != "padal_id" else "—"
         adv = ", ".join(f"{a:.2f}" for a in r["adv_by_epoch"]) if r["row"] != "padal_id" else "—"
+        conf = ", ".join(f"{a:.2f}" for a in r.get("conf_by_epoch", [])) or "—"
         lines.append(f"| {r['row']} | {pct(r['rank1'])} | {pct(r['mAP'])} | "
-                     f"{pct(r['probe_initial'])} → {pct(r['probe_final'])} | {acc} | {adv} |")
+                     f"{pct(r['probe_initial'])} → {pct(r['probe_final'])} | {acc} | {adv} | "
+                     f"{conf} |")
     (RESULTS / "alignment_diagnosis.md").write_text("\n".join(lines) + "\n")
 
 
