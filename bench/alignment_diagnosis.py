@@ -4,7 +4,8 @@
 
 Same data, seed and schedule for every row (quick preset, shortened to ``--epochs`` with
 ``--eval-frames`` per tracklet so that a row takes minutes): ``padal_id`` vs ``padal_m`` with
-λ ∈ {0.1, 1}, discriminators learning at 1× or 10× the feature extractor's rate, and the
+λ ∈ {0.1, 1} (constant, or ramped up as in DANN), discriminators learning at 1× or 10× the
+feature extractor's rate, discriminator capacity (hidden width 64 / 256 / 1024), and the
 features' loss either the reversed camera cross-entropy (GRL, the paper) or the bounded
 confusion loss (``adv_loss=confusion``: cross-entropy to the uniform camera distribution). For each
 row: rank-1/mAP, the camera probe (identities held out) before → after, and the discriminator's
@@ -32,6 +33,9 @@ ROWS = {
     "padal_m λ1 disc×10": dict(method="padal_m", lam=1.0, disc_lr_mult=10.0),
     "padal_m λ0.1 confusion": dict(method="padal_m", lam=0.1, adv_loss="confusion"),
     "padal_m λ1 confusion": dict(method="padal_m", lam=1.0, adv_loss="confusion"),
+    "padal_m λ1 dann": dict(method="padal_m", lam=1.0, lam_schedule="dann"),
+    "padal_m λ1 disc 64": dict(method="padal_m", lam=1.0, disc_hidden=64),
+    "padal_m λ1 disc 1024": dict(method="padal_m", lam=1.0, disc_hidden=1024),
 }
 
 
