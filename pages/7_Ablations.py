@@ -88,7 +88,11 @@ chosen_methods = c[2].multiselect("methods", methods_present, methods_present, k
                                        "(seeds) are averaged, with ± std error bars")
 with ui.guard("ablation plot"):
     x = PARAMS[x_label][0]
-    sub = [r for r in rows if r["variant"] in chosen_methods]
+    # a value that the method does not use is not a point of its curve: K only matters to
+    # PAM methods, λ only to adversarial ones
+    uses = {"K": lambda m: m in ("padal_mp", "padal_ap"),
+            "lam": lambda m: m not in ("padal_id", "imagenet_init")}.get(x, lambda m: True)
+    sub = [r for r in rows if r["variant"] in chosen_methods and uses(r["method"])]
     if sub and metrics:
         ui.show_figure(F.ablation_plot(sub, x=x, metrics=metrics, group="variant",
                                        style=ui.paper_style(),

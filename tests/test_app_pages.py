@@ -272,6 +272,25 @@ def test_ablations_plot_and_table(lab):
     assert [t["name"] for t in chart_titled(at, "vs K")["data"]] == ["padal_mp mAP"]
     table = at.dataframe[0].value
     assert {"fake_k2 (padal_mp)", "fake_k4 (padal_mp)"} <= set(table.index)
+    # a global-alignment run has a K in its config, but K is no point of its curve; λ is
+    import shutil
+
+    fake_m = lab["runs"] / "fake_m"
+    shutil.copytree(lab["runs"] / "fake_k2", fake_m)
+    try:
+        cfg = json.loads((fake_m / "config.json").read_text())
+        cfg["config"].update(method="padal_m", adv_loss="confusion")
+        (fake_m / "config.json").write_text(json.dumps(cfg))
+        at = page("pages/7_Ablations.py").run()
+        no_errors(at)
+        assert "padal_m confusion" in at.multiselect(key="abl_methods").options
+        assert not any(t["name"].startswith("padal_m ") for t in chart_titled(at, "vs K")["data"])
+        pick(at, "abl_x", "λ").run()
+        names = [t["name"] for t in chart_titled(at, "vs λ")["data"]]
+        assert "padal_m confusion rank1" in names and "padal_mp rank1" in names
+        assert at.dataframe[0].value.loc["fake_m (padal_m)", "variant"] == "padal_m confusion"
+    finally:
+        shutil.rmtree(fake_m)
 
 
 def test_export_page_settings_and_tables(lab):
