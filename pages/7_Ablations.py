@@ -66,7 +66,10 @@ rows = []
 for r in runs:
     cfg = r.config.get("config", {})
     m = F.to_percent([r.final_metrics() or {}])[0]
-    rows.append({"run": ui.run_label(r), "method": cfg.get("method"), "variant": variant(cfg),
+    label = ui.run_label(r)
+    folder = label.split(" (")[0].rpartition("/")[0] or "(top)"
+    rows.append({"run": label, "folder": folder, "method": cfg.get("method"),
+                 "variant": variant(cfg),
                  "seed": cfg.get("seed"), "K": cfg.get("K"),
                  "lam": cfg.get("lam"), "clips_per_tracklet": cfg.get("clips_per_tracklet"),
                  "epochs": cfg.get("epochs"), "backbone": cfg.get("backbone"),
@@ -78,7 +81,7 @@ if not rows:
 df = pd.DataFrame(rows).set_index("run")
 
 st.subheader("Metric vs value")
-c = st.columns(3)
+c = st.columns([2, 2, 3, 3])
 x_label = c[0].selectbox("x", list(PARAMS), key="abl_x")
 metrics = c[1].multiselect("metrics", ["rank1", "rank5", "mAP", "mINP"], ["rank1", "mAP"],
                            key="abl_metrics")
@@ -86,13 +89,18 @@ methods_present = sorted({m for m in df["variant"].dropna()} - {"imagenet_init"}
 chosen_methods = c[2].multiselect("methods", methods_present, methods_present, key="abl_methods",
                                   help="one line per method variant; runs at the same value "
                                        "(seeds) are averaged, with ± std error bars")
+folders = sorted({r["folder"] for r in rows})
+chosen_folders = c[3].multiselect("run folders", folders, folders, key="abl_folders",
+                                  help="e.g. keep a benchmark's folder only, so that runs of "
+                                       "another schedule are not averaged with it")
 with ui.guard("ablation plot"):
     x = PARAMS[x_label][0]
     # a value that the method does not use is not a point of its curve: K only matters to
     # PAM methods, λ only to adversarial ones
     uses = {"K": lambda m: m in ("padal_mp", "padal_ap"),
             "lam": lambda m: m not in ("padal_id", "imagenet_init")}.get(x, lambda m: True)
-    sub = [r for r in rows if r["variant"] in chosen_methods and uses(r["method"])]
+    sub = [r for r in rows if r["variant"] in chosen_methods and uses(r["method"])
+           and r["folder"] in chosen_folders]
     if sub and metrics:
         ui.show_figure(F.ablation_plot(sub, x=x, metrics=metrics, group="variant",
                                        style=ui.paper_style(),
@@ -103,7 +111,7 @@ with ui.guard("ablation plot"):
 
 st.subheader("Compare runs")
 selected = st.multiselect("runs", list(df.index), list(df.index), key="abl_runs")
-table = df.loc[selected, ["variant", "seed", "K", "lam", "clips_per_tracklet", "rank1", "rank5",
-                          "mAP", "mINP"]]
+table = df.loc[selected, ["variant", "seed", "epochs", "K", "lam", "clips_per_tracklet", "rank1",
+                          "rank5", "mAP", "mINP"]]
 st.dataframe(table, key="abl_table")
 st.session_state.setdefault("tables", {})["comparison"] = table

@@ -222,6 +222,9 @@ def test_run_reader_tolerates_partial_line_and_lists_runs(tiny, tmp_path):
     assert len(Run(r1).metrics()) == n
     runs = list_runs(tmp_path / "runs")
     assert [r.name for r in runs] == ["a", "b"]
+    (tmp_path / "runs" / "bench").mkdir()
+    (tmp_path / "runs" / "bench" / "a").symlink_to(r1)  # a benchmark reusing run a
+    assert [r.name for r in list_runs(tmp_path / "runs")] == ["a", "b"]  # listed once
     assert list_runs(tmp_path / "nothing") == []
     with pytest.raises(DatasetError, match="config.json"):
         Run(tmp_path)

@@ -184,3 +184,4 @@ def test_ablation_plot_averages_runs_at_one_value_and_groups_by_several_keys():
     assert list(km.error_y.array) == pytest.approx([0.0, np.std([30, 34], ddof=1)])
     assert list(km.customdata) == [1, 2] and km.error_y.visible
     assert fig.data[1].error_y.visible is False
+    assert list(fig.layout.xaxis.tickvals) == [1.0, 3.0]  # ticks at the values tried

@@ -177,12 +177,16 @@ class Run:
 
 def list_runs(root: str | Path = "runs") -> list[Run]:
     """Every run folder directly under ``root`` (also one level of sweep folders), oldest
-    first by creation time."""
+    first by creation time; a run reached through a symbolic link as well is listed once."""
     root = Path(root)
     if not root.is_dir():
         return []
-    found = []
+    found, seen = [], set()
     for cfg in sorted(root.glob(f"*/{CONFIG}")) + sorted(root.glob(f"*/*/{CONFIG}")):
+        real = cfg.parent.resolve()
+        if real in seen:  # a symbolic link to a run listed already (e.g. a shared baseline row)
+            continue
+        seen.add(real)
         try:
             found.append(Run(cfg.parent))
         except (DatasetError, OSError, ValueError):

@@ -599,6 +599,10 @@ def ablation_plot(rows: Sequence[Mapping], *, x: str, metrics: Sequence[str] = (
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title or f"{', '.join(metrics)} vs {x}", xaxis_title=x,
                       yaxis_title="%")
+    values = sorted({float(v) for t in fig.data for v in t.x})
+    if values and len(values) <= 12:  # ticks at the values tried (K = 1..5, not 1.5)
+        fig.update_xaxes(tickmode="array", tickvals=values,
+                         ticktext=[f"{v:g}" for v in values])
     return fig
 
 
