@@ -17,11 +17,10 @@ minimise λ·L_conf, the cross-entropy of the (parameter-frozen) discriminators 
 camera distribution — bounded, so the features aim at a discriminator at chance rather than one
 that is confidently wrong (see docs/methods.md, "Why global alignment did not help").
 
-Config fields used: backbone, pretrained, last_stride, lam, adv_loss, lam_schedule ("constant" or
-"dann": λ·(2/(1+exp(−10·p)) − 1) with p = epoch / epochs), K, parts ("kmeans"|"strict"),
-partial_domains (padal_m / padal_mp only), fragment_rate, label_smoothing, disc_hidden,
-disc_lr_mult,
-pam_hidden, kmeans_iters, seed, epochs.
+Config fields used: backbone, pretrained, last_stride, lam, adv_loss ("grl"|"confusion"),
+lam_schedule ("constant" or "dann": λ·(2/(1+exp(−10·p)) − 1) with p = epoch / epochs), K, parts
+("kmeans"|"strict"), partial_domains (padal_m / padal_mp only), fragment_rate, label_smoothing,
+disc_hidden, disc_lr_mult, pam_hidden, kmeans_iters, seed, epochs.
 """
 
 from __future__ import annotations

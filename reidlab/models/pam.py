@@ -10,8 +10,9 @@ last. ``strict`` masks are K uniform horizontal stripes (row r belongs to stripe
 ⌊(r + ½)·K / h⌋).
 
 Part discriminators: K fully-convolutional discriminators D_k (3×3 convs, LeakyReLU 0.2) on
-GRL(X) (or, in confusion mode, on X with the bounded uniform-target loss for the features), each giving per-pixel camera logits laid out by a ``DomainLayout`` (N_c channels for
-one N-way subset, one channel per pair for pairwise). The K discriminators are independent
+GRL(X) (or, in confusion mode, on X with the bounded uniform-target loss for the features),
+each giving per-pixel camera logits laid out by a ``DomainLayout`` (N_c channels for one N-way
+subset, one channel per pair for pairwise). The K discriminators are independent
 networks, run together as grouped convolutions. The loss of part k is the pixel-wise camera
 loss weighted by mask k; L_adv^part is the mean over the parts that took part (an
 empty mask contributes nothing).
