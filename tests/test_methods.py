@@ -93,6 +93,12 @@ def test_partial_domains_layout_in_method():
     assert len(m3.disc.heads) == 6
 
 
+def test_unknown_adversarial_settings_fail_when_the_method_is_built():
+    for bad in (dict(adv_loss="wasserstein"), dict(lam_schedule="cosine")):
+        with pytest.raises(ConfigError, match="adv_loss|lam_schedule"):
+            build_method(make_config("test", method="padal_m", **bad), _train(), 3)
+
+
 def test_lam_schedule():
     cfg = make_config("test", lam=0.4, epochs=10)
     assert lam_at(cfg, 5) == 0.4

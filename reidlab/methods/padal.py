@@ -31,7 +31,7 @@ import torch
 
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
-from reidlab.losses.adversarial import adversarial_terms, subset_adv_loss
+from reidlab.losses.adversarial import ADV_LOSSES, adversarial_terms, subset_adv_loss
 from reidlab.losses.id import PerCameraClassifier, per_camera_id_loss
 from reidlab.methods.base import Method, StepOutput, register
 from reidlab.methods.padal_labels import camera_local_labels, fragment_tracklets
@@ -62,6 +62,10 @@ class PadalID(Method):
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int):
         super().__init__(cfg, train, num_cameras)
+        if cfg.adv_loss not in ADV_LOSSES:
+            raise ConfigError(f"unknown adv_loss {cfg.adv_loss!r}; expected one of "
+                              f"{list(ADV_LOSSES)}")
+        lam_at(cfg, 0)  # an unknown lam_schedule fails here, before any training
         self.train_tracklets, self.fragment_plan = fragment_tracklets(
             list(train), float(cfg.fragment_rate), int(cfg.seed))
         labels, counts = camera_local_labels(self.train_tracklets, num_cameras, self.fragment_plan)
