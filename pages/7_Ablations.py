@@ -14,11 +14,12 @@ st.title("Ablations")
 PARAMS = {"K": ("K", "K"), "λ": ("lam", "lam"), "clips per tracklet": ("clips_per_tracklet",
                                                                        "clips")}
 
-with st.expander("Queue a sweep (background jobs, one at a time)", expanded=False):
-    with ui.guard("methods"):
-        from reidlab.methods import METHODS
+METHODS: dict = {}
+with ui.guard("methods"):
+    from reidlab.methods import METHODS
 
-        methods = sorted(METHODS)
+with st.expander("Queue a sweep (background jobs, one at a time)", expanded=False):
+    methods = sorted(METHODS)
     with st.form("sweep"):
         c = st.columns(3)
         method = c[0].selectbox("method", methods,
@@ -44,31 +45,33 @@ with st.expander("Queue a sweep (background jobs, one at a time)", expanded=Fals
             st.success(f"queued {len(values)} jobs; follow them on the Train page")
 
 
+def traits(method: str | None) -> tuple[bool, bool]:
+    """(adversarial, has PAM parts) of a registered method, from its class."""
+    cls = METHODS.get(method)
+    return getattr(cls, "adv_kind", None) is not None, bool(getattr(cls, "use_pam", False))
+
 
 def variant(cfg: dict) -> str | None:
     """The method plus the settings that make another line of the plot: strict parts (PAM
-    methods) and the confusion loss (adversarial methods)."""
+    methods), the confusion loss and the DANN λ ramp (adversarial methods)."""
     method = cfg.get("method")
     if method is None:
         return None
-    tags = []
-    if method in ("padal_mp", "padal_ap") and cfg.get("parts") == "strict":
-        tags.append("strict")
-    if method not in ("padal_id", "imagenet_init") and cfg.get("adv_loss") == "confusion":
-        tags.append("confusion")
-    if cfg.get("lam_schedule") == "dann" and method not in ("padal_id", "imagenet_init"):
-        tags.append("dann")
+    adversarial, parts = traits(method)
+    tags = [tag for tag, on in (("strict", parts and cfg.get("parts") == "strict"),
+                                ("confusion", adversarial and cfg.get("adv_loss") == "confusion"),
+                                ("dann", adversarial and cfg.get("lam_schedule") == "dann")) if on]
     return " ".join([method, *tags])
 
 
+top = ui.runs_root().resolve()
 runs = ui.list_runs()
 rows = []
 for r in runs:
     cfg = r.config.get("config", {})
     m = F.to_percent([r.final_metrics() or {}])[0]
-    label = ui.run_label(r)
-    folder = label.split(" (")[0].rpartition("/")[0] or "(top)"
-    rows.append({"run": label, "folder": folder, "method": cfg.get("method"),
+    folder = "(top)" if r.path.parent.resolve() == top else r.path.parent.name
+    rows.append({"run": ui.run_label(r), "folder": folder, "method": cfg.get("method"),
                  "variant": variant(cfg),
                  "seed": cfg.get("seed"), "K": cfg.get("K"),
                  "lam": cfg.get("lam"), "clips_per_tracklet": cfg.get("clips_per_tracklet"),
@@ -97,8 +100,7 @@ with ui.guard("ablation plot"):
     x = PARAMS[x_label][0]
     # a value that the method does not use is not a point of its curve: K only matters to
     # PAM methods, λ only to adversarial ones
-    uses = {"K": lambda m: m in ("padal_mp", "padal_ap"),
-            "lam": lambda m: m not in ("padal_id", "imagenet_init")}.get(x, lambda m: True)
+    uses = {"K": lambda m: traits(m)[1], "lam": lambda m: traits(m)[0]}.get(x, lambda m: True)
     sub = [r for r in rows if r["variant"] in chosen_methods and uses(r["method"])
            and r["folder"] in chosen_folders]
     if sub and metrics:
