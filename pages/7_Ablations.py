@@ -64,14 +64,13 @@ def variant(cfg: dict) -> str | None:
     return " ".join([method, *tags])
 
 
-top = ui.runs_root().resolve()
 runs = ui.list_runs()
 rows = []
 for r in runs:
     cfg = r.config.get("config", {})
     m = F.to_percent([r.final_metrics() or {}])[0]
-    folder = "(top)" if r.path.parent.resolve() == top else r.path.parent.name
-    rows.append({"run": ui.run_label(r), "folder": folder, "method": cfg.get("method"),
+    rows.append({"run": ui.run_label(r), "folder": ui.run_folder(r) or "(top)",
+                 "method": cfg.get("method"),
                  "variant": variant(cfg),
                  "seed": cfg.get("seed"), "K": cfg.get("K"),
                  "lam": cfg.get("lam"), "clips_per_tracklet": cfg.get("clips_per_tracklet"),

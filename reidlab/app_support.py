@@ -157,14 +157,20 @@ def ensure_baseline_run():
 
 # --------------------------------------------------------------------------- runs
 
+def run_folder(run) -> str | None:
+    """The sweep or benchmark folder a run sits in (runs/table2/padal_id → "table2"), or None
+    for a run directly under the runs folder."""
+    return None if run.path.parent.resolve() == runs_root().resolve() else run.path.parent.name
+
+
 def run_label(run) -> str:
     if is_baseline(run):
         d = run.config.get("dataset", {})
         return f"{BASELINE_LABEL} ({d.get('name', Path(d.get('root', '?')).name)})"
     method = run.config.get("config", {}).get("method", "?")
-    # runs inside a sweep or benchmark folder (runs/table2/padal_id) keep that folder in the name
-    top = run.path.parent.resolve() == runs_root().resolve()
-    name = run.name if top else f"{run.path.parent.name}/{run.name}"
+    # runs inside a sweep or benchmark folder keep that folder in the name
+    folder = run_folder(run)
+    name = run.name if folder is None else f"{folder}/{run.name}"
     return f"{name} ({method})"
 
 
