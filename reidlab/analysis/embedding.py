@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from reidlab.atomic import write_npy_atomic
 
 METHODS = ("pca", "tsne", "umap")
 DEFAULT_CACHE = Path.home() / ".cache" / "reidlab" / "embeddings"
@@ -73,15 +72,7 @@ def embed_2d(feats, method: str = "tsne", seed: int = 0, cache_dir: str | Path |
 
 
 def _save_atomic(path: Path, arr: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, arr)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npy_atomic(path, arr)
 
 
 def _pca(x, seed, report, params):

@@ -84,13 +84,15 @@ class _FrameReader:
 
 class TrainClipDataset(Dataset):
     """Training clips. ``ds[(epoch, t, c)]`` → dict with ``clips`` T×3×H×W, ``camid``, ``pid``,
-    ``index`` (= t), ``frame_pos`` (T frame indices inside the tracklet), ``valid``, ``corrupt``.
+    ``index`` (= t), ``clip`` (= c), ``domain`` (0 target, 1 source), ``frame_pos`` (T frame
+    indices inside the tracklet), ``valid``, ``corrupt``.
     """
 
     def __init__(self, tracklets: Sequence[Tracklet], cfg, input_norm, augment: bool = True):
         self.tracklets = list(tracklets)
         self.T = int(cfg.frames_per_clip)
         self.N = int(cfg.clips_per_tracklet)
+        self.clip_mode = str(getattr(cfg, "clip_mode", "interleaved"))
         self.seed = int(cfg.seed)
         self.size = (int(cfg.height), int(cfg.width))
         self.hflip = bool(getattr(cfg, "hflip", False)) and augment
@@ -105,7 +107,8 @@ class TrainClipDataset(Dataset):
         epoch, t, c = (int(k) for k in key)
         tr = self.tracklets[t]
         rng = item_rng(self.seed, epoch, t, c)
-        idx = clip_frame_indices(len(tr), self.T, rng, clip=c, num_clips=self.N)
+        idx = clip_frame_indices(len(tr), self.T, rng, clip=c, num_clips=self.N,
+                                 mode=self.clip_mode)
         flip = self.hflip and rng.random() < 0.5
         dy, dx = (rng.integers(0, 2 * self.crop_pad + 1, size=2) if self.crop_pad else (0, 0))
         frames, bad = self.reader.read(tr, idx)
@@ -123,6 +126,8 @@ class TrainClipDataset(Dataset):
             "camid": tr.camid,
             "pid": tr.pid,
             "index": t,
+            "clip": c,
+            "domain": tr.domain,
             "frame_pos": torch.from_numpy(idx.astype(np.int64)),
             "valid": valid,
             "corrupt": "\n".join(bad),

@@ -2,8 +2,12 @@
 
 * A tracklet of L frames is split into T equal chunks and one frame is drawn from each chunk:
   at random in training, the chunk centre in evaluation. When L < T frames repeat.
-* With N clips per tracklet per epoch, clip n draws from the n-th of N equal sub-ranges of
-  every chunk, so the N clips of one tracklet look at different frames.
+* With N clips per tracklet per epoch, the N clips of one tracklet look at different frames:
+  ``clip_mode="interleaved"`` (default) draws clip n from the n-th of N equal sub-ranges of
+  every chunk (each clip spans the whole tracklet); ``clip_mode="segments"`` (CAWCL's clips)
+  cuts the tracklet into N successive equal segments and clip n is chunked inside segment n.
+* Group labels come from the method every epoch; items whose group is −1 (outliers of a
+  clustering) are not sampled by any sampler.
 * An epoch is a list of items ``(tracklet, clip)``; a sampler orders them into batches:
   ``random`` (shuffle), ``pk`` (P groups × K items per batch over arbitrary group labels — e.g.
   camera-local pseudo IDs, since PADAL has no cross-camera IDs) and ``camera`` (every batch holds
@@ -22,6 +26,7 @@ import numpy as np
 from reidlab.errors import ConfigError
 
 SAMPLERS = ("random", "pk", "camera")
+CLIP_MODES = ("interleaved", "segments")
 
 
 def chunk_bounds(length: int, num_chunks: int) -> np.ndarray:
@@ -39,14 +44,24 @@ def chunk_bounds(length: int, num_chunks: int) -> np.ndarray:
 
 
 def clip_frame_indices(length: int, num_frames: int, rng: np.random.Generator | None = None,
-                       clip: int = 0, num_clips: int = 1) -> np.ndarray:
+                       clip: int = 0, num_clips: int = 1, mode: str = "interleaved"
+                       ) -> np.ndarray:
     """Frame indices (sorted, length ``num_frames``) of one clip of a tracklet of ``length``.
 
     ``rng=None`` is evaluation mode: the centre of each chunk's sub-range. Otherwise one frame
-    is drawn uniformly from the ``clip``-th of ``num_clips`` equal sub-ranges of each chunk.
+    is drawn uniformly from the ``clip``-th of ``num_clips`` equal sub-ranges of each chunk
+    (``mode="interleaved"``), or from each of ``num_frames`` chunks of the ``clip``-th of
+    ``num_clips`` successive segments of the tracklet (``mode="segments"``).
     """
     if not 0 <= clip < num_clips:
         raise ValueError(f"clip {clip} out of range for {num_clips} clips")
+    if mode == "segments":
+        from reidlab.data.tracklets import segment_bounds
+
+        lo, hi = segment_bounds(length, clip, num_clips)
+        return lo + clip_frame_indices(hi - lo, num_frames, rng)
+    if mode != "interleaved":
+        raise ConfigError(f"clip_mode: expected one of {list(CLIP_MODES)}, got {mode!r}")
     bounds = chunk_bounds(length, num_frames)
     size = bounds[:, 1] - bounds[:, 0]
     lo = bounds[:, 0] + (clip * size) // num_clips
@@ -147,10 +162,22 @@ def camera_batches(items: Sequence, camids: Sequence[int], batch_size: int,
 
 def epoch_batches(sampler: str, num_tracklets: int, clips_per_tracklet: int, batch_size: int,
                   seed: int, epoch: int, groups: Sequence[int] | None = None,
-                  camids: Sequence[int] | None = None, instances: int = 4) -> list[list]:
-    """The batches of ``(tracklet, clip)`` items for one epoch — deterministic in (seed, epoch)."""
-    items = epoch_items(num_tracklets, clips_per_tracklet)
-    rng = np.random.default_rng([int(seed), int(epoch), 7919])
+                  camids: Sequence[int] | None = None, instances: int = 4,
+                  tracklets: Sequence[int] | None = None, salt: int = 7919) -> list[list]:
+    """The batches of ``(tracklet, clip)`` items for one epoch — deterministic in (seed, epoch).
+
+    ``groups[t]`` is the group of tracklet t (P×K sampling); tracklets whose group is −1 are
+    left out by every sampler. ``tracklets`` restricts the epoch to those tracklet indices
+    (e.g. one domain of a UDA list); ``salt`` separates the random streams of two samplers
+    in one epoch."""
+    pool = range(num_tracklets) if tracklets is None else [int(t) for t in tracklets]
+    if groups is not None:
+        pool = [t for t in pool if int(groups[t]) >= 0]
+    items = [(t, c) for t in pool for c in range(clips_per_tracklet)]
+    if not items:
+        raise ConfigError("no training item to sample: every tracklet is an outlier (group −1) "
+                          "or the training list is empty")
+    rng = np.random.default_rng([int(seed), int(epoch), int(salt)])
     if sampler == "random":
         return random_batches(items, batch_size, rng)
     if sampler == "pk":

@@ -55,18 +55,25 @@ class FramePaths(Sequence):
         return f"FramePaths({str(self.folder)!r}, {len(self.names)} frames)"
 
 
+TARGET, SOURCE = 0, 1
+DOMAIN_NAMES = {TARGET: "target", SOURCE: "source"}
+
+
 @dataclass(frozen=True)
 class Tracklet:
     """A video tracklet: ordered frame paths of one person seen by one camera.
 
     ``frames`` is a tuple of paths or a lazy :class:`FramePaths`; any other iterable of paths or
-    strings is turned into a tuple of ``Path``.
+    strings is turned into a tuple of ``Path``. ``domain`` is :data:`TARGET` (0) for the dataset
+    being learnt and evaluated, :data:`SOURCE` (1) for a labelled source dataset trained beside
+    it (unsupervised domain adaptation); it travels into batches as ``batch["domain"]``.
     """
 
     frames: Sequence[Path]
     pid: int
     camid: int
     tid: int
+    domain: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.frames, (tuple, FramePaths)):
@@ -74,6 +81,23 @@ class Tracklet:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+    def segment(self, part: int, parts: int) -> "Tracklet":
+        """The ``part``-th of ``parts`` successive equal segments of the frames (at least one
+        frame each; CAWCL's clips: the first half of the frames is clip 0, the rest clip 1)."""
+        lo, hi = segment_bounds(len(self.frames), part, parts)
+        return Tracklet(self.frames[lo:hi], self.pid, self.camid, self.tid, self.domain)
+
+
+def segment_bounds(length: int, part: int, parts: int) -> tuple[int, int]:
+    """[lo, hi) of the ``part``-th of ``parts`` successive equal segments of ``range(length)``;
+    a tracklet shorter than ``parts`` gives one-frame segments that repeat frames."""
+    if not 0 <= part < parts or length < 1:
+        raise ValueError(f"segment {part} of {parts} of a tracklet of {length} frames")
+    if length < parts:
+        lo = (part * length) // parts
+        return lo, lo + 1
+    return (part * length) // parts, ((part + 1) * length) // parts
 
 
 @dataclass

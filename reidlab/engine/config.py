@@ -20,16 +20,22 @@ class TrainConfig:
     height: int = 128
     width: int = 64
     clips_per_tracklet: int = 1  # N clips drawn per tracklet per epoch
+    clip_mode: str = "interleaved"  # interleaved (each clip spans the tracklet) | segments
     frames_per_clip: int = 4  # frames sampled from equal chunks of the tracklet
     batch_size: int = 32  # clips per batch
     num_workers: int = 0
     sampler: str = "random"  # random | pk (P groups x num_instances) | camera (balanced)
-    num_instances: int = 4  # items per group in a P×K batch
+    num_instances: int = 4  # items per group in a P×K batch (the K of P×K; PAM parts: K)
     hflip: bool = True  # random horizontal flip (one decision per clip)
     crop_pad: int = 0  # random crop after zero padding by this many pixels (0: off)
     eval_frames: int = 0  # frames per tracklet at feature extraction (0: all), evenly spaced
+    # unsupervised domain adaptation: a labelled source dataset trained beside the target
+    source: str | None = None  # source dataset root (None: no source)
+    source_format: str = "mars"
+    source_options: dict = field(default_factory=dict)
     # model
     method: str = "padal_id"
+    options: dict = field(default_factory=dict)  # the method's own options (its Options class)
     backbone: str = "effnet_lite0"  # effnet_lite0 | resnet18 | resnet50 | tiny
     pretrained: bool = True  # ImageNet weights (packaged for effnet_lite0)
     last_stride: int = 1  # 1 keeps more rows in X (8x4 at 128x64 for resnet/effnet)
@@ -93,5 +99,18 @@ def make_config(preset: str | None = None, **overrides) -> TrainConfig:
             raise ConfigError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
         values.update(PRESETS[preset])
         values["preset"] = preset
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    explicit = {k: v for k, v in overrides.items() if v is not None}
+    method = explicit.get("method", TrainConfig.method)
+    values.update(method_config_defaults(method))
+    values.update(explicit)
     return TrainConfig.from_dict(values)
+
+
+def method_config_defaults(method: str) -> dict:
+    """The training settings a method's paper prescribes (``Method.config_defaults``, e.g.
+    CAWCL's 2 clips cut as successive segments and Adam 3e-4); a preset gives way to them and
+    explicit arguments override them."""
+    from reidlab.methods import METHODS
+
+    cls = METHODS.get(method)
+    return dict(getattr(cls, "config_defaults", {}) or {}) if cls is not None else {}

@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from reidlab.atomic import write_json_atomic_plain
 from reidlab.errors import ConfigError
 
 QUEUE_DIR = "_queue"
@@ -121,10 +122,7 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_json(path: Path, obj: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+    write_json_atomic_plain(path, obj)
 
 
 @contextlib.contextmanager

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from reidlab.errors import DatasetError
-from reidlab.eval.features import FeatureSet, make_readable
+from reidlab.atomic import make_readable, write_json_atomic_plain  # noqa: F401
+from reidlab.eval.features import FeatureSet
 
 CONFIG, STATUS, METRICS, CHECKPOINT, CANCEL = (
     "config.json", "status.json", "metrics.jsonl", "checkpoint.pt", "CANCEL")
@@ -61,17 +60,7 @@ def clean_json(obj):
 
 def write_json_atomic(path: str | Path, obj) -> None:
     """Write JSON to a temp file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(clean_json(obj), fh, indent=1, allow_nan=False)
-        make_readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic_plain(path, clean_json(obj))
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -1,10 +1,16 @@
 """The one training loop for every method, writing a run store (see ``reidlab.engine.runs``).
 
-``train(cfg, out)`` seeds everything, loads the dataset, builds the method
-(``reidlab.methods.build_method``), evaluates the initial model, then per epoch runs
-``method.on_epoch_start`` and ``method.training_step`` over the batches of
-``reidlab.data.sampling`` with Adam + StepLR (CUDA: autocast + GradScaler), logs named loss
-terms to ``metrics.jsonl``, checkpoints atomically, and finally evaluates and stores features.
+``train(cfg, out)`` seeds everything, loads the dataset (and a labelled source dataset for
+domain adaptation, ``cfg.source``), builds the method (``reidlab.methods.build_method``),
+evaluates the initial model, then per epoch: enters the method's stage for that epoch (a new
+stage rebuilds Adam + StepLR), runs a label update when the method asks for one (a feature
+pass over ``method.label_samples()``, ``method.update_labels``, the cluster quality of the new
+labels against ground truth logged as a ``labels`` record and the labels written to
+``labels/update_EEE.npz``), then ``method.training_step`` over ``method.epoch_batches(epoch)``
+(samples of ``method.train_tracklets``; CUDA: autocast + GradScaler) with ``after_step`` and
+``after_epoch`` hooks, logs named loss terms to ``metrics.jsonl``, checkpoints atomically
+(method state such as memories and pseudo labels included), and finally evaluates and stores
+features. The contract is documented in ``reidlab.methods.base``.
 
 Exact resume: batches, frames and augmentation depend only on (seed, epoch, item); the torch,
 numpy and Python RNG states are stored in the checkpoint (as tensors and plain lists, so the
@@ -20,7 +26,6 @@ import os
 import platform
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -28,13 +33,13 @@ from typing import Callable
 import numpy as np
 import torch
 
+from reidlab.atomic import save_torch_atomic, write_text_atomic
 from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
-from reidlab.data.sampling import SAMPLERS, epoch_batches
-from reidlab.data.tracklets import TrackletSet
+from reidlab.data.sampling import CLIP_MODES, SAMPLERS
+from reidlab.data.tracklets import SOURCE, TrackletSet
 from reidlab.engine.config import TrainConfig
 from reidlab.engine.runs import (CANCEL, CHECKPOINT, CONFIG, METRICS, STATUS, clean_json,
-                                 evaluate_features, make_readable, read_jsonl,
-                                 write_json_atomic)
+                                 evaluate_features, read_jsonl, write_json_atomic)
 from reidlab.errors import ConfigError, DatasetError
 from reidlab.eval.features import FeatureSet, extract_features
 
@@ -76,17 +81,7 @@ def set_rng_state(st: dict) -> None:
         torch.cuda.set_rng_state_all(st["cuda"])
 
 
-def save_atomic(obj, path: Path) -> None:
-    """``torch.save`` to a temp file in the same folder, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        make_readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+save_atomic = save_torch_atomic  # ``torch.save`` to a temp file, then rename over the path
 
 
 def dataset_fingerprint(data: TrackletSet) -> str:
@@ -133,19 +128,30 @@ def load_data(cfg: TrainConfig) -> TrackletSet:
     return data
 
 
-def build_method(cfg: TrainConfig, train: list, num_cameras: int):
-    """``reidlab.methods.build_method`` (falls back to the registry in ``methods.base``)."""
-    try:
-        from reidlab.methods import build_method as build
-    except ImportError:
-        build = None
-    from reidlab.methods.base import METHODS
+def load_source(cfg: TrainConfig) -> TrackletSet | None:
+    """The labelled source dataset of a domain-adaptation run (``cfg.source``), its training
+    tracklets tagged ``domain=SOURCE``; None without one."""
+    if not cfg.source:
+        return None
+    import dataclasses as dc
 
-    if cfg.method in METHODS or build is None:
-        if cfg.method not in METHODS:
-            raise ConfigError(f"unknown method {cfg.method!r}; expected one of {sorted(METHODS)}")
-        return METHODS[cfg.method](cfg, train, num_cameras)
-    return build(cfg, train, num_cameras)
+    from reidlab.data import load_dataset
+
+    src = load_dataset(cfg.source_format, cfg.source, **(cfg.source_options or {}))
+    labelled = [dc.replace(t, domain=SOURCE) for t in src.train if t.pid >= 0]
+    if len({t.pid for t in labelled}) < 2:
+        raise DatasetError(cfg.source, "a labelled source dataset (training tracklets of at "
+                           "least 2 identities, pid >= 0)",
+                           f"{len({t.pid for t in labelled})} labelled identities")
+    src.train = labelled
+    return src
+
+
+def build_method(cfg: TrainConfig, train: list, num_cameras: int, source: list | None = None):
+    """``reidlab.methods.build_method``."""
+    from reidlab.methods import build_method as build
+
+    return build(cfg, train, num_cameras, source=source)
 
 
 def _batch_to(batch: dict, device: torch.device) -> dict:
@@ -261,14 +267,23 @@ class Trainer:
         self.stored = stored
         if self.cfg.sampler not in SAMPLERS:
             raise ConfigError(f"sampler: expected one of {list(SAMPLERS)}, got {self.cfg.sampler!r}")
+        if self.cfg.clip_mode not in CLIP_MODES:
+            raise ConfigError(f"clip_mode: expected one of {list(CLIP_MODES)}, got "
+                              f"{self.cfg.clip_mode!r}")
 
     def _write_config(self) -> None:
         fp = dataset_fingerprint(self.data)
+        src_fp = dataset_fingerprint(self.source) if self.source is not None else None
         if self.stored is not None:
             if self.stored["dataset"]["fingerprint"] != fp:
                 raise DatasetError(self.cfg.dataset, "the same dataset the run was started on "
                                    f"(fingerprint {self.stored['dataset']['fingerprint'][:12]})",
                                    f"fingerprint {fp[:12]}")
+            stored_src = (self.stored.get("source") or {}).get("fingerprint")
+            if stored_src != src_fp:
+                raise DatasetError(self.cfg.source or "(no source)", "the same source dataset "
+                                   f"the run was started on ({str(stored_src)[:12]})",
+                                   f"{str(src_fp)[:12]}")
             info = dict(self.stored)
             info["config"] = self.cfg.to_dict()
         else:
@@ -287,6 +302,12 @@ class Trainer:
                 "created": self.started,
                 "command": sys.argv,
             }
+            if self.source is not None:
+                info["source"] = {"format": self.cfg.source_format,
+                                  "root": str(Path(self.cfg.source).resolve()),
+                                  "name": self.source.name, "fingerprint": src_fp,
+                                  "num_cameras": self.source.num_cameras,
+                                  "summary": self.source.summary()}
         write_json_atomic(self.out / CONFIG, info)
 
     def _setup(self) -> None:
@@ -296,23 +317,36 @@ class Trainer:
         self.amp = bool(cfg.amp) and self.device.type == "cuda"
         self.report(0.0, "loading dataset")
         self.data = load_data(cfg)
+        self.source = load_source(cfg)
         self._write_config()
-        self.method = build_method(cfg, self.data.train, self.data.num_cameras).to(self.device)
+        self.method = build_method(cfg, self.data.train, self.data.num_cameras,
+                                   source=self.source.train if self.source else None
+                                   ).to(self.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        # the loader samples the method's own list (fragments, appended source tracklets)
+        self.dataset = TrainClipDataset(self.method.train_tracklets, cfg,
+                                        self.method.net.input_norm, augment=True)
+        self.method.on_stage_start(self.method.stage_at(0), self)
+        self._build_optimizer()
+
+    def _build_optimizer(self) -> None:
+        """Adam + StepLR over the method's parameter groups of its current stage."""
+        cfg = self.cfg
         groups = self.method.param_groups()
         for g in groups:
             g["lr"] = cfg.lr * g.pop("lr_mult", 1.0)
         self.optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=cfg.lr_step,
                                                          gamma=cfg.lr_gamma)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.dataset = TrainClipDataset(self.data.train, cfg, self.method.net.input_norm,
-                                        augment=True)
-        groups = getattr(self.method, "sampler_groups", None)
-        if groups is None:  # camera-local pseudo IDs: (camera, pid) pairs
-            keys = {}
-            groups = [keys.setdefault((t.camid, t.pid), len(keys)) for t in self.data.train]
-        self.groups = list(groups)
-        self.camids = [t.camid for t in self.data.train]
+
+    def _enter_stage(self, epoch: int) -> None:
+        """Switch to the method's stage for ``epoch``; a new stage rebuilds the optimiser."""
+        stage = self.method.stage_at(epoch)
+        if stage == self.method.stage:
+            return
+        self.method.on_stage_start(stage, self)
+        self._build_optimizer()
+        self.log({"kind": "stage", "epoch": epoch, "stage": stage.name, "step": self.step})
 
     def _load_checkpoint(self) -> bool:
         path = self.out / CHECKPOINT
@@ -320,6 +354,10 @@ class Trainer:
             return False
         ck = torch.load(path, map_location=self.device, weights_only=True)
         self.method.load_state_dict(ck["model"])
+        # the optimiser of the stage the checkpoint was written in
+        last = max(int(ck["epoch"]) - 1, 0)
+        self.method.on_stage_start(self.method.stage_at(last), self)
+        self._build_optimizer()
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])
         self.scaler.load_state_dict(ck["scaler"])
@@ -338,18 +376,19 @@ class Trainer:
             "step": self.step,
             "rng": rng_state(),
             "corrupt_seen": sorted(self.corrupt_seen),
+            "stage": self.method.stage.name if self.method.stage else None,
             "config": json.dumps(self.cfg.to_dict()),
         }, self.out / CHECKPOINT)
 
     def _open_metrics(self, resumed: bool) -> None:
         path = self.out / METRICS
         if resumed:  # drop records of the epoch that was interrupted
+            # a label update or stage switch at the start of the interrupted epoch is redone
             keep = [r for r in read_jsonl(path)
                     if r.get("epoch", 0) <= self.epoch and not
-                    (r.get("kind") == "eval" and r.get("which") == "final")]
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
-            os.replace(tmp, path)
+                    (r.get("kind") == "eval" and r.get("which") == "final") and not
+                    (r.get("kind") in ("labels", "stage") and r.get("epoch", 0) >= self.epoch)]
+            write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in keep))
         elif path.exists():
             path.unlink()
         self._metrics_fh = open(path, "a")
@@ -386,6 +425,65 @@ class Trainer:
                   "time": time.time() - self.started, **m})
         return m
 
+    def label_update(self, epoch: int) -> list:
+        """Feature pass over ``method.label_samples()``, ``method.update_labels``, then one
+        ``labels`` record per returned labelling (cluster quality against ground truth, the
+        method's own numbers) and ``labels/update_EEE.npz`` (see docs/training.md)."""
+        import dataclasses as dc
+
+        from reidlab.cluster.quality import cluster_quality
+        from reidlab.eval.features import write_npz_atomic
+        from reidlab.methods.base import LabelFeatures, LabelUpdate
+
+        method = self.method
+        samples = method.label_samples()
+        lo = self._frac(0.0)
+        t0 = time.time()
+
+        def prog(done, total):
+            self.report(lo, f"label update before epoch {epoch + 1}: features {done}/{total}")
+
+        cfg = dc.replace(self.cfg, eval_frames=method.label_frames())
+        was = method.training
+        method.eval()
+        try:
+            emb = embed_tracklets(method.embed, [s[2] for s in samples], cfg,
+                                  method.net.input_norm, device=self.device, progress=prog,
+                                  autocast=self.amp)
+        finally:
+            method.train(was)
+        self._note_corrupt(emb.corrupt, "label update")
+        for i in emb.dropped:
+            self.warn(f"label-update sample {i} has no readable frame; left out of clustering")
+        rows = emb.index
+        feat = emb.feat / np.maximum(np.linalg.norm(emb.feat, axis=1, keepdims=True), 1e-12)
+        feats = LabelFeatures(
+            feat=feat.astype(np.float32),
+            index=np.array([samples[i][0] for i in rows], np.int64),
+            clip=np.array([samples[i][1] for i in rows], np.int64),
+            pids=emb.pids, camids=emb.camids,
+            frames=[str(samples[i][2].frames[len(samples[i][2]) // 2]) for i in rows])
+        t_feat = time.time() - t0
+        self.report(lo, f"label update before epoch {epoch + 1}: clustering {len(rows)} samples")
+        t1 = time.time()
+        updates = method.update_labels(feats, epoch)
+        if isinstance(updates, LabelUpdate):
+            updates = [updates]
+        t_update = time.time() - t1
+        arrays = {"index": feats.index, "clip": feats.clip, "pid": feats.pids,
+                  "camid": feats.camids, "feat": feats.feat.astype(np.float16),
+                  "frame": np.array(feats.frames, dtype=str)}
+        for u in updates:
+            labels = np.asarray(u.labels, np.int64)
+            q = cluster_quality(labels, feats.pids, feats.camids)
+            self.log({"kind": "labels", "epoch": epoch, "step": self.step,
+                      "time": time.time() - self.started, "stage": u.stage, **q,
+                      **u.stats, "update_time": t_update, "feature_time": t_feat})
+            arrays[f"label_{u.stage}"] = labels
+            arrays["label"] = labels
+        write_npz_atomic(self.out / "labels" / f"update_{epoch:03d}.npz", arrays)
+        return updates
+
     def _metrics_of(self, fs: FeatureSet) -> dict:
         q_tids = [self.data.query[i].tid for i in fs.q_index]
         g_tids = [self.data.gallery[i].tid for i in fs.g_index]
@@ -406,11 +504,16 @@ class Trainer:
                 self.evaluate("initial", 0.0, 0.05)
             for epoch in range(self.epoch, cfg.epochs):
                 self._in_epoch = True
+                self._enter_stage(epoch)
+                if self.method.label_update_due(epoch):
+                    self.label_update(epoch)
                 self._train_epoch(epoch)
+                extra = self.method.after_epoch(epoch, self) or {}
                 self._in_epoch = False
                 self.scheduler.step()
                 self.epoch = epoch + 1
-                self.log({"kind": "epoch", **self._epoch_summary})
+                self.log({"kind": "epoch", **self._epoch_summary,
+                          "stage": self.method.stage.name, **extra})
                 if cfg.eval_every and self.epoch % cfg.eval_every == 0 and self.epoch < cfg.epochs:
                     self.evaluate("epoch", self._frac(0.0), self._frac(0.0))
                 self._save_checkpoint()
@@ -438,9 +541,7 @@ class Trainer:
         cfg, method = self.cfg, self.method
         method.train()
         method.on_epoch_start(epoch, self)
-        batches = epoch_batches(cfg.sampler, len(self.data.train), cfg.clips_per_tracklet,
-                                cfg.batch_size, cfg.seed, epoch, groups=self.groups,
-                                camids=self.camids, instances=cfg.num_instances)
+        batches = method.epoch_batches(epoch)
         loader = train_loader(self.dataset, batches, epoch, cfg.num_workers)
         t_epoch = t_last = time.time()
         losses, terms, mets, n_img, n_corrupt, n_since = [], [], [], 0, 0, 0
@@ -452,7 +553,7 @@ class Trainer:
                 for t in sorted(set(batch["index"][~valid].tolist()) - self.dropped_seen):
                     self.dropped_seen.add(t)
                     self.warn(f"training tracklet {t} has no readable frame; dropped from the "
-                              "batch", str(self.data.train[t].frames[0]))
+                              "batch", str(method.train_tracklets[t].frames[0]))
                 batch = _select(batch, valid)
                 if len(batch["index"]) == 0:
                     continue
@@ -463,6 +564,7 @@ class Trainer:
             self.scaler.scale(out.loss).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            method.after_step(batch, out)
             self.step += 1
             b_img = batch["clips"].shape[0] * batch["clips"].shape[1]
             n_img += b_img

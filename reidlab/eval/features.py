@@ -7,21 +7,19 @@ page can show the frames of any row.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from reidlab.atomic import make_readable  # noqa: F401  (re-exported)
+from reidlab.atomic import write_npz_atomic as _write_npz_atomic
 from reidlab.errors import DatasetError
 
 
-def make_readable(path: str | Path) -> None:
-    """Give a temp file (mkstemp makes 0600) the usual permissions of a new file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+def write_npz_atomic(path: str | Path, arrays: dict) -> Path:
+    """``np.savez`` of ``arrays`` written atomically (see :mod:`reidlab.atomic`)."""
+    return _write_npz_atomic(path, arrays)
 
 
 @dataclass
@@ -37,17 +35,7 @@ class FeatureSet:
 
     def save(self, path: str | Path) -> None:
         """Write atomically (temp file in the same folder, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **{f.name: getattr(self, f.name) for f in fields(self)})
-            make_readable(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_npz_atomic(path, {f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def load(cls, path: str | Path) -> "FeatureSet":

@@ -10,10 +10,13 @@ from reidlab.methods import padal  # noqa: F401  (registers padal_*)
 from reidlab.methods.base import METHODS, Method, StepOutput, register
 
 
-def build_method(cfg, train_tracklets, num_cameras: int) -> Method:
+def build_method(cfg, train_tracklets, num_cameras: int, source=None) -> Method:
     """The method named ``cfg.method`` for these training tracklets and cameras."""
     if cfg.method not in METHODS:
         raise ConfigError(f"unknown method {cfg.method!r}; expected one of {sorted(METHODS)}")
+    if source:
+        return METHODS[cfg.method](cfg, list(train_tracklets), int(num_cameras),
+                                   source=list(source))
     return METHODS[cfg.method](cfg, list(train_tracklets), int(num_cameras))
 
 

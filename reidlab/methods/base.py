@@ -1,24 +1,52 @@
 """The method contract. A method is a composition of a re-ID network, heads, named loss terms
 and hooks — never a copy of a training loop. The one trainer (``reidlab.engine.trainer``)
-drives every method through this interface.
+drives every method through this interface, in the spirit of OpenUnReID's runner:
+
+per epoch ``e`` (0-based)::
+
+    stage = method.stage_at(e)            # a new stage: on_stage_start, optimiser rebuilt
+    if method.label_update_due(e):        # clustering methods
+        feats = <feature pass over method.label_samples()>   (trainer; own frame budget)
+        updates = method.update_labels(feats, e)             (trainer logs their quality)
+    method.on_epoch_start(e, trainer)
+    for batch in method.epoch_batches(e):  # groups of −1 are never sampled
+        out = method.training_step(batch, e); <backward, optimiser step>
+        method.after_step(batch, out)      # e.g. memory momentum updates
+    method.after_epoch(e, trainer)
+
+State that changes size (memories, pseudo labels, their history) lives in the method's
+``get_extra_state`` / ``set_extra_state`` (``torch.nn.Module``'s hooks, so it is inside
+``state_dict`` and the checkpoint, and a resumed run continues with the same labels).
 
 Batch format (built by ``reidlab.data.loader``):
     ``clips``  float tensor B×T×3×H×W, normalised with ``method.net.input_norm``
     ``camid``  long B (0-based camera)
     ``index``  long B (position of the tracklet in ``method.train_tracklets``)
-    ``pid``    long B (ground-truth identity: methods of this family must NOT use it across
-               cameras; it exists for diagnostics and supervised baselines)
+    ``clip``   long B (which of the ``clips_per_tracklet`` clips of that tracklet)
+    ``domain`` long B (0 target, 1 labelled source of a domain-adaptation run)
+    ``pid``    long B (ground-truth identity: unsupervised methods must NOT use it for target
+               samples; it exists for diagnostics, supervised baselines and source samples)
+
+Options: a method's own hyper-parameters are a small dataclass ``Options`` (fields with a
+``help`` in their metadata, and ``choices`` where the values are a fixed set), filled from
+``cfg.options`` and validated by :meth:`Method.parse_options`; the CLI's flags and the app's
+Train form are built from it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-from reidlab.data.tracklets import Tracklet
+from reidlab.data.tracklets import TARGET, Tracklet
+from reidlab.errors import ConfigError
 
 
 @dataclass
@@ -26,32 +54,225 @@ class StepOutput:
     loss: torch.Tensor  # the scalar to back-propagate (already weighted, GRL inside)
     terms: dict[str, float] = field(default_factory=dict)  # named loss terms, unweighted
     metrics: dict[str, float] = field(default_factory=dict)  # e.g. discriminator accuracy
+    extras: dict[str, Any] = field(default_factory=dict)  # for after_step (e.g. features)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A phase of training from epoch ``start`` (0-based) on. Entering a stage rebuilds the
+    optimiser (fresh Adam state and learning-rate schedule) from ``param_groups``."""
+
+    name: str
+    start: int = 0
+
+
+@dataclass
+class LabelFeatures:
+    """The feature pass of a label update: one row per sample of ``method.label_samples()``
+    that had a readable frame (``feat`` L2-normalised)."""
+
+    feat: np.ndarray  # n×D float32
+    index: np.ndarray  # n, tracklet positions in method.train_tracklets
+    clip: np.ndarray  # n, clip (segment) number
+    pids: np.ndarray  # ground truth, for quality measures only
+    camids: np.ndarray
+    frames: list[str]  # a representative frame per sample (thumbnails)
+
+
+@dataclass
+class LabelUpdate:
+    """One labelling of the label-update samples: ``labels`` (−1 = outlier) aligned with the
+    rows of :class:`LabelFeatures`; ``stats`` are logged as they are; the trainer adds the
+    cluster quality against ground truth. CALR-like methods return several (``stage`` local,
+    global, refined)."""
+
+    labels: np.ndarray
+    stats: dict = field(default_factory=dict)
+    stage: str = "global"
+
+
+def option_fields(options_cls) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(options_cls)) if options_cls is not None else []
+
+
+def _check_type(cls_name: str, f: dataclasses.Field, value):
+    """``value`` converted to the field's declared type, or a ConfigError naming the option."""
+    tp = f.type if not isinstance(f.type, str) else eval(f.type, vars(typing), {})  # noqa: S307
+    allowed = typing.get_args(tp) if isinstance(tp, types.UnionType) or \
+        typing.get_origin(tp) is typing.Union else (tp,)
+    if value is None and type(None) in allowed:
+        return None
+    choices = f.metadata.get("choices")
+    for t in allowed:
+        if t is type(None):
+            continue
+        try:
+            if t is bool:
+                if isinstance(value, str):
+                    if value.lower() in ("1", "true", "yes", "on"):
+                        value = True
+                    elif value.lower() in ("0", "false", "no", "off"):
+                        value = False
+                    else:
+                        continue
+                if not isinstance(value, (bool, np.bool_)):
+                    continue
+                v = bool(value)
+            elif t is int:
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    continue
+                v = int(value)
+            elif t is float:
+                v = float(value)
+            elif t is str:
+                v = str(value)
+            else:
+                v = value
+        except (TypeError, ValueError):
+            continue
+        if choices and v not in choices:
+            raise ConfigError(f"{cls_name} option {f.name}={value!r}: expected one of "
+                              f"{list(choices)}")
+        return v
+    raise ConfigError(f"{cls_name} option {f.name}={value!r}: expected {tp}")
 
 
 class Method(nn.Module):
-    """Base class. Subclasses set ``self.net`` (a ``reidlab.models.reid_net.ReIDNet``) and heads."""
+    """Base class. Subclasses set ``self.net`` (a ``reidlab.models.reid_net.ReIDNet``) and heads.
+
+    Class attributes a subclass may set: ``Options`` (its options dataclass),
+    ``config_defaults`` (TrainConfig values its paper prescribes), and the traits the app reads
+    through :meth:`traits`: ``adversarial`` (uses λ), ``uses_parts`` (uses K parts),
+    ``clusters`` (re-estimates pseudo labels).
+    """
 
     name: str = "base"
+    Options: type | None = None
+    config_defaults: dict = {}
+    adversarial: bool = False
+    uses_parts: bool = False
+    clusters: bool = False
 
-    def __init__(self, cfg, train: list[Tracklet], num_cameras: int):
+    def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
+                 source: list[Tracklet] | None = None):
         super().__init__()
         self.cfg = cfg
         self.num_cameras = num_cameras
+        self.opts = self.parse_options(getattr(cfg, "options", None) or {})
+        if source and not getattr(self, "accepts_source", False):
+            raise ConfigError(f"{self.name}: a source dataset was given but this method does not "
+                              "train on one (domain adaptation: cawcl)")
         # The list the trainer samples training clips from; ``batch["index"]`` indexes it. A
         # method may transform the dataset's list (padal's fragment-rate study splits
-        # tracklets in two), so the trainer must build its loader from this attribute.
+        # tracklets in two; cawcl appends the source tracklets), and the trainer builds its
+        # loader from this attribute.
         self.train_tracklets: list[Tracklet] = list(train)
+        self.stage: Stage | None = None
+
+    # -- options and traits ----------------------------------------------------------------
+
+    @classmethod
+    def parse_options(cls, options: dict):
+        """``cls.Options(**options)`` with types checked and unknown names refused."""
+        if cls.Options is None:
+            if options:
+                raise ConfigError(f"{cls.name} takes no method options, got {sorted(options)}")
+            return None
+        fields = {f.name: f for f in option_fields(cls.Options)}
+        unknown = sorted(set(options) - set(fields))
+        if unknown:
+            raise ConfigError(f"unknown {cls.name} options {unknown}; expected a subset of "
+                              f"{sorted(fields)}")
+        values = {k: _check_type(cls.name, fields[k], v) for k, v in options.items()}
+        opts = cls.Options(**values)
+        check = getattr(opts, "validate", None)
+        if check is not None:
+            check()
+        return opts
+
+    @classmethod
+    def traits(cls) -> dict:
+        """What the app needs to know about the method without building it."""
+        return {"adversarial": bool(cls.adversarial), "uses_parts": bool(cls.uses_parts),
+                "clusters": bool(cls.clusters),
+                "options": [f.name for f in option_fields(cls.Options)]}
+
+    # -- stages ----------------------------------------------------------------------------
+
+    def stages(self) -> list[Stage]:
+        """The stages of training, by first epoch (default: one stage)."""
+        return [Stage("train", 0)]
+
+    def stage_at(self, epoch: int) -> Stage:
+        current = None
+        for s in sorted(self.stages(), key=lambda s: s.start):
+            if s.start <= epoch:
+                current = s
+        return current or self.stages()[0]
+
+    def on_stage_start(self, stage: Stage, trainer) -> None:
+        """Entering ``stage`` (also when a resumed run restores it): switch losses here. It
+        must depend only on the stage, never on how often it was called."""
+        self.stage = stage
+
+    # -- optimisation ----------------------------------------------------------------------
 
     def training_step(self, batch: dict, epoch: int) -> StepOutput:
         raise NotImplementedError
 
     def param_groups(self) -> list[dict]:
-        """Optimiser parameter groups; a group's ``lr_mult`` scales the trainer's learning rate
-        (e.g. faster discriminators)."""
+        """Optimiser parameter groups for the current stage; a group's ``lr_mult`` scales the
+        trainer's learning rate (e.g. faster discriminators)."""
         return [{"params": [p for p in self.parameters() if p.requires_grad]}]
 
+    def after_step(self, batch: dict, out: StepOutput) -> None:
+        """After each optimiser step (e.g. memory momentum updates with ``out.extras``)."""
+
     def on_epoch_start(self, epoch: int, trainer) -> None:
-        """Hook run before each epoch (clustering methods update pseudo labels here)."""
+        """Before each epoch's batches (after a label update, if one was due)."""
+
+    def after_epoch(self, epoch: int, trainer) -> dict | None:
+        """After each epoch; numbers returned are added to the epoch's metrics record."""
+        return None
+
+    # -- sampling --------------------------------------------------------------------------
+
+    def sampler_groups(self, epoch: int) -> Sequence[int] | None:
+        """Group of each tracklet of ``train_tracklets`` for this epoch (P×K sampling); −1 =
+        not sampled. Default: camera-local identities (camera, pid) — no cross-camera labels."""
+        keys: dict = {}
+        return [keys.setdefault((t.camid, t.pid), len(keys)) for t in self.train_tracklets]
+
+    def epoch_batches(self, epoch: int) -> list[list[tuple[int, int]]]:
+        """The ``(tracklet, clip)`` batches of ``epoch`` — a pure function of (seed, epoch)
+        and the method's current labels, so a resumed run draws the same batches."""
+        from reidlab.data.sampling import epoch_batches
+
+        cfg = self.cfg
+        return epoch_batches(cfg.sampler, len(self.train_tracklets), cfg.clips_per_tracklet,
+                             cfg.batch_size, cfg.seed, epoch, groups=self.sampler_groups(epoch),
+                             camids=[t.camid for t in self.train_tracklets],
+                             instances=cfg.num_instances)
+
+    # -- pseudo labels ---------------------------------------------------------------------
+
+    def label_update_due(self, epoch: int) -> bool:
+        """Whether the trainer runs a label update before ``epoch`` (clustering methods)."""
+        return False
+
+    def label_samples(self) -> list[tuple[int, int, Tracklet]]:
+        """``(tracklet index, clip, frames)`` to embed for a label update (default: every
+        target tracklet whole)."""
+        return [(i, 0, t) for i, t in enumerate(self.train_tracklets) if t.domain == TARGET]
+
+    def label_frames(self) -> int:
+        """Frames per sample in a label update's feature pass (0: all)."""
+        return int(getattr(self.cfg, "eval_frames", 0) or 0)
+
+    def update_labels(self, feats: LabelFeatures, epoch: int) -> list[LabelUpdate]:
+        raise NotImplementedError(f"{self.name} does not update labels")
+
+    # -- retrieval -------------------------------------------------------------------------
 
     @torch.no_grad()
     def embed(self, clips: torch.Tensor) -> torch.Tensor:

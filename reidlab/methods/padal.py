@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from reidlab.data.tracklets import Tracklet
@@ -83,6 +84,12 @@ class PadalID(Method):
             self.pam = PartAdversary(dim, int(cfg.K), self.layout, cfg.parts,
                                      int(cfg.pam_hidden),
                                      int(cfg.kmeans_iters))
+
+    def sampler_groups(self, epoch: int) -> list[int]:
+        """P×K groups: the camera-local pseudo IDs (fragment halves are groups of their own)."""
+        offset = np.concatenate([[0], np.cumsum(self.classes_per_camera)])
+        labels = self.local_labels.cpu().numpy()
+        return [int(offset[t.camid] + labels[i]) for i, t in enumerate(self.train_tracklets)]
 
     def param_groups(self) -> list[dict]:
         """Discriminators (global and PAM) learn at lr × cfg.disc_lr_mult (one group when 1)."""
@@ -141,6 +148,7 @@ class PadalM(PadalID):
     """One N_c-way camera discriminator on f (memory-efficient alignment)."""
 
     adv_kind = "multi"
+    adversarial = True
 
 
 @register("padal_a")
@@ -148,6 +156,7 @@ class PadalA(PadalID):
     """One binary discriminator per camera pair (accuracy-guaranteed alignment)."""
 
     adv_kind = "pairwise"
+    adversarial = True
 
 
 @register("padal_mp")
@@ -156,6 +165,8 @@ class PadalMP(PadalID):
 
     adv_kind = "multi"
     use_pam = True
+    adversarial = True
+    uses_parts = True
 
 
 @register("padal_ap")
@@ -164,3 +175,5 @@ class PadalAP(PadalID):
 
     adv_kind = "pairwise"
     use_pam = True
+    adversarial = True
+    uses_parts = True

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from reidlab.atomic import write_bytes_atomic
 from reidlab.errors import ReidlabError
 from reidlab.viz.figures import DEFAULT_STYLE, Style, restyle
 
@@ -143,12 +144,7 @@ def bundle_zip(figures: Mapping[str, go.Figure], tables: Mapping[str, object] | 
     return zip_bytes(export_bundle(figures, tables, formats=formats, style=style))
 
 
-def _write_atomic(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+_write_atomic = write_bytes_atomic
 
 
 __all__ = ["ExportError", "FIGURE_FORMATS", "STATIC_FORMATS", "TABLE_FORMATS", "MIME",
