@@ -18,33 +18,80 @@ with ui.guard("methods"):
     method_names = sorted(METHODS)
 fmt, root = ui.current_dataset()
 
+
+def option_widgets(cls) -> dict:
+    """One widget per field of the method's ``Options`` dataclass (its help as the tooltip);
+    returns the values that differ from the defaults."""
+    import dataclasses
+
+    values = {}
+    fields = dataclasses.fields(cls.Options) if cls.Options is not None else []
+    cols = st.columns(4)
+    for i, f in enumerate(fields):
+        col, helptext, key = cols[i % 4], f.metadata.get("help"), f"opt_{cls.name}_{f.name}"
+        choices = f.metadata.get("choices")
+        if choices:
+            v = col.selectbox(f.name, list(choices), index=list(choices).index(f.default),
+                              help=helptext, key=key)
+        elif isinstance(f.default, bool):
+            v = col.checkbox(f.name, f.default, help=helptext, key=key)
+        elif isinstance(f.default, int):
+            v = int(col.number_input(f.name, value=f.default, step=1, help=helptext, key=key))
+        elif isinstance(f.default, float):
+            v = float(col.number_input(f.name, value=f.default, format="%g", help=helptext,
+                                       key=key))
+        else:
+            v = col.text_input(f.name, str(f.default), help=helptext, key=key)
+        if v != f.default:
+            values[f.name] = v
+    return values
+
+
+method = st.selectbox("method", method_names,
+                      index=method_names.index("padal_mp") if "padal_mp" in method_names else 0,
+                      help="the Train form below shows this method's own options")
+cls = METHODS[method]
+traits = cls.traits()
+
 with st.form("train_form"):
-    c = st.columns(3)
-    method = c[0].selectbox("method", method_names,
-                            index=method_names.index("padal_mp") if "padal_mp" in method_names else 0)
-    preset = c[1].selectbox("preset", sorted(PRESETS), index=sorted(PRESETS).index("quick"),
+    c = st.columns(2)
+    preset = c[0].selectbox("preset", sorted(PRESETS), index=sorted(PRESETS).index("quick"),
                             help="test: seconds (tiny CNN); quick: ~10 min on a 2-core CPU; "
                                  "paper: GPU")
-    backbone = c[2].selectbox("backbone", ["(preset)", "effnet_lite0", "resnet18", "resnet50",
+    backbone = c[1].selectbox("backbone", ["(preset)", "effnet_lite0", "resnet18", "resnet50",
                                            "tiny"])
+    from reidlab.engine.config import method_config_defaults
+
     c = st.columns(4)
-    K = c[0].slider("K (parts)", 1, 8, 3)
-    lam = c[1].select_slider("λ (adversarial weight)",
-                             [0.0, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0], value=0.1)
-    clips = c[2].slider("clips per tracklet", 1, 8, 1)
-    epochs = c[3].number_input("epochs (0 = preset)", 0, 500, 0)
-    c = st.columns(3)
-    parts = c[0].selectbox("part masks (PAM)", ["kmeans", "strict"],
-                           help="kmeans: clusters of the feature map ordered by height; "
-                                "strict: K uniform horizontal stripes")
-    adv_loss = c[1].selectbox(
-        "adversarial loss", ["grl", "confusion"],
-        help="grl: gradient reversal of the camera cross-entropy (the paper); confusion: the "
-             "features push the discriminators towards the uniform camera distribution "
-             "(bounded, see docs/methods.md)")
-    lam_schedule = c[2].selectbox("λ schedule", ["constant", "dann"],
-                                  help="dann ramps λ up from 0 as 2/(1+exp(−10p))−1")
-    name = st.text_input("run name", value=f"{method}_K{K}", key="run_name",
+    default_clips = int(method_config_defaults(method).get("clips_per_tracklet", 1))
+    clips = c[0].slider("clips per tracklet", 1, 8, default_clips)
+    epochs = c[1].number_input("epochs (0 = preset)", 0, 500, 0)
+    K = lam = parts = adv_loss = lam_schedule = source = None
+    if traits["uses_parts"]:
+        K = c[2].slider("K (parts)", 1, 8, 3)
+        parts = c[3].selectbox("part masks (PAM)", ["kmeans", "strict"],
+                               help="kmeans: clusters of the feature map ordered by height; "
+                                    "strict: K uniform horizontal stripes")
+    if traits["uses_lam"]:
+        c = st.columns(3)
+        lam = c[0].select_slider("λ (adversarial weight)",
+                                 [0.0, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0], value=0.1)
+        adv_loss = c[1].selectbox(
+            "adversarial loss", ["grl", "confusion"],
+            help="grl: gradient reversal of the camera cross-entropy (the paper); confusion: "
+                 "the features push the discriminators towards the uniform camera "
+                 "distribution (bounded, see docs/methods.md)")
+        lam_schedule = c[2].selectbox("λ schedule", ["constant", "dann"],
+                                      help="dann ramps λ up from 0 as 2/(1+exp(−10p))−1")
+    options = {}
+    if cls.Options is not None:
+        st.markdown(f"**{method} options** (defaults are the paper's)")
+        options = option_widgets(cls)
+    if getattr(cls, "accepts_source", False):
+        source = st.text_input("source dataset for domain adaptation (optional, MARS layout)",
+                               "", help="a labelled dataset trained beside the target, e.g. "
+                               "data/synthcams_b (python -m reidlab synth --style b)") or None
+    name = st.text_input("run name", value=f"{method}_K{K}" if K else method, key="run_name",
                          help="one run per name: submitting an existing name shows that run")
     submitted = st.form_submit_button("Start training", type="primary")
 
@@ -54,7 +101,8 @@ if submitted:
                           K=K, lam=lam, clips=clips, epochs=epochs or None, parts=parts,
                           adv_loss=adv_loss, lam_schedule=lam_schedule,
                           backbone=None if backbone == "(preset)" else backbone,
-                          dataset=root, format=fmt if fmt != "mars" else None)
+                          dataset=root, format=fmt if fmt != "mars" else None,
+                          source=source, **options)
         st.session_state["watch"] = job.name
         st.success(f"job **{job.name}**: {job.state} (pid {job.pid})")
 

@@ -45,23 +45,32 @@ with st.expander("Queue a sweep (background jobs, one at a time)", expanded=Fals
             st.success(f"queued {len(values)} jobs; follow them on the Train page")
 
 
-def traits(method: str | None) -> tuple[bool, bool]:
-    """(adversarial, has PAM parts) of a registered method, from its class."""
+def traits(method: str | None) -> dict:
+    """What the method reads (``Method.traits``): uses_lam, uses_parts, clusters, options."""
     cls = METHODS.get(method)
-    return getattr(cls, "adv_kind", None) is not None, bool(getattr(cls, "use_pam", False))
+    return cls.traits() if cls is not None else {}
 
 
 def variant(cfg: dict) -> str | None:
     """The method plus the settings that make another line of the plot: strict parts (PAM
-    methods), the confusion loss and the DANN λ ramp (adversarial methods)."""
+    methods), the confusion loss and the DANN λ ramp (λ methods), and for clustering methods
+    the camera loss, the weighting, a missing contrastive loss and a source dataset."""
     method = cfg.get("method")
     if method is None:
         return None
-    adversarial, parts = traits(method)
+    t = traits(method)
+    lam, parts = t.get("uses_lam", False), t.get("uses_parts", False)
+    opts = cfg.get("options") or {}
     tags = [tag for tag, on in (("strict", parts and cfg.get("parts") == "strict"),
-                                ("confusion", adversarial and cfg.get("adv_loss") == "confusion"),
-                                ("dann", adversarial and cfg.get("lam_schedule") == "dann")) if on]
-    return " ".join([method, *tags])
+                                ("confusion", lam and cfg.get("adv_loss") == "confusion"),
+                                ("dann", lam and cfg.get("lam_schedule") == "dann")) if on]
+    if "cam_loss" in t.get("options", []):
+        tags.append({"ce": "cam CE", "none": "no cam"}.get(opts.get("cam_loss"), ""))
+        tags.append("no contr" if opts.get("contrastive") in (False, "false") else "")
+        tags.append("no kNN" if opts.get("weighting") == "none" else "")
+    if cfg.get("source"):
+        tags.append("UDA")
+    return " ".join([method, *[tag for tag in tags if tag]])
 
 
 runs = ui.list_runs()
@@ -99,7 +108,8 @@ with ui.guard("ablation plot"):
     x = PARAMS[x_label][0]
     # a value that the method does not use is not a point of its curve: K only matters to
     # PAM methods, λ only to adversarial ones
-    uses = {"K": lambda m: traits(m)[1], "lam": lambda m: traits(m)[0]}.get(x, lambda m: True)
+    uses = {"K": lambda m: traits(m).get("uses_parts", False),
+            "lam": lambda m: traits(m).get("uses_lam", False)}.get(x, lambda m: True)
     sub = [r for r in rows if r["variant"] in chosen_methods and uses(r["method"])
            and r["folder"] in chosen_folders]
     if sub and metrics:

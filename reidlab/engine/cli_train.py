@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -20,8 +21,33 @@ FLAGS = {
     "workers": "num_workers", "sampler": "sampler", "lr": "lr", "eval_frames": "eval_frames",
     "fragment_rate": "fragment_rate", "format": "dataset_format", "lam_schedule": "lam_schedule",
     "adv_loss": "adv_loss",
-    "last_stride": "last_stride", "disc_lr_mult": "disc_lr_mult", "pretrained": "pretrained", "partial_domains": "partial_domains",
+    "last_stride": "last_stride", "disc_lr_mult": "disc_lr_mult", "pretrained": "pretrained",
+    "partial_domains": "partial_domains", "clip_mode": "clip_mode",
+    "source_format": "source_format",
 }
+OPT_PREFIX = "opt__"  # argparse dest of a method option flag
+
+
+def method_option_flags() -> dict[str, list]:
+    """Flag name → the option fields (of every method's Options) it sets; a name shared by
+    several methods' options is one flag."""
+    import dataclasses
+
+    from reidlab.methods import METHODS
+
+    flags: dict[str, list] = {}
+    for name in sorted(METHODS):
+        cls = METHODS[name].Options
+        for f in dataclasses.fields(cls) if cls is not None else []:
+            flags.setdefault(f.name, []).append((name, f))
+    return flags
+
+
+def parse_opt(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    k, v = text.split("=", 1)
+    return k.strip().replace("-", "_"), v.strip()
 
 
 def camera_groups(text: str) -> list[list[int]]:
@@ -79,6 +105,31 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--preset", choices=sorted(PRESETS), help="quick (CPU, ~10 min), paper, test")
     p.add_argument("--seed", type=int)
+    p.add_argument("--clip-mode", choices=["interleaved", "segments"], dest="clip_mode",
+                   help="how the clips of a tracklet differ: interleaved (each spans the "
+                   "tracklet) or segments (successive parts, CAWCL)")
+    p.add_argument("--source", help="domain adaptation: a labelled source dataset folder "
+                   "trained beside the target (cawcl)")
+    p.add_argument("--source-format", dest="source_format",
+                   help="layout of --source (default mars)")
+    p.add_argument("--opt", action="append", type=parse_opt, default=[], metavar="KEY=VALUE",
+                   help="a method option (see the method's flags below); repeatable")
+    taken = {a.dest for a in p._actions} | {s for a in p._actions for s in a.option_strings}
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for opt, owners in method_option_flags().items():
+        flag = "--" + opt.replace("_", "-")
+        if flag in taken:
+            continue  # still settable with --opt
+        method, f = owners[0]
+        methods = "/".join(m for m, _ in owners)
+        g = groups.get(methods) or groups.setdefault(
+            methods, p.add_argument_group(f"{methods} options"))
+        default = f.default if f.default is not dataclasses.MISSING else None
+        choices = f.metadata.get("choices")
+        g.add_argument(flag, dest=OPT_PREFIX + opt, metavar=None if choices else
+                       type(default).__name__.upper() if default is not None else "VALUE",
+                       choices=list(choices) if choices else None,
+                       help=f"{f.metadata.get('help', '')} (default {default})")
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
@@ -104,6 +155,17 @@ def resolve_dataset(args: argparse.Namespace) -> str:
 def config_from_args(args: argparse.Namespace, **override) -> TrainConfig:
     """A TrainConfig from ``--preset`` plus the explicit flags (and ``override``)."""
     values = {field: getattr(args, flag, None) for flag, field in FLAGS.items()}
+    options = {k[len(OPT_PREFIX):]: v for k, v in vars(args).items()
+               if k.startswith(OPT_PREFIX) and v is not None}
+    options.update(dict(getattr(args, "opt", None) or []))
+    if options:
+        values["options"] = options
+    if getattr(args, "source", None):
+        src = Path(args.source).expanduser()
+        if not src.is_dir():
+            raise DatasetError(src, "a source dataset folder (see --source-format)",
+                               "no such folder")
+        values["source"] = str(src)
     values.update(override)
     if getattr(args, "protocol", None):
         values["dataset_options"] = {"protocol": args.protocol}

@@ -142,14 +142,16 @@ class Method(nn.Module):
 
     Class attributes a subclass may set: ``Options`` (its options dataclass),
     ``config_defaults`` (TrainConfig values its paper prescribes), and the traits the app reads
-    through :meth:`traits`: ``adversarial`` (uses λ), ``uses_parts`` (uses K parts),
-    ``clusters`` (re-estimates pseudo labels).
+    through :meth:`traits`: ``adversarial`` (aligns cameras adversarially), ``uses_lam`` (reads
+    ``cfg.lam``), ``uses_parts`` (reads ``cfg.K`` parts), ``clusters`` (re-estimates pseudo
+    labels).
     """
 
     name: str = "base"
     Options: type | None = None
     config_defaults: dict = {}
     adversarial: bool = False
+    uses_lam: bool = False
     uses_parts: bool = False
     clusters: bool = False
 
@@ -193,7 +195,8 @@ class Method(nn.Module):
     @classmethod
     def traits(cls) -> dict:
         """What the app needs to know about the method without building it."""
-        return {"adversarial": bool(cls.adversarial), "uses_parts": bool(cls.uses_parts),
+        return {"adversarial": bool(cls.adversarial), "uses_lam": bool(cls.uses_lam),
+                "uses_parts": bool(cls.uses_parts),
                 "clusters": bool(cls.clusters),
                 "options": [f.name for f in option_fields(cls.Options)]}
 

@@ -149,6 +149,7 @@ class PadalM(PadalID):
 
     adv_kind = "multi"
     adversarial = True
+    uses_lam = True
 
 
 @register("padal_a")
@@ -157,6 +158,7 @@ class PadalA(PadalID):
 
     adv_kind = "pairwise"
     adversarial = True
+    uses_lam = True
 
 
 @register("padal_mp")
@@ -166,6 +168,7 @@ class PadalMP(PadalID):
     adv_kind = "multi"
     use_pam = True
     adversarial = True
+    uses_lam = True
     uses_parts = True
 
 
@@ -176,4 +179,5 @@ class PadalAP(PadalID):
     adv_kind = "pairwise"
     use_pam = True
     adversarial = True
+    uses_lam = True
     uses_parts = True
