@@ -19,13 +19,18 @@ with ui.guard("methods"):
 fmt, root = ui.current_dataset()
 
 
+SHOWN_ABOVE = {"K", "parts", "lam", "adv_loss", "lam_schedule"}  # dedicated widgets
+
+
 def option_widgets(cls) -> dict:
-    """One widget per field of the method's ``Options`` dataclass (its help as the tooltip);
-    returns the values that differ from the defaults."""
+    """One widget per scalar field of the method's ``Options`` dataclass (its help as the
+    tooltip; lists such as partial_domains are CLI-only); returns the values that differ from
+    the defaults."""
     import dataclasses
 
     values = {}
-    fields = dataclasses.fields(cls.Options) if cls.Options is not None else []
+    fields = [f for f in (dataclasses.fields(cls.Options) if cls.Options is not None else [])
+              if f.name not in SHOWN_ABOVE and isinstance(f.default, (bool, int, float, str))]
     cols = st.columns(4)
     for i, f in enumerate(fields):
         col, helptext, key = cols[i % 4], f.metadata.get("help"), f"opt_{cls.name}_{f.name}"
@@ -85,8 +90,9 @@ with st.form("train_form"):
                                       help="dann ramps λ up from 0 as 2/(1+exp(−10p))−1")
     options = {}
     if cls.Options is not None:
-        st.markdown(f"**{method} options** (defaults are the paper's)")
-        options = option_widgets(cls)
+        with st.expander(f"{method} options (defaults are the paper's)",
+                         expanded=traits["clusters"]):
+            options = option_widgets(cls)
     if getattr(cls, "accepts_source", False):
         source = st.text_input("source dataset for domain adaptation (optional, MARS layout)",
                                "", help="a labelled dataset trained beside the target, e.g. "

@@ -75,8 +75,10 @@ def variant(cfg: dict) -> str | None:
 
 runs = ui.list_runs()
 rows = []
+from reidlab.engine.config import flat_config  # noqa: E402
+
 for r in runs:
-    cfg = r.config.get("config", {})
+    cfg = flat_config(r.config.get("config", {}))
     m = F.to_percent([r.final_metrics() or {}])[0]
     rows.append({"run": ui.run_label(r), "folder": ui.run_folder(r) or "(top)",
                  "method": cfg.get("method"),

@@ -279,7 +279,8 @@ def test_ablations_plot_and_table(lab):
     shutil.copytree(lab["runs"] / "fake_k2", fake_m)
     try:
         cfg = json.loads((fake_m / "config.json").read_text())
-        cfg["config"].update(method="padal_m", adv_loss="confusion")
+        cfg["config"].update(method="padal_m")
+        cfg["config"]["options"].update(adv_loss="confusion")
         (fake_m / "config.json").write_text(json.dumps(cfg))
         at = page("pages/7_Ablations.py").run()
         no_errors(at)
@@ -336,10 +337,35 @@ def test_train_page_submits_once_and_shows_curves(lab):
     loss = chart_titled(at, "Training losses")
     from reidlab.engine.runs import Run
 
-    assert Run(lab["runs"] / "app_job").config["config"]["adv_loss"] == "confusion"
+    assert Run(lab["runs"] / "app_job").config["config"]["options"]["adv_loss"] == "confusion"
     steps = Run(lab["runs"] / "app_job").metrics("step")
     total = next(t for t in loss["data"] if t["name"] == "loss")
     np.testing.assert_allclose(total["y"], [s["loss"] for s in steps if s.get("loss") is not None])
+
+
+def test_train_page_shows_the_methods_own_options(lab):
+    """The form's fields come from the method: cawcl's Options dataclass, no K/λ for it."""
+    from reidlab.engine import jobs
+
+    at = page("pages/2_Train.py").run()
+    next(s for s in at.selectbox if s.label == "method").set_value("cawcl").run()
+    no_errors(at)
+    labels = {w.label for w in [*at.selectbox, *at.number_input, *at.checkbox]}
+    assert {"cam_loss", "weighting", "eps", "k1", "contrastive", "pretrain_epochs"} <= labels
+    assert "λ (adversarial weight)" not in {s.label for s in at.select_slider}
+    assert "K (parts)" not in {s.label for s in at.slider}
+    assert next(s for s in at.slider if s.label == "clips per tracklet").value == 2
+    next(s for s in at.selectbox if s.label == "cam_loss").set_value("ce")
+    next(n for n in at.number_input if n.label == "eps").set_value(0.5)
+    next(s for s in at.selectbox if s.label == "preset").set_value("test")
+    at.text_input(key="run_name").set_value("cawcl_form")
+    at.button[0].click().run()
+    no_errors(at)
+    job = jobs.job_state("cawcl_form", lab["runs"])
+    argv = job.argv
+    assert argv[argv.index("--cam-loss") + 1] == "ce" and argv[argv.index("--eps") + 1] == "0.5"
+    assert "--K" not in argv and "--lam" not in argv and "--weighting" not in argv
+    jobs.cancel("cawcl_form", root=lab["runs"], grace_s=1.0)
 
 
 # --------------------------------------------------------------------------- a real trained run
@@ -455,7 +481,7 @@ def test_load_run_model_and_bad_checkpoint(lab, trained, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(trained / "tiny_mp", bad)
     cfg = json.loads((bad / "config.json").read_text())
-    cfg["config"]["K"] = cfg["config"]["K"] + 2  # discriminator shapes no longer match
+    cfg["config"]["options"]["K"] = cfg["config"]["options"].get("K", 3) + 2  # shapes differ
     (bad / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(RestoreError, match="checkpoint.pt"):
         load_run_model(bad)

@@ -140,6 +140,13 @@ def test_two_epoch_run_with_label_updates(target, tmp_path):
     extra = ck["model"]["_extra_state"]
     assert extra["memory"]["features"].shape[0] == 2 * len(lab)
     assert extra["history"].shape[0] == 2
+    # restore rebuilds the method with its memory, and embeds as the method does
+    from reidlab.engine.restore import load_run_model
+
+    rm = load_run_model(out)
+    assert torch.equal(rm.method.memory.labels, extra["memory"]["labels"])
+    f = rm.embed(torch.randn(3, 2, 3, 32, 16))
+    assert torch.allclose(f.norm(dim=1), torch.ones(3), atol=1e-5)
 
 
 def test_quality_of_the_first_update_matches_brute_force(target, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_mars import write_tiny_mars  # noqa: E402
 
+from reidlab.engine.config import flat_config  # noqa: E402
 from reidlab.cli import main  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
 
@@ -37,7 +38,7 @@ def test_train_then_eval_as_subprocesses(tiny, tmp_path):
     summary = json.loads(p.stdout[p.stdout.index("{"):])
     assert summary["status"] == "finished"
     cfg = Run(out).config["config"]
-    assert cfg["method"] == "padal_m" and cfg["lam"] == 0.2 and cfg["preset"] == "test"
+    assert cfg["method"] == "padal_m" and cfg["options"]["lam"] == 0.2 and cfg["preset"] == "test"
     e = subprocess.run([sys.executable, "-m", "reidlab", "eval", "--run", str(out)],
                        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
     assert e.returncode == 0, e.stderr
@@ -97,7 +98,7 @@ def test_sweep_writes_summary(tiny, tmp_path, capsys):
     assert [r["K"] for r in rows] == ["1", "2"]
     for r in rows:
         run = Run(r["run"])
-        assert run.config["config"]["K"] == int(r["K"])
+        assert run.config["config"]["options"]["K"] == int(r["K"])
         assert float(r["mAP"]) == run.final_metrics()["mAP"]
     md = (base / "summary.md").read_text()
     assert "| K | run | status |" in md and md.count("finished") == 2
@@ -111,7 +112,7 @@ def test_study_flags_reach_the_stored_config(tiny, tmp_path):
                  "--method", "padal_m", "--partial-domains", "1,2;2,3", "--lam-schedule", "dann",
                  "--adv-loss", "confusion",                 "--fragment-rate", "0.5", "--last-stride", "2", "--no-pretrained",
                  "--out", str(out), "--no-progress"]) == 0
-    cfg = Run(out).config["config"]
+    cfg = flat_config(Run(out).config["config"])
     assert cfg["partial_domains"] == [[0, 1], [1, 2]]
     assert cfg["lam_schedule"] == "dann" and cfg["fragment_rate"] == 0.5
     assert cfg["adv_loss"] == "confusion"

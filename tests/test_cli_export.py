@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import pandas as pd
 import pytest
 
+from reidlab.engine.config import flat_config  # noqa: E402
 from reidlab.cli import main
 from reidlab.engine.runs import Run
 from reidlab.viz import export as E
@@ -75,7 +76,7 @@ def test_export_all_formats_sizes_and_tables(run_dir, tmp_path, capsys):
             "Plotly.newPlot" in html, n
 
     final = run.final_metrics()
-    cfg = run.config["config"]
+    cfg = flat_config(run.config["config"])
     csv = pd.read_csv(out / "results.csv", index_col=0)
     assert list(csv.index) == ["tiny_mp"]
     row = csv.loc["tiny_mp"]

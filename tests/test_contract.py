@@ -135,8 +135,19 @@ def test_method_options_are_validated(tiny):
         METHODS["cawcl"].parse_options({"knn_k": "many"})
     o = METHODS["cawcl"].parse_options({"knn_k": "3", "contrastive": "false", "eps": "0.5"})
     assert (o.knn_k, o.contrastive, o.eps) == (3, False, 0.5)
-    with pytest.raises(ConfigError, match="takes no method options"):
+    with pytest.raises(ConfigError, match="unknown padal_m options"):
         METHODS["padal_m"].parse_options({"k1": 3})
+    # PADAL's options: flat keyword arguments and old flat run stores go into options
+    cfg = make_config("test", dataset=str(tiny), method="padal_mp", K=4, adv_loss="confusion")
+    assert (cfg.options["K"], cfg.options["adv_loss"], cfg.K, cfg.lam) == (4, "confusion", 4, 0.1)
+    assert cfg.options["disc_hidden"] == 256  # every option is stored, defaults included
+    old = {**cfg.to_dict(), "K": 5, "lam": 0.3, "options": {}}
+    again = type(cfg).from_dict(old)
+    assert (again.options["K"], again.options["lam"], again.K) == (5, 0.3, 5)
+    with pytest.raises(ConfigError, match="unknown config keys"):
+        type(cfg).from_dict({**cfg.to_dict(), "nonsense": 1})
+    with pytest.raises(AttributeError):
+        make_config("test", method="cawcl").K  # not a cawcl option
     cfg = make_config("test", dataset=str(tiny), method="cawcl")
     assert (cfg.clips_per_tracklet, cfg.clip_mode) == (2, "segments")  # the paper's clips
     cfg = make_config("test", dataset=str(tiny), method="cawcl", clips_per_tracklet=1)
@@ -145,9 +156,9 @@ def test_method_options_are_validated(tiny):
 
 def test_traits_come_from_the_methods():
     assert METHODS["padal_id"].traits()["adversarial"] is False
-    assert METHODS["padal_mp"].traits() == {"adversarial": True, "uses_lam": True,
-                                            "uses_parts": True,
-                                            "clusters": False, "options": []}
+    t = METHODS["padal_mp"].traits()
+    assert (t["adversarial"], t["uses_lam"], t["uses_parts"], t["clusters"]) == \
+        (True, True, True, False) and "K" in t["options"]
     t = METHODS["cawcl"].traits()
     assert t["clusters"] and "cam_loss" in t["options"]
     assert np.all([isinstance(v, (bool, list)) for v in t.values()])

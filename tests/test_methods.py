@@ -102,7 +102,7 @@ def test_unknown_adversarial_settings_fail_when_the_method_is_built():
 def test_lam_schedule():
     cfg = make_config("test", lam=0.4, epochs=10)
     assert lam_at(cfg, 5) == 0.4
-    cfg.lam_schedule = "dann"
+    cfg = make_config("test", lam=0.4, epochs=10, lam_schedule="dann")
     assert lam_at(cfg, 0) == 0.0
     assert lam_at(cfg, 5) == pytest.approx(0.4 * (2 / (1 + math.exp(-5)) - 1))
 

@@ -27,14 +27,18 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def parse_values(param: str, values: str) -> tuple[str, list]:
-    """The TrainConfig field for ``param`` and the values converted to its type."""
+def parse_values(param: str, values: str, method: str | None = None) -> tuple[str, list]:
+    """The TrainConfig field (or option of ``method``) for ``param`` and the values converted
+    to its type."""
+    from reidlab.engine.config import option_field
+
     field = FLAGS.get(param, param)
     fields = {f.name: f for f in TrainConfig.__dataclass_fields__.values()}
-    if field not in fields:
-        raise ConfigError(f"--param: expected one of {sorted(FLAGS)} or a TrainConfig field, "
-                          f"got {param!r}")
-    kind = type(getattr(TrainConfig(), field))
+    opt = option_field(method or TrainConfig.method, field)
+    if field not in fields and opt is None:
+        raise ConfigError(f"--param: expected one of {sorted(FLAGS)}, a TrainConfig field or "
+                          f"an option of {method or TrainConfig.method}, got {param!r}")
+    kind = type(getattr(TrainConfig(), field)) if field in fields else type(opt.default)
     raw = [v.strip() for v in values.split(",") if v.strip()]
     if not raw:
         raise ConfigError("--values: expected a comma-separated list, got nothing")
@@ -66,7 +70,7 @@ def write_summary(base: Path, param: str, rows: list[dict]) -> None:
 def run(args: argparse.Namespace) -> int:
     from reidlab.engine.trainer import train
 
-    field, values = parse_values(args.param, args.values)
+    field, values = parse_values(args.param, args.values, getattr(args, "method", None))
     base = Path(args.base_out)
     base.mkdir(parents=True, exist_ok=True)
     rows = []

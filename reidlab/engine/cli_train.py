@@ -23,6 +23,7 @@ FLAGS = {
     "adv_loss": "adv_loss",
     "last_stride": "last_stride", "disc_lr_mult": "disc_lr_mult", "pretrained": "pretrained",
     "partial_domains": "partial_domains", "clip_mode": "clip_mode",
+    "num_instances": "num_instances",
     "source_format": "source_format",
 }
 OPT_PREFIX = "opt__"  # argparse dest of a method option flag
@@ -95,6 +96,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, dest="batch_size", help="clips per batch")
     p.add_argument("--lr", type=float)
     p.add_argument("--sampler", choices=["random", "pk", "camera"])
+    p.add_argument("--num-instances", type=int, dest="num_instances",
+                   help="the K of P×K sampling: items per group in a batch (PAM parts: --K)")
     p.add_argument("--eval-every", type=int, dest="eval_every", help="epochs between evaluations")
     p.add_argument("--eval-frames", type=int, dest="eval_frames",
                    help="frames per tracklet for features (0: all)")

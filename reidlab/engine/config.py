@@ -39,19 +39,6 @@ class TrainConfig:
     backbone: str = "effnet_lite0"  # effnet_lite0 | resnet18 | resnet50 | tiny
     pretrained: bool = True  # ImageNet weights (packaged for effnet_lite0)
     last_stride: int = 1  # 1 keeps more rows in X (8x4 at 128x64 for resnet/effnet)
-    # method hyper-parameters
-    K: int = 3  # number of parts (PAM)
-    parts: str = "kmeans"  # kmeans | strict (uniform horizontal stripes)
-    lam: float = 0.1  # adversarial weight λ (gradient reversal coefficient)
-    partial_domains: list[list[int]] | None = None  # n discriminators, each over m cameras
-    fragment_rate: float = 0.0  # fraction of train tracklets split in two pseudo IDs
-    adv_loss: str = "grl"  # grl (reversed camera CE, the paper) | confusion (uniform target)
-    lam_schedule: str = "constant"  # constant | dann (λ·(2/(1+exp(−10p))−1), p = epoch/epochs)
-    label_smoothing: float = 0.0  # per-camera ID loss
-    disc_hidden: int = 256  # hidden width of the global camera discriminators
-    disc_lr_mult: float = 1.0  # discriminators' learning rate = lr × this
-    pam_hidden: int = 64  # channels of the PAM part discriminators
-    kmeans_iters: int = 5  # Lloyd iterations of the PAM part clustering
     # optimisation
     epochs: int = 10
     lr: float = 3.5e-4
@@ -68,13 +55,71 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def __getattr__(self, name: str):
+        """A method option read like a field (``cfg.K``, ``cfg.eps``): its value in
+        ``options``, else the default of the method's ``Options`` dataclass."""
+        if name.startswith("__") or name in ("options", "method"):
+            raise AttributeError(name)
+        opts = self.__dict__.get("options") or {}
+        if name in opts:
+            return opts[name]
+        f = option_field(self.__dict__.get("method"), name)
+        if f is None:
+            raise AttributeError(f"TrainConfig has no field and method "
+                                 f"{self.__dict__.get('method')!r} no option {name!r}")
+        return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
+        """A config from a dict; keys that are options of the method go into ``options``
+        (run stores before per-method options had PADAL's options at the top level)."""
         names = {f.name for f in dataclasses.fields(cls)}
+        d = dict(d)
+        options = dict(d.get("options") or {})
+        method = d.get("method", cls.method)
+        for key in sorted(set(d) - names):
+            if option_field(method, key) is not None:
+                options.setdefault(key, d.pop(key))
+            elif key in LEGACY_OPTION_KEYS:
+                d.pop(key)  # a PADAL-era default that this method never read
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ConfigError(f"unknown config keys {unknown}; expected a subset of {sorted(names)}")
+            raise ConfigError(f"unknown config keys {unknown}; expected a subset of "
+                              f"{sorted(names)} or options of method {method!r}")
+        # every option of the method is stored, defaults included: a run stays reproducible
+        # when a default changes later
+        d["options"] = {**option_defaults(method), **options}
         return cls(**d)
+
+
+# Keys that were flat TrainConfig fields before each method had its own options (PADAL's).
+LEGACY_OPTION_KEYS = ("K", "parts", "lam", "partial_domains", "fragment_rate", "adv_loss",
+                      "lam_schedule", "label_smoothing", "disc_hidden", "disc_lr_mult",
+                      "pam_hidden", "kmeans_iters")
+
+
+def option_field(method: str | None, name: str) -> dataclasses.Field | None:
+    """The field ``name`` of ``method``'s Options dataclass, or None."""
+    from reidlab.methods import METHODS
+
+    cls = getattr(METHODS.get(method), "Options", None)
+    if cls is None:
+        return None
+    return next((f for f in dataclasses.fields(cls) if f.name == name), None)
+
+
+def option_defaults(method: str | None) -> dict:
+    """The default value of every option of ``method`` (``{}`` without an Options class)."""
+    from reidlab.methods import METHODS
+
+    cls = getattr(METHODS.get(method), "Options", None)
+    return dataclasses.asdict(cls()) if cls is not None else {}
+
+
+def flat_config(config: dict) -> dict:
+    """A stored config dict with the method's options at the top level (for tables)."""
+    return {**{k: v for k, v in config.items() if k != "options"},
+            **(config.get("options") or {})}
 
 
 # Presets: ``quick`` finishes on the default SynthCams in about 10 minutes on a 2-core CPU;
@@ -102,7 +147,12 @@ def make_config(preset: str | None = None, **overrides) -> TrainConfig:
     explicit = {k: v for k, v in overrides.items() if v is not None}
     method = explicit.get("method", TrainConfig.method)
     values.update(method_config_defaults(method))
+    options = dict(explicit.pop("options", None) or {})
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    for key in [k for k in explicit if k not in names and option_field(method, k) is not None]:
+        options[key] = explicit.pop(key)  # e.g. make_config(method="padal_mp", K=3)
     values.update(explicit)
+    values["options"] = options
     return TrainConfig.from_dict(values)
 
 

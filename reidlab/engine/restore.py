@@ -36,10 +36,21 @@ class RunModel:
     size: tuple[int, int]
     source: str
     epoch: int = 0
+    method: object | None = None  # the whole method (heads, memories) when trained
 
     @property
     def trained(self) -> bool:
         return self.source == TRAINED
+
+    def embed(self, clips):
+        """The retrieval embedding the run was evaluated with: the method's own ``embed``
+        (e.g. CAWCL's ℓ2-normalised f) when trained, the network's f otherwise."""
+        import torch
+
+        with torch.no_grad():
+            if self.method is not None:
+                return self.method.embed(clips)
+            return self.net(clips)["feat"]
 
 
 def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
@@ -59,10 +70,13 @@ def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
                                      last_stride=cfg.last_stride))
         return RunModel(net.to(device).eval(), size, INITIAL, 0)
 
+    from reidlab.engine.trainer import load_source
     from reidlab.methods import build_method
 
     data = run.dataset()
-    method = build_method(cfg, data.train, data.num_cameras)
+    src = load_source(cfg)
+    method = build_method(cfg, data.train, data.num_cameras,
+                          source=src.train if src is not None else None)
     try:
         ck = torch.load(ck_path, map_location=device, weights_only=True)
         method.load_state_dict(ck["model"])
@@ -72,7 +86,7 @@ def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
                            f"{run.config['dataset'].get('root')}; loading failed: "
                            f"{type(e).__name__}: {str(e)[:300]}") from e
     method.to(device).eval()
-    return RunModel(method.net, size, TRAINED, int(ck.get("epoch", 0)))
+    return RunModel(method.net, size, TRAINED, int(ck.get("epoch", 0)), method)
 
 
 def run_part_masks(model: RunModel, frames: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:

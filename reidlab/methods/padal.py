@@ -17,15 +17,15 @@ minimise λ·L_conf, the cross-entropy of the (parameter-frozen) discriminators 
 camera distribution — bounded, so the features aim at a discriminator at chance rather than one
 that is confidently wrong (see docs/methods.md, "Why global alignment did not help").
 
-Config fields used: backbone, pretrained, last_stride, lam, adv_loss ("grl"|"confusion"),
-lam_schedule ("constant" or "dann": λ·(2/(1+exp(−10·p)) − 1) with p = epoch / epochs), K, parts
-("kmeans"|"strict"), partial_domains (padal_m / padal_mp only), fragment_rate, label_smoothing,
-disc_hidden, disc_lr_mult, pam_hidden, kmeans_iters, seed, epochs.
+Config fields used: backbone, pretrained, last_stride, seed, epochs; the method's own options
+are :class:`PadalOptions` (lam, adv_loss, lam_schedule, K, parts, partial_domains,
+fragment_rate, label_smoothing, disc_hidden, disc_lr_mult, pam_hidden, kmeans_iters).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -40,6 +40,39 @@ from reidlab.models.backbones import build_backbone
 from reidlab.models.discriminators import SubsetDiscriminators, make_layout
 from reidlab.models.pam import PartAdversary
 from reidlab.models.reid_net import ReIDNet
+
+
+def _opt(default, help: str, choices=None):
+    meta = {"help": help}
+    if choices:
+        meta["choices"] = tuple(choices)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class PadalOptions:
+    """PADAL's options (``cfg.options``; CLI ``--K``, ``--lam``, …)."""
+
+    lam: float = _opt(0.1, "adversarial weight λ (gradient-reversal coefficient)")
+    adv_loss: str = _opt("grl", "grl: reversed camera cross-entropy (the paper); confusion: "
+                         "cross-entropy to the uniform camera distribution", ADV_LOSSES)
+    lam_schedule: str = _opt("constant", "constant, or dann: λ·(2/(1+exp(−10p))−1), "
+                             "p = epoch/epochs", ("constant", "dann"))
+    K: int = _opt(3, "number of PAM parts (padal_mp / padal_ap)")
+    parts: str = _opt("kmeans", "PAM part masks: kmeans of the feature map, or strict stripes",
+                      ("kmeans", "strict"))
+    partial_domains: list[list[int]] | None = _opt(
+        None, "partial-domain study: camera groups (0-based), one discriminator each")
+    fragment_rate: float = _opt(0.0, "ID-fragment study: fraction of tracklets split in two")
+    label_smoothing: float = _opt(0.0, "label smoothing of the per-camera ID loss")
+    disc_hidden: int = _opt(256, "hidden width of the global camera discriminators")
+    disc_lr_mult: float = _opt(1.0, "discriminators learn at lr × this")
+    pam_hidden: int = _opt(64, "channels of the PAM part discriminators")
+    kmeans_iters: int = _opt(5, "Lloyd iterations of the PAM part clustering")
+
+    def validate(self) -> None:
+        if self.K < 1:
+            raise ConfigError(f"padal option K={self.K}: expected >= 1 parts")
 
 
 def lam_at(cfg, epoch: int) -> float:
@@ -58,17 +91,15 @@ def lam_at(cfg, epoch: int) -> float:
 class PadalID(Method):
     """Per-camera ID classifiers on f over camera-local pseudo IDs (the baseline)."""
 
+    Options = PadalOptions
     adv_kind: str | None = None  # "multi" | "pairwise"
     use_pam: bool = False
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int):
         super().__init__(cfg, train, num_cameras)
-        if cfg.adv_loss not in ADV_LOSSES:
-            raise ConfigError(f"unknown adv_loss {cfg.adv_loss!r}; expected one of "
-                              f"{list(ADV_LOSSES)}")
-        lam_at(cfg, 0)  # an unknown lam_schedule fails here, before any training
+        o = self.opts
         self.train_tracklets, self.fragment_plan = fragment_tracklets(
-            list(train), float(cfg.fragment_rate), int(cfg.seed))
+            list(train), float(o.fragment_rate), int(cfg.seed))
         labels, counts = camera_local_labels(self.train_tracklets, num_cameras, self.fragment_plan)
         self.classes_per_camera = counts
         self.register_buffer("local_labels", torch.as_tensor(labels), persistent=False)
@@ -78,12 +109,11 @@ class PadalID(Method):
         self.disc = self.pam = None
         if self.adv_kind is not None:
             self.layout = self._layout(cfg, num_cameras)
-            hidden = int(cfg.disc_hidden)
+            hidden = int(o.disc_hidden)
             self.disc = SubsetDiscriminators(dim, self.layout, hidden)
         if self.use_pam:
-            self.pam = PartAdversary(dim, int(cfg.K), self.layout, cfg.parts,
-                                     int(cfg.pam_hidden),
-                                     int(cfg.kmeans_iters))
+            self.pam = PartAdversary(dim, int(o.K), self.layout, o.parts, int(o.pam_hidden),
+                                     int(o.kmeans_iters))
 
     def sampler_groups(self, epoch: int) -> list[int]:
         """P×K groups: the camera-local pseudo IDs (fragment halves are groups of their own)."""
@@ -93,17 +123,17 @@ class PadalID(Method):
 
     def param_groups(self) -> list[dict]:
         """Discriminators (global and PAM) learn at lr × cfg.disc_lr_mult (one group when 1)."""
-        if float(self.cfg.disc_lr_mult) == 1.0:
+        if float(self.opts.disc_lr_mult) == 1.0:
             return super().param_groups()
         adv = [p for m in (self.disc, self.pam) if m is not None for p in m.parameters()]
         taken = {id(p) for p in adv}
         groups = [{"params": [p for p in self.parameters() if id(p) not in taken]}]
         if adv:
-            groups.append({"params": adv, "lr_mult": float(self.cfg.disc_lr_mult)})
+            groups.append({"params": adv, "lr_mult": float(self.opts.disc_lr_mult)})
         return groups
 
     def _layout(self, cfg, num_cameras: int):
-        domains = cfg.partial_domains
+        domains = self.opts.partial_domains
         if self.adv_kind == "pairwise":
             if domains:
                 raise ConfigError(f"{self.name}: partial_domains applies to padal_m / padal_mp; "
@@ -117,11 +147,11 @@ class PadalID(Method):
         out = self.net(batch["clips"])
         labels = self.local_labels.to(camid.device)[batch["index"]]
         l_id, id_acc = per_camera_id_loss(out["feat"], camid, labels, self.id_head,
-                                          float(self.cfg.label_smoothing))
+                                          float(self.opts.label_smoothing))
         loss, terms, metrics = l_id, {"id": float(l_id.detach())}, {"id_acc": float(id_acc)}
         if self.disc is not None:
             lam = lam_at(self.cfg, epoch)
-            mode = self.cfg.adv_loss
+            mode = self.opts.adv_loss
             glob = adversarial_terms(
                 self.disc, out["feat"], lam, mode,
                 lambda logits, target: subset_adv_loss(logits, camid, self.layout,

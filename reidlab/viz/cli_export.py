@@ -101,9 +101,11 @@ def standard_tables(runs) -> dict:
     """``{"results": DataFrame}`` with the final metrics of ``runs`` (one row per run)."""
     import pandas as pd
 
+    from reidlab.engine.config import flat_config
+
     rows = []
     for r in runs:
-        cfg = r.config.get("config", {})
+        cfg = flat_config(r.config.get("config", {}))
         m = F.to_percent([r.final_metrics() or {}])[0]
         rows.append({"run": r.config.get("label") or r.name, "method": cfg.get("method"),
                      "K": cfg.get("K"), "lambda": cfg.get("lam"),
