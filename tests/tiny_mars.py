@@ -26,7 +26,7 @@ def write_tiny_mars(root: Path, train_ids: int = 4, test_ids: int = 4, cameras: 
         for _ in range(n_ids):
             pid += 1
             top, bottom = rng.uniform(40, 215, size=(2, 3))
-            cams = sorted(rng.choice(cameras, rng.integers(2, cameras + 1), replace=False))
+            cams = sorted(rng.choice(cameras, rng.integers(min(2, cameras), cameras + 1), replace=False))
             for k, cam in enumerate(cams):
                 n = int(rng.integers(frames[0], frames[1] + 1))
                 if k == 0:

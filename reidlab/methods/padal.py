@@ -95,8 +95,9 @@ class PadalID(Method):
     adv_kind: str | None = None  # "multi" | "pairwise"
     use_pam: bool = False
 
-    def __init__(self, cfg, train: list[Tracklet], num_cameras: int):
-        super().__init__(cfg, train, num_cameras)
+    def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
+                 source: list[Tracklet] | None = None):
+        super().__init__(cfg, train, num_cameras, source)
         o = self.opts
         self.train_tracklets, self.fragment_plan = fragment_tracklets(
             list(train), float(o.fragment_rate), int(cfg.seed))
