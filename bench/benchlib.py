@@ -64,3 +64,11 @@ def md_header(s: dict) -> list[str]:
     """The Markdown lines naming the command, date and machine of a :func:`stamp`."""
     return [f"Command: `{s['command']}`  ", f"Date: {s['date']}  ",
             f"Machine: {describe(s['machine'])}  "]
+
+
+def git_rev() -> str:
+    """The short hash of the checked-out commit (benchmarks record which code they measured)."""
+    import subprocess
+
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                          capture_output=True, text=True).stdout.strip()

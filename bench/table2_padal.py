@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchlib import RESULTS, ROOT, describe, stamp
+from benchlib import RESULTS, describe, git_rev, stamp
 
 from reidlab.analysis.domain_gap import camera_probe, pooled  # noqa: E402
 from reidlab.engine.config import make_config  # noqa: E402
@@ -104,8 +103,7 @@ def write(rows: list[dict], args, started: float) -> None:
     rows = sorted(rows, key=lambda r: (order.index(r["row"]), r["seed"]))
     res = Path(args.results)
     res.mkdir(parents=True, exist_ok=True)
-    meta = {**stamp(), "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                  capture_output=True, text=True).stdout.strip(),
+    meta = {**stamp(), "git": git_rev(),
             "preset": args.preset, "epochs": args.epochs, "lam": args.lam, "seeds": args.seeds,
             "overrides": args.overrides, "dataset": args.dataset,
             "wall_s": round(time.time() - started, 1)}

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchlib import RESULTS, ROOT, describe, stamp
+from benchlib import RESULTS, describe, git_rev, stamp
 from table2_padal import mean_std, parse_set, probe
 
 from reidlab.engine.config import make_config  # noqa: E402
@@ -94,8 +93,7 @@ def write(rows: list[dict], args, started: float) -> None:
     rows = sorted(rows, key=lambda r: (order.index(r["row"]), r["seed"]))
     res = Path(args.results)
     res.mkdir(parents=True, exist_ok=True)
-    meta = {**stamp(), "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                  capture_output=True, text=True).stdout.strip(),
+    meta = {**stamp(), "git": git_rev(),
             "preset": args.preset, "epochs": args.epochs, "seeds": args.seeds,
             "overrides": args.overrides, "options": args.options, "dataset": args.dataset,
             "source": args.source, "wall_s": round(time.time() - started, 1)}

@@ -91,6 +91,15 @@ class LabelUpdate:
     stage: str = "global"
 
 
+def option(default, help: str, choices=None):
+    """A field of an ``Options`` dataclass: its default, a help text (CLI ``--help``, the
+    app's tooltip) and, for a fixed set of values, ``choices``."""
+    meta = {"help": help}
+    if choices:
+        meta["choices"] = tuple(choices)
+    return field(default=default, metadata=meta)
+
+
 def option_fields(options_cls) -> list[dataclasses.Field]:
     return list(dataclasses.fields(options_cls)) if options_cls is not None else []
 

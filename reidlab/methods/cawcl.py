@@ -30,7 +30,7 @@ weights is ours (5). Adam 3e-4 and batch 24 of the paper are the method's config
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -41,41 +41,35 @@ from reidlab.data.tracklets import SOURCE, TARGET, Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.camera import CAMERA_LOSSES, camera_loss
 from reidlab.losses.memory import HybridMemory
-from reidlab.methods.base import LabelFeatures, LabelUpdate, Method, Stage, StepOutput, register
+from reidlab.methods.base import (LabelFeatures, LabelUpdate, Method, Stage, StepOutput, option,
+                                  register)
 from reidlab.models.backbones import build_backbone
 from reidlab.models.grl import grad_reverse
 from reidlab.models.reid_net import ReIDNet
 
 
-def _opt(default, help: str, choices=None):
-    meta = {"help": help}
-    if choices:
-        meta["choices"] = tuple(choices)
-    return field(default=default, metadata=meta)
-
-
 @dataclass
 class CAWCLOptions:
-    cam_loss: str = _opt("clc", "camera classifier loss: clc (eq. 4), ce (eq. 3) or none",
+    cam_loss: str = option("clc", "camera classifier loss: clc (eq. 4), ce (eq. 3) or none",
                          CAMERA_LOSSES)
-    contrastive: bool = _opt(True, "the clustering + hybrid-memory contrastive loss L_contr")
-    weighting: str = _opt("knn", "self-paced kNN weights of L_contr (knn) or SpCL's plain "
+    contrastive: bool = option(True, "the clustering + hybrid-memory contrastive loss L_contr")
+    weighting: str = option("knn", "self-paced kNN weights of L_contr (knn) or SpCL's plain "
                           "target (none)", ("knn", "none"))
-    knn_k: int = _opt(5, "k of the kNN weights: γ = distance to the k-th nearest memory entry "
+    knn_k: int = option(5, "k of the kNN weights: γ = distance to the k-th nearest memory entry "
                       "(the paper gives none)")
-    id_weight: float = _opt(1.0, "δ1, weight of the source identity loss (UDA)")
-    cam_weight: float = _opt(0.2, "δ2, weight of the camera loss (also its reversal factor)")
-    contr_weight: float = _opt(1.0, "δ3, weight of the contrastive loss")
-    k1: int = _opt(30, "k1 of the k-reciprocal Jaccard distance (SpCL default)")
-    k2: int = _opt(6, "k2 (query expansion) of the Jaccard distance (SpCL default)")
-    eps: float = _opt(0.6, "DBSCAN eps on the Jaccard distance (SpCL default)")
-    min_samples: int = _opt(4, "DBSCAN min_samples (SpCL default)")
-    clip_positives: bool = _opt(True, "clips of one tracklet are one cluster (distance 0)")
-    temperature: float = _opt(0.05, "τ of the memory softmax (SpCL default)")
-    momentum: float = _opt(0.2, "μ of the memory update m ← μm + (1−μ)q (SpCL default)")
-    cam_hidden: int = _opt(256, "hidden width of the camera classifier θ_c")
-    pretrain_epochs: int = _opt(0, "UDA: epochs of supervised source training first")
-    label_frames: int = _opt(8, "frames per clip instance in a label update's feature pass")
+    id_weight: float = option(1.0, "δ1, weight of the source identity loss (UDA)")
+    cam_weight: float = option(0.2, "δ2, weight of the camera loss (also its reversal factor)")
+    contr_weight: float = option(1.0, "δ3, weight of the contrastive loss")
+    k1: int = option(30, "k1 of the k-reciprocal Jaccard distance (SpCL default)")
+    k2: int = option(6, "k2 (query expansion) of the Jaccard distance (SpCL default)")
+    eps: float = option(0.6, "DBSCAN eps on the Jaccard distance (SpCL default)")
+    min_samples: int = option(4, "DBSCAN min_samples (SpCL default)")
+    clip_positives: bool = option(True, "clips of one tracklet are one cluster (distance 0)")
+    temperature: float = option(0.05, "τ of the memory softmax (SpCL default)")
+    momentum: float = option(0.2, "μ of the memory update m ← μm + (1−μ)q (SpCL default)")
+    cam_hidden: int = option(256, "hidden width of the camera classifier θ_c")
+    pretrain_epochs: int = option(0, "UDA: epochs of supervised source training first")
+    label_frames: int = option(8, "frames per clip instance in a label update's feature pass")
 
     def validate(self) -> None:
         for name in ("knn_k", "k1", "k2", "min_samples", "cam_hidden", "label_frames"):

@@ -25,7 +25,7 @@ fragment_rate, label_smoothing, disc_hidden, disc_lr_mult, pam_hidden, kmeans_it
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.adversarial import ADV_LOSSES, adversarial_terms, subset_adv_loss
 from reidlab.losses.id import PerCameraClassifier, per_camera_id_loss
-from reidlab.methods.base import Method, StepOutput, register
+from reidlab.methods.base import Method, StepOutput, option, register
 from reidlab.methods.padal_labels import camera_local_labels, fragment_tracklets
 from reidlab.models.backbones import build_backbone
 from reidlab.models.discriminators import SubsetDiscriminators, make_layout
@@ -42,33 +42,26 @@ from reidlab.models.pam import PartAdversary
 from reidlab.models.reid_net import ReIDNet
 
 
-def _opt(default, help: str, choices=None):
-    meta = {"help": help}
-    if choices:
-        meta["choices"] = tuple(choices)
-    return field(default=default, metadata=meta)
-
-
 @dataclass
 class PadalOptions:
     """PADAL's options (``cfg.options``; CLI ``--K``, ``--lam``, …)."""
 
-    lam: float = _opt(0.1, "adversarial weight λ (gradient-reversal coefficient)")
-    adv_loss: str = _opt("grl", "grl: reversed camera cross-entropy (the paper); confusion: "
+    lam: float = option(0.1, "adversarial weight λ (gradient-reversal coefficient)")
+    adv_loss: str = option("grl", "grl: reversed camera cross-entropy (the paper); confusion: "
                          "cross-entropy to the uniform camera distribution", ADV_LOSSES)
-    lam_schedule: str = _opt("constant", "constant, or dann: λ·(2/(1+exp(−10p))−1), "
+    lam_schedule: str = option("constant", "constant, or dann: λ·(2/(1+exp(−10p))−1), "
                              "p = epoch/epochs", ("constant", "dann"))
-    K: int = _opt(3, "number of PAM parts (padal_mp / padal_ap)")
-    parts: str = _opt("kmeans", "PAM part masks: kmeans of the feature map, or strict stripes",
+    K: int = option(3, "number of PAM parts (padal_mp / padal_ap)")
+    parts: str = option("kmeans", "PAM part masks: kmeans of the feature map, or strict stripes",
                       ("kmeans", "strict"))
-    partial_domains: list[list[int]] | None = _opt(
+    partial_domains: list[list[int]] | None = option(
         None, "partial-domain study: camera groups (0-based), one discriminator each")
-    fragment_rate: float = _opt(0.0, "ID-fragment study: fraction of tracklets split in two")
-    label_smoothing: float = _opt(0.0, "label smoothing of the per-camera ID loss")
-    disc_hidden: int = _opt(256, "hidden width of the global camera discriminators")
-    disc_lr_mult: float = _opt(1.0, "discriminators learn at lr × this")
-    pam_hidden: int = _opt(64, "channels of the PAM part discriminators")
-    kmeans_iters: int = _opt(5, "Lloyd iterations of the PAM part clustering")
+    fragment_rate: float = option(0.0, "ID-fragment study: fraction of tracklets split in two")
+    label_smoothing: float = option(0.0, "label smoothing of the per-camera ID loss")
+    disc_hidden: int = option(256, "hidden width of the global camera discriminators")
+    disc_lr_mult: float = option(1.0, "discriminators learn at lr × this")
+    pam_hidden: int = option(64, "channels of the PAM part discriminators")
+    kmeans_iters: int = option(5, "Lloyd iterations of the PAM part clustering")
 
     def validate(self) -> None:
         if self.K < 1:
