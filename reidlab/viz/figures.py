@@ -606,10 +606,140 @@ def ablation_plot(rows: Sequence[Mapping], *, x: str, metrics: Sequence[str] = (
     return fig
 
 
+
+# --------------------------------------------------------------------------- pseudo labels
+
+def label_quality_curves(series: Mapping[str, Sequence[Mapping]], *, keys: Sequence[str],
+                         names: Mapping[str, str] | None = None,
+                         unit_keys: Sequence[str] = (), x: str = "epoch",
+                         x_title: str | None = None,
+                         title: str = "Pseudo-label quality over label updates",
+                         cols: int = 4, style: Style | None = None) -> go.Figure:
+    """Cluster quality over label updates: one panel per key of ``keys`` (number of clusters,
+    outlier fraction, precision, …), one line per run (colour) and stage (dash) of ``series``
+    (run name → ``labels`` records with ``x`` and ``stage``). Keys without any value are
+    left out; ``unit_keys`` get a fixed 0..1 axis. Each trace's ``meta`` is
+    ``{"metric", "run", "stage"}``."""
+    style = style or DEFAULT_STYLE
+    names = dict(names or {})
+    present = [k for k in keys if any(_series(rs, k, x)[0] for rs in series.values())]
+    if not present:
+        raise ValueError(f"no label-update values of {list(keys)} to plot")
+    cols = max(1, min(cols, len(present)))
+    rows = math.ceil(len(present) / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[names.get(k, k) for k in present],
+                        horizontal_spacing=0.22 / cols + 0.03, vertical_spacing=0.3 / rows)
+    stages = list(dict.fromkeys(str(r.get("stage") or "global") for rs in series.values()
+                                for r in rs))
+    dashes = ("solid", "dash", "dot", "dashdot")
+    symbols = ("circle", "square", "diamond", "triangle-up")
+    shown: set[str] = set()
+    for i, k in enumerate(present):
+        row, col = i // cols + 1, i % cols + 1
+        for ri, (run, recs) in enumerate(series.items()):
+            for si, stage in enumerate(stages):
+                xs, ys = _series([r for r in recs if str(r.get("stage") or "global") == stage],
+                                 k, x)
+                if not xs:
+                    continue
+                name = run if len(stages) == 1 else f"{run} · {stage}"
+                fig.add_trace(go.Scatter(
+                    x=xs, y=ys, mode="lines+markers", name=name, legendgroup=name,
+                    showlegend=name not in shown, meta={"metric": k, "run": run, "stage": stage},
+                    line=dict(color=style.color(ri), dash=dashes[si % len(dashes)]),
+                    marker=dict(symbol=symbols[si % len(symbols)], size=7),
+                    hovertemplate=f"{name}<br>{x} %{{x}}<br>{names.get(k, k)} %{{y:.4g}}"
+                                  "<extra></extra>"), row=row, col=col)
+                shown.add(name)
+        if k in unit_keys:
+            fig.update_yaxes(range=[-0.02, 1.02], row=row, col=col)
+    fig.update_xaxes(title_text=x_title or x, row=rows)
+    values = sorted({v for t in fig.data for v in t.x})
+    if len(values) <= 12:  # ticks at the updates (epochs 0, 1, 2; not 0.5)
+        fig.update_xaxes(tickmode="array", tickvals=values, ticktext=[f"{v:g}" for v in values])
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title, height=260 * rows + 110,
+                      legend=dict(orientation="h", y=-0.12 if rows > 1 else -0.25))
+    return fig
+
+
+def pseudo_label_embedding(xy: np.ndarray, labels: np.ndarray, pids: np.ndarray,
+                           camids: np.ndarray, *, method: str = "PCA", title: str = "",
+                           style: Style | None = None) -> go.Figure:
+    """One 2-D embedding of clustered samples, three ways side by side: coloured by pseudo
+    label (outliers, label −1, in grey), by true identity (unknown, −1, in grey) and by
+    camera (one trace and legend entry per camera). Labels and identities cycle through the
+    palette (and marker symbols): they are too many for a legend; hover names them."""
+    style = style or DEFAULT_STYLE
+    xy = np.asarray(xy, dtype=np.float64)
+    labels, pids, camids = (np.asarray(a).astype(int) for a in (labels, pids, camids))
+    if xy.ndim != 2 or xy.shape[1] != 2 or not (len(xy) == len(labels) == len(pids)
+                                                == len(camids)):
+        raise ValueError(f"expected N×2 points with N labels, pids and camids, got {xy.shape}, "
+                         f"{labels.shape}, {pids.shape}, {camids.shape}")
+    grey = "#%02X%02X%02X" % JUNK_RGB
+    n_col = len(style.colors())
+    shapes = ("circle", "square", "diamond", "cross", "x")
+    custom = np.stack([labels, pids, camids + 1], axis=1)
+    hover = "label %{customdata[0]}<br>pid %{customdata[1]}<br>cam %{customdata[2]}<extra></extra>"
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.04,
+                        subplot_titles=(f"{method}: by pseudo label", f"{method}: by identity",
+                                        f"{method}: by camera"))
+
+    def cyclic(values, m, name, col, legend):
+        uniq = np.unique(values[m])
+        rank = {v: i for i, v in enumerate(uniq)}
+        fig.add_trace(go.Scattergl(
+            x=xy[m, 0], y=xy[m, 1], mode="markers", name=name, showlegend=legend,
+            marker=dict(size=5, opacity=0.85, color=[style.color(rank[v]) for v in values[m]],
+                        symbol=[shapes[rank[v] // n_col % len(shapes)] for v in values[m]]),
+            customdata=custom[m], hovertemplate=hover), row=1, col=col)
+
+    for col, values, what in ((1, labels, "outliers (−1)"), (2, pids, "unknown identity")):
+        neg = values < 0
+        if neg.any():
+            fig.add_trace(go.Scattergl(
+                x=xy[neg, 0], y=xy[neg, 1], mode="markers", name=what, showlegend=True,
+                marker=dict(size=4, color=grey, opacity=0.45), customdata=custom[neg],
+                hovertemplate=hover), row=1, col=col)
+        cyclic(values, ~neg, "clusters" if col == 1 else "identities", col, False)
+    for c in np.unique(camids):
+        m = camids == c
+        fig.add_trace(go.Scattergl(
+            x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"cam {c + 1}",
+            marker=dict(size=5, color=style.color(c), opacity=0.8), customdata=custom[m],
+            hovertemplate=hover), row=1, col=3)
+    fig.update_xaxes(showticklabels=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, zeroline=False)
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title or None, height=460)
+    return fig
+
+
+def image_strip(images: Sequence[np.ndarray], *, height: int = 64, width: int = 32,
+                pad: int = 2, borders: Sequence[Sequence[int] | None] | None = None,
+                background: Sequence[int] = (255, 255, 255)) -> np.ndarray:
+    """A row of thumbnails (each resized to ``height`` × ``width``, optionally framed in the
+    RGB colour of ``borders[i]``) as one H×W×3 uint8 image, e.g. for an image table cell."""
+    if len(images) == 0:
+        raise ValueError("no images for the strip")
+    b = 2 if borders is not None else 0
+    cell_h, cell_w = height + 2 * b, width + 2 * b
+    out = np.empty((cell_h + 2 * pad, len(images) * (cell_w + pad) + pad, 3), np.uint8)
+    out[:] = np.asarray(background, np.uint8)
+    for i, img in enumerate(images):
+        t = resize(img, height, width)
+        if b and borders[i] is not None:
+            t = add_border(t, borders[i], b)
+        x = pad + i * (cell_w + pad)
+        out[pad + (cell_h - t.shape[0]) // 2:pad + (cell_h - t.shape[0]) // 2 + t.shape[0],
+            x + (cell_w - t.shape[1]) // 2:x + (cell_w - t.shape[1]) // 2 + t.shape[1]] = t
+    return out
+
 __all__ = [
     "Style", "PALETTES", "COLORBLIND_SAFE", "DEFAULT_STYLE", "apply_style", "restyle",
     "embedding_scatter_pair", "loss_curves", "loss_keys", "metric_curves", "camera_pair_heatmap",
     "gap_bars", "distance_histograms", "rank_list_figure", "part_masks_figure", "frames_strip",
     "thumbnail_grid", "counts_bar", "ablation_plot", "to_percent", "METRIC_KEYS", "png_data_uri", "decode_data_uri",
-    "add_border", "grey_out",
+    "add_border", "grey_out", "label_quality_curves", "pseudo_label_embedding", "image_strip",
 ]
