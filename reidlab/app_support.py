@@ -42,6 +42,9 @@ PAGES = [
      ":material/tune:"),
     ("pages/8_Export.py", "Export", "paper-ready PNG/SVG/PDF/HTML, CSV/LaTeX, zip",
      ":material/download:"),
+    ("pages/9_Pseudo_labels.py", "Pseudo labels",
+     "clustering methods: label quality over updates, clusters by label/identity/camera",
+     ":material/workspaces:"),
 ]
 
 
@@ -300,6 +303,21 @@ def show_figure(fig, name: str, *, key: str | None = None, downloads: bool = Tru
         c.download_button(fmt.upper(), data=functools.partial(figure_bytes, fig, fmt, style),
                           file_name=f"{name}.{fmt}", mime=MIME[fmt], on_click="ignore",
                           key=f"dl_{key or name}_{fmt}")
+
+
+def show_table(df, name: str, *, key: str, column_config: dict | None = None,
+               csv_columns=None, **kwargs) -> None:
+    """Show a table, remember it for the Export page (CSV/LaTeX) and offer it as CSV here;
+    ``csv_columns`` limits both to those columns (e.g. leave out an image column)."""
+    from reidlab.viz.export import table_bytes
+
+    st.dataframe(df, key=key, column_config=column_config, **kwargs)
+    plain = df if csv_columns is None else df[list(csv_columns)]
+    name = _safe_name(name)
+    st.session_state.setdefault("tables", {})[name] = plain
+    st.download_button("CSV", data=functools.partial(table_bytes, plain, "csv"),
+                       file_name=f"{name}.csv", mime="text/csv", on_click="ignore",
+                       key=f"dl_{key}_csv")
 
 
 def url_path(title: str) -> str:
