@@ -11,9 +11,10 @@ Rows (the paper's Table 2 in its own words; ``clips`` = 2 segments per tracklet 
   + camera CE, ``contr_knn_clc`` + CLC (the full method), ``contr_clc`` CLC without kNN,
   ``contr_knn_clc_1clip`` the full method with 1 clip per tracklet, ``clipsN`` the full
   method with N clips (Table 4: N = 1, 2, 3, 4, 8).
-* UDA (labelled source = SynthCams style b, ``--source``): ``uda_source`` source only (the
-  lower bound: L_CE, no adaptation), ``uda_ce`` / ``uda_clc`` + camera loss on the target,
-  ``uda_full`` + L_contr with kNN weights and CLC.
+* UDA (labelled source = SynthCams style b, ``--source``; the first 2 epochs train on the
+  source only): ``uda_source`` source only throughout (the lower bound, "sup. S only"),
+  ``uda_ce`` / ``uda_clc`` (``_1clip``) + camera loss on the target, and ``uda_<row>`` for
+  every unsupervised row above, e.g. ``uda_contr_knn_clc`` (the full method).
 
 A finished run is reused, an unfinished one resumed, so the script can be re-run after a stop;
 rows are appended to bench/results/NAME.{json,md} one by one. Besides rank-1/5 and mAP each row
@@ -39,7 +40,7 @@ from reidlab.engine.runs import Run  # noqa: E402
 from reidlab.engine.trainer import train  # noqa: E402
 
 FULL = {"cam_loss": "clc", "weighting": "knn", "contrastive": True}
-ROWS: dict[str, dict] = {
+ABLATION: dict[str, dict] = {  # the paper's Table 2 rows (clips = 2 unless "1clip")
     "contr": dict(options={"cam_loss": "none", "weighting": "none"}),
     "contr_knn": dict(options={"cam_loss": "none", "weighting": "knn"}),
     "contr_knn_ce": dict(options={"cam_loss": "ce", "weighting": "knn"}),
@@ -47,11 +48,24 @@ ROWS: dict[str, dict] = {
     "contr_knn_clc": dict(options=FULL),
     "contr_knn_clc_1clip": dict(options=FULL, clips_per_tracklet=1),
     **{f"clips{n}": dict(options=FULL, clips_per_tracklet=n) for n in (1, 2, 3, 4, 8)},
+    # not in the paper: features centred per camera before clustering (the diagnosis)
+    "contr_knn_cc": dict(options={"cam_loss": "none", "weighting": "knn",
+                                  "camera_centering": True}),
+    "contr_knn_clc_cc": dict(options={**FULL, "camera_centering": True}),
+}
+PRETRAIN = 2  # UDA rows: epochs of source-only training before adaptation
+ROWS: dict[str, dict] = {
+    **ABLATION,
     "uda_source": dict(uda=True, options={"cam_loss": "none", "contrastive": False}),
     "uda_ce": dict(uda=True, options={"cam_loss": "ce", "contrastive": False}),
     "uda_clc": dict(uda=True, options={"cam_loss": "clc", "contrastive": False}),
-    "uda_full": dict(uda=True, options=FULL),
+    "uda_clc_1clip": dict(uda=True, options={"cam_loss": "clc", "contrastive": False},
+                          clips_per_tracklet=1),
+    **{f"uda_{k}": dict(uda=True, **v) for k, v in ABLATION.items()},
 }
+for _row in ROWS.values():
+    if _row.get("uda"):
+        _row["options"] = {"pretrain_epochs": PRETRAIN, **_row["options"]}
 DEFAULT_ROWS = ["contr", "contr_knn", "contr_knn_ce", "contr_knn_clc", "contr_knn_clc_1clip"]
 
 

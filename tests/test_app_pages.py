@@ -560,10 +560,11 @@ def test_navigation_home_first_titles_and_switch(lab):
 
     rows = [t.value.split("|") for t in AppTest.from_function(listing).run().text]
     assert [r[0] for r in rows] == ["Home", "Data", "Train", "Domain gap", "Part masks",
-                                    "Distances", "Rank lists", "Ablations", "Export"]
+                                    "Distances", "Rank lists", "Ablations", "Export",
+                                    "Pseudo labels"]
     assert rows[0][2] == "True" and [r[1] for r in rows[1:]] == [
         "Data", "Train", "Domain_gap", "Part_masks", "Distances", "Rank_lists", "Ablations",
-        "Export"]
+        "Export", "Pseudo_labels"]
     assert [r[3] for r in rows] == sorted(p.name for p in (ROOT / "pages").glob("*.py"))
     at = page("app.py").run()  # the router runs Home by default
     no_errors(at)

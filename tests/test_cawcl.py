@@ -78,6 +78,18 @@ def test_knn_weights_give_near_entries_partial_mass():
     assert w[0, 2] == 0 and w[0, 3] == 0 and w[0, 4] == 0  # k-th neighbour and beyond: 0
 
 
+def test_camera_centering_removes_a_per_camera_offset():
+    from reidlab.methods.cawcl import camera_centred
+
+    rng = np.random.default_rng(0)
+    ids = rng.normal(size=(10, 8))
+    cams = np.repeat([0, 1], 10)
+    f = np.concatenate([ids, ids]) + np.repeat([[5.0] * 8, [-5.0] * 8], 10, axis=0)
+    g = camera_centred(f, cams)
+    assert np.allclose(g[:10], g[10:], atol=1e-5)  # the same person in both cameras
+    assert np.allclose(np.linalg.norm(g, axis=1), 1, atol=1e-5)
+
+
 def test_batch_hard_triplet_matches_brute_force():
     torch.manual_seed(1)
     f = torch.randn(10, 5)

@@ -129,7 +129,7 @@ def test_train_then_look(app, browser):
     no_exception(page)
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     titles = ["Home", "Data", "Train", "Domain gap", "Part masks", "Distances", "Rank lists",
-              "Ablations", "Export"]  # (material icon names are text too: skip them)
+              "Ablations", "Export", "Pseudo labels"]  # (material icon names are text: skip)
     assert [ln.strip() for ln in nav.split("\n") if ln.strip() in titles] == titles, nav
     assert "app" not in [ln.strip() for ln in nav.split("\n")], nav
     assert page.get_by_role("button", name="Deploy").count() == 0  # toolbarMode = viewer

@@ -65,6 +65,8 @@ class CAWCLOptions:
     eps: float = option(0.6, "DBSCAN eps on the Jaccard distance (SpCL default)")
     min_samples: int = option(4, "DBSCAN min_samples (SpCL default)")
     clip_positives: bool = option(True, "clips of one tracklet are one cluster (distance 0)")
+    camera_centering: bool = option(False, "not in the paper: subtract each camera's mean "
+                                    "feature before clustering (see docs/methods.md)")
     temperature: float = option(0.05, "τ of the memory softmax (SpCL default)")
     momentum: float = option(0.2, "μ of the memory update m ← μm + (1−μ)q (SpCL default)")
     cam_hidden: int = option(256, "hidden width of the camera classifier θ_c")
@@ -81,6 +83,15 @@ class CAWCLOptions:
             raise ConfigError("cawcl options: expected 0 <= momentum < 1 and temperature > 0")
         if self.pretrain_epochs < 0:
             raise ConfigError("cawcl option pretrain_epochs: expected >= 0")
+
+
+def camera_centred(feat: np.ndarray, camids: np.ndarray) -> np.ndarray:
+    """Features minus their camera's mean, re-normalised: the camera's shared offset (its
+    style) no longer decides who is near whom in the first clusterings."""
+    out = feat.astype(np.float32, copy=True)
+    for c in np.unique(camids):
+        out[camids == c] -= out[camids == c].mean(0)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
 @register("cawcl")
@@ -149,7 +160,8 @@ class CAWCL(Method):
 
         o = self.opts
         groups = feats.index if (o.clip_positives and self.clips > 1) else None
-        res = cluster_pseudo_labels(feats.feat, k1=o.k1, k2=o.k2, eps=o.eps,
+        feat = camera_centred(feats.feat, feats.camids) if o.camera_centering else feats.feat
+        res = cluster_pseudo_labels(feat, k1=o.k1, k2=o.k2, eps=o.eps,
                                     min_samples=o.min_samples, groups=groups)
         n_slots = self.num_target * self.clips
         memfeat = torch.zeros(n_slots, feats.feat.shape[1])
