@@ -30,6 +30,7 @@ PAGES = {
     "Domain_gap": ("domain_gap", True, 2600), "Part_masks": ("part_masks", True, 1800),
     "Distances": ("distances", True, 2200), "Rank_lists": ("rank_lists", True, 2000),
     "Ablations": ("ablations", False, 1800), "Export": ("export", False, 2000),
+    "Pseudo_labels": ("pseudo_labels", True, 2600),
 }
 
 

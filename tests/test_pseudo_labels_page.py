@@ -8,7 +8,6 @@ across cameras, then one cluster per identity except identities 10 and 11, which
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from pathlib import Path
@@ -17,6 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+
+import sys
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_app_pages import chart_titled, no_errors  # noqa: E402
 
 from reidlab.analysis import pseudo_labels as PL
 from reidlab.errors import DatasetError
@@ -30,20 +34,6 @@ MERGED = 10  # the label of identities 10 and 11 in the last update
 
 
 # --------------------------------------------------------------------------- fake run store
-
-def decode(obj):
-    """Plotly JSON → Python with typed arrays decoded to numpy."""
-    if isinstance(obj, dict):
-        if "bdata" in obj and "dtype" in obj:
-            a = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
-            if "shape" in obj:
-                a = a.reshape([int(s) for s in str(obj["shape"]).split(",")])
-            return a
-        return {k: decode(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [decode(v) for v in obj]
-    return obj
-
 
 def write_frames(folder: Path) -> dict[tuple[int, int], str]:
     """One small PNG per (identity, camera): a body in the identity's colour, the camera's
@@ -147,24 +137,6 @@ def env(store, monkeypatch, tmp_path):
     monkeypatch.setenv("REIDLAB_DATA", str(tmp_path / "nodata"))
     monkeypatch.chdir(ROOT)
     return store
-
-
-def charts(at) -> list[dict]:
-    return [decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
-
-
-def chart_titled(at, text: str) -> dict:
-    for c in charts(at):
-        t = c["layout"].get("title", {})
-        t = t.get("text", "") if isinstance(t, dict) else str(t)
-        if text in (t or ""):
-            return c
-    raise AssertionError(f"no chart titled {text!r}")
-
-
-def no_errors(at):
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def cluster_tables(at) -> list[pd.DataFrame]:
