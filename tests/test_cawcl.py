@@ -50,6 +50,23 @@ def test_clc_is_the_papers_eq4_and_reverses_under_grl():
         assert torch.allclose(g_rev, -0.2 * g_plain, atol=1e-6)
 
 
+def test_clc_saturates_when_the_true_camera_scores_lowest():
+    """The finding behind docs/methods.md: a classifier that ranks the true camera *last* by a
+    wide margin has L_CLC → 0 and gives the encoder a vanishing reversed gradient, while its
+    argmin still names every camera."""
+    y = torch.tensor([0, 1, 2, 3, 4, 5])
+    for margin, small in ((2.0, False), (20.0, True)):
+        c = torch.zeros(6, 6)
+        c[torch.arange(6), y] = -margin
+        c.requires_grad_(True)
+        loss = camera_clc(c, y)
+        g, = torch.autograd.grad(loss, c)
+        assert (c.argmin(1) == y).all()
+        assert (loss.item() < 1e-6 and g.abs().max() < 1e-6) == small
+    # an undecided classifier is far from that
+    assert camera_clc(torch.zeros(6, 6), y).item() == pytest.approx(math.log(6) ** 2, rel=1e-5)
+
+
 def test_memory_entries_loss_and_momentum_update():
     mem = HybridMemory(3, temperature=0.5, momentum=0.2)
     feats = torch.tensor([[1., 0, 0], [0.8, 0.6, 0], [0, 1., 0], [0, 0, 1.]])

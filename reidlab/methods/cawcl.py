@@ -239,6 +239,9 @@ class CAWCL(Method):
                 loss = loss + o.cam_weight * l_cam
                 terms["cam"] = float(l_cam.detach())
                 metrics["cam_acc"] = float((logits.argmax(1) == cams).float().mean())
+                # CLC lets the classifier be sure *and wrong*: the true camera as its lowest
+                # score still tells the camera (see docs/methods.md, CAWCL on SynthCams)
+                metrics["cam_acc_argmin"] = float((logits.argmin(1) == cams).float().mean())
             if o.contrastive and len(self.memory):
                 slots = self.slot(batch["index"][tgt], batch["clip"][tgt])
                 k = o.knn_k if o.weighting == "knn" else 0
