@@ -52,6 +52,8 @@ ABLATION: dict[str, dict] = {  # the paper's Table 2 rows (clips = 2 unless "1cl
     "contr_knn_cc": dict(options={"cam_loss": "none", "weighting": "knn",
                                   "camera_centering": True}),
     "contr_knn_clc_cc": dict(options={**FULL, "camera_centering": True}),
+    # not in the paper: the bounded camera confusion objective (PADAL's fix) instead of CLC
+    "contr_knn_uniform": dict(options={**FULL, "cam_loss": "uniform"}),
 }
 PRETRAIN = 2  # UDA rows: epochs of source-only training before adaptation
 ROWS: dict[str, dict] = {
@@ -61,6 +63,7 @@ ROWS: dict[str, dict] = {
     "uda_clc": dict(uda=True, options={"cam_loss": "clc", "contrastive": False}),
     "uda_clc_1clip": dict(uda=True, options={"cam_loss": "clc", "contrastive": False},
                           clips_per_tracklet=1),
+    "uda_uniform": dict(uda=True, options={"cam_loss": "uniform", "contrastive": False}),
     **{f"uda_{k}": dict(uda=True, **v) for k, v in ABLATION.items()},
 }
 for _row in ROWS.values():

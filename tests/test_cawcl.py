@@ -67,6 +67,25 @@ def test_clc_saturates_when_the_true_camera_scores_lowest():
     assert camera_clc(torch.zeros(6, 6), y).item() == pytest.approx(math.log(6) ** 2, rel=1e-5)
 
 
+def test_uniform_confusion_splits_the_gradients():
+    from reidlab.losses.camera import uniform_confusion
+
+    torch.manual_seed(0)
+    head = torch.nn.Linear(4, 3)
+    f = torch.randn(6, 4, requires_grad=True)
+    cams = torch.tensor([0, 1, 2, 0, 1, 2])
+    l_cls, l_conf, _ = uniform_confusion(head, f, cams)
+    (l_cls + l_conf).backward()
+    # the head learns only from the camera CE, the features only from the confusion term
+    head2 = torch.nn.Linear(4, 3)
+    head2.load_state_dict(head.state_dict())
+    g_head = torch.autograd.grad(F.cross_entropy(head2(f.detach()), cams), head2.weight)[0]
+    assert torch.allclose(head.weight.grad, g_head, atol=1e-6)
+    g_f = torch.autograd.grad(-F.log_softmax(head2(f), 1).mean(1).mean(), f)[0]
+    assert torch.allclose(f.grad, g_f, atol=1e-6)
+    assert l_conf.item() >= math.log(3) - 1e-6  # bounded below by its value at chance
+
+
 def test_memory_entries_loss_and_momentum_update():
     mem = HybridMemory(3, temperature=0.5, momentum=0.2)
     feats = torch.tensor([[1., 0, 0], [0.8, 0.6, 0], [0, 1., 0], [0, 0, 1.]])

@@ -13,6 +13,13 @@ features receive −δ·∂L, i.e. the encoder maximises it:
   wrong (second factor → 0: the true camera gets the lowest score); the encoder, through the
   reversal, drives both factors away from 0 — towards a classifier that can neither confirm
   nor exclude any camera, the paper's "maximise the conditional entropy H(C | g(τ))".
+  Caveat (measured on SynthCams, docs/methods.md): a classifier that ranks the true camera
+  *last* by a margin Δ has L_CLC ≈ Δ(N−1)e^−Δ → 0 and the reversed gradient vanishes with
+  it, although its argmin still names the camera.
+* ``uniform`` (not in the paper; PADAL's bounded confusion objective, reidlab's fix): the
+  classifier learns the true camera on detached features, the features minimise the
+  cross-entropy of a parameter-frozen copy to the uniform camera distribution (minimum at
+  chance, no confidently-wrong escape). See ``reidlab.losses.adversarial.adversarial_terms``.
 """
 
 from __future__ import annotations
@@ -20,12 +27,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-CAMERA_LOSSES = ("clc", "ce", "none")
+from reidlab.losses.adversarial import camera_ce  # noqa: F401  (eq. 3)
 
-
-def camera_ce(logits: torch.Tensor, cams: torch.Tensor) -> torch.Tensor:
-    """Eq. 3: mean cross-entropy of the true cameras."""
-    return F.cross_entropy(logits.float(), cams)
+CAMERA_LOSSES = ("clc", "ce", "uniform", "none")
 
 
 def camera_clc(logits: torch.Tensor, cams: torch.Tensor) -> torch.Tensor:
@@ -37,8 +41,21 @@ def camera_clc(logits: torch.Tensor, cams: torch.Tensor) -> torch.Tensor:
 
 
 def camera_loss(kind: str, logits: torch.Tensor, cams: torch.Tensor) -> torch.Tensor:
+    """The classifier's loss ``ce`` or ``clc`` (used behind a gradient-reversal layer)."""
     if kind == "ce":
         return camera_ce(logits, cams)
     if kind == "clc":
         return camera_clc(logits, cams)
-    raise ValueError(f"camera loss: expected one of {CAMERA_LOSSES[:2]}, got {kind!r}")
+    raise ValueError(f"camera loss: expected ce or clc, got {kind!r}")
+
+
+def uniform_confusion(head: torch.nn.Module, f: torch.Tensor, cams: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``uniform``: (classifier CE on detached f, features' CE to uniform through a frozen
+    copy, classifier logits) — their sum is the loss to add."""
+    from reidlab.losses.adversarial import frozen_call
+
+    logits = head(f.detach())
+    l_cls = camera_ce(logits, cams)
+    l_conf = -F.log_softmax(frozen_call(head, f).float(), dim=1).mean(1).mean()
+    return l_cls, l_conf, logits

@@ -39,7 +39,7 @@ from torch import nn
 
 from reidlab.data.tracklets import SOURCE, TARGET, Tracklet
 from reidlab.errors import ConfigError
-from reidlab.losses.camera import CAMERA_LOSSES, camera_loss
+from reidlab.losses.camera import CAMERA_LOSSES, camera_loss, uniform_confusion
 from reidlab.losses.memory import HybridMemory
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, Method, Stage, StepOutput, option,
                                   register)
@@ -50,8 +50,9 @@ from reidlab.models.reid_net import ReIDNet
 
 @dataclass
 class CAWCLOptions:
-    cam_loss: str = option("clc", "camera classifier loss: clc (eq. 4), ce (eq. 3) or none",
-                         CAMERA_LOSSES)
+    cam_loss: str = option("clc", "camera classifier loss: clc (eq. 4), ce (eq. 3), uniform "
+                           "(not in the paper: bounded confusion, PADAL's fix) or none",
+                           CAMERA_LOSSES)
     contrastive: bool = option(True, "the clustering + hybrid-memory contrastive loss L_contr")
     weighting: str = option("knn", "self-paced kNN weights of L_contr (knn) or SpCL's plain "
                           "target (none)", ("knn", "none"))
@@ -233,10 +234,15 @@ class CAWCL(Method):
         if self.stage is not None and self.stage.name == "adapt" and bool(tgt.any()):
             ft = f[tgt]
             if o.cam_loss != "none":
-                logits = self.cam_head(grad_reverse(ft, 1.0))
                 cams = batch["camid"][tgt]
-                l_cam = camera_loss(o.cam_loss, logits, cams)
-                loss = loss + o.cam_weight * l_cam
+                if o.cam_loss == "uniform":
+                    l_cam, l_conf, logits = uniform_confusion(self.cam_head, ft, cams)
+                    loss = loss + o.cam_weight * (l_cam + l_conf)
+                    terms["conf"] = float(l_conf.detach())
+                else:
+                    logits = self.cam_head(grad_reverse(ft, 1.0))
+                    l_cam = camera_loss(o.cam_loss, logits, cams)
+                    loss = loss + o.cam_weight * l_cam
                 terms["cam"] = float(l_cam.detach())
                 metrics["cam_acc"] = float((logits.argmax(1) == cams).float().mean())
                 # CLC lets the classifier be sure *and wrong*: the true camera as its lowest
