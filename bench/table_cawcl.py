@@ -110,25 +110,26 @@ def write(rows: list[dict], args, started: float) -> None:
     rows = sorted(rows, key=lambda r: (order.index(r["row"]), r["seed"]))
     res = Path(args.results)
     res.mkdir(parents=True, exist_ok=True)
+    seeds = sorted({r["seed"] for r in rows})
     meta = {**stamp(), "git": git_rev(),
-            "preset": args.preset, "epochs": args.epochs, "seeds": args.seeds,
+            "preset": args.preset, "epochs": args.epochs, "seeds": seeds,
             "overrides": args.overrides, "options": args.options, "dataset": args.dataset,
             "source": args.source, "wall_s": round(time.time() - started, 1)}
     (res / f"{args.name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     names = [n for n in order if any(r["row"] == n for r in rows)]
     over = ", ".join(f"{k}={v}" for k, v in {**args.overrides, **args.options}.items()) or "none"
     lines = [f"# CAWCL ablation on SynthCams ({args.preset} preset)", "",
-             f"Command: `{meta['command']}`  ", f"Machine: {describe(meta['machine'])}  ",
+             f"Command (the last; rows of earlier invocations are kept): `{meta['command']}`  ", f"Machine: {describe(meta['machine'])}  ",
              f"Date: {meta['date']} (git {meta['git']}), total {meta['wall_s']} s  ",
              f"Protocol: {rows[0]['protocol'] if rows else '?'} (MARS layout); target "
              f"{args.dataset}; UDA source {args.source}; seeds "
-             f"{', '.join(map(str, args.seeds))}; overrides: {over}", "",
+             f"{', '.join(map(str, seeds))}; overrides: {over}", "",
              "Mean ± standard deviation over the seeds. Cluster F-score / precision / recall: "
              "pairwise, of the last label update against the true identities (first update → "
              "last for F). Camera probe: linear camera classifier on held-out identities.", "",
-             "| row | setting | clips | rank-1 | rank-5 | mAP | mINP | cluster F first → last | "
+             "| row | setting | clips | seeds | rank-1 | rank-5 | mAP | mINP | cluster F first → last | "
              "precision | recall | clusters | outliers | camera probe init → final | run (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def ms(key, rs, scale=True):
         vals = [r[key] for r in rs if r.get(key) is not None]
@@ -146,7 +147,7 @@ def write(rows: list[dict], args, started: float) -> None:
             f"{k}={v}" for k, v in o.items())
         secs = np.mean([r["seconds"] for r in rs if r["seconds"]] or [np.nan])
         lines.append(
-            f"| {n} | {setting} | {rs[0]['clips']} | {ms('rank1', rs)} | {ms('rank5', rs)} | "
+            f"| {n} | {setting} | {rs[0]['clips']} | {len(rs)} | {ms('rank1', rs)} | {ms('rank5', rs)} | "
             f"{ms('mAP', rs)} | {ms('mINP', rs)} | {ms('fscore_first', rs)} → "
             f"{ms('fscore', rs)} | {ms('precision', rs)} | {ms('recall', rs)} | "
             f"{ms('num_clusters', rs, False)} | {ms('outlier_fraction', rs)} | "

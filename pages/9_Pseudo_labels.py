@@ -147,6 +147,8 @@ if not stored:
     st.stop()
 c = st.columns([3, 3, 2, 2])
 name = c[0].selectbox("run", stored, index=len(stored) - 1, key="pl_run")
+if name not in labels_of:
+    st.stop()
 run = labels_of[name]
 epochs = PL.label_updates(run)
 epoch = epochs[0] if len(epochs) == 1 else c[1].select_slider(

@@ -224,3 +224,58 @@ def test_cli_if_missing_keeps_a_finished_dataset(tmp_path, capsys):
     # other settings are not "already there": the dataset is rebuilt for them
     assert main(argv[:-2] + ["--seed", "5", "--workers", "1", "--if-missing"]) == 0
     assert marker.stat().st_mtime_ns != stamp
+
+
+def test_workers_do_not_rerun_a_replaced_main(tmp_path):
+    """Streamlit (and AppTest) replaces ``__main__`` by the page script; the worker pool must not
+    re-run it (a page that fails bare crashed the forkserver and hung CI for 15 minutes)."""
+    import subprocess
+    import sys
+
+    page = tmp_path / "page.py"
+    page.write_text("raise KeyError('a page run outside streamlit')\n")
+    code = f"""
+import sys, types
+from reidlab.data import synthcams as S
+main = types.ModuleType("__main__"); main.__file__ = {str(page)!r}
+sys.modules["__main__"] = main
+cfg = S.SynthConfig(**{{**{TINY.__dict__!r}, "workers": 2}})
+S.generate({str(tmp_path / "out")!r}, cfg)
+print("ok")
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-2000:]
+
+
+TINY_B = S.SynthConfig(**{**TINY.__dict__, "style": "b"})
+
+
+def test_style_b_is_another_domain_with_the_same_layout(tiny, tmp_path):
+    b = S.generate(tmp_path / "b", TINY_B)
+    ta, tb = read_tables(tiny), read_tables(b)
+    for key in ("train", "test"):  # the same split rules and MARS tables
+        assert ta[key].shape[1] == tb[key].shape[1] == 4
+        assert set(tb[key][:, 3]) <= set(range(1, TINY.cameras + 1))
+    fa, fb = all_files(tiny), all_files(b)
+    jpgs = [k for k in fb if k.endswith(".jpg")]
+    assert jpgs and not any(fa.get(k) == fb[k] for k in jpgs)  # other people, other cameras
+    marker = json.loads((b / S.MARKER).read_text())
+    assert json.dumps(marker).count('"b"') >= 1
+    again = S.generate(tmp_path / "b2", TINY_B)
+    assert all_files(again) == fb  # deterministic
+
+
+def test_style_b_draws_other_people_and_cameras():
+    pa = S.sample_person(np.random.default_rng(0), "a")
+    pb = S.sample_person(np.random.default_rng(0), "b")
+    assert pa != pb
+    ca = S.sample_cameras(4, np.random.default_rng(0))
+    cb = S.sample_cameras(4, np.random.default_rng(0), style="b")
+    assert [c.bg_color for c in ca] != [c.bg_color for c in cb]
+
+
+def test_default_style_identity_unchanged_and_bad_style_named():
+    assert "style" not in S.SynthConfig().identity()
+    assert S.SynthConfig(style="b").identity()["style"] == "b"
+    with pytest.raises(S.ConfigError, match="style='c'"):
+        S.SynthConfig(style="c").validate()

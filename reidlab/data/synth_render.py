@@ -14,6 +14,9 @@ drawn in three steps:
    loss, blur and sensor noise.
 
 The parameters are plain dataclasses built by :mod:`reidlab.data.synthcams` from a seed.
+Style "b" (the second domain, indoor/airport-like) adds its own textures (``TEXTURES_B``) and
+two person parts, a long coat and a rolling suitcase; their defaults draw nothing, so style "a"
+renders exactly as before they existed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from scipy.ndimage import gaussian_filter, gaussian_filter1d
 
 VIEWS = ("front", "back", "left", "right")  # left/right: the person's side facing the camera
 TEXTURES = ("tiles", "stripes", "noise", "bricks", "plain", "diagonal")
+# style b (indoor / airport-like): wall panels, glass curtain wall, large tiles with grout lines,
+# a wall with a sign band, fine terrazzo speckle, plain
+TEXTURES_B = ("panels", "windows", "grid", "signage", "speckle", "plain")
 HAIR_STYLES = ("short", "long", "bald", "cap")
 PATTERNS = ("plain", "stripes", "logo")
 BAGS = ("none", "left", "right", "backpack")
@@ -51,6 +57,10 @@ class Person:
     bag_color: tuple[float, float, float]
     build_w: float  # width factor (~0.8-1.25)
     build_h: float  # height factor (~0.9-1.08)
+    # style-b parts (the defaults draw nothing)
+    coat: bool = False  # the torso colour reaches down to the knees
+    suitcase: str = "none"  # "none" | "left" | "right": a rolling suitcase pulled by that hand
+    suitcase_color: tuple[float, float, float] = (0.2, 0.2, 0.2)
 
 
 @dataclass(frozen=True)
@@ -221,6 +231,8 @@ def camera_background(cam: Camera, h: int, w: int, shift: tuple[float, float]) -
         t = t.astype(np.float32)
     elif cam.texture == "diagonal":
         t = 0.5 + 0.5 * np.sin(2 * np.pi * (py + px) * 0.7)
+    elif cam.texture in TEXTURES_B:
+        t = _texture_b(cam, py, px, h, w, sy, sx)
     elif cam.texture == "noise":
         # smooth value noise from a fixed per-camera lattice (shift moves the window)
         rng = np.random.default_rng(1000 + cam.index)
@@ -240,6 +252,30 @@ def camera_background(cam: Camera, h: int, w: int, shift: tuple[float, float]) -
     gy, gx = cam.gradient
     img *= (1.0 + gy * (yy - 0.5) + gx * (xx - 0.5))[..., None]
     return img.astype(np.float32)
+
+
+def _texture_b(cam: Camera, py: np.ndarray, px: np.ndarray, h: int, w: int, sy: float, sx: float) -> np.ndarray:
+    """Style-b textures in [0, 1] (1 = ``bg_color2``); ``py``/``px`` are in texture periods."""
+    if cam.texture == "panels":  # tall wall panels, alternately lighter, with dark seams
+        q = px * 0.6
+        return 0.35 * (np.floor(q) % 2) + 0.65 * ((q % 1.0) < 0.06) * np.ones_like(py)
+    if cam.texture == "windows":  # glass curtain wall: bright panes, mullions, a sky gradient
+        mull = ((px * 0.8) % 1.0 < 0.1) | ((py * 0.5) % 1.0 < 0.06)
+        return np.where(mull, 1.0, 0.25 * (py / max(float(py.max()), 1e-6)))
+    if cam.texture == "grid":  # large tiles with thin grout lines
+        return (((px * 0.7) % 1.0 < 0.07) | ((py * 0.7) % 1.0 < 0.07)).astype(np.float32)
+    if cam.texture == "signage":  # a plain wall with a sign band across the upper part
+        yy = py * (cam.texture_period * h / 128.0) / h  # back to a fraction of the height
+        band = (yy > 0.12) & (yy < 0.26)
+        return np.where(band, 1.0, 0.0) * np.ones_like(px)
+    if cam.texture == "speckle":  # terrazzo: fine value noise from a fixed per-camera lattice
+        rng = np.random.default_rng(2000 + cam.index)
+        lat = rng.random((h + 40, w + 40)).astype(np.float32)
+        iy = np.clip((np.arange(h) + sy).astype(int), 0, lat.shape[0] - 1)
+        ix = np.clip((np.arange(w) + sx).astype(int), 0, lat.shape[1] - 1)
+        t = gaussian_filter(lat, 0.7)[np.ix_(iy, ix)]
+        return (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
+    return np.zeros((h, w), dtype=np.float32)  # plain
 
 
 # ----------------------------------------------------------------------------- person
@@ -341,6 +377,11 @@ def draw_person(cv: Canvas, p: Person, view: str, cx: float, top: float, ph: flo
         for sx in (-0.55, 0.55):
             cv.paint(cv.rect(y_sh, y_sh + 0.16 * ph, cx + sx * hw - 0.012 * ph, cx + sx * hw + 0.012 * ph), p.bag_color)
 
+    if p.coat:
+        ct = cv.rect(y_hip - 0.04 * ph, y_knee + 0.04 * ph, cx - 1.15 * hw, cx + 1.15 * hw)
+        ct = ct * np.clip(1.0 - (np.abs(cv.xx - cx) - (0.95 * hw + 0.25 * (cv.yy - y_hip))), 0.0, 1.0)
+        cv.paint(ct, p.torso, shade)
+
     # ---- torso
     torso = cv.rect(y_sh, y_hip + 0.02 * ph, cx - hw, cx + hw)
     torso = torso * np.clip(1.0 - np.maximum(0, (np.abs(cv.xx - cx) - hw * (1 - 0.25 * (cv.yy - y_sh) / (y_hip - y_sh)))), 0, 1)
@@ -367,6 +408,9 @@ def draw_person(cv: Canvas, p: Person, view: str, cx: float, top: float, ph: flo
             strap = cv.capsule(y_sh + 0.01 * ph, cx - 0.7 * hw * sgn, y_hip - 0.08 * ph, cx + 1.2 * hw * sgn,
                                0.012 * ph)
             cv.paint(strap, np.asarray(p.bag_color) * 0.8)
+
+    if p.suitcase != "none":
+        _suitcase(cv, p, view, cx, hw + 0.6 * arm_r, ph, y_sh + arm_len, y_knee, y_foot, facing)
 
     # ---- arms in front
     if side:
@@ -401,6 +445,30 @@ def draw_person(cv: Canvas, p: Person, view: str, cx: float, top: float, ph: flo
         elif side:
             vx = hcx + facing * 1.2 * hrx
             cv.paint(cv.rect(hcy - 0.3 * hry, hcy - 0.15 * hry, vx - 0.6 * hrx, vx + 0.6 * hrx), np.asarray(p.cap) * 0.8)
+
+
+def _suitcase(cv: Canvas, p: Person, view: str, cx: float, hand_dx: float, ph: float, y_hand: float,
+              y_knee: float, y_foot: float, facing: float) -> None:
+    """A rolling suitcase held by one hand (``hand_dx`` from the body's centre line): hanging
+    from the hand in front/back views, trailing behind in side views; a handle up to the hand
+    and two small wheels."""
+    col = np.asarray(p.suitcase_color)
+    if view in ("left", "right"):
+        bw = 0.09 * ph
+        bx = cx - facing * 0.2 * ph
+        hx = cx - facing * 0.06 * ph
+    else:
+        # the person's left hand is on screen right in a front view, on screen left in a back view
+        sx = (1.0 if p.suitcase == "left" else -1.0) * (1.0 if view == "front" else -1.0)
+        bw = 0.065 * ph
+        hx = cx + sx * hand_dx
+        bx = hx + sx * 0.6 * bw
+    top = y_knee - 0.06 * ph
+    cv.paint(cv.capsule(top, bx, y_hand, hx, 0.008 * ph), col * 0.5)
+    cv.paint(cv.rect(top, y_foot, bx - bw, bx + bw), col)
+    cv.paint(cv.rect(top + 0.3 * (y_foot - top), top + 0.34 * (y_foot - top), bx - bw, bx + bw), col * 0.7)
+    for wx in (bx - 0.7 * bw, bx + 0.7 * bw):
+        cv.paint(cv.ellipse(y_foot + 0.01 * ph, wx, 0.015 * ph, 0.015 * ph), (0.08, 0.08, 0.08))
 
 
 # ----------------------------------------------------------------------------- camera imaging

@@ -21,6 +21,12 @@ carry no metadata, and the MAT-file text header (which scipy stamps with the tim
 The drawing code is in :mod:`reidlab.data.synth_render`; ``python -m reidlab synth`` is the CLI.
 A completion marker (``SYNTHCAMS_COMPLETE.json``) is written last: ``ensure_default`` regenerates a
 folder without it (a killed generation is redone, never half-read).
+
+``SynthConfig.style`` picks the domain: "a" (the default, outdoor-like street cameras) or "b", a
+second domain for unsupervised domain adaptation (indoor/airport-like cameras: ``CALIBRATION_B``,
+and other people: travellers in muted clothes, coats, rolling suitcases, drawn from another
+random stream, so no style-b person is a style-a person even at the same seed).
+``ensure_domain_b()`` writes it to ``data/synthcams_b``.
 """
 
 from __future__ import annotations
@@ -31,7 +37,11 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import sys
 import time
+import types
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -46,6 +56,12 @@ from reidlab.errors import ConfigError
 
 FORMAT_VERSION = 1
 DEFAULT_ROOT = "data/synthcams"
+DOMAIN_B_ROOT = "data/synthcams_b"
+STYLES = ("a", "b")
+# random streams per style: (plan generator key, per-tracklet generator key). numpy's SeedSequence
+# pads entropy with zeros, so the keys must differ in a non-trailing position: [seed, 0] and
+# (seed, 1, i) for style a (as ever), [seed, 2] and (seed, 3, i) for style b.
+STREAMS = {"a": (0, 1), "b": (2, 3)}
 MAT_HEADER = b"MATLAB 5.0 MAT-file, Platform: reidlab SynthCams, deterministic header"
 
 Progress = Callable[[int, int], None]
@@ -71,6 +87,37 @@ CALIBRATION: dict[str, tuple[float, float] | float] = {
     "bg_shift": 12.0,  # per-tracklet background texture shift (pixels), within a camera
 }
 
+# Style b: an indoor / airport-like domain. Same meaning as CALIBRATION where the key is shared;
+# compared with style a: smaller people (cameras mounted higher), bright low-saturation walls
+# (panels, glass, tiles, signs, terrazzo) with an overhead-light gradient, warm-to-green
+# (tungsten / fluorescent) casts instead of casts from the whole colour wheel, flat contrast,
+# washed-out colour, lower resolution, more blur, noise and glare, more occlusion (crowds) and
+# weaker viewpoint habits (people walk both ways past every camera).
+CALIBRATION_B: dict[str, tuple[float, float] | float] = {
+    "scale": (0.66, 0.82),
+    "build_w": (0.9, 1.45),
+    "build_h": (0.88, 1.1),
+    "bg_value": (0.5, 0.86),
+    "bg_hue": (0.05, 0.62),  # beige, sand, sage, teal, blue-grey walls (style a: the whole wheel)
+    "bg_saturation": (0.03, 0.22),
+    "texture_contrast": (0.2, 0.45),  # signage and windows: 0.6-0.9
+    "cast_angle": (-0.2, 2.2),  # radians: 0 = red (tungsten), 1.05 = yellow, 2.1 = green (fluorescent)
+    "cast_strength": (0.05, 0.2),
+    "illum": (0.85, 1.2),
+    "contrast": (0.6, 0.95),
+    "gamma": (0.85, 1.35),
+    "saturation": (0.45, 0.9),
+    "downscale": (1.3, 2.2),
+    "blur": (0.2, 1.0),
+    "noise": (0.01, 0.05),
+    "haze": (0.03, 0.14),
+    "occlusion": (0.1, 0.35),
+    "dominant_view": 0.6,
+    "bg_shift": 16.0,
+    "floor_level": (0.6, 0.78),
+    "offset_y": (0.0, 0.08),  # people a little lower in the frame (camera looks down)
+}
+
 
 @dataclass(frozen=True)
 class SynthConfig:
@@ -89,8 +136,12 @@ class SynthConfig:
     domain_gap: float = 1.0
     jpeg_quality: int = 90
     workers: int = 2
+    style: str = "a"  # "a": the default domain; "b": the second domain (indoor/airport-like)
 
     def validate(self) -> None:
+        if self.style not in STYLES:
+            raise ConfigError(f"style={self.style!r}: expected one of {', '.join(map(repr, STYLES))} "
+                              "(a = the default SynthCams domain, b = the second domain for adaptation)")
         if self.ids < 4 or self.ids > 9998:
             raise ConfigError(f"ids={self.ids}: expected 4..9998 identities (half train, half test)")
         if not 2 <= self.cameras <= 9:
@@ -108,6 +159,8 @@ class SynthConfig:
         """The fields that determine the dataset's content (not how fast it is written)."""
         d = asdict(self)
         d.pop("workers")
+        if d["style"] == "a":  # style a predates the field: its identity (and marker) are unchanged
+            d.pop("style")
         d["format_version"] = FORMAT_VERSION
         return d
 
@@ -131,8 +184,10 @@ def _rgb(rng: np.random.Generator, h: float, s: float, v: float) -> tuple[float,
     return R.hsv(h + rng.normal(0, 0.01), s + rng.normal(0, 0.03), v + rng.normal(0, 0.03))
 
 
-def sample_person(rng: np.random.Generator) -> R.Person:
+def sample_person(rng: np.random.Generator, style: str = "a") -> R.Person:
     """One identity's appearance: colours and part styles drawn independently."""
+    if style == "b":
+        return sample_person_b(rng)
 
     def cloth(dark_bias: float = 0.0):
         r = rng.random()
@@ -168,12 +223,58 @@ def sample_person(rng: np.random.Generator) -> R.Person:
     )
 
 
-def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0) -> list[R.Camera]:
+def sample_person_b(rng: np.random.Generator) -> R.Person:
+    """A style-b identity (travellers): more black/grey/white and muted navy, brown and olive
+    clothes, mostly long sleeves and trousers, coats, backpacks and rolling suitcases, a wider
+    range of builds."""
+    earth = [(0.6, 0.64), (0.05, 0.11), (0.22, 0.36), (0.95, 1.0)]  # navy, brown/tan, olive, burgundy
+
+    def cloth(dark_bias: float = 0.0):
+        r = rng.random()
+        if r < 0.38:  # achromatic
+            return R.hsv(0, rng.uniform(0, 0.06), rng.choice([0.1, 0.3, 0.55, 0.9]) + rng.normal(0, 0.04))
+        if r < 0.8:  # muted earth tones
+            lo, hi = earth[rng.integers(len(earth))]
+            return R.hsv(rng.uniform(lo, hi), rng.uniform(0.3, 0.75), rng.uniform(0.25, 0.75) - dark_bias)
+        return R.hsv(rng.random(), rng.uniform(0.5, 0.9), rng.uniform(0.45, 0.95) - dark_bias)  # a bright one
+
+    skin_tones = [(0.08, 0.35, 0.95), (0.07, 0.45, 0.8), (0.06, 0.55, 0.6), (0.05, 0.6, 0.4), (0.09, 0.3, 0.85)]
+    skin = _rgb(rng, *skin_tones[rng.choice(len(skin_tones), p=[0.15, 0.25, 0.25, 0.2, 0.15])])
+    hair_tones = [(0.07, 0.6, 0.12), (0.08, 0.7, 0.3), (0.12, 0.6, 0.75), (0.0, 0.0, 0.6), (0.04, 0.8, 0.5)]
+    hair = _rgb(rng, *hair_tones[rng.choice(len(hair_tones), p=[0.45, 0.2, 0.1, 0.2, 0.05])])
+    legs = cloth(0.15)
+    coat = bool(rng.random() < 0.3)
+    return R.Person(
+        skin=skin,
+        hair=hair,
+        hair_style=str(rng.choice(R.HAIR_STYLES, p=[0.4, 0.25, 0.15, 0.2])),
+        cap=cloth(),
+        torso=cloth(),
+        pattern=str(rng.choice(R.PATTERNS, p=[0.65, 0.1, 0.25])),
+        pattern_color=cloth(),
+        long_sleeves=bool(coat or rng.random() < 0.8),
+        legs=legs,
+        legwear=str(rng.choice(R.LEGWEAR, p=[0.85, 0.04, 0.11])),
+        shoes=_rgb(rng, *[(0, 0, 0.1), (0, 0, 0.9), (0.08, 0.6, 0.3), (0, 0, 0.4)][rng.integers(4)]),
+        bag=str(rng.choice(R.BAGS, p=[0.3, 0.15, 0.15, 0.4])),
+        bag_color=cloth(),
+        build_w=float(rng.uniform(*CALIBRATION_B["build_w"])),
+        build_h=float(rng.uniform(*CALIBRATION_B["build_h"])),
+        coat=coat,
+        suitcase=str(rng.choice(("none", "left", "right"), p=[0.6, 0.2, 0.2])),
+        suitcase_color=cloth(),
+    )
+
+
+def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: str = "a") -> list[R.Camera]:
     """``n`` camera domains spread over the space of scenes and imaging pipelines.
 
     Each property is spread evenly over the cameras (then shuffled) so that no two cameras
     look alike, whatever the seed. ``gap`` scales the imaging departures from neutral.
+    ``style`` "b" draws the indoor/airport-like cameras of ``CALIBRATION_B``.
     """
+    if style == "b":
+        return sample_cameras_b(n, rng, gap)
 
     K = CALIBRATION
 
@@ -241,6 +342,85 @@ def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0) -> list[R
     return cams
 
 
+def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0) -> list[R.Camera]:
+    """Style-b cameras (see ``CALIBRATION_B``), spread over the cameras like style a's."""
+    K = CALIBRATION_B
+
+    def spread(lo: float, hi: float) -> np.ndarray:
+        v = np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2])
+        return rng.permutation(v)
+
+    bg_hues = spread(*K["bg_hue"])
+    bg_vals = spread(*K["bg_value"])
+    bg_sats = spread(*K["bg_saturation"])
+    textures = [R.TEXTURES_B[i] for i in rng.permutation(len(R.TEXTURES_B))]
+    habits = ("front", "back", "front", "back", "left", "right")  # corridors: mostly towards/away
+    dominant = rng.permutation([habits[i % len(habits)] for i in range(max(n, len(habits)))])[:n]
+    scales = spread(*K["scale"])
+    cast_angle = spread(*K["cast_angle"])
+    cast_strength = spread(*K["cast_strength"])
+    illum = spread(*K["illum"])
+    contrast = spread(*K["contrast"])
+    gamma = spread(*K["gamma"])
+    saturation = spread(*K["saturation"])
+    downscale = spread(*K["downscale"])
+    blur = spread(*K["blur"])
+    noise = spread(*K["noise"])
+    haze = spread(*K["haze"])
+    occl = spread(*K["occlusion"])
+    floor = spread(*K["floor_level"])
+    cams = []
+    for i in range(n):
+        hb = float(bg_hues[i])
+        a = float(cast_angle[i])
+        s = float(cast_strength[i]) * gap
+        gains = tuple(
+            float(illum[i] ** gap * (1.0 + s * np.cos(a - k * 2 * np.pi / 3))) for k in range(3)
+        )
+        hz = float(haze[i]) * gap
+        vp = np.full(4, (1.0 - K["dominant_view"]) / 3)
+        vp[R.VIEWS.index(dominant[i])] = K["dominant_view"]
+        tex = textures[i % len(textures)]
+        if tex == "signage":  # a saturated sign colour: yellow, blue, green or red
+            c2 = R.hsv(float(rng.choice([0.14, 0.6, 0.38, 0.0])), rng.uniform(0.6, 0.9), rng.uniform(0.5, 0.9))
+            tc = float(rng.uniform(0.6, 0.9))
+        elif tex == "windows":  # dark mullions between bright panes
+            c2 = R.hsv(hb, rng.uniform(0.0, 0.2), rng.uniform(0.1, 0.3))
+            tc = float(rng.uniform(0.6, 0.9))
+        else:
+            c2 = R.hsv(hb + rng.uniform(-0.05, 0.05), rng.uniform(0.0, 0.3), bg_vals[i] * rng.uniform(0.55, 0.85))
+            tc = float(rng.uniform(*K["texture_contrast"]))
+        cams.append(
+            R.Camera(
+                index=i,
+                bg_color=R.hsv(hb, float(bg_sats[i]), bg_vals[i]),
+                bg_color2=c2,
+                texture=tex,
+                texture_period=float(rng.uniform(14, 36)),
+                texture_contrast=tc,
+                gradient=(float(rng.uniform(-0.6, -0.1)), float(rng.uniform(-0.25, 0.25))),  # lit from above
+                floor_color=R.hsv(rng.random(), rng.uniform(0.0, 0.15), rng.uniform(0.45, 0.85)),
+                floor_level=float(floor[i]),
+                view_probs=tuple(float(x) for x in vp),
+                scale=float(scales[i]),
+                offset_y=float(rng.uniform(*K["offset_y"])),
+                offset_x=float(rng.uniform(-0.1, 0.1)),
+                gains=gains,
+                offset=(hz * 1.05, hz, hz * 0.9),
+                contrast=float(1.0 + (contrast[i] - 1.0) * gap),
+                gamma=float(1.0 + (gamma[i] - 1.0) * gap),
+                saturation=float(1.0 + (saturation[i] - 1.0) * gap),
+                downscale=float(1.0 + (downscale[i] - 1.0) * gap),
+                blur=float(blur[i] * gap),
+                noise=float(noise[i] * gap),
+                occlusion_prob=float(occl[i]),
+                occluder_color=R.hsv(rng.random(), rng.uniform(0.0, 0.3), rng.uniform(0.15, 0.6)),
+                bg_shift=float(K["bg_shift"]),
+            )
+        )
+    return cams
+
+
 def choose_queries(tracks_by_cam: dict[int, int], rng: np.random.Generator) -> list[int]:
     """Cameras to query one identity from (``tracks_by_cam``: camera -> number of tracklets).
 
@@ -264,8 +444,9 @@ def plan(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord], list[int]
     0-based indices (into the test records) of the query tracklets.
     """
     cfg.validate()
-    rng = np.random.default_rng([cfg.seed, 0])
-    cams = sample_cameras(cfg.cameras, rng, cfg.domain_gap)
+    plan_key, track_key = STREAMS[cfg.style]
+    rng = np.random.default_rng([cfg.seed, plan_key])
+    cams = sample_cameras(cfg.cameras, rng, cfg.domain_gap, cfg.style)
     pids = rng.permutation(np.arange(1, cfg.ids + 1))
     n_train = cfg.ids // 2
     split_of = {int(p): ("train" if i < n_train else "test") for i, p in enumerate(pids)}
@@ -280,12 +461,12 @@ def plan(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord], list[int]
         folder = "bbox_train" if split == "train" else "bbox_test"
         names = [f"{pid:04d}C{cam}T{tnum:04d}F{f:03d}.jpg" for f in range(1, cfg.frames + 1)]
         paths = tuple(f"{folder}/{pid:04d}/{n}" for n in names)
-        spec = R.TrackletSpec(person, c, view, paths, (cfg.seed, 1, counter), cfg.height, cfg.width, cfg.jpeg_quality)
+        spec = R.TrackletSpec(person, c, view, paths, (cfg.seed, track_key, counter), cfg.height, cfg.width, cfg.jpeg_quality)
         counter += 1
         return TrackRecord(split, pid, cam, tnum, spec, names)
 
     for pid in range(1, cfg.ids + 1):
-        person = sample_person(rng)
+        person = sample_person(rng, cfg.style)
         k = int(rng.integers(2, cfg.cameras + 1))
         cam_set = sorted(int(c) + 1 for c in rng.choice(cfg.cameras, size=k, replace=False))
         per_cam = {}
@@ -302,7 +483,7 @@ def plan(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord], list[int]
     for _ in range(cfg.distractors):
         cam = int(rng.integers(1, cfg.cameras + 1))
         dis_count[cam] = dis_count.get(cam, 0) + 1
-        distractors.append(make("test", 0, cam, dis_count[cam], sample_person(rng)))
+        distractors.append(make("test", 0, cam, dis_count[cam], sample_person(rng, cfg.style)))
     train = [r for r in records if r.split == "train"]
     test = distractors + [r for r in records if r.split == "test"]
     train.sort(key=lambda r: (r.pid, r.cam, r.tnum))
@@ -321,6 +502,25 @@ def plan(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord], list[int]
 
 def _single_threaded() -> None:
     threadpool_limits(1)
+
+
+@contextmanager
+def _workers_skip_main():
+    """Start worker processes without re-running the caller's ``__main__``.
+
+    A spawned (or forkserver) child first re-runs ``sys.modules["__main__"].__file__``. Streamlit,
+    and its AppTest, replace ``__main__`` by the page being run; a page run bare in a worker fails
+    (or re-renders the app). Our workers need nothing from ``__main__``, so hide it meanwhile.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        yield  # ``python -m ...``: children import it by name, which is harmless
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _render_and_write(args: tuple[str, R.TrackletSpec]) -> int:
@@ -383,8 +583,11 @@ def generate(out: str | Path, cfg: SynthConfig = SynthConfig(), progress: Progre
         progress(0, total)
     if cfg.workers > 1 and total >= 8:
         ctx = mp.get_context("forkserver")
-        with ctx.Pool(cfg.workers, initializer=_single_threaded) as pool:
-            for _ in pool.imap_unordered(_render_and_write, jobs, chunksize=8):
+        ctx.set_forkserver_preload([__name__])
+        with ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=_single_threaded) as pool:
+            with _workers_skip_main():  # the workers start while the jobs are submitted
+                results = pool.map(_render_and_write, jobs, chunksize=8)
+            for _ in results:  # a dead worker raises BrokenProcessPool, never hangs
                 done += 1
                 if progress:
                     progress(done, total)
@@ -445,12 +648,28 @@ def ensure_default(root: str | Path = DEFAULT_ROOT, cfg: SynthConfig = SynthConf
     return root
 
 
+def ensure_domain_b(root: str | Path = DOMAIN_B_ROOT, cfg: SynthConfig | None = None,
+                    progress: Progress | None = None) -> Path:
+    """``ensure_default`` for the second domain: return ``root`` (default ``data/synthcams_b``),
+    generating style-b SynthCams there first unless a finished copy for ``cfg`` (default
+    ``SynthConfig(style="b")``) is present. A labelled source for domain adaptation."""
+    cfg = SynthConfig(style="b") if cfg is None else cfg
+    if cfg.style != "b":
+        raise ConfigError(f"ensure_domain_b: cfg.style={cfg.style!r}, expected 'b' (use ensure_default for 'a')")
+    return ensure_default(root, cfg, progress)
+
+
 # ----------------------------------------------------------------------------- CLI
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     d = SynthConfig()
-    p.add_argument("--out", default=DEFAULT_ROOT, help=f"output folder (default {DEFAULT_ROOT})")
+    p.add_argument("--out", default=None,
+                   help=f"output folder (default {DEFAULT_ROOT}; with --style b {DOMAIN_B_ROOT})")
+    p.add_argument("--style", default=d.style,
+                   help="domain: a = the default SynthCams (outdoor-like), b = a second domain with its own "
+                        "cameras and people (indoor/airport-like), e.g. a source for adaptation "
+                        "(default %(default)s)")
     p.add_argument("--ids", type=int, default=d.ids, help="identities, half train half test (default %(default)s)")
     p.add_argument("--cameras", type=int, default=d.cameras, help="cameras, 2..9 (default %(default)s)")
     p.add_argument("--frames", type=int, default=d.frames, help="frames per tracklet (default %(default)s)")
@@ -467,9 +686,11 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = SynthConfig(ids=args.ids, cameras=args.cameras, frames=args.frames, height=args.height,
                       width=args.width, seed=args.seed, distractors=args.distractors,
-                      domain_gap=args.domain_gap, workers=args.workers)
-    if args.if_missing and is_complete(Path(args.out), cfg):
-        print(f"{args.out}: SynthCams already there (delete it or drop --if-missing to rebuild)")
+                      domain_gap=args.domain_gap, workers=args.workers, style=args.style)
+    cfg.validate()
+    out = args.out or (DOMAIN_B_ROOT if cfg.style == "b" else DEFAULT_ROOT)
+    if args.if_missing and is_complete(Path(out), cfg):
+        print(f"{out}: SynthCams (style {cfg.style}) already there (delete it or drop --if-missing to rebuild)")
         return 0
     from tqdm import tqdm
 
@@ -479,7 +700,7 @@ def run(args: argparse.Namespace) -> int:
             bar.total = total
             bar.update(done - bar.n)
 
-        out = generate(args.out, cfg, progress)
+        out = generate(out, cfg, progress)
     counts = json.loads((out / MARKER).read_text())["counts"]
     print(f"wrote {out} in {time.perf_counter() - t0:.1f} s: {counts}")
     return 0
