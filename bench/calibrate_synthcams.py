@@ -14,8 +14,13 @@ and draws a t-SNE of the features coloured by camera (left) and identity (right)
 
     python bench/calibrate_synthcams.py                      # default dataset in data/synthcams
     python bench/calibrate_synthcams.py --root /tmp/sc --domain-gap 0.5 --tag gap0.5
+    python bench/calibrate_synthcams.py --style b            # the second domain, data/synthcams_b
 
 Writes bench/results/synthcams_calibration{_TAG}.json/.md and synthcams_tsne_imagenet{_TAG}.png.
+With ``--style b`` the files are named synthcams_b_* instead, and the style-b test tracklets are
+also compared with the style-a ones (``--compare-root``, same seed): a linear *domain probe*
+(style a vs b, held-out identities) and each style's camera probe; synthcams_b_examples.png
+shows style-a frames (left) beside style-b frames (right).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from benchlib import RESULTS, ROOT, md_header, stamp
 from reidlab.analysis.domain_gap import camera_probe, same_vs_cross_camera_retrieval
 from reidlab.data import load_dataset
 from reidlab.data.images import read_frame
-from reidlab.data.synthcams import SynthConfig, ensure_default
+from reidlab.data.synthcams import STYLES, SynthConfig, ensure_default
 from reidlab.eval import evaluate
 from reidlab.eval.ranking import compute_distmat
 from reidlab.models.backbones import build_backbone
@@ -158,9 +163,64 @@ def examples_png(ts, path: Path, n_ids: int = 10) -> None:
     Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(path)
 
 
+def examples_pair_png(ts_a, ts_b, path: Path, n_ids: int = 8) -> None:
+    """Style a (left block) beside style b (right block): rows = identities (different people in
+    each block), columns = cameras; a white gap between the blocks."""
+    from PIL import Image
+
+    def block(ts):
+        by = {}
+        for t in ts.gallery:
+            if t.pid > 0:
+                by.setdefault(t.pid, {}).setdefault(t.camid, t)
+        pids = sorted(by, key=lambda p: (-len(by[p]), p))[:n_ids]
+        g = np.full((n_ids * 128, ts.num_cameras * 64, 3), 255, np.uint8)
+        for i, p in enumerate(pids):
+            for c, t in by[p].items():
+                g[i * 128:(i + 1) * 128, c * 64:(c + 1) * 64] = read_frame(t.frames[0], (128, 64))
+        return g
+
+    a, b = block(ts_a), block(ts_b)
+    h = max(a.shape[0], b.shape[0])
+    grid = np.full((h, a.shape[1] + 24 + b.shape[1], 3), 255, np.uint8)
+    grid[:a.shape[0], :a.shape[1]] = a
+    grid[:b.shape[0], a.shape[1] + 24:] = b
+    Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(path)
+
+
+def load_test_split(root):
+    """The test tracklets of a SynthCams folder: (dataset, gallery, query rows, pids, camids)."""
+    ts = load_dataset("mars", root)  # official protocol: the query tracks are in the gallery
+    # unique test tracklets = the gallery (it contains the queries); queries index into it
+    gallery = list(ts.gallery)
+    key = {t.frames: i for i, t in enumerate(gallery)}
+    qi = np.asarray([key[t.frames] for t in ts.query])
+    pids = np.asarray([t.pid for t in gallery])
+    camids = np.asarray([t.camid for t in gallery])
+    return ts, gallery, qi, pids, camids
+
+
+def domain_probe(feats_a, pids_a, feats_b, pids_b, seed) -> dict:
+    """Linear probe style a vs style b on the test tracklets of both (distractors left out):
+    folds hold out whole identities (GroupKFold) and, second number, random tracklets."""
+    x = np.concatenate([feats_a[pids_a > 0], feats_b[pids_b > 0]])
+    y = np.r_[np.zeros((pids_a > 0).sum(), int), np.ones((pids_b > 0).sum(), int)]
+    groups = np.r_[pids_a[pids_a > 0], pids_b[pids_b > 0] + 100_000]
+    held_ids = camera_probe(x, y, groups=groups, seed=seed)
+    held_tr = camera_probe(x, y, seed=seed)
+    return {"accuracy_heldout_ids": held_ids["accuracy"], "accuracy_heldout_tracklets": held_tr["accuracy"],
+            "chance": held_ids["chance"], "per_style_accuracy": {"a": held_ids["per_camera_accuracy"][0],
+                                                                 "b": held_ids["per_camera_accuracy"][1]},
+            "n": {"a": int((pids_a > 0).sum()), "b": int((pids_b > 0).sum())}, "folds": held_ids["folds"]}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--root", default=str(ROOT / "data" / "synthcams"))
+    ap.add_argument("--style", choices=STYLES, default="a",
+                    help="SynthCams style to calibrate; b also measures the a-vs-b domain gap (default a)")
+    ap.add_argument("--root", default=None, help="dataset folder (default data/synthcams, style b: data/synthcams_b)")
+    ap.add_argument("--compare-root", default=str(ROOT / "data" / "synthcams"),
+                    help="style b: the style-a dataset of the domain probe (generated if missing; default %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--domain-gap", type=float, default=SynthConfig().domain_gap)
     ap.add_argument("--max-frames", type=int, default=8)
@@ -170,24 +230,35 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    cfg = SynthConfig(seed=args.seed, domain_gap=args.domain_gap)
+    cfg = SynthConfig(seed=args.seed, domain_gap=args.domain_gap, style=args.style)
+    b_style = args.style == "b"
+    root = args.root or str(ROOT / "data" / ("synthcams_b" if b_style else "synthcams"))
     t0 = time.perf_counter()
-    root = ensure_default(args.root, cfg)
+    root = ensure_default(root, cfg)
+    if b_style:
+        root_a = ensure_default(args.compare_root, SynthConfig(seed=args.seed, domain_gap=args.domain_gap))
     t_gen = time.perf_counter() - t0
-    ts = load_dataset("mars", root)  # official protocol: the query tracks are in the gallery
-    # unique test tracklets = the gallery (it contains the queries); queries index into it
-    gallery = list(ts.gallery)
-    key = {t.frames: i for i, t in enumerate(gallery)}
-    qi = np.asarray([key[t.frames] for t in ts.query])
+    ts, gallery, qi, pids, camids = load_test_split(root)
     gi = np.arange(len(gallery))
-    pids = np.asarray([t.pid for t in gallery])
-    camids = np.asarray([t.camid for t in gallery])
 
     t0 = time.perf_counter()
     feats = extract(gallery, args.max_frames)
     t_feat = time.perf_counter() - t0
     res_raw = metrics(feats, pids, camids, qi, gi, args.seed)
     res_cent = metrics(center_per_camera(feats, camids), pids, camids, qi, gi, args.seed)
+    domain = None
+    if b_style:
+        t0 = time.perf_counter()
+        ts_a, gallery_a, qi_a, pids_a, camids_a = load_test_split(root_a)
+        feats_a = extract(gallery_a, args.max_frames)
+        t_feat += time.perf_counter() - t0
+        res_a = metrics(feats_a, pids_a, camids_a, qi_a, np.arange(len(gallery_a)), args.seed)
+        marker_a = json.loads((Path(root_a) / "SYNTHCAMS_COMPLETE.json").read_text())
+        domain = {
+            "style_a_dataset": {"root": str(root_a), "config": marker_a["config"], "counts": marker_a["counts"]},
+            "domain_probe": domain_probe(feats_a, pids_a, feats, pids, args.seed),
+            "style_a_imagenet": {k: v for k, v in res_a.items() if k != "camera_probe_confusion"},
+        }
 
     from reidlab.analysis.embedding import embed_2d
 
@@ -196,14 +267,19 @@ def main(argv=None) -> int:
     emb = embed_2d(feats[people], "tsne", seed=args.seed, use_cache=False)
     t_tsne = time.perf_counter() - t0
     sfx = f"_{args.tag}" if args.tag else ""
+    name = "synthcams_b" if b_style else "synthcams"  # file name prefix
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    png = out / f"synthcams_tsne_imagenet{sfx}.png"
+    png = out / f"{name}_tsne_imagenet{sfx}.png"
     renderer = tsne_png(emb, camids[people], pids[people], png,
-                        f"SynthCams test tracklets, ImageNet EfficientNet-Lite0 features (t-SNE, "
+                        f"SynthCams{' style b' if b_style else ''} test tracklets, ImageNet EfficientNet-Lite0 features (t-SNE, "
                         f"{int(people.sum())} tracklets, {len(np.unique(pids[people]))} ids)")
 
-    examples_png(ts, out / f"synthcams_examples{sfx}.png")
+    ex_png = out / f"{name}_examples{sfx}.png"
+    if b_style:
+        examples_pair_png(ts_a, ts, ex_png)
+    else:
+        examples_png(ts, ex_png)
     marker = json.loads((Path(root) / "SYNTHCAMS_COMPLETE.json").read_text())
     st = stamp(argv, __file__)
     st["machine"]["device"] = "cpu"  # extract() runs the backbone on the CPU
@@ -217,11 +293,13 @@ def main(argv=None) -> int:
         "imagenet": res_raw,
         "imagenet_camera_centred": res_cent,
         "tsne_png": png.name,
+        "examples_png": ex_png.name,
+        **({"domain_gap_a_vs_b": domain} if domain else {}),
         "tsne_renderer": renderer,
         "seconds": {"generate_or_reuse": round(t_gen, 1), "features": round(t_feat, 1), "tsne": round(t_tsne, 1)},
     }
-    (out / f"synthcams_calibration{sfx}.json").write_text(json.dumps(result, indent=1) + "\n")
-    (out / f"synthcams_calibration{sfx}.md").write_text(to_markdown(result))
+    (out / f"{name}_calibration{sfx}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / f"{name}_calibration{sfx}.md").write_text(to_markdown(result))
     print(to_markdown(result))
     return 0
 
@@ -239,8 +317,9 @@ def to_markdown(r: dict) -> str:
         ("same-camera mAP", "same_camera_mAP"),
         ("cross-camera mAP", "cross_camera_mAP"),
     ]
+    style = r["dataset"]["config"].get("style", "a")
     lines = [
-        "# SynthCams calibration (ImageNet features)",
+        f"# SynthCams{' style ' + style if style != 'a' else ''} calibration (ImageNet features)",
         "",
         *md_header(r),
         f"Dataset: {r['dataset']['root']} — config {json.dumps(r['dataset']['config'])}  ",
@@ -258,7 +337,30 @@ def to_markdown(r: dict) -> str:
     lines += ["", f"Valid queries: {a['query_gallery']['num_valid_queries']} "
               f"(skipped {a['query_gallery']['num_skipped_queries']}). Same-/cross-camera queries: "
               f"{a['same_camera_queries']} / {a['cross_camera_queries']}.",
-              "", f"t-SNE: `{r['tsne_png']}` ({r['tsne_renderer']}); timings (s): {json.dumps(r['seconds'])}", ""]
+              "", f"t-SNE: `{r['tsne_png']}` ({r['tsne_renderer']}); examples: `{r.get('examples_png', '')}`; "
+              f"timings (s): {json.dumps(r['seconds'])}", ""]
+    d = r.get("domain_gap_a_vs_b")
+    if d:
+        p, ra = d["domain_probe"], d["style_a_imagenet"]
+        lines += [
+            "## Domain gap: style a vs style b (same seed)",
+            "",
+            f"Style-a dataset: {d['style_a_dataset']['root']} — config {json.dumps(d['style_a_dataset']['config'])}  ",
+            f"Domain probe: the same linear probe (standardise → logistic regression, 5-fold CV) predicting "
+            f"the style of a test tracklet ({p['n']['a']} style-a + {p['n']['b']} style-b tracklets, distractors "
+            "left out).",
+            "",
+            "| measure | style a | style b |",
+            "|---|---|---|",
+            f"| domain probe a vs b, held-out identities | {p['accuracy_heldout_ids']:.3f} (chance {p['chance']:.3f}) | |",
+            f"| domain probe a vs b, held-out tracklets | {p['accuracy_heldout_tracklets']:.3f} | |",
+            f"| domain probe recall per style | {p['per_style_accuracy']['a']:.3f} | {p['per_style_accuracy']['b']:.3f} |",
+        ]
+        for name, k in rows[:5]:
+            lines.append(f"| {name} | {ra[k]:.3f} | {a[k]:.3f} |")
+        lines.append(f"| query/gallery rank-1 | {ra['query_gallery']['rank1']:.3f} | {a['query_gallery']['rank1']:.3f} |")
+        lines.append(f"| query/gallery mAP | {ra['query_gallery']['mAP']:.3f} | {a['query_gallery']['mAP']:.3f} |")
+        lines.append("")
     return "\n".join(lines)
 
 
