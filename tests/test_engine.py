@@ -253,3 +253,17 @@ def test_periodic_evaluation(tiny, tmp_path):
     assert [(e["which"], e["epoch"]) for e in evals] == [
         ("initial", 0), ("epoch", 1), ("epoch", 2), ("final", 3)]
     assert all(len(e["pair_rank1"]) == 3 for e in evals)
+
+
+def test_warmup_and_step_schedule_follow_the_run_epoch(tiny, tmp_path):
+    """Linear warm-up then step decay, by the run's epoch: epoch e runs at
+    lr·min(1, (e+1)/warmup)·gamma^(e // step); a stage boundary (cawcl's pretrain → adapt)
+    rebuilds Adam but does not restart the schedule."""
+    from reidlab.engine.trainer import lr_factor
+
+    cfg = cfg_for(tiny, epochs=3, warmup_epochs=2, lr_step=2, lr=1e-3)
+    assert [lr_factor(cfg, e) for e in range(4)] == pytest.approx([0.5, 1.0, 0.1, 0.1])
+    assert lr_factor(cfg_for(tiny, lr_step=40), 39) == 1.0
+    run = Run(train(cfg, tmp_path / "warm"))
+    lrs = [r["lr"] for r in run.metrics("epoch")]
+    assert lrs == pytest.approx([5e-4, 1e-3, 1e-4])

@@ -23,7 +23,8 @@ FLAGS = {
     "adv_loss": "adv_loss",
     "last_stride": "last_stride", "disc_lr_mult": "disc_lr_mult", "pretrained": "pretrained",
     "partial_domains": "partial_domains", "clip_mode": "clip_mode",
-    "num_instances": "num_instances",
+    "num_instances": "num_instances", "lr_step": "lr_step", "lr_gamma": "lr_gamma",
+    "warmup_epochs": "warmup_epochs",
     "source_format": "source_format",
 }
 OPT_PREFIX = "opt__"  # argparse dest of a method option flag
@@ -95,6 +96,10 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="stride of the backbone's last stage (1 keeps 8x4 maps at 128x64)")
     p.add_argument("--batch-size", type=int, dest="batch_size", help="clips per batch")
     p.add_argument("--lr", type=float)
+    p.add_argument("--lr-step", type=int, dest="lr_step", help="epochs between lr decays")
+    p.add_argument("--lr-gamma", type=float, dest="lr_gamma", help="lr decay factor")
+    p.add_argument("--warmup-epochs", type=int, dest="warmup_epochs",
+                   help="linear lr warm-up over the first epochs (0: none)")
     p.add_argument("--sampler", choices=["random", "pk", "camera"])
     p.add_argument("--num-instances", type=int, dest="num_instances",
                    help="the K of P×K sampling: items per group in a batch (PAM parts: --K)")

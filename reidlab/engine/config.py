@@ -45,6 +45,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     lr_step: int = 40  # epochs between lr decays
     lr_gamma: float = 0.1
+    warmup_epochs: int = 0  # linear learning-rate warm-up over the first epochs (0: none)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # mixed precision when on CUDA

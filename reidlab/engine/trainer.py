@@ -184,6 +184,15 @@ class Stopped(Exception):
     """Raised inside the loop when a stop was requested (handled by ``Trainer.fit``)."""
 
 
+
+def lr_factor(cfg, epoch: int) -> float:
+    """Learning-rate multiplier of 0-based ``epoch``: a linear warm-up over the first
+    ``cfg.warmup_epochs`` epochs (epoch e runs at (e + 1)/warmup, the strong baseline's
+    3.5e-5 → 3.5e-4 schedule that PIRID uses), times ``lr_gamma`` per ``lr_step`` epochs."""
+    w = int(getattr(cfg, "warmup_epochs", 0) or 0)
+    warm = min(1.0, (epoch + 1) / w) if w > 0 else 1.0
+    return warm * cfg.lr_gamma ** (epoch // max(int(cfg.lr_step), 1))
+
 class Trainer:
     """One run. Methods' ``on_epoch_start(epoch, trainer)`` may use ``cfg``, ``device``,
     ``data``, ``method``, ``log(record)``, ``warn(message, path)`` and
@@ -330,14 +339,21 @@ class Trainer:
         self._build_optimizer()
 
     def _build_optimizer(self) -> None:
-        """Adam + StepLR over the method's parameter groups of its current stage."""
+        """Adam over the method's parameter groups of its current stage. The learning rate of
+        each epoch is set by :meth:`_set_lr` from the run's epoch (not from the stage's), so a
+        stage boundary resets Adam's moments but not the schedule."""
         cfg = self.cfg
         groups = self.method.param_groups()
         for g in groups:
-            g["lr"] = cfg.lr * g.pop("lr_mult", 1.0)
+            g["base_lr"] = cfg.lr * g.pop("lr_mult", 1.0)
+            g["lr"] = g["base_lr"]
         self.optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=cfg.lr_step,
-                                                         gamma=cfg.lr_gamma)
+
+    def _set_lr(self, epoch: int) -> float:
+        factor = lr_factor(self.cfg, epoch)
+        for g in self.optimizer.param_groups:
+            g["lr"] = g["base_lr"] * factor
+        return factor
 
     def _enter_stage(self, epoch: int) -> None:
         """Switch to the method's stage for ``epoch``; a new stage rebuilds the optimiser."""
@@ -359,7 +375,6 @@ class Trainer:
         self.method.on_stage_start(self.method.stage_at(last), self)
         self._build_optimizer()
         self.optimizer.load_state_dict(ck["optimizer"])
-        self.scheduler.load_state_dict(ck["scheduler"])
         self.scaler.load_state_dict(ck["scaler"])
         self.epoch, self.step = int(ck["epoch"]), int(ck["step"])
         self.corrupt_seen = set(ck.get("corrupt_seen", []))
@@ -370,7 +385,7 @@ class Trainer:
         save_atomic({
             "model": self.method.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
+            "scheduler": {"lr_factor": lr_factor(self.cfg, max(self.epoch - 1, 0))},  # info only
             "scaler": self.scaler.state_dict(),
             "epoch": self.epoch,
             "step": self.step,
@@ -505,12 +520,12 @@ class Trainer:
             for epoch in range(self.epoch, cfg.epochs):
                 self._in_epoch = True
                 self._enter_stage(epoch)
+                self._set_lr(epoch)
                 if self.method.label_update_due(epoch):
                     self.label_update(epoch)
                 self._train_epoch(epoch)
                 extra = self.method.after_epoch(epoch, self) or {}
                 self._in_epoch = False
-                self.scheduler.step()
                 self.epoch = epoch + 1
                 self.log({"kind": "epoch", **self._epoch_summary,
                           "stage": self.method.stage.name, **extra})
