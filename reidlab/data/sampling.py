@@ -107,7 +107,8 @@ def pk_batches(items: Sequence, groups: Sequence[int], batch_size: int, instance
                rng: np.random.Generator) -> list[list]:
     """P×K batches: P = batch_size // K distinct groups, K items each (torchreid's
     RandomIdentitySampler over arbitrary labels). ``groups[i]`` is the group of ``items[i]``.
-    Groups with fewer than K items are filled by drawing with replacement."""
+    Groups with fewer than K items are filled by drawing with replacement; with fewer than P
+    groups, each batch holds all of them."""
     if instances < 1 or batch_size < instances:
         raise ConfigError(f"P×K sampling needs 1 <= instances ({instances}) <= batch_size "
                           f"({batch_size})")
@@ -124,9 +125,11 @@ def pk_batches(items: Sequence, groups: Sequence[int], batch_size: int, instance
         chunks[g] = [idx[s:s + instances] for s in range(0, len(idx) - instances + 1, instances)]
     batches = []
     avail = [g for g in sorted(chunks) if chunks[g]]
-    if len(avail) < p:
-        raise ConfigError(f"P×K sampling needs at least P={p} groups, found {len(avail)}; lower "
-                          f"batch_size or num_instances")
+    if not avail:
+        raise ConfigError("P×K sampling found no group to sample (every item is an outlier)")
+    # Fewer groups than P (a clustering that merged nearly everything, a tiny dataset): the
+    # batches hold every group there is instead of failing mid-training.
+    p = min(p, len(avail))
     while len(avail) >= p:
         chosen = rng.choice(len(avail), p, replace=False)
         batch = []
