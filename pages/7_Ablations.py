@@ -54,7 +54,8 @@ def traits(method: str | None) -> dict:
 def variant(cfg: dict) -> str | None:
     """The method plus the settings that make another line of the plot: strict parts (PAM
     methods), the confusion loss and the DANN λ ramp (λ methods), and for clustering methods
-    the camera loss, the weighting, a missing contrastive loss and a source dataset."""
+    the camera loss, the weighting, a missing contrastive loss, PIRID's variants and a source
+    dataset."""
     method = cfg.get("method")
     if method is None:
         return None
@@ -68,6 +69,10 @@ def variant(cfg: dict) -> str | None:
         tags.append({"ce": "cam CE", "none": "no cam"}.get(opts.get("cam_loss"), ""))
         tags.append("no contr" if opts.get("contrastive") in (False, "false") else "")
         tags.append("no kNN" if opts.get("weighting") == "none" else "")
+    if "triplet_weight" in t.get("options", []):  # pirid: the paper's Table 2 variants
+        tags.append("intra only" if opts.get("inter") in (False, "false") else "")
+        tags.append("no triplet" if float(opts.get("triplet_weight", 1) or 0) == 0 else "")
+        tags.append("eq.1 as printed" if opts.get("memory_rule") == "as_printed" else "")
     if cfg.get("source"):
         tags.append("UDA")
     return " ".join([method, *[tag for tag in tags if tag]])

@@ -106,8 +106,8 @@ with ui.guard("runs"):
             if PL.has_labels(r)]
 if not runs:
     st.info("No run has pseudo labels yet. Clustering-based unsupervised methods "
-            f"({', '.join(f'`{m}`' for m in methods) or '`cawcl`'}; later `pirid` and "
-            "`calr`) log them at every label update: start one on the **Train** page.")
+            f"({', '.join(f'`{m}`' for m in methods) or '`cawcl`'}) log them at "
+            "every label update: start one on the **Train** page.")
     st.stop()
 labels_of = {ui.run_label(r): r for r in runs}
 

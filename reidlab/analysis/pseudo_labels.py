@@ -1,6 +1,6 @@
 """The label store of clustering-based methods, read back for analysis (the Pseudo labels page).
 
-A training run of a method that clusters (``cawcl``; ``pirid`` and ``calr`` later) writes, at
+A training run of a method that clusters (``cawcl``, ``pirid``, ``calr``) writes, at
 every label update (``epoch`` = epochs completed when it ran, 0 = before the first one):
 
 * a ``labels`` record in ``metrics.jsonl``: ``stage`` (default ``"global"``; CALR also logs
