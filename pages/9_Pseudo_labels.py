@@ -192,6 +192,25 @@ if snap is not None:
                    "left panel look like the middle one; the right one shows whether the "
                    "clusters still follow the cameras.")
 
+    if {"local", "prototype"} <= set(snap.stages):
+        st.subheader("Prototype links across cameras")
+        with ui.guard("prototype links"):
+            links = PL.prototype_links(snap.labels("local"), snap.labels("prototype"),
+                                       snap.pid, snap.camid)
+            n_ids = len(np.unique(snap.labels("local")))
+            k = st.columns(4)
+            k[0].metric("prototypes", f"{len(links)}")
+            k[1].metric("IDs linked", f"{int(links['num_ids'].sum())} of {n_ids}")
+            pairs = int(links["pairs"].sum())
+            k[2].metric("right links", "–" if not pairs else
+                        f"{100 * links['right_pairs'].sum() / pairs:.1f} %")
+            k[3].metric("all-correct prototypes", f"{int(links['correct'].sum())}")
+            ui.show_table(links, f"prototype_links_{run.name}_{epoch:03d}", key="pl_links")
+            st.caption("Each prototype merges camera-local IDs (camera:pid, the pid is the "
+                       "ground truth, never seen by the method) into one cross-camera "
+                       "identity; a right link joins two IDs of one person. IDs in no row "
+                       "were left out (isolated).")
+
     st.subheader("Clusters")
     top = st.slider("clusters listed", 3, 30, 10, key="pl_top")
     with ui.guard("clusters"):

@@ -401,3 +401,46 @@ def test_page_bad_label_file_is_a_message(env, tmp_path, monkeypatch):
     assert not at.exception
     assert any("update_002.npz" in e.value for e in at.error), [e.value for e in at.error]
     assert chart_titled(at, "Pseudo-label quality")  # the curves still show
+
+
+def test_prototype_links_right_and_wrong():
+    # slots 0..4 (camera, pid): (0,1) (1,1) (2,1) | (0,2) (1,3) wrongly merged | slot 5 dropped
+    local = np.array([0, 0, 1, 2, 3, 4, 5])  # two samples of slot 0
+    proto = np.array([0, 0, 0, 0, 1, 1, -1])
+    pids = np.array([1, 1, 1, 1, 2, 3, 4])
+    cams = np.array([0, 0, 1, 2, 0, 1, 2])
+    t = PL.prototype_links(local, proto, pids, cams)
+    assert t.columns.tolist() == PL.LINK_COLUMNS and len(t) == 2
+    a, b = t.to_dict("records")
+    assert a == {"prototype": 0, "num_ids": 3, "num_cameras": 3, "ids": "1:1 2:1 3:1",
+                 "right_pairs": 3, "pairs": 3, "majority_pid": 1, "correct": True}
+    assert b["ids"] == "1:2 2:3" and b["right_pairs"] == 0 and b["pairs"] == 1
+    assert not b["correct"]
+    assert PL.prototype_links([0], [-1], [1], [0]).empty
+
+
+def test_page_shows_pirid_prototype_links(env, tmp_path, monkeypatch):
+    """A real two-epoch PIRID run (tiny data): the page lists its prototypes with the
+    camera-local IDs each one merged."""
+    from tiny_mars import write_tiny_mars
+
+    from reidlab.engine.config import make_config
+    from reidlab.engine.trainer import train
+
+    data = write_tiny_mars(tmp_path / "mars", train_ids=6, test_ids=3, frames=(4, 8))
+    runs = tmp_path / "runs"
+    cfg = make_config("test", dataset=str(data), method="pirid", epochs=2, batch_size=8,
+                      num_instances=2, options={"k1": 4, "k2": 2, "eps": 0.8,
+                                                "intra_epochs": 1})
+    train(cfg, runs / "pirid_tiny")
+    monkeypatch.setenv("REIDLAB_RUNS", str(runs))
+    at = AppTest.from_file(str(ROOT / "pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
+    at.run()
+    no_errors(at)
+    assert any(h.value == "Prototype links across cameras" for h in at.subheader)
+    z = np.load(runs / "pirid_tiny" / "labels" / "update_001.npz")
+    want = PL.prototype_links(z["label_local"], z["label_prototype"], z["pid"], z["camid"])
+    shown = [d.value for d in at.dataframe if "ids" in getattr(d.value, "columns", [])]
+    assert len(want) > 0 and shown and shown[0].reset_index(drop=True).equals(want)
+    assert at.metric[0].label == "samples"
+    assert any(m.label == "prototypes" and m.value == str(len(want)) for m in at.metric)

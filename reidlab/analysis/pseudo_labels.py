@@ -269,3 +269,43 @@ __all__ = [
     "cluster_table", "largest_clusters", "widest_clusters", "impure_clusters",
     "cluster_members", "sample_points",
 ]
+
+
+# --------------------------------------------------------------------------- prototype links
+
+LINK_COLUMNS = ["prototype", "num_ids", "num_cameras", "ids", "right_pairs", "pairs",
+                "majority_pid", "correct"]
+
+
+def prototype_links(local, prototype, pids, camids) -> pd.DataFrame:
+    """Which camera-local IDs a prototype method (PIRID) merged, right or wrong.
+
+    ``local`` (one camera-local ID slot per sample), ``prototype`` (its prototype, −1 =
+    dropped), ``pids`` (ground truth) and ``camids`` are aligned by sample. One row per
+    prototype, most IDs first: ``num_ids`` (ID slots linked), ``num_cameras``, ``ids`` (each
+    slot as "camera:pid", cameras 1-based), ``right_pairs`` of ``pairs`` (linked slot pairs
+    that are one person), ``majority_pid`` and ``correct`` (every slot one person)."""
+    local, prototype, pids, camids = (np.asarray(a, np.int64)
+                                      for a in (local, prototype, pids, camids))
+    if not (len(local) == len(prototype) == len(pids) == len(camids)):
+        raise ValueError("prototype_links: local, prototype, pids and camids should have one "
+                         "length")
+    slots = pd.DataFrame({"slot": local, "proto": prototype, "pid": pids, "cam": camids}) \
+        .drop_duplicates("slot")
+    slots = slots[slots["proto"] >= 0]
+    rows = []
+    for p, g in slots.groupby("proto", sort=True):
+        counts = g["pid"].value_counts()
+        pairs = len(g) * (len(g) - 1) // 2
+        right = int(sum(c * (c - 1) // 2 for c in counts))
+        top = counts.max()
+        g = g.sort_values(["pid", "cam"])
+        rows.append({"prototype": int(p), "num_ids": len(g),
+                     "num_cameras": int(g["cam"].nunique()),
+                     "ids": " ".join(f"{c + 1}:{q}" for c, q in zip(g["cam"], g["pid"])),
+                     "right_pairs": right, "pairs": pairs,
+                     "majority_pid": int(min(q for q, c in counts.items() if c == top)),
+                     "correct": bool(len(counts) == 1)})
+    out = pd.DataFrame(rows, columns=LINK_COLUMNS)
+    return out.sort_values(["num_ids", "prototype"], ascending=[False, True],
+                           kind="stable").reset_index(drop=True)
