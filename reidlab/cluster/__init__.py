@@ -1,6 +1,7 @@
 """Pseudo labels for clustering-based unsupervised re-ID (SpCL / OpenUnReID style): exact faiss
 kNN, the memory-bounded k-reciprocal Jaccard distance, DBSCAN pseudo labels (with strong
-positive groups, e.g. the clips of one tracklet) and cluster quality against ground truth."""
+positive groups, e.g. the clips of one tracklet), cluster quality against ground truth and
+CALR's pivot-based refinement of global clusters by per-camera ones (``refine``)."""
 
 from reidlab.cluster.jaccard import jaccard_distance, jaccard_distance_dense, knn
 from reidlab.cluster.pseudo_labels import (
@@ -9,7 +10,7 @@ from reidlab.cluster.pseudo_labels import (
     dbscan_labels,
     renumber,
 )
-from reidlab.cluster.quality import cluster_quality, cluster_table, largest_clusters
+from reidlab.cluster.quality import cluster_quality, cluster_table, expansion, largest_clusters
 
 __all__ = [
     "ClusterResult",
@@ -17,6 +18,7 @@ __all__ = [
     "cluster_quality",
     "cluster_table",
     "dbscan_labels",
+    "expansion",
     "jaccard_distance",
     "jaccard_distance_dense",
     "knn",

@@ -83,7 +83,7 @@ def cluster_quality(labels, pids, camids=None) -> dict:
     # expansion: distinct clusters per identity + its outliers, averaged over identities
     distinct = np.diff(cont.tocsc().indptr)  # clusters touching each identity
     outl = np.bincount(pid_code[~inl], minlength=num_pid)
-    expansion = float(np.mean(distinct + outl))
+    exp_value = float(np.mean(distinct + outl))
 
     cams = None
     if camids is not None and num_clusters:
@@ -106,8 +106,41 @@ def cluster_quality(labels, pids, camids=None) -> dict:
         "nmi": nmi,
         "ari": ari,
         "cameras_per_cluster": cams,
-        "expansion": expansion,
+        "expansion": exp_value,
     }
+
+
+EXPANSION_OUTLIERS = ("singletons", "ignore", "one")
+
+
+def expansion(labels, pids, outliers: str = "singletons") -> float:
+    """CALR's *expansion*: the mean, over identities, of the number of distinct clusters that
+    an identity's samples fall into — 1 when no identity is split, larger when identities are
+    spread over several clusters (the paper's Fig. 5 compares global, local and refined
+    clusters by it; local clusters split every identity by camera, so their expansion is
+    about the number of cameras an identity is seen by).
+
+    ``outliers`` (label −1): ``"singletons"`` — each outlier a cluster of its own (the
+    convention of :func:`cluster_quality`'s ``expansion``); ``"ignore"`` — outliers left out,
+    and identities with no clustered sample too (how CALR's code measures refined clusters,
+    ``evaluate_refine``; 0.0 when no sample is clustered); ``"one"`` — all outliers one
+    cluster (CALR's code on raw global labels, ``bcubed`` in ``evaluation/metrics.py``)."""
+    if outliers not in EXPANSION_OUTLIERS:
+        raise ConfigError(f"expansion outliers={outliers!r}: expected one of "
+                          f"{list(EXPANSION_OUTLIERS)}")
+    labels = _as_1d("labels", labels)
+    if labels.size == 0:
+        raise ConfigError("expansion: expected at least one sample, found none")
+    pids = _as_1d("pids", pids, labels.size)
+    if outliers == "singletons":
+        labels = _singletons(labels)
+    elif outliers == "ignore":
+        keep = labels >= 0
+        labels, pids = labels[keep], pids[keep]
+        if labels.size == 0:
+            return 0.0
+    pairs = np.unique(np.stack([pids, labels], axis=1), axis=0)
+    return float(pairs.shape[0] / np.unique(pids).size)
 
 
 def cluster_table(labels, pids, camids) -> list[dict]:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from reidlab.errors import ConfigError
-from reidlab.methods import cawcl, padal, pirid  # noqa: F401  (registers the methods)
+from reidlab.methods import calr, cawcl, padal, pirid  # noqa: F401  (registers the methods)
 from reidlab.methods.base import METHODS, Method, StepOutput, register
 
 
