@@ -133,3 +133,18 @@ table = df.loc[selected, ["variant", "seed", "epochs", "K", "lam", "clips_per_tr
                           "rank5", "mAP", "mINP"]]
 st.dataframe(table, key="abl_table")
 st.session_state.setdefault("tables", {})["comparison"] = table
+
+st.subheader("Leaderboard")
+st.caption("One line per method variant in the chosen run folders, mean ± std over its runs "
+           "(seeds); best mAP first. `python bench/leaderboard.py` trains every method with "
+           "the same preset and seeds for this table, between the ImageNet lower bound and "
+           "the supervised upper bound.")
+with ui.guard("leaderboard"):
+    from reidlab.analysis.leaderboard import leaderboard_table, mean_std_text
+
+    board = leaderboard_table([r for r in rows if r["folder"] in chosen_folders])
+    if board.empty:
+        st.caption("no finished run with metrics in these folders")
+    else:
+        ui.show_table(mean_std_text(board).set_index("variant"), "leaderboard",
+                      key="abl_leaderboard")

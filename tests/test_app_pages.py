@@ -272,6 +272,10 @@ def test_ablations_plot_and_table(lab):
     assert [t["name"] for t in chart_titled(at, "vs K")["data"]] == ["padal_mp mAP"]
     table = at.dataframe[0].value
     assert {"fake_k2 (padal_mp)", "fake_k4 (padal_mp)"} <= set(table.index)
+    board = at.dataframe[1].value  # the leaderboard: one line per variant, over its runs
+    mp = [table.loc[n, "mAP"] for n in ("fake_k2 (padal_mp)", "fake_k4 (padal_mp)")]
+    assert board.loc["padal_mp", "runs"] == 2
+    assert board.loc["padal_mp", "mAP"].startswith(f"{np.mean(mp):.1f} ± ")
     # a global-alignment run has a K in its config, but K is no point of its curve; λ is
     import shutil
 

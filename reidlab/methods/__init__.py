@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from reidlab.errors import ConfigError
-from reidlab.methods import calr, cawcl, padal, pirid  # noqa: F401  (registers the methods)
+# importing the modules registers the methods
+from reidlab.methods import calr, cawcl, padal, pirid, supervised  # noqa: F401
 from reidlab.methods.base import METHODS, Method, StepOutput, register
 
 
