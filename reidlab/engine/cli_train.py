@@ -133,11 +133,18 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
         g = groups.get(methods) or groups.setdefault(
             methods, p.add_argument_group(f"{methods} options"))
         default = f.default if f.default is not dataclasses.MISSING else None
-        choices = f.metadata.get("choices")
+        # a name shared by methods: every method's default, and any method's choice (each
+        # method validates its own values)
+        defaults = {m: (x.default if x.default is not dataclasses.MISSING else None)
+                    for m, x in owners}
+        shown = (f"default {default}" if len({repr(v) for v in defaults.values()}) == 1 else
+                 "default " + ", ".join(f"{m} {v}" for m, v in defaults.items()))
+        choices = [c for _, x in owners for c in x.metadata.get("choices") or ()]
+        choices = list(dict.fromkeys(choices)) if all(
+            x.metadata.get("choices") for _, x in owners) else None
         g.add_argument(flag, dest=OPT_PREFIX + opt, metavar=None if choices else
                        type(default).__name__.upper() if default is not None else "VALUE",
-                       choices=list(choices) if choices else None,
-                       help=f"{f.metadata.get('help', '')} (default {default})")
+                       choices=choices, help=f"{f.metadata.get('help', '')} ({shown})")
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
