@@ -55,6 +55,13 @@ def embedding(fs, method: str, seed: int) -> np.ndarray:
     return xy
 
 
+def embedding_of(feats: np.ndarray, method: str, seed: int) -> np.ndarray:
+    from reidlab.analysis.embedding import embed_2d
+
+    return embed_2d(feats, method=method, seed=seed,
+                    cache_dir=ui.runs_root() / "_cache" / "embed")
+
+
 with ui.guard():
     ui.ensure_default_dataset()
     ui.ensure_baseline_run()
@@ -112,3 +119,61 @@ if run is not None:
             st.caption("Query camera = row, gallery camera = column (standard protocol); the "
                        "diagonal is same-camera retrieval, ignoring only the query's own "
                        "tracklet. Off-diagonal ≪ diagonal is the camera gap.")
+
+# --------------------------------------------------------------------------- PIRID's Fig. 3
+
+st.subheader("A few identities across models")
+st.caption("PIRID's Fig. 3: the same identities (seen by at least two cameras) embedded by "
+           "each model — colour = identity, marker = camera. ImageNet features scatter one "
+           "person by camera; intra-camera learning separates people within each camera; "
+           "cross-camera learning brings a person's cameras together.")
+with ui.guard("identities across models"):
+    all_runs = ui.list_runs()
+    sources = {}
+    for r in all_runs:
+        for which in ("initial", "final"):
+            if r.has_features(which):
+                sources[f"{ui.run_label(r)} — {'before' if which == 'initial' else 'after'}"] = \
+                    (r, which)
+    default = []
+    if run is not None:
+        default = [k for k, (r, w) in sources.items() if r.path == run.path]
+
+    def pirid_after(r, intra_only: bool) -> bool:
+        cfg = r.config.get("config", {})
+        opts = cfg.get("options") or {}
+        return cfg.get("method") == "pirid" and (opts.get("inter") in (False, "false")) \
+            == intra_only
+
+    for intra_only in (True, False):  # PIRID-1 then full PIRID, when there are such runs
+        found = [k for k, (r, w) in sources.items() if w == "final" and pirid_after(r, intra_only)]
+        if found and found[-1] not in default:
+            default.append(found[-1])
+    c = st.columns([5, 2, 1])
+    # keyed by the picked run: choosing another run above proposes its models afresh
+    chosen = c[0].multiselect("models", list(sources), default=default[:4], max_selections=4,
+                              key="fig3_models" + (f"_{run.name}" if run is not None else ""))
+    n_ids = c[1].slider("identities", 5, 40, 20, key="fig3_ids")
+    draw = c[2].button("Draw", key="fig3_draw", type="primary")
+    if draw and chosen:
+        from reidlab.analysis.domain_gap import pick_identities, pooled
+
+        panels = []
+        first = None
+        for name in chosen:
+            r, which = sources[name]
+            feats, pids, camids = pooled(ui.features(r, which))
+            if first is None:
+                first = pick_identities(pids, camids, n=n_ids, seed=int(seed))
+            m = np.isin(pids, first)
+            if m.sum() < 3:
+                raise ValueError(f"{name}: fewer than 3 tracklets of the chosen identities "
+                                 "(models of another dataset?)")
+            xy = embedding_of(feats[m], method, int(seed))
+            panels.append((name, xy, pids[m], camids[m]))
+        names = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+        ui.show_figure(F.identity_panels(panels, method=names.get(method, method),
+                                         style=ui.paper_style()),
+                       "identities_across_models", key="fig3")
+    elif draw:
+        st.caption("choose at least one model")

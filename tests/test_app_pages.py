@@ -196,6 +196,31 @@ def test_domain_gap_embeddings_match_package(lab):
     assert not any("before" in t for t in titles) and any("after" in t for t in titles)
 
 
+def test_identities_across_models_is_one_click(lab):
+    """PIRID's Fig. 3: the picked run before and after, the same identities in each panel,
+    colour = identity, marker = camera."""
+    from reidlab.analysis.domain_gap import pick_identities, pooled
+
+    at = page("pages/3_Domain_gap.py")
+    at.run()
+    pick(at, "gap_run", "fake_k2").run()
+    models = at.multiselect(key="fig3_models_fake_k2").value
+    assert [m.split(" — ")[1] for m in models] == ["before", "after"]
+    at.slider(key="fig3_ids").set_value(5).run()
+    at.button(key="fig3_draw").click().run()
+    no_errors(at)
+    fig = chart_titled(at, "identities")
+    fs = FeatureSet.load(lab["runs"] / "fake_k2" / "features" / "initial.npz")
+    _, pids, camids = pooled(fs)
+    ids = pick_identities(pids, camids, n=5, seed=0)
+    assert 2 <= len(ids) <= 5
+    for axis in ("x", "x2"):  # both panels: exactly the chosen identities' tracklets
+        pts = [t for t in fig["data"] if t.get("xaxis", "x") == axis]
+        shown = sorted(int(p) for t in pts for p, _ in t["customdata"])
+        assert shown == sorted(int(p) for p in pids[np.isin(pids, ids)])
+        assert {t["marker"]["symbol"] for t in pts} >= {"circle", "square"}
+
+
 def test_part_masks_k_slider(lab):
     at = page("pages/4_Part_masks.py").run()
     pick(at, "pm_run", "fake_k2").run()

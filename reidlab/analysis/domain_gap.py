@@ -277,3 +277,17 @@ def gap_summary(fs, seed: int = 0, probe_cv: int = 5, max_pairs: int = 200_000) 
         "by_camera_pair": evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids,
                                                   fs.g_camids),
     }
+
+
+def pick_identities(pids, camids, n: int = 20, seed: int = 0, min_cameras: int = 2) -> np.ndarray:
+    """``n`` identities for a figure like PIRID's Fig. 3: drawn with a fixed seed among the
+    identities (pid > 0, distractors left out) seen by at least ``min_cameras`` cameras, so
+    that each one can show whether its cameras come together. Sorted pids; fewer when fewer
+    qualify."""
+    pids, camids = np.asarray(pids), np.asarray(camids)
+    ok = sorted(int(p) for p in np.unique(pids[pids > 0])
+                if len(np.unique(camids[pids == p])) >= min_cameras)
+    if len(ok) <= n:
+        return np.asarray(ok, dtype=np.int64)
+    chosen = np.random.default_rng(seed).choice(len(ok), n, replace=False)
+    return np.sort(np.asarray(ok, dtype=np.int64)[chosen])

@@ -253,6 +253,55 @@ def embedding_scatter_pair(
     return fig
 
 
+CAMERA_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star",
+                  "triangle-down", "pentagon")
+
+
+def identity_panels(panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], *,
+                    title: str = "", method: str = "t-SNE",
+                    style: Style | None = None) -> go.Figure:
+    """PIRID's Fig. 3: one scatter per model of a few identities — colour = identity, marker =
+    camera. ``panels``: (panel title, N×2 points, pids, camids) each. Identities share their
+    colour across panels; one legend entry per camera (its marker)."""
+    style = style or DEFAULT_STYLE
+    if not panels:
+        raise ValueError("identity_panels: expected at least one panel")
+    all_pids = np.unique(np.concatenate([np.asarray(p[2]) for p in panels]).astype(int))
+    rank = {int(p): i for i, p in enumerate(all_pids)}
+    n_col = len(style.colors())
+    palette = [style.color(i) for i in range(n_col)]
+    extra = ["#%02x%02x%02x" % tuple(int(v) for v in (np.array(_hex_rgb(c)) * 0.55))
+             for c in palette]  # darker shades: 2× the distinct colours before repeating
+    colours = palette + extra
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels],
+                        horizontal_spacing=0.04)
+    seen_cams: set[int] = set()
+    for k, (_, xy, pids, camids) in enumerate(panels):
+        xy = np.asarray(xy, dtype=np.float64)
+        pids, camids = np.asarray(pids).astype(int), np.asarray(camids).astype(int)
+        if xy.ndim != 2 or xy.shape[1] != 2 or not (len(xy) == len(pids) == len(camids)):
+            raise ValueError(f"panel {k}: expected N×2 points with N pids and camids, got "
+                             f"{xy.shape}, {pids.shape}, {camids.shape}")
+        for c in np.unique(camids):
+            m = camids == c
+            fig.add_trace(go.Scatter(
+                x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"cam {c + 1}",
+                legendgroup=f"cam{c}", showlegend=int(c) not in seen_cams,
+                marker=dict(size=8, symbol=CAMERA_SYMBOLS[int(c) % len(CAMERA_SYMBOLS)],
+                            color=[colours[rank[p] % len(colours)] for p in pids[m]],
+                            line=dict(width=0.5, color="#333")),
+                customdata=np.stack([pids[m], camids[m] + 1], axis=1),
+                hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
+            ), row=1, col=k + 1)
+            seen_cams.add(int(c))
+    fig.update_xaxes(showticklabels=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, zeroline=False)
+    apply_style(fig, style, sized=False)
+    fig.update_layout(title=title or f"{len(all_pids)} identities ({method}): colour = identity,"
+                      " marker = camera", legend=dict(title="camera"))
+    return fig
+
+
 # --------------------------------------------------------------------------- training curves
 
 def _series(records: Sequence[Mapping], key: str, x: str) -> tuple[list, list]:
