@@ -11,6 +11,10 @@ Rows (the paper's Table 2 in its own words; ``clips`` = 2 segments per tracklet 
   + camera CE, ``contr_knn_clc`` + CLC (the full method), ``contr_clc`` CLC without kNN,
   ``contr_knn_clc_1clip`` the full method with 1 clip per tracklet, ``clipsN`` the full
   method with N clips (Table 4: N = 1, 2, 3, 4, 8).
+* not in the paper: ``contr_knn_cc`` / ``contr_knn_clc_cc`` cluster camera-centred features,
+  ``contr_knn_uniform`` uses the bounded camera confusion loss instead of CLC, and
+  ``contr_knn_clc_oracle`` replaces the clustering by the true identities (a diagnosis of
+  what the pseudo labels cost, not an unsupervised method).
 * UDA (labelled source = SynthCams style b, ``--source``; the first 2 epochs train on the
   source only): ``uda_source`` source only throughout (the lower bound, "sup. S only"),
   ``uda_ce`` / ``uda_clc`` (``_1clip``) + camera loss on the target, and ``uda_<row>`` for
@@ -54,6 +58,8 @@ ABLATION: dict[str, dict] = {  # the paper's Table 2 rows (clips = 2 unless "1cl
     "contr_knn_clc_cc": dict(options={**FULL, "camera_centering": True}),
     # not in the paper: the bounded camera confusion objective (PADAL's fix) instead of CLC
     "contr_knn_uniform": dict(options={**FULL, "cam_loss": "uniform"}),
+    # not a method: the true identities replace the clustering (what pseudo labels cost)
+    "contr_knn_clc_oracle": dict(options={**FULL, "oracle_labels": True}),
 }
 PRETRAIN = 2  # UDA rows: epochs of source-only training before adaptation
 ROWS: dict[str, dict] = {

@@ -69,6 +69,7 @@ def variant(cfg: dict) -> str | None:
         tags.append({"ce": "cam CE", "none": "no cam"}.get(opts.get("cam_loss"), ""))
         tags.append("no contr" if opts.get("contrastive") in (False, "false") else "")
         tags.append("no kNN" if opts.get("weighting") == "none" else "")
+        tags.append("oracle labels" if opts.get("oracle_labels") in (True, "true") else "")
     if "triplet_weight" in t.get("options", []):  # pirid: the paper's Table 2 variants
         tags.append("intra only" if opts.get("inter") in (False, "false") else "")
         tags.append("no triplet" if float(opts.get("triplet_weight", 1) or 0) == 0 else "")

@@ -274,3 +274,12 @@ def test_bad_input_is_a_clear_error(target, tmp_path):
     with pytest.raises(ConfigError, match="source dataset was given"):
         train(make_config("test", dataset=str(target), method="padal_m",
                           source=str(target), epochs=1), tmp_path / "r4")
+
+
+def test_oracle_labels_are_the_true_identities(target, tmp_path):
+    """The diagnosis option: perfect pseudo labels through the same memory and loss."""
+    out = train(cawcl_cfg(target, epochs=1, options={"oracle_labels": True}), tmp_path / "o")
+    rec = Run(out).metrics("labels")[0]
+    assert rec["precision"] == 1.0 and rec["recall"] == 1.0 and rec["outlier_fraction"] == 0
+    z = np.load(out / "labels" / "update_000.npz")
+    assert len(np.unique(z["label"])) == len(np.unique(z["pid"]))
