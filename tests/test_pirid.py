@@ -17,7 +17,7 @@ from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
 from reidlab.engine.trainer import train  # noqa: E402
 from reidlab.errors import ConfigError  # noqa: E402
-from reidlab.methods.pirid import link_prototypes, link_stats, momentum_update  # noqa: E402
+from reidlab.methods.pirid import link_prototypes, link_stats, memory_update  # noqa: E402
 
 # prototype clustering that links on a tiny dataset (few ID slots)
 SMALL = {"k1": 4, "k2": 2, "eps": 0.8, "min_samples": 2, "intra_epochs": 1}
@@ -27,14 +27,14 @@ def test_memory_update_rules():
     mem = F.normalize(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), dim=1)
     f = torch.tensor([[0.0, 2.0]])
     a = mem.clone()
-    momentum_update(a, torch.tensor([0]), f, 0.05, "centroid")  # 5 % of the new feature
+    memory_update(a, torch.tensor([0]), f, 0.05, "centroid")  # 5 % of the new feature
     assert torch.allclose(a[0], F.normalize(torch.tensor([0.95, 0.05]), dim=0))
     assert torch.equal(a[1], mem[1])
     b = mem.clone()
-    momentum_update(b, torch.tensor([0]), f, 0.05, "as_printed")  # eq. 1: 5 % of the old
+    memory_update(b, torch.tensor([0]), f, 0.05, "as_printed")  # eq. 1: 5 % of the old
     assert torch.allclose(b[0], F.normalize(torch.tensor([0.05, 0.95]), dim=0))
     c = mem.clone()  # two features of one slot in one batch: applied in order
-    momentum_update(c, torch.tensor([1, 1]), torch.tensor([[1.0, 0.0], [1.0, 0.0]]), 0.5)
+    memory_update(c, torch.tensor([1, 1]), torch.tensor([[1.0, 0.0], [1.0, 0.0]]), 0.5)
     v = F.normalize(torch.tensor([0.5, 0.5]), dim=0)
     assert torch.allclose(c[1], F.normalize(0.5 * v + 0.5 * torch.tensor([1.0, 0.0]), dim=0))
 

@@ -102,11 +102,20 @@ class HybridMemory(nn.Module):
     @torch.no_grad()
     def update(self, q: torch.Tensor, slots: torch.Tensor) -> None:
         """m ← μ·m + (1 − μ)·q for each (query, slot), in batch order, then re-normalised."""
-        q = F.normalize(q.detach().float().cpu(), dim=1)
-        m = self.momentum
-        for x, s in zip(q, slots.cpu().tolist()):
-            v = m * self.features[s] + (1.0 - m) * x
-            self.features[s] = v / v.norm().clamp_min(1e-12)
+        momentum_update(self.features, slots, q, self.momentum)
+
+
+@torch.no_grad()
+def momentum_update(memory: torch.Tensor, rows: torch.Tensor, feat: torch.Tensor,
+                    keep: float) -> None:
+    """The memory update every memory method shares (SpCL, CAWCL eq. 10, PIRID eq. 1, CALR):
+    ``memory[r] ← keep·memory[r] + (1 − keep)·f`` for each (row, feature) in batch order (a row
+    met twice moves twice), then re-normalised; ``feat`` is ℓ2-normalised first and ``memory``
+    (CPU) is changed in place. ``keep`` is the weight of the old value."""
+    feat = F.normalize(feat.detach().float().cpu(), dim=1)
+    for x, r in zip(feat, rows.cpu().tolist()):
+        v = keep * memory[r] + (1.0 - keep) * x
+        memory[r] = v / v.norm().clamp_min(1e-12)
 
 
 def knn_weights(q: torch.Tensor, table: torch.Tensor, pos: torch.Tensor, k: int) -> torch.Tensor:

@@ -43,6 +43,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from reidlab.data.tracklets import TARGET, Tracklet
@@ -163,6 +164,7 @@ class Method(nn.Module):
     uses_lam: bool = False
     uses_parts: bool = False
     clusters: bool = False
+    normalize_embedding: bool = False
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
@@ -288,8 +290,22 @@ class Method(nn.Module):
 
     @torch.no_grad()
     def embed(self, clips: torch.Tensor) -> torch.Tensor:
-        """Retrieval embedding f for clips B×T×3×H×W (Euclidean distance is used on it)."""
-        return self.net(clips)["feat"]
+        """Retrieval embedding f for clips B×T×3×H×W (Euclidean distance is used on it);
+        ℓ2-normalised when the class sets ``normalize_embedding`` (methods whose losses compare
+        cosines, evaluated as their papers do)."""
+        f = self.net(clips)["feat"]
+        return F.normalize(f.float(), dim=1) if self.normalize_embedding else f
+
+
+def stack_history(history: list[torch.Tensor]) -> torch.Tensor:
+    """A method's label history (one tensor per update, all one length) as one tensor for
+    ``get_extra_state``; empty → a 0-element tensor."""
+    return torch.stack(history) if history else torch.zeros(0)
+
+
+def unstack_history(stacked: torch.Tensor | None) -> list[torch.Tensor]:
+    """The inverse of :func:`stack_history` (for ``set_extra_state``)."""
+    return [row.clone() for row in stacked] if stacked is not None and stacked.numel() else []
 
 
 METHODS: dict[str, Callable[..., Method]] = {}

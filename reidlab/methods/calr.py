@@ -75,8 +75,9 @@ from torch import nn
 from reidlab.cluster.refine import LOCAL_CLUSTERINGS
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
+from reidlab.losses.memory import momentum_update
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, Method, Stage, StepOutput, option,
-                                  register)
+                                  register, stack_history, unstack_history)
 from reidlab.models.backbones import build_backbone
 from reidlab.models.grl import grad_reverse
 from reidlab.models.reid_net import ReIDNet
@@ -187,6 +188,7 @@ class CALR(Method):
     config_defaults = {"sampler": "pk", "num_instances": 4, "lr": 3.5e-4, "weight_decay": 5e-4}
     adversarial = True
     clusters = True
+    normalize_embedding = True  # retrieval on ℓ2-normalised f
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int, source=None):
         super().__init__(cfg, train, num_cameras, source)
@@ -433,15 +435,8 @@ class CALR(Method):
         code's ``CM.backward``)."""
         if "labels" not in out.extras:
             return
-        m = self.opts.memory_momentum
-        for x, y in zip(out.extras["feat"].cpu(), out.extras["labels"].cpu().tolist()):
-            v = m * self.centroids[y] + (1.0 - m) * x
-            self.centroids[y] = v / v.norm().clamp_min(1e-12)
-
-    @torch.no_grad()
-    def embed(self, clips: torch.Tensor) -> torch.Tensor:
-        """ℓ2-normalised f (the code evaluates normalised features)."""
-        return F.normalize(self.net(clips)["feat"].float(), dim=1)
+        momentum_update(self.centroids, out.extras["labels"], out.extras["feat"],
+                        self.opts.memory_momentum)
 
     # -- state that changes size (saved in the checkpoint) ---------------------------------
 
@@ -450,7 +445,7 @@ class CALR(Method):
                 "centroid_weight": self.centroid_weight.clone(),
                 "slot_labels": self.slot_labels.clone(), "local": self.local.clone(),
                 "local_score": self.local_score.clone(), "local_epoch": self.local_epoch.clone(),
-                "history": torch.stack(self.history) if self.history else torch.zeros(0)}
+                "history": stack_history(self.history)}
 
     def set_extra_state(self, state: dict) -> None:
         self.centroids = state["centroids"].float().cpu()
@@ -460,5 +455,4 @@ class CALR(Method):
         self.local = state["local"].long().cpu()
         self.local_score = state["local_score"].float().cpu()
         self.local_epoch = state["local_epoch"].long().cpu()
-        h = state.get("history")
-        self.history = [row.clone() for row in h] if h is not None and h.numel() else []
+        self.history = unstack_history(state.get("history"))

@@ -42,7 +42,7 @@ from reidlab.errors import ConfigError
 from reidlab.losses.camera import CAMERA_LOSSES, camera_loss, uniform_confusion
 from reidlab.losses.memory import HybridMemory
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, Method, Stage, StepOutput, option,
-                                  register)
+                                  register, stack_history, unstack_history)
 from reidlab.models.backbones import build_backbone
 from reidlab.models.grl import grad_reverse
 from reidlab.models.reid_net import ReIDNet
@@ -117,6 +117,7 @@ class CAWCL(Method):
                        "lr": 3e-4, "batch_size": 24}
     adversarial = True
     clusters = True
+    normalize_embedding = True  # retrieval on ℓ2-normalised f
     accepts_source = True
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
@@ -280,18 +281,12 @@ class CAWCL(Method):
         if "slots" in out.extras:
             self.memory.update(out.extras["feat"], out.extras["slots"])
 
-    @torch.no_grad()
-    def embed(self, clips: torch.Tensor) -> torch.Tensor:
-        """ℓ2-normalised f, as the paper evaluates."""
-        return F.normalize(self.net(clips)["feat"].float(), dim=1)
-
     # -- state that changes size (saved in the checkpoint) ---------------------------------
 
     def get_extra_state(self) -> dict:
         return {"memory": self.memory.state(),
-                "history": torch.stack(self.history) if self.history else torch.zeros(0)}
+                "history": stack_history(self.history)}
 
     def set_extra_state(self, state: dict) -> None:
         self.memory.load(state["memory"])
-        h = state.get("history")
-        self.history = [row.clone() for row in h] if h is not None and h.numel() else []
+        self.history = unstack_history(state.get("history"))

@@ -48,9 +48,10 @@ import torch.nn.functional as F
 
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
+from reidlab.losses.memory import momentum_update
 from reidlab.losses.metric import batch_hard_triplet
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, Method, Stage, StepOutput, option,
-                                  register)
+                                  register, stack_history, unstack_history)
 from reidlab.methods.padal_labels import camera_local_labels
 from reidlab.models.backbones import build_backbone
 from reidlab.models.reid_net import ReIDNet
@@ -94,15 +95,11 @@ class PIRIDOptions:
                 raise ConfigError(f"pirid option {name}={getattr(self, name)}: expected >= 1")
 
 
-def momentum_update(memory: torch.Tensor, rows: torch.Tensor, feat: torch.Tensor,
-                    rate: float, rule: str = "centroid") -> None:
-    """Move ``memory[rows[i]]`` towards unit ``feat[i]`` in batch order, then re-normalise.
-    ``centroid``: m ← (1 − rate)·m + rate·f; ``as_printed``: m ← rate·m + (1 − rate)·f."""
-    keep = 1.0 - rate if rule == "centroid" else rate
-    feat = F.normalize(feat.detach().float().cpu(), dim=1)
-    for x, r in zip(feat, rows.cpu().tolist()):
-        v = keep * memory[r] + (1.0 - keep) * x
-        memory[r] = v / v.norm().clamp_min(1e-12)
+def memory_update(memory: torch.Tensor, rows: torch.Tensor, feat: torch.Tensor,
+                  rate: float, rule: str = "centroid") -> None:
+    """Move ``memory[rows[i]]`` towards ``feat[i]`` at the updating rate μ: ``centroid``
+    m ← (1 − μ)·m + μ·f; ``as_printed`` (eq. 1) m ← μ·m + (1 − μ)·f."""
+    momentum_update(memory, rows, feat, 1.0 - rate if rule == "centroid" else rate)
 
 
 def link_prototypes(slots: np.ndarray, camids: np.ndarray, k1: int = 30, k2: int = 6,
@@ -155,6 +152,7 @@ class PIRID(Method):
     Options = PIRIDOptions
     config_defaults = {"lr": 3.5e-4, "batch_size": 32, "sampler": "pk", "num_instances": 4}
     clusters = True
+    normalize_embedding = True  # retrieval on ℓ2-normalised f
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
@@ -284,28 +282,22 @@ class PIRID(Method):
         o = self.opts
         if not len(self.id_memory) or "slot" not in out.extras:
             return
-        momentum_update(self.id_memory, out.extras["slot"], out.extras["feat"],
+        memory_update(self.id_memory, out.extras["slot"], out.extras["feat"],
                         o.memory_rate, o.memory_rule)
         p = out.extras["proto"]
         if len(self.proto_memory) and bool((p >= 0).any()):
-            momentum_update(self.proto_memory, p[p >= 0], out.extras["feat"][p >= 0],
+            memory_update(self.proto_memory, p[p >= 0], out.extras["feat"][p >= 0],
                             o.memory_rate, o.memory_rule)
-
-    @torch.no_grad()
-    def embed(self, clips: torch.Tensor) -> torch.Tensor:
-        """ℓ2-normalised BN feature f (the one the memories compare)."""
-        return F.normalize(self.net(clips)["feat"].float(), dim=1)
 
     # -- state that changes size -----------------------------------------------------------
 
     def get_extra_state(self) -> dict:
         return {"id_memory": self.id_memory.clone(), "proto": self.proto.clone(),
                 "proto_memory": self.proto_memory.clone(),
-                "history": torch.stack(self.history) if self.history else torch.zeros(0)}
+                "history": stack_history(self.history)}
 
     def set_extra_state(self, state: dict) -> None:
         self.id_memory = state["id_memory"].float().cpu()
         self.proto = state["proto"].long().cpu()
         self.proto_memory = state["proto_memory"].float().cpu()
-        h = state.get("history")
-        self.history = [row.clone() for row in h] if h is not None and h.numel() else []
+        self.history = unstack_history(state.get("history"))
