@@ -23,20 +23,17 @@ unfinished one resumed; rows are appended to bench/results/NAME.{json,md} one by
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-from benchlib import RESULTS, describe, git_rev, stamp
-from table2_padal import mean_std, parse_set, probe
+from table2_padal import probe
+from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
+    write_results
 
 from reidlab.analysis.domain_gap import pooled, same_vs_cross_camera_retrieval  # noqa: E402
 from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
 
 ROWS: dict[str, dict] = {
     "imagenet": {"from": "supervised"},
@@ -58,16 +55,11 @@ KIND = {"imagenet": "lower bound", "supervised": "upper bound (true identities)"
         "pirid": "camera-local IDs → prototypes", "calr": "no labels (camera-aware clusters)"}
 
 
-def train_row(name: str, args, seed: int) -> Path:
+def train_row(name: str, args, seed: int) -> Run:
     spec = ROWS[name]
-    out = Path(args.out) / (name if seed == 0 else f"{name}_s{seed}")
-    if out.exists() and Run(out).status().get("state") == "finished":
-        return out
-    cfg = make_config(args.preset, dataset=args.dataset, seed=seed, epochs=args.epochs,
-                      method=spec["method"], options=dict(spec.get("options", {})),
-                      **{**spec.get("config", {}), **args.overrides})
-    train(cfg, out, resume=(out / "checkpoint.pt").is_file())
-    return out
+    return train_or_reuse(run_dir(args, name, seed), lambda: make_config(
+        args.preset, dataset=args.dataset, seed=seed, epochs=args.epochs, method=spec["method"],
+        options=dict(spec.get("options", {})), **{**spec.get("config", {}), **args.overrides}))
 
 
 def measure(run: Run, which: str) -> dict:
@@ -84,97 +76,47 @@ def measure(run: Run, which: str) -> dict:
 def run_row(name: str, args, seed: int) -> dict:
     spec = ROWS[name]
     if "from" in spec:  # the initial evaluation of another row's run
-        run = Run(train_row(spec["from"], args, seed))
+        run = train_row(spec["from"], args, seed)
         return {"row": name, "seed": seed, **measure(run, "initial"), "seconds": None,
                 "fscore": None}
-    run = Run(train_row(name, args, seed))
-    labels = [r for r in run.metrics("labels") if r.get("stage") in (None, "global", "refined", "prototype")]
+    run = train_row(name, args, seed)
+    labels = [r for r in run.metrics("labels")
+              if r.get("stage") in (None, "global", "refined", "prototype")]
     return {"row": name, "seed": seed, "method": spec["method"],
             "options": spec.get("options", {}), **measure(run, "final"),
             "fscore": labels[-1].get("fscore") if labels else None}
 
 
+def line(name: str, rs: list[dict]) -> list:
+    secs = [r["seconds"] for r in rs if r.get("seconds")]
+    return [KIND[name], cell(rs, "rank1"), cell(rs, "rank5"), cell(rs, "mAP"), cell(rs, "mINP"),
+            cell(rs, "probe"), cell(rs, "cross_rank1"), cell(rs, "fscore"),
+            f"{np.mean(secs):.0f}" if secs else "—"]
+
+
 def write(rows: list[dict], args, started: float) -> None:
-    order = list(ROWS)
-    rows = sorted(rows, key=lambda r: (order.index(r["row"]), r["seed"]))
-    res = Path(args.results)
-    res.mkdir(parents=True, exist_ok=True)
-    seeds = sorted({r["seed"] for r in rows})
-    meta = {**stamp(), "git": git_rev(), "preset": args.preset, "epochs": args.epochs,
-            "seeds": seeds, "overrides": args.overrides, "dataset": args.dataset,
-            "wall_s": round(time.time() - started, 1)}
-    (res / f"{args.name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-
-    def ms(key, rs):
-        vals = [r[key] for r in rs if r.get(key) is not None]
-        return mean_std(vals) if vals else "—"
-
-    over = ", ".join(f"{k}={v}" for k, v in args.overrides.items()) or "none"
-    lines = [f"# Leaderboard on SynthCams ({args.preset} preset)", "",
-             f"Command (the last; rows of earlier invocations are kept): `{meta['command']}`  ",
-             f"Machine: {describe(meta['machine'])}  ",
-             f"Date: {meta['date']} (git {meta['git']}), total {meta['wall_s']} s  ",
-             f"Protocol: {rows[0]['protocol'] if rows else '?'} (MARS layout); dataset "
-             f"{args.dataset}; seeds {', '.join(map(str, seeds))}; overrides: {over}", "",
-             "Mean ± standard deviation over the seeds. Camera probe: linear camera classifier "
-             "on held-out identities (lower = less camera in the features). Cross-camera "
-             "rank-1: every test tracklet against the tracklets of the other cameras. Cluster "
-             "F: pairwise F-score of the last label update (methods that cluster).", "",
-             "| row | supervision | seeds | rank-1 | rank-5 | mAP | mINP | camera probe | "
-             "cross-camera rank-1 | cluster F | run (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for n in [n for n in order if any(r["row"] == n for r in rows)]:
-        rs = [r for r in rows if r["row"] == n]
-        secs = [r["seconds"] for r in rs if r.get("seconds")]
-        lines.append(f"| {n} | {KIND[n]} | {len(rs)} | {ms('rank1', rs)} | {ms('rank5', rs)} | "
-                     f"{ms('mAP', rs)} | {ms('mINP', rs)} | {ms('probe', rs)} | "
-                     f"{ms('cross_rank1', rs)} | {ms('fscore', rs)} | "
-                     f"{f'{np.mean(secs):.0f}' if secs else '—'} |")
-    (res / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+    write_results(
+        args, "Leaderboard on SynthCams", rows, list(ROWS), started, args.overrides,
+        "Mean ± standard deviation over the seeds. Camera probe: linear camera classifier on "
+        "held-out identities (lower = less camera in the features). Cross-camera rank-1: every "
+        "test tracklet against the tracklets of the other cameras. Cluster F: pairwise F-score "
+        "of the last label update (methods that cluster).",
+        ["supervision", "rank-1", "rank-5", "mAP", "mINP", "camera probe",
+         "cross-camera rank-1", "cluster F", "run (s)"], line)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default="data/synthcams")
-    ap.add_argument("--preset", default="quick")
-    ap.add_argument("--epochs", type=int, default=None)
-    ap.add_argument("--seeds", default="0,1")
-    ap.add_argument("--rows", default=",".join(ROWS))
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="config override for every row (repeatable)")
-    ap.add_argument("--out", default="runs/leaderboard")
-    ap.add_argument("--name", default="leaderboard")
-    ap.add_argument("--results", default=str(RESULTS))
-    args = ap.parse_args(argv)
-    args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
-    args.overrides = parse_set(args.set)
-    names = args.rows.split(",")
+    add_common_args(ap, rows=list(ROWS), out="runs/leaderboard", name="leaderboard",
+                    seeds="0,1")
+    args = parse_common(ap, argv, ROWS)
     from reidlab.methods import METHODS
 
-    for name in names:
-        if name not in ROWS:
-            ap.error(f"unknown row {name!r}; expected one of {list(ROWS)}")
+    for name in args.names:
         method = ROWS[name].get("method")
         if method is not None and method not in METHODS:
             ap.error(f"row {name!r}: method {method!r} is not in this version of reidlab")
-    if args.dataset == "data/synthcams":
-        from reidlab.data.synthcams import ensure_default
-
-        ensure_default(args.dataset)
-    started = time.time()
-    rows = []
-    prev = Path(args.results) / f"{args.name}.json"
-    if prev.is_file():  # append: keep rows of earlier invocations not re-run now
-        rows = [r for r in json.loads(prev.read_text())["rows"]
-                if not (r["row"] in names and r["seed"] in args.seeds)]
-    for seed in args.seeds:
-        for name in names:
-            print(f"== {name} seed {seed}", flush=True)
-            rows.append(run_row(name, args, seed))
-            write(rows, args, started)
-            print(json.dumps({k: rows[-1].get(k) for k in ("row", "seed", "rank1", "mAP",
-                                                           "probe", "cross_rank1")}),
-                  flush=True)
+    run_table(args, run_row, write, ("rank1", "mAP", "probe", "cross_rank1"))
     return 0
 
 

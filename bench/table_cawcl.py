@@ -29,19 +29,15 @@ the camera probe of the initial and final features.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-from benchlib import RESULTS, describe, git_rev, stamp
-from table2_padal import mean_std, parse_set, probe
+from table2_padal import parse_set, probe
+from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
+    write_results
 
 from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
 
 FULL = {"cam_loss": "clc", "weighting": "knn", "contrastive": True}
 ABLATION: dict[str, dict] = {  # the paper's Table 2 rows (clips = 2 unless "1clip")
@@ -82,24 +78,18 @@ def run_row(name: str, args, seed: int) -> dict:
     spec = dict(ROWS[name])
     uda = spec.pop("uda", False)
     options = {**spec.pop("options"), **args.options}
-    out = Path(args.out) / (name if seed == 0 else f"{name}_s{seed}")
-    done = Run(out).status().get("state") == "finished" if out.exists() else False
-    if not done:
-        params = dict(dataset=args.dataset, seed=seed, epochs=args.epochs, method="cawcl",
-                      options=options, source=args.source if uda else None,
-                      **args.overrides, **spec)
-        cfg = make_config(args.preset, **params)
-        train(cfg, out, resume=(out / "checkpoint.pt").is_file())
-    run = Run(out)
+    run = train_or_reuse(run_dir(args, name, seed), lambda: make_config(
+        args.preset, dataset=args.dataset, seed=seed, epochs=args.epochs, method="cawcl",
+        options=options, source=args.source if uda else None, **args.overrides, **spec))
     final = run.final_metrics()
     initial = next(m for m in run.metrics("eval") if m.get("which") == "initial")
-    run_s = next(m for m in run.metrics("eval") if m.get("which") == "final").get("time")
     labels = run.metrics("labels")
     last = labels[-1] if labels else {}
     cfg = run.train_config()
     return {
         "row": name, "seed": seed, "uda": uda, "options": options,
-        "clips": cfg.clips_per_tracklet, "seconds": round(run_s, 1) if run_s else None,
+        "clips": cfg.clips_per_tracklet,
+        "seconds": round(final["time"], 1) if final.get("time") else None,
         "rank1": final["rank1"], "rank5": final["rank5"], "mAP": final["mAP"],
         "mINP": final.get("mINP"), "protocol": final.get("protocol"),
         "initial_rank1": initial["rank1"], "initial_mAP": initial["mAP"],
@@ -111,102 +101,48 @@ def run_row(name: str, args, seed: int) -> dict:
     }
 
 
+def line(name: str, rs: list[dict]) -> list:
+    setting = ("UDA " if rs[0]["uda"] else "unsup. ") + ", ".join(
+        f"{k}={v}" for k, v in rs[0]["options"].items())
+    secs = np.mean([r["seconds"] for r in rs if r["seconds"]] or [np.nan])
+    return [setting, rs[0]["clips"], cell(rs, "rank1"), cell(rs, "rank5"), cell(rs, "mAP"),
+            cell(rs, "mINP"), f"{cell(rs, 'fscore_first')} → {cell(rs, 'fscore')}",
+            cell(rs, "precision"), cell(rs, "recall"), cell(rs, "num_clusters", False),
+            cell(rs, "outlier_fraction"),
+            f"{cell(rs, 'probe_initial')} → {cell(rs, 'probe_final')}", f"{secs:.0f}"]
+
+
 def write(rows: list[dict], args, started: float) -> None:
-    order = list(ROWS)
-    rows = sorted(rows, key=lambda r: (order.index(r["row"]), r["seed"]))
-    res = Path(args.results)
-    res.mkdir(parents=True, exist_ok=True)
-    seeds = sorted({r["seed"] for r in rows})
-    meta = {**stamp(), "git": git_rev(),
-            "preset": args.preset, "epochs": args.epochs, "seeds": seeds,
-            "overrides": args.overrides, "options": args.options, "dataset": args.dataset,
-            "source": args.source, "wall_s": round(time.time() - started, 1)}
-    (res / f"{args.name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    names = [n for n in order if any(r["row"] == n for r in rows)]
-    over = ", ".join(f"{k}={v}" for k, v in {**args.overrides, **args.options}.items()) or "none"
-    lines = [f"# CAWCL ablation on SynthCams ({args.preset} preset)", "",
-             f"Command (the last; rows of earlier invocations are kept): `{meta['command']}`  ", f"Machine: {describe(meta['machine'])}  ",
-             f"Date: {meta['date']} (git {meta['git']}), total {meta['wall_s']} s  ",
-             f"Protocol: {rows[0]['protocol'] if rows else '?'} (MARS layout); target "
-             f"{args.dataset}; UDA source {args.source}; seeds "
-             f"{', '.join(map(str, seeds))}; overrides: {over}", "",
-             "Mean ± standard deviation over the seeds. Cluster F-score / precision / recall: "
-             "pairwise, of the last label update against the true identities (first update → "
-             "last for F). Camera probe: linear camera classifier on held-out identities.", "",
-             "| row | setting | clips | seeds | rank-1 | rank-5 | mAP | mINP | cluster F first → last | "
-             "precision | recall | clusters | outliers | camera probe init → final | run (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-
-    def ms(key, rs, scale=True):
-        vals = [r[key] for r in rs if r.get(key) is not None]
-        if not vals:
-            return "—"
-        if not scale:
-            a = np.array(vals, float)
-            return f"{a.mean():.0f}" if len(a) == 1 else f"{a.mean():.0f} ± {a.std(ddof=1):.0f}"
-        return mean_std(vals)
-
-    for n in names:
-        rs = [r for r in rows if r["row"] == n]
-        o = rs[0]["options"]
-        setting = ("UDA " if rs[0]["uda"] else "unsup. ") + ", ".join(
-            f"{k}={v}" for k, v in o.items())
-        secs = np.mean([r["seconds"] for r in rs if r["seconds"]] or [np.nan])
-        lines.append(
-            f"| {n} | {setting} | {rs[0]['clips']} | {len(rs)} | {ms('rank1', rs)} | {ms('rank5', rs)} | "
-            f"{ms('mAP', rs)} | {ms('mINP', rs)} | {ms('fscore_first', rs)} → "
-            f"{ms('fscore', rs)} | {ms('precision', rs)} | {ms('recall', rs)} | "
-            f"{ms('num_clusters', rs, False)} | {ms('outlier_fraction', rs)} | "
-            f"{ms('probe_initial', rs)} → {ms('probe_final', rs)} | {secs:.0f} |")
-    if rows:
-        r = rows[0]
-        lines += ["", f"Initial model (ImageNet, before training): rank-1 "
-                  f"{100 * r['initial_rank1']:.1f}, mAP {100 * r['initial_mAP']:.1f}."]
-    (res / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+    r0 = rows[0] if rows else None
+    write_results(
+        args, "CAWCL ablation on SynthCams", rows, list(ROWS), started,
+        {**args.overrides, **args.options, "UDA source": args.source},
+        "Mean ± standard deviation over the seeds. Cluster F-score / precision / recall: "
+        "pairwise, of the last label update against the true identities (first update → last "
+        "for F). Camera probe: linear camera classifier on held-out identities.",
+        ["setting", "clips", "rank-1", "rank-5", "mAP", "mINP", "cluster F first → last",
+         "precision", "recall", "clusters", "outliers", "camera probe init → final",
+         "run (s)"],
+        line, ["", f"Initial model (ImageNet, before training): rank-1 "
+               f"{100 * r0['initial_rank1']:.1f}, mAP {100 * r0['initial_mAP']:.1f}."]
+        if r0 else [])
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default="data/synthcams")
+    add_common_args(ap, rows=DEFAULT_ROWS, out="runs/table_cawcl", name="table_cawcl")
     ap.add_argument("--source", default="data/synthcams_b",
                     help="labelled source of the UDA rows (generated if it is the default "
                     "and missing)")
-    ap.add_argument("--preset", default="quick")
-    ap.add_argument("--epochs", type=int, default=None)
-    ap.add_argument("--seeds", default="0")
-    ap.add_argument("--rows", default=",".join(DEFAULT_ROWS))
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="config override for every row (repeatable)")
     ap.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                     help="cawcl option for every row (repeatable)")
-    ap.add_argument("--out", default="runs/table_cawcl")
-    ap.add_argument("--name", default="table_cawcl")
-    ap.add_argument("--results", default=str(RESULTS))
-    args = ap.parse_args()
-    args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
-    args.overrides = parse_set(args.set)
+    args = parse_common(ap, argv, ROWS)
     args.options = parse_set(args.opt)
-    names = args.rows.split(",")
-    for name in names:
-        if name not in ROWS:
-            ap.error(f"unknown row {name!r}; expected one of {list(ROWS)}")
-    if any(ROWS[n].get("uda") for n in names) and args.source == "data/synthcams_b":
+    if any(ROWS[n].get("uda") for n in args.names) and args.source == "data/synthcams_b":
         from reidlab.data.synthcams import ensure_domain_b
 
         ensure_domain_b(args.source)
-    started = time.time()
-    rows = []
-    prev = Path(args.results) / f"{args.name}.json"
-    if prev.is_file():  # append: keep rows of earlier invocations not re-run now
-        keep = json.loads(prev.read_text())["rows"]
-        rows = [r for r in keep if not (r["row"] in names and r["seed"] in args.seeds)]
-    for seed in args.seeds:
-        for name in names:
-            print(f"== {name} seed {seed}", flush=True)
-            rows.append(run_row(name, args, seed))
-            write(rows, args, started)
-            print(json.dumps({k: rows[-1][k] for k in ("row", "seed", "rank1", "mAP", "fscore",
-                                                       "probe_final")}), flush=True)
+    run_table(args, run_row, write, ("rank1", "mAP", "fscore", "probe_final"))
     return 0
 
 

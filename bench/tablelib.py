@@ -1,0 +1,122 @@
+"""What the ablation tables of bench/ share (table_cawcl, table_pirid, leaderboard): common
+arguments, finished runs reused and unfinished ones resumed, rows appended across invocations
+(one table over several sittings), mean ± std cells and the results header."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from benchlib import RESULTS, describe, git_rev, stamp
+from table2_padal import mean_std, parse_set
+
+from reidlab.engine.runs import Run  # noqa: E402
+
+
+def add_common_args(ap: argparse.ArgumentParser, *, rows: list[str], out: str, name: str,
+                    seeds: str = "0") -> None:
+    ap.add_argument("--dataset", default="data/synthcams")
+    ap.add_argument("--preset", default="quick")
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--seeds", default=seeds)
+    ap.add_argument("--rows", default=",".join(rows))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override for every row (repeatable)")
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--name", default=name)
+    ap.add_argument("--results", default=str(RESULTS))
+
+
+def parse_common(ap: argparse.ArgumentParser, argv, known_rows) -> argparse.Namespace:
+    """Parsed arguments with ``seeds`` (ints), ``overrides`` (``--set``) and ``names`` (the
+    rows asked for, each checked against ``known_rows``)."""
+    args = ap.parse_args(argv)
+    args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+    args.overrides = parse_set(args.set)
+    args.names = [n for n in args.rows.split(",") if n]
+    for n in args.names:
+        if n not in known_rows:
+            ap.error(f"unknown row {n!r}; expected one of {list(known_rows)}")
+    if args.dataset == "data/synthcams":
+        from reidlab.data.synthcams import ensure_default
+
+        ensure_default(args.dataset)
+    return args
+
+
+def train_or_reuse(out: Path, make_cfg: Callable) -> Run:
+    """The run in ``out``: reused when finished, resumed when a checkpoint is there, else
+    trained from ``make_cfg()``."""
+    from reidlab.engine.trainer import train
+
+    out = Path(out)
+    if not (out.exists() and Run(out).status().get("state") == "finished"):
+        train(make_cfg(), out, resume=(out / "checkpoint.pt").is_file())
+    return Run(out)
+
+
+def run_dir(args, name: str, seed: int) -> Path:
+    return Path(args.out) / (name if seed == 0 else f"{name}_s{seed}")
+
+
+def run_table(args, run_row: Callable, write: Callable, show: tuple[str, ...]) -> None:
+    """Every (seed, row) asked for, seed-major; rows of earlier invocations that are not re-run
+    now are kept; the results are rewritten after every row."""
+    started = time.time()
+    rows = []
+    prev = Path(args.results) / f"{args.name}.json"
+    if prev.is_file():
+        rows = [r for r in json.loads(prev.read_text())["rows"]
+                if not (r["row"] in args.names and r["seed"] in args.seeds)]
+    for seed in args.seeds:
+        for name in args.names:
+            print(f"== {name} seed {seed}", flush=True)
+            rows.append(run_row(name, args, seed))
+            write(rows, args, started)
+            print(json.dumps({k: rows[-1].get(k) for k in ("row", "seed", *show)}), flush=True)
+
+
+def cell(rows: list[dict], key: str, percent: bool = True) -> str:
+    """Mean ± std (sample) of ``key`` over ``rows`` (× 100 when ``percent``); "—" if none."""
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    if not vals:
+        return "—"
+    if percent:
+        return mean_std(vals)
+    a = np.array(vals, float)
+    return f"{a.mean():.0f}" if len(a) == 1 else f"{a.mean():.0f} ± {a.std(ddof=1):.0f}"
+
+
+def write_results(args, title: str, rows: list[dict], order: list[str], started: float,
+                  settings: dict, explain: str, columns: list[str],
+                  line: Callable[[str, list[dict]], list], footer: list[str] = ()) -> None:
+    """``NAME.json`` (meta + rows) and ``NAME.md``: the header (command, machine, date, git,
+    protocol, seeds, settings), ``explain``, then one table line per row name in ``order``
+    (``line(name, its rows)`` gives the cells after the name and the seed count)."""
+    rows = sorted(rows, key=lambda r: (order.index(r["row"]), r["seed"]))
+    res = Path(args.results)
+    res.mkdir(parents=True, exist_ok=True)
+    seeds = sorted({r["seed"] for r in rows})
+    meta = {**stamp(), "git": git_rev(), "preset": args.preset, "epochs": args.epochs,
+            "seeds": seeds, "settings": settings, "dataset": args.dataset,
+            "wall_s": round(time.time() - started, 1)}
+    (res / f"{args.name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    shown = ", ".join(f"{k}={v}" for k, v in settings.items()) or "none"
+    protocol = next((r.get("protocol") for r in rows if r.get("protocol")), "?")
+    lines = [f"# {title} ({args.preset} preset)", "",
+             f"Command (the last; rows of earlier invocations are kept): `{meta['command']}`  ",
+             f"Machine: {describe(meta['machine'])}  ",
+             f"Date: {meta['date']} (git {meta['git']}), total {meta['wall_s']} s  ",
+             f"Protocol: {protocol} (MARS layout); dataset {args.dataset}; seeds "
+             f"{', '.join(map(str, seeds))}; settings: {shown}", "", explain, "",
+             "| row | seeds | " + " | ".join(columns) + " |",
+             "|---|---|" + "---|" * len(columns)]
+    for n in [n for n in order if any(r["row"] == n for r in rows)]:
+        rs = [r for r in rows if r["row"] == n]
+        lines.append(f"| {n} | {len(rs)} | " + " | ".join(str(c) for c in line(n, rs)) + " |")
+    (res / f"{args.name}.md").write_text("\n".join([*lines, *footer]) + "\n")
