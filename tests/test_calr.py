@@ -11,6 +11,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_mars import write_tiny_mars  # noqa: E402
+from tiny_runs import assert_resumed_equals_full, stop_and_resume  # noqa: E402
 
 from reidlab.cluster.quality import cluster_quality, expansion  # noqa: E402
 from reidlab.cluster.refine import (  # noqa: E402
@@ -240,33 +241,12 @@ def test_two_stage_run_logs_local_global_and_refined(target, tmp_path):
 
 def test_resume_mid_run_equals_uninterrupted(target, tmp_path):
     cfg = calr_cfg(target, epochs=3, options={"intra_camera_epochs": 1})
-    full = train(cfg, tmp_path / "full")
-    steps = [r["epoch"] for r in Run(full).metrics("step")]
-    before = sum(1 for e in steps if e < 3)
+    steps = [r["epoch"] for r in Run(train(cfg, tmp_path / "count")).metrics("step")]
     assert steps.count(3) >= 1
-    calls = {"n": 0}
-
-    def stop():  # inside epoch 3 (an inter epoch), after its label update
-        calls["n"] += 1
-        return calls["n"] == before + 1
-
-    part = train(cfg, tmp_path / "part", stop_flag=stop)
-    assert Run(part).status()["state"] == "cancelled"
-    train(cfg, part, resume=True)
-    a = torch.load(full / "checkpoint.pt", weights_only=True)["model"]
-    b = torch.load(part / "checkpoint.pt", weights_only=True)["model"]
-    for k in a:
-        if k == "_extra_state":
-            for key in a[k]:
-                assert torch.equal(a[k][key], b[k][key]), key
-        else:
-            assert torch.equal(a[k], b[k]), k
-    la = [(r["epoch"], r["stage"], r["num_clusters"], r["precision"])
-          for r in Run(full).metrics("labels")]
-    lb = [(r["epoch"], r["stage"], r["num_clusters"], r["precision"])
-          for r in Run(part).metrics("labels")]
-    assert la == lb and len(la) == 7
-    assert Run(full).final_metrics()["mAP"] == Run(part).final_metrics()["mAP"]
+    # stopped inside epoch 3 (an inter epoch), after its label update
+    full, part = stop_and_resume(cfg, tmp_path, sum(1 for e in steps if e < 3))
+    assert_resumed_equals_full(full, part, ("epoch", "stage", "num_clusters", "precision"))
+    assert len(Run(full).metrics("labels")) == 7
 
 
 def test_bad_input_is_a_clear_error(target, tmp_path):

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_mars import write_tiny_mars  # noqa: E402
+from tiny_runs import assert_resumed_equals_full, stop_and_resume  # noqa: E402
 
 from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
@@ -213,30 +214,11 @@ def test_quality_of_the_first_update_matches_brute_force(target, tmp_path):
 
 def test_resume_mid_run_equals_uninterrupted(target, tmp_path):
     cfg = cawcl_cfg(target, epochs=3)
-    full = train(cfg, tmp_path / "full")
-    per_epoch = len(Run(full).metrics("step")) // 3
-    calls = {"n": 0}
-
-    def stop():  # inside epoch 3, after its label update
-        calls["n"] += 1
-        return calls["n"] == 2 * per_epoch + 1
-
-    part = train(cfg, tmp_path / "part", stop_flag=stop)
-    assert Run(part).status()["state"] == "cancelled"
-    train(cfg, part, resume=True)
-    a = torch.load(full / "checkpoint.pt", weights_only=True)["model"]
-    b = torch.load(part / "checkpoint.pt", weights_only=True)["model"]
-    for k in a:
-        if k == "_extra_state":
-            assert torch.equal(a[k]["memory"]["labels"], b[k]["memory"]["labels"])
-            assert torch.equal(a[k]["memory"]["features"], b[k]["memory"]["features"])
-            assert torch.equal(a[k]["history"], b[k]["history"])
-        else:
-            assert torch.equal(a[k], b[k]), k
-    la = [(r["epoch"], r["num_clusters"], r["precision"]) for r in Run(full).metrics("labels")]
-    lb = [(r["epoch"], r["num_clusters"], r["precision"]) for r in Run(part).metrics("labels")]
-    assert la == lb and len(la) == 3
-    assert Run(full).final_metrics()["mAP"] == Run(part).final_metrics()["mAP"]
+    per_epoch = len(Run(train(cfg, tmp_path / "count")).metrics("step")) // 3
+    # stopped inside epoch 3, after its label update
+    full, part = stop_and_resume(cfg, tmp_path, 2 * per_epoch)
+    assert_resumed_equals_full(full, part)
+    assert len(Run(full).metrics("labels")) == 3
 
 
 def test_uda_with_a_labelled_source_and_a_pretrain_stage(target, source, tmp_path):

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_mars import write_tiny_mars  # noqa: E402
+from tiny_runs import assert_resumed_equals_full, stop_and_resume  # noqa: E402
 
 from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
@@ -134,26 +135,10 @@ def test_variants_pirid1_and_pirid2(data, tmp_path):
 
 def test_resume_mid_run_equals_uninterrupted(data, tmp_path):
     cfg = pirid_cfg(data, epochs=3)
-    full = train(cfg, tmp_path / "full")
-    per_epoch = len(Run(full).metrics("step")) // 3
-    calls = {"n": 0}
-
-    def stop():  # inside epoch 3, after its label update
-        calls["n"] += 1
-        return calls["n"] == 2 * per_epoch + 1
-
-    part = train(cfg, tmp_path / "part", stop_flag=stop)
-    assert Run(part).status()["state"] == "cancelled"
-    train(cfg, part, resume=True)
-    a = torch.load(full / "checkpoint.pt", weights_only=True)["model"]
-    b = torch.load(part / "checkpoint.pt", weights_only=True)["model"]
-    for k in a:
-        if k == "_extra_state":
-            for key in ("id_memory", "proto", "proto_memory", "history"):
-                assert torch.equal(a[k][key], b[k][key]), key
-        else:
-            assert torch.equal(a[k], b[k]), k
-    assert Run(full).final_metrics()["mAP"] == Run(part).final_metrics()["mAP"]
+    per_epoch = len(Run(train(cfg, tmp_path / "count")).metrics("step")) // 3
+    # stopped inside epoch 3 (inter), after its label update
+    full, part = stop_and_resume(cfg, tmp_path, 2 * per_epoch)
+    assert_resumed_equals_full(full, part, ("epoch", "stage", "prototypes", "link_precision"))
 
 
 def test_bad_input_is_a_clear_error(data, tmp_path):
