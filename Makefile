@@ -5,6 +5,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+ADDRESS ?= 127.0.0.1
 DATA   ?= data/synthcams
 RUNS   ?= runs
 
@@ -33,7 +34,7 @@ data: $(VENV)/.stamp
 	$(PY) -m reidlab baseline --dataset $(DATA) --runs $(RUNS)
 
 app: setup data
-	REIDLAB_DATA=$(DATA) REIDLAB_RUNS=$(RUNS) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	REIDLAB_DATA=$(DATA) REIDLAB_RUNS=$(RUNS) $(VENV)/bin/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) --server.headless true
 
 test: setup
 	$(PY) -m pytest
