@@ -1,4 +1,4 @@
-"""Shared Streamlit widgets and cached loaders for ``app.py`` and ``pages/*.py``.
+"""Shared Streamlit widgets and cached loaders for ``app.py`` and ``app_pages/*.py``.
 
 Pages only read run stores and call package functions; everything they share lives here:
 where data and runs are (``$REIDLAB_DATA``, ``$REIDLAB_DATA_FORMAT``, ``$REIDLAB_RUNS``), the
@@ -23,26 +23,26 @@ from reidlab.errors import ReidlabError
 from reidlab.viz.figures import PALETTES, Style
 
 DEFAULT_DATA = "data/synthcams"
-HOME = ("pages/0_Home.py", "Home", ":material/home:")
+HOME = ("app_pages/0_Home.py", "Home", ":material/home:")
 # (file, title, one-line description, icon); the URL path is the title with "_" for spaces
 PAGES = [
-    ("pages/1_Data.py", "Data", "datasets: counts per camera, thumbnails, tracklets",
+    ("app_pages/1_Data.py", "Data", "datasets: counts per camera, thumbnails, tracklets",
      ":material/dataset:"),
-    ("pages/2_Train.py", "Train", "start background training jobs, live curves",
+    ("app_pages/2_Train.py", "Train", "start background training jobs, live curves",
      ":material/model_training:"),
-    ("pages/3_Domain_gap.py", "Domain gap", "t-SNE/UMAP/PCA by camera vs identity, gap numbers",
+    ("app_pages/3_Domain_gap.py", "Domain gap", "t-SNE/UMAP/PCA by camera vs identity, gap numbers",
      ":material/scatter_plot:"),
-    ("pages/4_Part_masks.py", "Part masks", "PAM K-means parts vs strict stripes",
+    ("app_pages/4_Part_masks.py", "Part masks", "PAM K-means parts vs strict stripes",
      ":material/accessibility_new:"),
-    ("pages/5_Distances.py", "Distances", "same- vs different-person distance histograms",
+    ("app_pages/5_Distances.py", "Distances", "same- vs different-person distance histograms",
      ":material/bar_chart:"),
-    ("pages/6_Rank_lists.py", "Rank lists", "a query and its top-k, worst queries first",
+    ("app_pages/6_Rank_lists.py", "Rank lists", "a query and its top-k, worst queries first",
      ":material/format_list_numbered:"),
-    ("pages/7_Ablations.py", "Ablations", "sweeps over K, λ, clips; comparison table",
+    ("app_pages/7_Ablations.py", "Ablations", "sweeps over K, λ, clips; comparison table",
      ":material/tune:"),
-    ("pages/8_Export.py", "Export", "paper-ready PNG/SVG/PDF/HTML, CSV/LaTeX, zip",
+    ("app_pages/8_Export.py", "Export", "paper-ready PNG/SVG/PDF/HTML, CSV/LaTeX, zip",
      ":material/download:"),
-    ("pages/9_Pseudo_labels.py", "Pseudo labels",
+    ("app_pages/9_Pseudo_labels.py", "Pseudo labels",
      "clustering methods: label quality over updates, clusters by label/identity/camera",
      ":material/workspaces:"),
 ]

@@ -147,7 +147,7 @@ def test_landing_shows_dataset_and_baseline(lab):
 
 
 def test_data_page_counts_grid_and_bad_path(lab):
-    at = page("pages/1_Data.py").run()
+    at = page("app_pages/1_Data.py").run()
     no_errors(at)
     bar = chart_titled(at, "Tracklets per camera")
     s = lab["dataset"].summary()
@@ -168,7 +168,7 @@ def test_domain_gap_embeddings_match_package(lab):
     from reidlab.analysis.domain_gap import camera_probe, pooled
     from reidlab.analysis.embedding import embed_2d
 
-    at = page("pages/3_Domain_gap.py")
+    at = page("app_pages/3_Domain_gap.py")
     at.run()
     pick(at, "gap_run", "fake_k2").run()
     no_errors(at)
@@ -201,7 +201,7 @@ def test_identities_across_models_is_one_click(lab):
     colour = identity, marker = camera."""
     from reidlab.analysis.domain_gap import pick_identities, pooled
 
-    at = page("pages/3_Domain_gap.py")
+    at = page("app_pages/3_Domain_gap.py")
     at.run()
     pick(at, "gap_run", "fake_k2").run()
     models = at.multiselect(key="fig3_models_fake_k2").value
@@ -222,7 +222,7 @@ def test_identities_across_models_is_one_click(lab):
 
 
 def test_part_masks_k_slider(lab):
-    at = page("pages/4_Part_masks.py").run()
+    at = page("app_pages/4_Part_masks.py").run()
     pick(at, "pm_run", "fake_k2").run()
     no_errors(at)
 
@@ -242,7 +242,7 @@ def test_part_masks_k_slider(lab):
 def test_distances_page_overlay_and_pairs(lab):
     from reidlab.analysis.domain_gap import distance_distributions
 
-    at = page("pages/5_Distances.py").run()
+    at = page("app_pages/5_Distances.py").run()
     pick(at, "dist_a", "fake_k2").run()
     no_errors(at)
     fig = charts(at)[0]
@@ -266,7 +266,7 @@ def test_rank_lists_topk_and_worst_first(lab):
     from reidlab.analysis.ranklists import worst_queries
     from reidlab.eval.ranking import compute_distmat
 
-    at = page("pages/6_Rank_lists.py").run()
+    at = page("app_pages/6_Rank_lists.py").run()
     pick(at, "rl_run", "fake_k2").run()
     no_errors(at)
     at.slider(key="rl_k").set_value(3).run()
@@ -286,7 +286,7 @@ def test_rank_lists_topk_and_worst_first(lab):
 def test_ablations_plot_and_table(lab):
     from reidlab.engine.runs import Run
 
-    at = page("pages/7_Ablations.py").run()
+    at = page("app_pages/7_Ablations.py").run()
     no_errors(at)
     fig = chart_titled(at, "vs K")
     r1 = next(t for t in fig["data"] if t["name"] == "padal_mp rank1")
@@ -311,7 +311,7 @@ def test_ablations_plot_and_table(lab):
         cfg["config"].update(method="padal_m")
         cfg["config"]["options"].update(adv_loss="confusion")
         (fake_m / "config.json").write_text(json.dumps(cfg))
-        at = page("pages/7_Ablations.py").run()
+        at = page("app_pages/7_Ablations.py").run()
         no_errors(at)
         assert "padal_m confusion" in at.multiselect(key="abl_methods").options
         assert not any(t["name"].startswith("padal_m ") for t in chart_titled(at, "vs K")["data"])
@@ -324,7 +324,7 @@ def test_ablations_plot_and_table(lab):
 
 
 def test_export_page_settings_and_tables(lab):
-    at = page("pages/8_Export.py").run()
+    at = page("app_pages/8_Export.py").run()
     no_errors(at)
     at.number_input(key="export_dpi").set_value(100).run()
     at.number_input(key="export_w").set_value(3.0).run()
@@ -338,7 +338,7 @@ def test_export_page_settings_and_tables(lab):
 def test_train_page_submits_once_and_shows_curves(lab):
     from reidlab.engine import jobs
 
-    at = page("pages/2_Train.py").run()
+    at = page("app_pages/2_Train.py").run()
     no_errors(at)
     def sel(label):
         return next(s for s in at.selectbox if s.label == label)
@@ -360,7 +360,7 @@ def test_train_page_submits_once_and_shows_curves(lab):
     while time.time() < end and jobs.job_state("app_job", lab["runs"]).active:
         time.sleep(0.5)
     assert jobs.job_state("app_job", lab["runs"]).state == "finished", job.log_tail()
-    at = page("pages/2_Train.py").run()
+    at = page("app_pages/2_Train.py").run()
     pick(at, "curves_of", "app_job").run()
     no_errors(at)
     loss = chart_titled(at, "Training losses")
@@ -376,7 +376,7 @@ def test_train_page_shows_the_methods_own_options(lab):
     """The form's fields come from the method: cawcl's Options dataclass, no K/λ for it."""
     from reidlab.engine import jobs
 
-    at = page("pages/2_Train.py").run()
+    at = page("app_pages/2_Train.py").run()
     next(s for s in at.selectbox if s.label == "method").set_value("cawcl").run()
     no_errors(at)
     labels = {w.label for w in [*at.selectbox, *at.number_input, *at.checkbox]}
@@ -459,7 +459,7 @@ def test_part_masks_of_trained_run(lab, trained, monkeypatch):
     from reidlab.viz import figures as F
 
     monkeypatch.setenv("REIDLAB_RUNS", str(trained))
-    at = page("pages/4_Part_masks.py").run()
+    at = page("app_pages/4_Part_masks.py").run()
     pick(at, "pm_run", "tiny_mp").run()
     no_errors(at)
     assert any("trained (checkpoint.pt), epoch 2" in c.value for c in at.caption), \
@@ -538,7 +538,7 @@ def test_export_page_download_all_zip(lab, monkeypatch):
         return real(label, data, file_name, *a, **kw)
 
     monkeypatch.setattr(streamlit, "download_button", spy)
-    at = page("pages/8_Export.py").run()
+    at = page("app_pages/8_Export.py").run()
     no_errors(at)
     at.number_input(key="export_dpi").set_value(50).run()
     at.number_input(key="export_w").set_value(2.0).run()
@@ -594,14 +594,24 @@ def test_navigation_home_first_titles_and_switch(lab):
     assert rows[0][2] == "True" and [r[1] for r in rows[1:]] == [
         "Data", "Train", "Domain_gap", "Part_masks", "Distances", "Rank_lists", "Ablations",
         "Export", "Pseudo_labels"]
-    assert [r[3] for r in rows] == sorted(p.name for p in (ROOT / "pages").glob("*.py"))
+    assert [r[3] for r in rows] == sorted(p.name for p in (ROOT / "app_pages").glob("*.py"))
     at = page("app.py").run()  # the router runs Home by default
     no_errors(at)
     assert at.title[0].value.startswith("reidlab")
-    at.switch_page("pages/6_Rank_lists.py").run()
+    at.switch_page("app_pages/6_Rank_lists.py").run()
     no_errors(at)
     assert at.title[0].value == "Rank lists"
     import tomllib
 
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["client"]["toolbarMode"] in ("viewer", "minimal")  # no "Deploy" button
+
+
+def test_no_streamlit_pages_folder():
+    """``st.navigation`` routes the lab; a ``pages/`` folder beside app.py would also be read
+    as Streamlit's older multipage app (a fresh server's first visit to /Data showed its
+    navigation, with an "app" entry)."""
+    assert not (ROOT / "pages").exists()
+    from reidlab import app_support as ui
+
+    assert all((ROOT / p).is_file() for p, *_ in ui.PAGES)
