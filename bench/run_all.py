@@ -36,6 +36,7 @@ TABLES: dict[str, tuple[str, list[str], list[str]]] = {
     "table2_padal": ("table2_padal.py", [], ["--rows", "padal_id,padal_mp_K3"]),
     "table_cawcl": ("table_cawcl.py", ["--seeds", "0,1"], ["--rows", "contr_knn_clc"]),
     "table_pirid": ("table_pirid.py", ["--seeds", "0,1"], ["--rows", "pirid"]),
+    "table_calr": ("table_calr.py", ["--seeds", "0,1"], ["--rows", "calr"]),
     "leaderboard": ("leaderboard.py", [], ["--seeds", "0"]),
 }
 
