@@ -300,14 +300,14 @@ def test_page_is_registered():
     from reidlab import app_support as ui
 
     entry = next(p for p in ui.PAGES if p[1] == "Pseudo labels")
-    assert entry[0] == "pages/9_Pseudo_labels.py" and (ROOT / entry[0]).is_file()
+    assert entry[0] == "app_pages/9_Pseudo_labels.py" and (ROOT / entry[0]).is_file()
     assert entry[3].startswith(":material/") and ui.url_path(entry[1]) == "Pseudo_labels"
 
 
 def test_page_curves_embedding_and_tables(env):
     from reidlab.analysis.embedding import embed_2d
 
-    at = AppTest.from_file(str(ROOT / "pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
     at.run()
     no_errors(at)
     assert "Train" in at.caption[0].value and "cawcl" in at.caption[0].value
@@ -381,7 +381,7 @@ def test_page_without_label_runs(env, tmp_path, monkeypatch):
     (runs / "plain").mkdir(parents=True)
     (runs / "plain" / "config.json").write_text(json.dumps({"config": {"method": "padal_id"}}))
     monkeypatch.setenv("REIDLAB_RUNS", str(runs))
-    at = AppTest.from_file(str(ROOT / "pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
     at.run()
     no_errors(at)
     assert len(at.info) == 1 and "No run has pseudo labels" in at.info[0].value
@@ -396,7 +396,7 @@ def test_page_bad_label_file_is_a_message(env, tmp_path, monkeypatch):
     shutil.copytree(env / "cawcl_a", runs / "cawcl_a")
     (runs / "cawcl_a" / "labels" / "update_002.npz").write_bytes(b"not a zip")
     monkeypatch.setenv("REIDLAB_RUNS", str(runs))
-    at = AppTest.from_file(str(ROOT / "pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception
     assert any("update_002.npz" in e.value for e in at.error), [e.value for e in at.error]
@@ -434,7 +434,7 @@ def test_page_shows_pirid_prototype_links(env, tmp_path, monkeypatch):
                                                 "intra_epochs": 1})
     train(cfg, runs / "pirid_tiny")
     monkeypatch.setenv("REIDLAB_RUNS", str(runs))
-    at = AppTest.from_file(str(ROOT / "pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
     at.run()
     no_errors(at)
     assert any(h.value == "Prototype links across cameras" for h in at.subheader)
