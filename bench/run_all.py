@@ -6,7 +6,8 @@ bench/results/ (each script writes its own files with the command, machine and d
     python bench/run_all.py --tables   # also the papers' ablation tables (hours on a CPU)
     python bench/run_all.py --only eval,cluster --dry-run
 
-A benchmark that fails is reported and the others still run; the exit code is the number of
+At the end the README's "Measured" table is regenerated from bench/results
+(``bench/measured.py --write``). A benchmark that fails is reported and the others still run; the exit code is the number of
 failures. The ablation tables reuse finished runs and resume unfinished ones (runs/...), so
 ``--tables`` can be stopped and started again.
 """
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
               f"in {time.time() - t0:.0f} s", flush=True)
         if rc:
             failed.append(name)
+    if not args.dry_run:
+        # the README's Measured table is generated from what the benchmarks just wrote
+        subprocess.run([sys.executable, "bench/measured.py", "--write"], cwd=ROOT, check=False)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return len(failed)

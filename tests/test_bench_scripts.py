@@ -24,3 +24,47 @@ def test_make_bench_runs_scripts_that_exist_with_flags_they_define():
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "table_cawcl" in out and "eval: bench/bench_eval.py" in out
     assert "run_all.py" in (ROOT / "Makefile").read_text()
+
+
+def test_readme_measured_table_is_generated_from_bench_results():
+    """The README's Measured table is exactly what bench/results gives (never edited by hand)."""
+    import measured
+
+    assert measured.main(["--check"]) == 0, "run `python bench/measured.py --write`"
+    table = measured.render()
+    for name, _ in measured.BUILDERS:
+        if (ROOT / "bench" / "results" / name).is_file():
+            assert f"bench/results/{name[:-5]}.md" in table or name in table
+
+
+def test_measured_rows_follow_the_numbers(tmp_path):
+    import json
+
+    import measured
+
+    res = tmp_path / "results"
+    res.mkdir()
+    rows = [{"row": "a", "seed": 0, "rank1": 0.25, "mAP": 0.125},
+            {"row": "a", "seed": 1, "rank1": 0.35, "mAP": 0.175},
+            {"row": "b", "seed": 0, "rank1": 0.5, "mAP": 0.5, "initial_rank1": 0.01,
+             "initial_mAP": 0.02}]
+    meta = {"command": "python bench/table_pirid.py --rows b --seeds 0"}
+    (res / "table_pirid.json").write_text(json.dumps({"meta": meta, "rows": rows}))
+    table = measured.render(res)
+    assert "`a` 30.0 ± 7.1 / 15.0 ± 3.5 (2 seeds); `b` 50.0 / 50.0 (ImageNet init 1.0 / 2.0)" \
+        in table
+    assert "`python bench/table_pirid.py --rows a,b --seeds 0,1`" in table
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{measured.BEGIN}\nold\n{measured.END}\nrest\n")
+    assert measured.main(["--check", "--results", str(res), "--readme", str(readme)]) == 1
+    assert measured.main(["--write", "--results", str(res), "--readme", str(readme)]) == 0
+    assert measured.main(["--check", "--results", str(res), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
+    (res / "table_pirid.json").write_text("{}")
+    try:
+        measured.render(res)
+    except SystemExit as e:
+        assert "table_pirid.json" in str(e)
+    else:
+        raise AssertionError("a results file without its numbers must be an error")
