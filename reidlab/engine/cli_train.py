@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import sys
 from pathlib import Path
 
 from reidlab.engine.config import PRESETS, TrainConfig, make_config
@@ -214,7 +216,10 @@ def run(args: argparse.Namespace) -> int:
         cfg = config_from_args(args)
     from reidlab.engine.trainer import train
 
-    cb, bar = tqdm_progress(disable=args.no_progress)
+    from reidlab.engine.distributed import Dist
+
+    dist = Dist.from_env()  # under torchrun: rank 0 shows progress and the result
+    cb, bar = tqdm_progress(disable=args.no_progress or not dist.is_main)
     try:
         train(cfg, out, resume=args.resume, progress=cb)
     finally:
@@ -222,9 +227,15 @@ def run(args: argparse.Namespace) -> int:
     from reidlab.engine.runs import Run
 
     r = Run(out)
-    print(json.dumps({"run": str(out), "status": r.status().get("state"),
-                      "final": _headline(r.final_metrics())}, indent=1))
-    return 0 if r.status().get("state") in ("finished", "cancelled") else 1
+    rc = 0 if r.status().get("state") in ("finished", "cancelled") else 1
+    if dist.is_main:
+        print(json.dumps({"run": str(out), "status": r.status().get("state"),
+                          "final": _headline(r.final_metrics())}, indent=1))
+    if dist.enabled:  # a process can abort in its exit handlers after leaving the group
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    return rc
 
 
 def _headline(m: dict | None) -> dict | None:

@@ -38,6 +38,7 @@ from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
 from reidlab.data.sampling import CLIP_MODES, SAMPLERS
 from reidlab.data.tracklets import SOURCE, TrackletSet
 from reidlab.engine.config import TrainConfig
+from reidlab.engine.distributed import Dist, convert_sync_batchnorm
 from reidlab.engine.runs import (CANCEL, CHECKPOINT, CONFIG, METRICS, STATUS, clean_json,
                                  evaluate_features, read_jsonl, write_json_atomic)
 from reidlab.errors import ConfigError, DatasetError
@@ -213,13 +214,17 @@ class Trainer:
         self.corrupt_seen: set[str] = set()
         self._in_epoch = False
         self.dropped_seen: set[int] = set()  # training tracklets without any readable frame
+        self.dist = Dist.from_env()  # several processes under torchrun (docs/training.md)
+        self.step_module = None  # DDP around the method's training step (several processes)
+        if not self.dist.is_main:
+            self.progress_cb = None
 
     # -- run store -------------------------------------------------------------------------
 
     def status(self, state: str, message: str = "", progress: float | None = None,
                force: bool = True) -> None:
         now = time.time()
-        if not force and now - self._last_status < 0.5:
+        if not self.dist.is_main or (not force and now - self._last_status < 0.5):
             return
         self._last_status = now
         if progress is not None:
@@ -237,7 +242,9 @@ class Trainer:
             self.progress_cb(fraction, message)
 
     def log(self, record: dict) -> None:
-        """Append one JSON line to ``metrics.jsonl`` and flush it."""
+        """Append one JSON line to ``metrics.jsonl`` and flush it (rank 0 only)."""
+        if self._metrics_fh is None and not self.dist.is_main:
+            return
         self._metrics_fh.write(json.dumps(clean_json(record), allow_nan=False) + "\n")
         self._metrics_fh.flush()
 
@@ -255,9 +262,8 @@ class Trainer:
         return len(new)
 
     def stop_requested(self) -> bool:
-        if self.stop_flag is not None and self.stop_flag():
-            return True
-        return (self.out / CANCEL).exists()
+        stop = (self.stop_flag is not None and self.stop_flag()) or (self.out / CANCEL).exists()
+        return self.dist.any(stop, self.device)  # every process stops at the same step
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -272,7 +278,9 @@ class Trainer:
             epochs = self.cfg.epochs
             self.cfg = TrainConfig.from_dict(stored["config"])
             self.cfg.epochs = max(epochs, 1)  # resuming may extend (or shorten) a run
-        (self.out / CANCEL).unlink(missing_ok=True)
+        if self.dist.is_main:
+            (self.out / CANCEL).unlink(missing_ok=True)
+        self.dist.barrier()  # no process reads the store before rank 0 has looked at it
         self.stored = stored
         if self.cfg.sampler not in SAMPLERS:
             raise ConfigError(f"sampler: expected one of {list(SAMPLERS)}, got {self.cfg.sampler!r}")
@@ -317,12 +325,14 @@ class Trainer:
                                   "name": self.source.name, "fingerprint": src_fp,
                                   "num_cameras": self.source.num_cameras,
                                   "summary": self.source.summary()}
-        write_json_atomic(self.out / CONFIG, info)
+        if self.dist.is_main:
+            write_json_atomic(self.out / CONFIG, info)
 
     def _setup(self) -> None:
         cfg = self.cfg
         seed_everything(cfg.seed)
-        self.device = select_device(cfg.device)
+        self.device = self.dist.device(select_device(cfg.device))
+        self.dist.check_batch(cfg.batch_size)
         self.amp = bool(cfg.amp) and self.device.type == "cuda"
         self.report(0.0, "loading dataset")
         self.data = load_data(cfg)
@@ -331,6 +341,8 @@ class Trainer:
         self.method = build_method(cfg, self.data.train, self.data.num_cameras,
                                    source=self.source.train if self.source else None
                                    ).to(self.device)
+        if self.dist.enabled:  # the backbone's batch statistics: those of the global batch
+            self.method.net = convert_sync_batchnorm(self.method.net, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         # the loader samples the method's own list (fragments, appended source tracklets)
         self.dataset = TrainClipDataset(self.method.train_tracklets, cfg,
@@ -348,6 +360,7 @@ class Trainer:
             g["base_lr"] = cfg.lr * g.pop("lr_mult", 1.0)
             g["lr"] = g["base_lr"]
         self.optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.step_module = self.dist.wrap(self.method)
 
     def _set_lr(self, epoch: int) -> float:
         factor = lr_factor(self.cfg, epoch)
@@ -382,6 +395,9 @@ class Trainer:
         return True
 
     def _save_checkpoint(self) -> None:
+        if not self.dist.is_main:
+            self.dist.barrier()
+            return
         save_atomic({
             "model": self.method.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -394,8 +410,11 @@ class Trainer:
             "stage": self.method.stage.name if self.method.stage else None,
             "config": json.dumps(self.cfg.to_dict()),
         }, self.out / CHECKPOINT)
+        self.dist.barrier()
 
     def _open_metrics(self, resumed: bool) -> None:
+        if not self.dist.is_main:
+            return
         path = self.out / METRICS
         if resumed:  # drop records of the epoch that was interrupted
             # a label update or stage switch at the start of the interrupted epoch is redone
@@ -422,6 +441,15 @@ class Trainer:
             self.method.train(was)
 
     def evaluate(self, which: str, lo: float, hi: float) -> dict:
+        """Features of query and gallery, metrics logged (rank 0; the others wait)."""
+        if not self.dist.is_main:
+            self.dist.barrier()
+            return {}
+        m = self._evaluate(which, lo, hi)
+        self.dist.barrier()
+        return m
+
+    def _evaluate(self, which: str, lo: float, hi: float) -> dict:
         def prog(frac, msg):
             self.report(lo + (hi - lo) * frac, f"{which} evaluation: {msg}")
 
@@ -441,6 +469,16 @@ class Trainer:
         return m
 
     def label_update(self, epoch: int) -> list:
+        """The label update on rank 0; every other process then loads rank 0's method state
+        (labels, memories) and the training-step wrapper is rebuilt."""
+        if not self.dist.enabled:
+            return self._label_update(epoch)
+        updates = self._label_update(epoch) if self.dist.is_main else []
+        self.dist.broadcast_state(self.method)
+        self.step_module = self.dist.wrap(self.method)
+        return updates
+
+    def _label_update(self, epoch: int) -> list:
         """Feature pass over ``method.label_samples()``, ``method.update_labels``, then one
         ``labels`` record per returned labelling (cluster quality against ground truth, the
         method's own numbers) and ``labels/update_EEE.npz`` (see docs/training.md)."""
@@ -508,6 +546,7 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------
 
     def fit(self) -> Path:
+        self.dist.start(self.cfg.device)
         self._prepare_store()
         try:
             self.status("running", "starting", progress=0.0)
@@ -515,7 +554,9 @@ class Trainer:
             resumed = self._load_checkpoint()
             self._open_metrics(resumed)
             cfg = self.cfg
-            if not (self.out / "features" / "initial.npz").is_file():
+            # decided by all processes before any of them can write the file
+            if self.dist.any(not (self.out / "features" / "initial.npz").is_file(),
+                             self.device):
                 self.evaluate("initial", 0.0, 0.05)
             for epoch in range(self.epoch, cfg.epochs):
                 self._in_epoch = True
@@ -546,6 +587,7 @@ class Trainer:
         finally:
             if self._metrics_fh is not None:
                 self._metrics_fh.close()
+        self.dist.close()  # several processes: leave the group together
         return self.out
 
     def _frac(self, within_epoch: float) -> float:
@@ -556,7 +598,7 @@ class Trainer:
         cfg, method = self.cfg, self.method
         method.train()
         method.on_epoch_start(epoch, self)
-        batches = method.epoch_batches(epoch)
+        batches = self.dist.shard(method.epoch_batches(epoch))  # this process's part
         loader = train_loader(self.dataset, batches, epoch, cfg.num_workers)
         t_epoch = t_last = time.time()
         losses, terms, mets, n_img, n_corrupt, n_since = [], [], [], 0, 0, 0
@@ -569,25 +611,34 @@ class Trainer:
                     self.dropped_seen.add(t)
                     self.warn(f"training tracklet {t} has no readable frame; dropped from the "
                               "batch", str(method.train_tracklets[t].frames[0]))
-                batch = _select(batch, valid)
+                if self.dist.enabled and not bool(valid.any()):
+                    pass  # every process must take the step; its unreadable clips stay in
+                else:
+                    batch = _select(batch, valid)
                 if len(batch["index"]) == 0:
                     continue
             batch = _batch_to(batch, self.device)
             with torch.autocast(self.device.type, enabled=self.amp):
-                out = method.training_step(batch, epoch)
+                out = (method.training_step(batch, epoch) if self.step_module is None
+                       else self.step_module(batch, epoch))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(out.loss).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            if self.dist.enabled:  # memories see the whole global batch, in rank order
+                out.extras = self.dist.gather_rows(out.extras)
             method.after_step(batch, out)
             self.step += 1
-            b_img = batch["clips"].shape[0] * batch["clips"].shape[1]
+            b_img = batch["clips"].shape[0] * batch["clips"].shape[1] * self.dist.world
             n_img += b_img
             n_since += b_img
             loss = _scalar(out.loss)
-            losses.append(loss)
             t_terms = {k: _scalar(v) for k, v in out.terms.items()}
             t_mets = {k: _scalar(v) for k, v in out.metrics.items()}
+            if self.dist.enabled:  # logged: the means over the processes
+                (loss_d, t_terms, t_mets) = self.dist.mean_dicts({"loss": loss}, t_terms, t_mets)
+                loss = loss_d["loss"]
+            losses.append(loss)
             terms.append(t_terms)
             mets.append(t_mets)
             if cfg.log_every and self.step % cfg.log_every == 0:
