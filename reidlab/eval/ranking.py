@@ -21,6 +21,8 @@ Queries are processed in chunks (default: about 4M distances per chunk) so memor
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -147,6 +149,7 @@ class PerQuery:
 IgnoreFn = Callable[[slice], np.ndarray]
 
 
+_THREADS = max(1, min(4, os.cpu_count() or 1))  # evaluation threads (chunks of queries)
 _CHUNK_ELEMENTS = 1 << 22  # query rows per chunk × gallery size (≈ 50 MB of work arrays)
 _SENTINEL = np.int32(0x7FFFFFFF)  # larger than every real key (NaN is mapped to +inf)
 
@@ -191,8 +194,13 @@ def _rank_core(
     if ng == 0 or nq == 0:
         return PerQuery(valid, ap, inp, first, nmatch)
     cols = np.arange(ng, dtype=np.int64)
-    chunk = max(1, chunk or _CHUNK_ELEMENTS // ng)
-    for s in range(0, nq, chunk):
+    if not chunk:  # memory-bounded chunks, as many as a multiple of the threads
+        n = -(-nq // max(1, _CHUNK_ELEMENTS // ng))
+        n = -(-n // _THREADS) * _THREADS
+        chunk = -(-nq // n)
+    chunk = max(1, chunk)
+
+    def block(s: int) -> None:  # rows s … s+chunk; writes only those rows of the outputs
         rows = slice(s, min(nq, s + chunk))
         b = rows.stop - rows.start
         ignore = np.asarray(ignore_fn(rows), dtype=bool)
@@ -201,7 +209,7 @@ def _rank_core(
         nmatch[rows] = m
         mmax = int(m.max())
         if mmax == 0:
-            continue
+            return
         keys = _float_keys(distmat[rows])
         np.putmask(keys, ignore, _SENTINEL)
         # Each query's match keys as sorted (key, column) int64 composites, padded at the end.
@@ -212,17 +220,20 @@ def _rank_core(
         mk.sort(axis=1)
         mkey = (mk >> 32).astype(np.int32)
         mcol = mk & 0xFFFFFFFF
-        srt = torch.from_numpy(np.sort(keys, axis=1))
-        mk_t = torch.from_numpy(mkey)
-        left = torch.searchsorted(srt, mk_t).numpy().astype(np.int64)
-        right = torch.searchsorted(srt, mk_t, right=True).numpy()
+        srt = np.sort(keys, axis=1)
+        left = torch.searchsorted(torch.from_numpy(srt), torch.from_numpy(mkey)).numpy()
+        left = left.astype(np.int64)
         j = np.arange(mmax)[None, :]
         live = j < m[:, None]
+        # a match's own key is in its row, so it is tied with another kept key exactly when
+        # the next sorted key is equal to it
+        nxt = np.take_along_axis(srt, np.minimum(left + 1, ng - 1), axis=1)
+        tied = live & (left + 1 < ng) & (nxt == mkey)
         pos = left
-        tq, tj = np.nonzero(live & (right - left > 1))  # ties: count kept equal keys before c
-        tie_chunk = max(1, min(tie_chunk, _CHUNK_ELEMENTS // ng))
-        for t in range(0, tq.size, tie_chunk):
-            qq, jj = tq[t:t + tie_chunk], tj[t:t + tie_chunk]
+        tq, tj = np.nonzero(tied)  # ties: count kept equal keys before c
+        step = max(1, min(tie_chunk, _CHUNK_ELEMENTS // ng))
+        for t in range(0, tq.size, step):
+            qq, jj = tq[t:t + step], tj[t:t + step]
             eq = (keys[qq] == mkey[qq, jj][:, None]) & (cols[None, :] < mcol[qq, jj][:, None])
             pos[qq, jj] += eq.sum(1)
         ok = m > 0
@@ -233,6 +244,15 @@ def _rank_core(
         first[idx] = pos[ok, 0]
         last = pos[np.arange(b), np.maximum(m - 1, 0)]
         inp[idx] = m[ok] / (last[ok] + 1.0)
+
+    starts = range(0, nq, chunk)
+    workers = min(len(starts), _THREADS)
+    if workers > 1:  # numpy's sorts and comparisons and torch's search release the GIL
+        with ThreadPoolExecutor(workers) as ex:
+            list(ex.map(block, starts))
+    else:
+        for s in starts:
+            block(s)
     return PerQuery(valid, ap, inp, first, nmatch)
 
 
