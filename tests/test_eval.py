@@ -237,3 +237,44 @@ def test_by_camera_pair_diagonal_ignores_only_own_tracklet(rng):
         assert out["count"][a, a] == ref["num_valid_queries"] > 0
         assert out["rank1"][a, a] == pytest.approx(ref["cmc"][0])
         assert out["mAP"][a, a] == pytest.approx(ref["mAP"])
+
+
+# --------------------------------------------------------------- blocks of queries, threads
+
+
+def test_evaluate_features_in_blocks_equals_the_full_matrix(rng):
+    """Features evaluated in query blocks of 1024 rows (memory-bounded) give exactly the
+    numbers of the whole distance matrix, camera pairs included."""
+    from reidlab.eval import evaluate_features
+
+    nq, ng, d = 2500, 700, 16
+    qf = rng.normal(size=(nq, d)).astype(np.float32)
+    gf = rng.normal(size=(ng, d)).astype(np.float32)
+    qp, gp = rng.integers(0, 40, nq), rng.integers(0, 40, ng)
+    qc, gc = rng.integers(0, 3, nq), rng.integers(0, 3, ng)
+    qt, gt = rng.integers(0, 5, nq), rng.integers(0, 5, ng)
+    full = compute_distmat(qf, gf)
+    ref = evaluate(full, qp, gp, qc, gc)
+    ref_pairs = evaluate_by_camera_pair(full, qp, gp, qc, gc, q_tids=qt, g_tids=gt, num_cams=3)
+    got = evaluate_features(qf, gf, qp, gp, qc, gc, q_tids=qt, g_tids=gt, num_cams=3,
+                            block_bytes=1)  # the smallest blocks: 1024 queries each
+    pairs = got.pop("pairs")
+    for k in ("mAP", "mINP", "rank1", "rank5", "num_valid_queries", "num_skipped_queries"):
+        assert got[k] == ref[k], k
+    np.testing.assert_array_equal(got["cmc"], ref["cmc"])
+    for k in ("rank1", "mAP", "count"):
+        np.testing.assert_array_equal(pairs[k], ref_pairs[k])
+    with pytest.raises(ValueError, match="g_camids"):
+        evaluate_features(qf, gf, qp, gp, qc, gc[:-1])
+
+
+def test_threads_do_not_change_the_numbers(rng, monkeypatch):
+    from reidlab.eval import ranking
+
+    d, qp, gp, qc, gc = _random_case(rng, nq=500, ng=200, integer=True)
+    monkeypatch.setattr(ranking, "_THREADS", 1)
+    one = evaluate(d, qp, gp, qc, gc, chunk=37)
+    monkeypatch.setattr(ranking, "_THREADS", 3)
+    three = evaluate(d, qp, gp, qc, gc)  # default chunks: a multiple of the threads
+    _assert_same(three, {**one, "cmc": one["cmc"]})
+    _assert_same(one, _evaluate_reference(d, qp, gp, qc, gc))

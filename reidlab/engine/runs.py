@@ -85,13 +85,13 @@ def evaluate_features(fs: FeatureSet, num_cameras: int | None = None, protocol: 
                       q_tids=None, g_tids=None) -> dict:
     """Standard metrics of a :class:`FeatureSet` (Euclidean distance) plus the per-camera-pair
     rank-1 matrix. With tracklet ids the diagonal holds same-camera retrieval."""
-    from reidlab.eval.ranking import compute_distmat, evaluate, evaluate_by_camera_pair
+    from reidlab.eval.ranking import evaluate_features as evaluate_blocks
 
-    dist = compute_distmat(fs.q_feat, fs.g_feat)
-    m = evaluate(dist, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
+    # in query blocks of bounded memory: the numbers of the full distance matrix
+    m = evaluate_blocks(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
+                        q_tids=q_tids, g_tids=g_tids, num_cams=num_cameras)
     m.pop("cmc", None)
-    pair = evaluate_by_camera_pair(dist, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
-                                   q_tids=q_tids, g_tids=g_tids, num_cams=num_cameras)
+    pair = m.pop("pairs")
     m.update(pair_rank1=pair["rank1"], pair_mAP=pair["mAP"], pair_count=pair["count"],
              cameras=pair["cameras"], protocol=protocol, num_query=len(fs.q_pids),
              num_gallery=len(fs.g_pids))

@@ -6,6 +6,7 @@ from reidlab.eval.ranking import (
     compute_distmat,
     evaluate,
     evaluate_by_camera_pair,
+    evaluate_features,
     per_query,
     summarize,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "compute_distmat",
     "evaluate",
     "evaluate_by_camera_pair",
+    "evaluate_features",
     "per_query",
     "summarize",
 ]

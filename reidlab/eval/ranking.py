@@ -273,12 +273,17 @@ def _check(distmat, q_pids, g_pids, q_camids, g_camids):
     distmat = np.asarray(distmat)
     if distmat.ndim != 2:
         raise ValueError(f"distmat: expected a 2-D Nq×Ng array, got shape {distmat.shape}")
-    nq, ng = distmat.shape
+    _check_lengths(distmat.shape, q_pids, g_pids, q_camids, g_camids, "distmat")
+    return distmat
+
+
+def _check_lengths(shape, q_pids, g_pids, q_camids, g_camids, what):
+    nq, ng = shape
     for name, arr, n in (("q_pids", q_pids, nq), ("g_pids", g_pids, ng),
                          ("q_camids", q_camids, nq), ("g_camids", g_camids, ng)):
         if len(arr) != n:
-            raise ValueError(f"{name}: expected length {n} to match distmat {distmat.shape}, got {len(arr)}")
-    return distmat
+            raise ValueError(f"{name}: expected length {n} to match {what} {tuple(shape)}, "
+                             f"got {len(arr)}")
 
 
 def per_query(distmat, q_pids, g_pids, q_camids, g_camids, chunk: int | None = None) -> PerQuery:
@@ -330,16 +335,21 @@ def evaluate_by_camera_pair(distmat, q_pids, g_pids, q_camids, g_camids, q_tids=
     NaN where it is 0. Also returns ``"cameras"``: the camera ids indexing the matrices.
     """
     distmat = _check(distmat, q_pids, g_pids, q_camids, g_camids)
+    if num_cams is None:
+        num_cams = int(max(np.max(q_camids, initial=-1), np.max(g_camids, initial=-1))) + 1
+    return _pair_summary(_pair_per_query(distmat, q_pids, g_pids, q_camids, g_camids, q_tids,
+                                         g_tids, num_cams), num_cams)
+
+
+def _pair_per_query(distmat, q_pids, g_pids, q_camids, g_camids, q_tids, g_tids,
+                    num_cams: int) -> dict[tuple[int, int], PerQuery]:
+    """Per-query results of every camera pair (see :func:`evaluate_by_camera_pair`)."""
     q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
     q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
-    if num_cams is None:
-        num_cams = int(max(q_camids.max(initial=-1), g_camids.max(initial=-1))) + 1
     have_tids = q_tids is not None and g_tids is not None
     if have_tids:
         q_tids, g_tids = np.asarray(q_tids), np.asarray(g_tids)
-    r1 = np.full((num_cams, num_cams), np.nan)
-    mAP = np.full((num_cams, num_cams), np.nan)
-    count = np.zeros((num_cams, num_cams), dtype=np.int64)
+    out = {}
     for a in range(num_cams):
         qi = np.flatnonzero(q_camids == a)
         if qi.size == 0:
@@ -363,8 +373,58 @@ def evaluate_by_camera_pair(distmat, q_pids, g_pids, q_camids, g_camids, q_tids=
                 def ignore_fn(rows, n=gi.size):
                     return np.zeros((rows.stop - rows.start, n), dtype=bool)
 
-            s = summarize(_rank_core(sub, match_fn, ignore_fn), max_rank=1)
-            count[a, b] = s["num_valid_queries"]
-            if count[a, b]:
-                r1[a, b], mAP[a, b] = s["rank1"], s["mAP"]
+            out[a, b] = _rank_core(sub, match_fn, ignore_fn)
+    return out
+
+
+def _pair_summary(pairs: dict[tuple[int, int], PerQuery], num_cams: int) -> dict:
+    r1 = np.full((num_cams, num_cams), np.nan)
+    mAP = np.full((num_cams, num_cams), np.nan)
+    count = np.zeros((num_cams, num_cams), dtype=np.int64)
+    for (a, b), pq in pairs.items():
+        s = summarize(pq, max_rank=1)
+        count[a, b] = s["num_valid_queries"]
+        if count[a, b]:
+            r1[a, b], mAP[a, b] = s["rank1"], s["mAP"]
     return {"rank1": r1, "mAP": mAP, "count": count, "cameras": np.arange(num_cams)}
+
+
+def _concat(parts: list[PerQuery]) -> PerQuery:
+    return PerQuery(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                      ("valid", "ap", "inp", "first_pos", "num_matches")))
+
+
+def evaluate_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, q_tids=None,
+                      g_tids=None, num_cams: int | None = None, metric: str = "euclidean",
+                      max_rank: int = 20, block_bytes: int = 1 << 28,
+                      pairs: bool = True) -> dict:
+    """:func:`evaluate` (and, with ``pairs``, :func:`evaluate_by_camera_pair` under
+    ``"pairs"``) from features, never holding more than ``block_bytes`` of distances: the
+    queries go in blocks of whole 1024-row distance chunks, so every number is the one the
+    full matrix gives (20k × 100k in 400 MB blocks instead of an 8 GB matrix)."""
+    q_feat, g_feat = np.asarray(q_feat), np.asarray(g_feat)
+    q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
+    q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
+    nq, ng = len(q_feat), len(g_feat)
+    if q_feat.ndim != 2 or g_feat.ndim != 2:
+        raise ValueError(f"features: expected Nq×D and Ng×D arrays, got {q_feat.shape} and "
+                         f"{g_feat.shape}")
+    _check_lengths((nq, ng), q_pids, g_pids, q_camids, g_camids, "the features")
+    if num_cams is None:
+        num_cams = int(max(np.max(q_camids, initial=-1), np.max(g_camids, initial=-1))) + 1
+    rows = max(1024, (block_bytes // max(4 * ng, 1)) // 1024 * 1024)
+    main, by_pair = [], {}
+    for s in range(0, max(nq, 1), rows):
+        blk = slice(s, min(nq, s + rows))
+        d = compute_distmat(q_feat[blk], g_feat, metric=metric)
+        main.append(per_query(d, q_pids[blk], g_pids, q_camids[blk], g_camids))
+        if pairs:
+            qt = None if q_tids is None else np.asarray(q_tids)[blk]
+            for k, pq in _pair_per_query(d, q_pids[blk], g_pids, q_camids[blk], g_camids, qt,
+                                         g_tids, num_cams).items():
+                by_pair.setdefault(k, []).append(pq)
+        del d
+    out = summarize(_concat(main), max_rank)
+    if pairs:
+        out["pairs"] = _pair_summary({k: _concat(v) for k, v in by_pair.items()}, num_cams)
+    return out
