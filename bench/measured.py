@@ -39,6 +39,9 @@ def full_command(d: dict) -> str:
     """The command that gives every row of a table built over several sittings: the last
     invocation with ``--rows`` and ``--seeds`` widened to all the rows and seeds it holds."""
     parts = shlex.split(command(d))
+    if "--results" in parts:  # where this machine wrote them: not part of the recipe
+        i = parts.index("--results")
+        del parts[i:i + 2]
     names = list(dict.fromkeys(r["row"] for r in d.get("rows", [])))
     seeds = sorted({r.get("seed", 0) for r in d.get("rows", [])})
     for flag, value in (("--rows", ",".join(names)), ("--seeds", ",".join(map(str, seeds)))):

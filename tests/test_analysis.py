@@ -336,3 +336,22 @@ def test_umap_embedding(rng, tmp_path):
     y = embed_2d(x, "umap", seed=0, cache_dir=tmp_path, n_epochs=50)
     assert y.shape == (60, 2) and y.dtype == np.float32
     assert _separated(y, lab)
+
+
+def test_tsne_projects_wide_features_on_principal_components_first(rng, tmp_path):
+    """Features wider than 50-d go through PCA-50 before t-SNE (the neighbour search then
+    costs a fraction); the clusters stay apart; ``pca_dims=0`` turns it off."""
+    centres = rng.normal(size=(3, 120)) * 6
+    labels = np.repeat(np.arange(3), 40)
+    x = (centres[labels] + rng.normal(size=(120, 120))).astype(np.float32)
+    msgs = []
+    y = embed_2d(x, "tsne", seed=0, cache_dir=tmp_path, progress=lambda f, m: msgs.append(m),
+                 n_iter=100, early_exaggeration_iter=50)
+    assert any("PCA 120 → 50" in m for m in msgs)
+    from sklearn.neighbors import KNeighborsClassifier
+
+    assert KNeighborsClassifier(5).fit(y, labels).score(y, labels) > 0.95
+    msgs.clear()
+    embed_2d(x, "tsne", seed=0, cache_dir=tmp_path, progress=lambda f, m: msgs.append(m),
+             n_iter=100, early_exaggeration_iter=50, pca_dims=0)
+    assert not any("PCA" in m for m in msgs)
