@@ -33,6 +33,7 @@ SPEED: dict[str, tuple[str, list[str], list[str]]] = {
     "cluster": ("bench_cluster.py", [], ["--sizes", "2000", "5000", "--dims", "128"]),
     "app_startup": ("bench_app_startup.py", [], ["--quick"]),
     "quick_preset": ("bench_quick_preset.py", [], ["--steps", "4"]),
+    "gpu": ("bench_gpu.py", ["--compile"], ["--steps", "10"]),  # says so without a GPU
 }
 TABLES: dict[str, tuple[str, list[str], list[str]]] = {
     "table2_padal": ("table2_padal.py", [], ["--rows", "padal_id,padal_mp_K3"]),

@@ -68,3 +68,18 @@ def test_measured_rows_follow_the_numbers(tmp_path):
         assert "table_pirid.json" in str(e)
     else:
         raise AssertionError("a results file without its numbers must be an error")
+
+
+def test_gpu_throughput_script_runs_on_cpu_when_asked(tmp_path):
+    """bench_gpu.py measures reidlab's training step (here tiny, on the CPU) and writes its
+    numbers; without a GPU and no --device it says so and measures nothing."""
+    import json
+
+    out = tmp_path / "gpu"
+    args = ["bench/bench_gpu.py", "--device", "cpu", "--backbone", "tiny", "--height", "32",
+            "--width", "16", "--batch", "8", "--eval-batch", "8", "--steps", "1", "--warmup",
+            "1", "--ids", "4", "--out", str(out)]
+    subprocess.run([sys.executable, *args], cwd=ROOT, check=True, capture_output=True)
+    r = json.loads(out.with_suffix(".json").read_text())
+    assert r["gpu"] is None and r["rows"][0]["train_images_per_s"] > 0
+    assert r["goal_met"] is False and "train images/s" in out.with_suffix(".md").read_text()
