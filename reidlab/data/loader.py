@@ -135,10 +135,12 @@ class TrainClipDataset(Dataset):
 
 
 def train_loader(dataset: TrainClipDataset, batches: list[list[tuple[int, int]]], epoch: int,
-                 num_workers: int = 0) -> DataLoader:
-    """A DataLoader over the given epoch's batches of ``(tracklet, clip)`` items."""
+                 num_workers: int = 0, pin_memory: bool = False) -> DataLoader:
+    """A DataLoader over the given epoch's batches of ``(tracklet, clip)`` items (pinned
+    memory for a GPU: the copy to the device then overlaps the step)."""
     keyed = [[(epoch, t, c) for t, c in b] for b in batches]
     return DataLoader(dataset, batch_sampler=keyed, num_workers=num_workers,
+                      pin_memory=pin_memory,
                       generator=torch.Generator().manual_seed(0))  # keep global RNG untouched
 
 
@@ -204,13 +206,14 @@ def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
     ds = EvalTrackletDataset(tracklets, cfg, input_norm)
     dl = DataLoader(ds, batch_size=tracklets_per_batch, collate_fn=collate_tracklets,
                     num_workers=int(getattr(cfg, "num_workers", 0)),
+                    pin_memory=torch.device(device).type == "cuda",
                     generator=torch.Generator().manual_seed(0))
     feats, index, corrupt, dropped = [], [], [], []
     done = 0
     device = torch.device(device)
     for batch in dl:
         with torch.no_grad(), torch.autocast(device.type, enabled=autocast):
-            f = embed_fn(batch["clips"].to(device)).float().cpu()
+            f = embed_fn(batch["clips"].to(device, non_blocking=True)).float().cpu()
         owner = batch["owner"]
         n = len(batch["index"])
         sums = torch.zeros(n, f.shape[1]).index_add_(0, owner, f)

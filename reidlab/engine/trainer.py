@@ -599,7 +599,8 @@ class Trainer:
         method.train()
         method.on_epoch_start(epoch, self)
         batches = self.dist.shard(method.epoch_batches(epoch))  # this process's part
-        loader = train_loader(self.dataset, batches, epoch, cfg.num_workers)
+        loader = train_loader(self.dataset, batches, epoch, cfg.num_workers,
+                              pin_memory=self.device.type == "cuda")
         t_epoch = t_last = time.time()
         losses, terms, mets, n_img, n_corrupt, n_since = [], [], [], 0, 0, 0
         for i, batch in enumerate(loader):
