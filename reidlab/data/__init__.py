@@ -17,6 +17,8 @@ _FORMAT_MODULES = {
     "dukemtmc": "market",
     "msmt17": "market",
     "folder": "folder",
+    "sysumm01": "sysu",
+    "regdb": "regdb",
 }
 
 

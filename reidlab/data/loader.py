@@ -128,6 +128,7 @@ class TrainClipDataset(Dataset):
             "index": t,
             "clip": c,
             "domain": tr.domain,
+            "modality": tr.modality,
             "frame_pos": torch.from_numpy(idx.astype(np.int64)),
             "valid": valid,
             "corrupt": "\n".join(bad),

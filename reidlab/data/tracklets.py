@@ -56,6 +56,8 @@ class FramePaths(Sequence):
 
 
 TARGET, SOURCE = 0, 1
+COLOUR, INFRARED = 0, 1  # Tracklet.modality
+MODALITY_NAMES = ("colour", "infrared")
 DOMAIN_NAMES = {TARGET: "target", SOURCE: "source"}
 
 
@@ -67,6 +69,8 @@ class Tracklet:
     strings is turned into a tuple of ``Path``. ``domain`` is :data:`TARGET` (0) for the dataset
     being learnt and evaluated, :data:`SOURCE` (1) for a labelled source dataset trained beside
     it (unsupervised domain adaptation); it travels into batches as ``batch["domain"]``.
+    ``modality`` is :data:`COLOUR` (0) or :data:`INFRARED` (1) (SYSU-MM01, RegDB); it travels
+    into batches as ``batch["modality"]``.
     """
 
     frames: Sequence[Path]
@@ -74,6 +78,7 @@ class Tracklet:
     camid: int
     tid: int
     domain: int = 0
+    modality: int = 0  # COLOUR (0) or INFRARED (1)
 
     def __post_init__(self) -> None:
         if not isinstance(self.frames, (tuple, FramePaths)):
@@ -86,7 +91,8 @@ class Tracklet:
         """The ``part``-th of ``parts`` successive equal segments of the frames (at least one
         frame each; CAWCL's clips: the first half of the frames is clip 0, the rest clip 1)."""
         lo, hi = segment_bounds(len(self.frames), part, parts)
-        return Tracklet(self.frames[lo:hi], self.pid, self.camid, self.tid, self.domain)
+        return Tracklet(self.frames[lo:hi], self.pid, self.camid, self.tid, self.domain,
+                        self.modality)
 
 
 def segment_bounds(length: int, part: int, parts: int) -> tuple[int, int]:

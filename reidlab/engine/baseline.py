@@ -102,6 +102,7 @@ def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars
     ``cfg_overrides`` go to the stored TrainConfig (default ``eval_frames=4``,
     ``frames_per_clip=4``); ``threads`` (default :func:`compute_threads`) is torch's thread
     count while embedding (restored after)."""
+    import numpy as np
     import torch
 
     from reidlab.data import load_dataset
@@ -145,11 +146,14 @@ def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars
         torch.set_num_threads(before)
     q, g = parts
     fs = FeatureSet(q_feat=q.feat, g_feat=g.feat, q_pids=q.pids, g_pids=g.pids,
-                    q_camids=q.camids, g_camids=g.camids, q_index=q.index, g_index=g.index)
+                    q_camids=q.camids, g_camids=g.camids, q_index=q.index, g_index=g.index,
+                    q_modality=np.array([data.query[i].modality for i in q.index], np.int64),
+                    g_modality=np.array([data.gallery[i].modality for i in g.index], np.int64))
     report(0.93, "evaluating")
     q_tids = [data.query[i].tid for i in fs.q_index]
     g_tids = [data.gallery[i].tid for i in fs.g_index]
-    metrics = evaluate_features(fs, data.num_cameras, data.meta.get("protocol"), q_tids, g_tids)
+    metrics = evaluate_features(fs, data.num_cameras, data.meta.get("protocol"), q_tids, g_tids,
+                                meta=data.meta)
     out.mkdir(parents=True, exist_ok=True)
     fs.save(out / "features" / "initial.npz")
     fs.save(out / "features" / "final.npz")

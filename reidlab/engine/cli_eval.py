@@ -30,7 +30,7 @@ def evaluate_run(run: Run, which: str = "final") -> dict:
     except (DatasetError, OSError, ValueError, IndexError) as e:
         note = f"dataset not available ({e}); same-camera diagonal left empty"
     m = evaluate_features(fs, info["dataset"].get("num_cameras"), info.get("protocol"),
-                          q_tids, g_tids)
+                          q_tids, g_tids, meta=info["dataset"].get("meta"))
     out = {"run": str(run.path), "which": which, "method": info["config"].get("method"), **m}
     if note:
         out["note"] = note

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from reidlab.engine.config import PRESETS, TrainConfig, make_config
-from reidlab.errors import DatasetError
+from reidlab.errors import ConfigError, DatasetError
 
 # CLI flag -> TrainConfig field
 FLAGS = {
@@ -71,7 +71,10 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", help="dataset root folder (default: SynthCams at data/synthcams, "
                    "generated on first use)")
     p.add_argument("--format", help="dataset layout: mars (default), prid2011, ilidsvid, "
-                   "market1501, dukemtmc, msmt17, folder")
+                   "market1501, dukemtmc, msmt17, folder, sysumm01, regdb")
+    p.add_argument("--data-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="a reader option (repeatable), e.g. sysumm01: mode=indoor shots=10; "
+                   "regdb: trial=3 direction=t2v; prid2011: split=2 (docs/datasets.md)")
     p.add_argument("--protocol", choices=["official", "torchreid"],
                    help="MARS gallery protocol (default official)")
     p.add_argument("--method", help="padal_id | padal_a | padal_m | padal_mp | padal_ap | ...")
@@ -184,8 +187,16 @@ def config_from_args(args: argparse.Namespace, **override) -> TrainConfig:
                                "no such folder")
         values["source"] = str(src)
     values.update(override)
+    options = {}
+    for item in getattr(args, "data_opt", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--data-opt {item!r}: expected KEY=VALUE")
+        options[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
     if getattr(args, "protocol", None):
-        values["dataset_options"] = {"protocol": args.protocol}
+        options["protocol"] = args.protocol
+    if options:
+        values["dataset_options"] = options
     values["dataset"] = resolve_dataset(args) if "dataset" not in override else override["dataset"]
     return make_config(args.preset, **values)
 

@@ -82,9 +82,11 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def evaluate_features(fs: FeatureSet, num_cameras: int | None = None, protocol: str | None = None,
-                      q_tids=None, g_tids=None) -> dict:
+                      q_tids=None, g_tids=None, meta: dict | None = None) -> dict:
     """Standard metrics of a :class:`FeatureSet` (Euclidean distance) plus the per-camera-pair
-    rank-1 matrix. With tracklet ids the diagonal holds same-camera retrieval."""
+    rank-1 matrix. With tracklet ids the diagonal holds same-camera retrieval. A dataset whose
+    ``meta`` has gallery ``trials`` (SYSU-MM01) reports the mean over them (``*_std``,
+    ``trials``, ``per_trial``; see :mod:`reidlab.eval.crossmodal`)."""
     from reidlab.eval.ranking import evaluate_features as evaluate_blocks
 
     # in query blocks of bounded memory: the numbers of the full distance matrix
@@ -92,6 +94,18 @@ def evaluate_features(fs: FeatureSet, num_cameras: int | None = None, protocol: 
                         q_tids=q_tids, g_tids=g_tids, num_cams=num_cameras)
     m.pop("cmc", None)
     pair = m.pop("pairs")
+    if meta and meta.get("trials"):
+        import numpy as np
+
+        from reidlab.eval.crossmodal import evaluate_trials
+        from reidlab.eval.ranking import compute_distmat
+
+        row_of = {int(g): r for r, g in enumerate(fs.g_index)}  # gallery index -> feature row
+        trials = [[row_of[int(i)] for i in tr if int(i) in row_of] for tr in meta["trials"]]
+        m = evaluate_trials(compute_distmat(fs.q_feat, fs.g_feat), fs.q_pids, fs.g_pids,
+                            fs.q_camids, fs.g_camids, trials, ignore=meta.get("ignore"))
+        m.pop("cmc", None)
+        m["num_gallery_per_trial"] = float(np.mean([len(tr) for tr in trials]))
     m.update(pair_rank1=pair["rank1"], pair_mAP=pair["mAP"], pair_count=pair["count"],
              cameras=pair["cameras"], protocol=protocol, num_query=len(fs.q_pids),
              num_gallery=len(fs.g_pids))

@@ -541,7 +541,7 @@ class Trainer:
         q_tids = [self.data.query[i].tid for i in fs.q_index]
         g_tids = [self.data.gallery[i].tid for i in fs.g_index]
         return evaluate_features(fs, self.data.num_cameras, self.data.meta.get("protocol"),
-                                 q_tids, g_tids)
+                                 q_tids, g_tids, meta=self.data.meta)
 
     # -- the loop --------------------------------------------------------------------------
 

@@ -32,6 +32,14 @@ class FeatureSet:
     g_camids: np.ndarray
     q_index: np.ndarray  # row -> index into TrackletSet.query
     g_index: np.ndarray  # row -> index into TrackletSet.gallery
+    q_modality: np.ndarray | None = None  # COLOUR 0 / INFRARED 1 per row (None: all colour)
+    g_modality: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for side in ("q", "g"):
+            if getattr(self, f"{side}_modality") is None:
+                n = len(getattr(self, f"{side}_pids"))
+                setattr(self, f"{side}_modality", np.zeros(n, np.int64))
 
     def save(self, path: str | Path) -> None:
         """Write atomically (temp file in the same folder, then rename)."""
@@ -43,8 +51,9 @@ class FeatureSet:
         if not path.is_file():
             raise DatasetError(path, "a features .npz file written by reidlab", "no such file")
         try:
-            with np.load(path) as z:
-                return cls(**{f.name: z[f.name] for f in fields(cls)})
+            with np.load(path) as z:  # files from before modalities: all colour
+                return cls(**{f.name: z[f.name] for f in fields(cls)
+                              if f.name in z.files or not f.name.endswith("_modality")})
         except (KeyError, ValueError, OSError) as e:
             raise DatasetError(path, "a features .npz with keys " +
                                ", ".join(f.name for f in fields(cls)), str(e)) from e
@@ -94,4 +103,6 @@ def extract_features(model, query, gallery, cfg, progress=None, device="cpu",
             model.train()
     q, g = parts
     return FeatureSet(q_feat=q.feat, g_feat=g.feat, q_pids=q.pids, g_pids=g.pids,
-                      q_camids=q.camids, g_camids=g.camids, q_index=q.index, g_index=g.index)
+                      q_camids=q.camids, g_camids=g.camids, q_index=q.index, g_index=g.index,
+                      q_modality=np.array([query[i].modality for i in q.index], np.int64),
+                      g_modality=np.array([gallery[i].modality for i in g.index], np.int64))

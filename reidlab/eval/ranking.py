@@ -221,7 +221,9 @@ def _rank_core(
         mkey = (mk >> 32).astype(np.int32)
         mcol = mk & 0xFFFFFFFF
         srt = np.sort(keys, axis=1)
-        left = torch.searchsorted(torch.from_numpy(srt), torch.from_numpy(mkey)).numpy()
+        srt = np.ascontiguousarray(srt)
+        left = torch.searchsorted(torch.from_numpy(srt),
+                                  torch.from_numpy(np.ascontiguousarray(mkey))).numpy()
         left = left.astype(np.int64)
         j = np.arange(mmax)[None, :]
         live = j < m[:, None]
