@@ -243,3 +243,33 @@ def test_cli_trains_on_sysu_and_reports_the_trials(tmp_path, capsys):
     assert main(["train", "--preset", "test", "--dataset", str(root), "--format", "sysumm01",
                  "--data-opt", "mode", "--out", str(tmp_path / "x"), "--no-progress"]) != 0
     assert "--data-opt 'mode': expected KEY=VALUE" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- infrared SynthCams
+
+
+def test_infrared_synthcams_is_read_by_the_sysu_reader(tmp_path):
+    """cam3/cam6 render thermal images (one channel replicated, the body warmer than the
+    scene), the others colour; the SYSU-MM01 reader reads the layout; same seed, same bytes."""
+    from reidlab.data.synthcams import SynthConfig, generate
+
+    cfg = SynthConfig(ids=10, frames=2, height=32, width=16, distractors=0, workers=1,
+                      infrared=True)
+    root = generate(tmp_path / "ir", cfg)
+    data = load_dataset("sysumm01", root, mode="indoor")
+    assert {t.camid for t in data.query} <= {2, 5}
+    test_ids = {t.pid for t in data.query}
+    assert test_ids == {t.pid for t in data.gallery} and len(test_ids) == 5
+    ir = np.asarray(Image.open(data.query[0].frames[0])).astype(int)
+    assert np.abs(ir[..., 0] - ir[..., 1]).max() <= 2 and np.abs(ir[..., 0] - ir[..., 2]).max() <= 2
+    rgb = np.stack([np.asarray(Image.open(t.frames[0])) for t in data.gallery]).astype(int)
+    assert np.abs(rgb[..., 0] - rgb[..., 2]).mean() > 5  # colour cameras keep colour
+    centre = ir[8:24, 5:11, 0].mean()  # the person stands in the middle
+    edge = np.concatenate([ir[:, :2, 0].ravel(), ir[:, -2:, 0].ravel()]).mean()
+    assert centre > edge + 40  # warmer than the scene
+    again = generate(tmp_path / "ir2", cfg)
+    f = data.query[0].frames[0].relative_to(root)
+    assert (again / f).read_bytes() == (root / f).read_bytes()
+    assert "infrared" not in SynthConfig().identity()  # the default dataset is unchanged
+    with pytest.raises(ConfigError, match="cameras=4 with infrared"):
+        SynthConfig(cameras=4, infrared=True).validate()

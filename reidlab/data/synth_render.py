@@ -22,7 +22,7 @@ renders exactly as before they existed.
 from __future__ import annotations
 
 import colorsys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
@@ -91,6 +91,7 @@ class Camera:
     occlusion_prob: float
     occluder_color: tuple[float, float, float]
     bg_shift: float = 12.0  # largest per-tracklet shift of the background texture (pixels at 128 rows)
+    thermal: bool = False  # an infrared camera: renders temperature, one channel replicated
 
 
 @dataclass(frozen=True)
@@ -540,6 +541,59 @@ def _resample(x: np.ndarray, pos: np.ndarray, axis: int) -> np.ndarray:
     return np.take(x, i0, axis=axis) * (1 - t) + np.take(x, i1, axis=axis) * t
 
 
+# ----------------------------------------------------------------------------- infrared
+
+
+def _warm(v: float) -> tuple[float, float, float]:
+    return (v, v, v)
+
+
+def thermal_person(p: Person) -> Person:
+    """The person as a thermal camera sees them: temperatures, not colours. Exposed skin is the
+    warmest, clothes over the body warm, hair and caps less, shoes and carried things cool;
+    clothing colours and patterns vanish (a pattern has the torso's temperature). What is left of
+    the identity is shape: build, hair style, cap, sleeves (bare arms are warm), legwear, bag,
+    coat, suitcase."""
+    return replace(p, skin=_warm(0.96), hair=_warm(0.6), cap=_warm(0.52), torso=_warm(0.76),
+                   pattern_color=_warm(0.76), legs=_warm(0.68), shoes=_warm(0.48),
+                   bag_color=_warm(0.34), suitcase_color=_warm(0.28))
+
+
+def thermal_background(bg: np.ndarray) -> np.ndarray:
+    """A cool scene: the visible background's structure survives only as faint temperature
+    differences (luminance squeezed into [0.12, 0.36], smoothed)."""
+    lum = bg @ np.asarray([0.299, 0.587, 0.114], np.float32)
+    lum = gaussian_filter(lum, 1.2)
+    lo, hi = float(lum.min()), float(lum.max())
+    t = (lum - lo) / max(hi - lo, 1e-6)
+    return np.repeat((0.12 + 0.24 * t)[..., None], 3, axis=2).astype(np.float32)
+
+
+def apply_thermal(img: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
+    """The infrared pipeline on T×H×W×3 temperature images: one channel, the camera's contrast
+    and gamma, stronger blur than its colour cameras, its own noise (fixed-pattern column
+    stripes of the sensor, per camera, plus temporal gaussian noise); replicated to 3 channels,
+    as SYSU-MM01's infrared images are stored."""
+    t, h, w, _ = img.shape
+    x = img[..., :1].copy()
+    x = (x - 0.5) * np.float32(cam.contrast) + 0.5
+    np.clip(x, 0.0, 1.0, out=x)
+    x **= np.float32(cam.gamma)
+    blur = (cam.blur + 0.8) * h / 128.0
+    ay = spatial_operator(h, max(cam.downscale, 1.5), blur)
+    ax = spatial_operator(w, max(cam.downscale, 1.5), blur)
+    x = (ay @ x.reshape(t, h, w)).reshape(t * h, w, 1)
+    x = (ax @ x).reshape(t, h, w, 1)
+    stripes = np.random.default_rng(7000 + cam.index).normal(0, 0.035, size=w).astype(np.float32)
+    x += stripes[None, None, :, None]
+    x += np.float32(max(cam.noise, 0.01) * 1.5) * rng.standard_normal(size=x.shape,
+                                                                       dtype=np.float32)
+    x *= np.float32(255.0)
+    x += np.float32(0.5)
+    np.clip(x, 0.0, 255.0, out=x)
+    return np.repeat(x.astype(np.uint8), 3, axis=3)
+
+
 # ----------------------------------------------------------------------------- tracklet
 
 
@@ -550,6 +604,8 @@ def render_tracklet(spec: TrackletSpec) -> list[np.ndarray]:
     h, w = spec.height, spec.width
     shift = (float(rng.uniform(0, cam.bg_shift)), float(rng.uniform(0, cam.bg_shift)))
     bg = camera_background(cam, h, w, shift)
+    if cam.thermal:
+        p, bg = thermal_person(p), thermal_background(bg)
     illum = float(rng.uniform(0.92, 1.08))
     ph0 = cam.scale * p.build_h * h * float(rng.uniform(0.95, 1.05))
     cx0 = w * (0.5 + cam.offset_x) + float(rng.normal(0, 0.03 * w))
@@ -564,6 +620,7 @@ def render_tracklet(spec: TrackletSpec) -> list[np.ndarray]:
             occl = ("pole", ox, float(rng.uniform(0.08, 0.16)) * w, float(rng.uniform(-0.6, 0.6)))
         else:  # something low in front of the legs (bench, car bonnet)
             occl = ("low", float(rng.uniform(0.62, 0.8)) * h, 0.0, 0.0)
+    occluder = _warm(0.22) if cam.thermal else cam.occluder_color  # things are cool in IR
     canvas = np.empty((len(spec.paths), h, w, 3), dtype=np.float32)
     for t in range(len(spec.paths)):
         cv = Canvas(bg.copy())
@@ -573,10 +630,12 @@ def render_tracklet(spec: TrackletSpec) -> list[np.ndarray]:
         if occl is not None:
             if occl[0] == "pole":
                 ox = occl[1] + occl[3] * t
-                cv.paint(cv.rect(-1, h + 1, ox - occl[2] / 2, ox + occl[2] / 2), cam.occluder_color,
+                cv.paint(cv.rect(-1, h + 1, ox - occl[2] / 2, ox + occl[2] / 2), occluder,
                          np.broadcast_to(1.0 - 0.3 * cv.yy / h, (h, w)))
             else:
-                cv.paint(cv.rect(occl[1], h + 1, -1, w + 1), cam.occluder_color,
+                cv.paint(cv.rect(occl[1], h + 1, -1, w + 1), occluder,
                          np.broadcast_to(1.0 - 0.3 * (cv.xx / w), (h, w)))
         canvas[t] = cv.img
+    if cam.thermal:
+        return list(apply_thermal(canvas, cam, rng))
     return list(apply_camera(canvas, cam, rng, illum))

@@ -27,11 +27,21 @@ second domain for unsupervised domain adaptation (indoor/airport-like cameras: `
 and other people: travellers in muted clothes, coats, rolling suitcases, drawn from another
 random stream, so no style-b person is a style-a person even at the same seed).
 ``ensure_domain_b()`` writes it to ``data/synthcams_b``.
+
+``SynthConfig.infrared`` makes the infrared ↔ colour SynthCams: six cameras of which cam3 and
+cam6 are thermal (temperatures, one channel replicated to three, body warmer than the scene, no
+clothing colour, their own sensor noise; :func:`reidlab.data.synth_render.thermal_person`), as
+SYSU-MM01's 4 colour + 2 infrared, written in the real SYSU-MM01 layout
+(``cam<c>/<pid4>/<img4>.jpg``, ``exp/{train,val,test}_id.txt``) so that the default path exercises
+the SYSU-MM01 reader. Every person is seen by at least one infrared and one indoor colour camera
+(cam1 or cam2); people are drawn from their own random stream. ``ensure_infrared()`` writes it
+to ``data/synthcams_ir``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import multiprocessing as mp
@@ -57,11 +67,13 @@ from reidlab.errors import ConfigError
 FORMAT_VERSION = 1
 DEFAULT_ROOT = "data/synthcams"
 DOMAIN_B_ROOT = "data/synthcams_b"
+INFRARED_ROOT = "data/synthcams_ir"
+INFRARED_CAMS = (3, 6)  # 1-based, as SYSU-MM01's cam3 and cam6
 STYLES = ("a", "b")
 # random streams per style: (plan generator key, per-tracklet generator key). numpy's SeedSequence
 # pads entropy with zeros, so the keys must differ in a non-trailing position: [seed, 0] and
 # (seed, 1, i) for style a (as ever), [seed, 2] and (seed, 3, i) for style b.
-STREAMS = {"a": (0, 1), "b": (2, 3)}
+STREAMS = {"a": (0, 1), "b": (2, 3), "ir": (4, 5)}
 MAT_HEADER = b"MATLAB 5.0 MAT-file, Platform: reidlab SynthCams, deterministic header"
 
 Progress = Callable[[int, int], None]
@@ -137,6 +149,7 @@ class SynthConfig:
     jpeg_quality: int = 90
     workers: int = 2
     style: str = "a"  # "a": the default domain; "b": the second domain (indoor/airport-like)
+    infrared: bool = False  # cam3, cam6 thermal; SYSU-MM01 layout (see the module docstring)
 
     def validate(self) -> None:
         if self.style not in STYLES:
@@ -154,6 +167,12 @@ class SynthConfig:
             raise ConfigError("distractors must be >= 0 and max_tracklets_per_camera >= 1")
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(f"jpeg_quality={self.jpeg_quality}: expected 1..100")
+        if self.infrared and self.cameras != 6:
+            raise ConfigError(f"cameras={self.cameras} with infrared: expected 6 (SYSU-MM01's "
+                              "cam1..cam6, cam3 and cam6 infrared)")
+        if self.infrared and self.ids < 8:
+            raise ConfigError(f"ids={self.ids} with infrared: expected at least 8 (train, val "
+                              "and test people)")
 
     def identity(self) -> dict:
         """The fields that determine the dataset's content (not how fast it is written)."""
@@ -161,6 +180,8 @@ class SynthConfig:
         d.pop("workers")
         if d["style"] == "a":  # style a predates the field: its identity (and marker) are unchanged
             d.pop("style")
+        if not d["infrared"]:  # likewise
+            d.pop("infrared")
         d["format_version"] = FORMAT_VERSION
         return d
 
@@ -497,6 +518,48 @@ def plan(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord], list[int]
     return cams, train + test, sorted(query_rows)
 
 
+def plan_infrared(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord]]:
+    """The infrared SynthCams: cameras (cam3, cam6 thermal) and every tracklet, its images named
+    in the SYSU-MM01 layout. Splits: half the people test, a quarter of the rest val."""
+    import dataclasses
+
+    cfg.validate()
+    plan_key, track_key = STREAMS["ir"]
+    rng = np.random.default_rng([cfg.seed, plan_key])
+    cams = sample_cameras(cfg.cameras, rng, cfg.domain_gap, cfg.style)
+    cams = [dataclasses.replace(c, thermal=True) if c.index + 1 in INFRARED_CAMS else c
+            for c in cams]
+    pids = [int(p) for p in rng.permutation(np.arange(1, cfg.ids + 1))]
+    n_test = cfg.ids // 2
+    n_val = max(1, (cfg.ids - n_test) // 4)
+    split_of = {p: "test" for p in pids[:n_test]}
+    split_of.update({p: "val" for p in pids[n_test:n_test + n_val]})
+    split_of.update({p: "train" for p in pids[n_test + n_val:]})
+    colour = [c for c in range(1, cfg.cameras + 1) if c not in INFRARED_CAMS]
+    records: list[TrackRecord] = []
+    for pid in range(1, cfg.ids + 1):
+        person = sample_person(rng, cfg.style)
+        cam_set = {int(c) for c in range(1, cfg.cameras + 1) if rng.random() < 0.5}
+        if not cam_set & set(INFRARED_CAMS):
+            cam_set.add(int(rng.choice(INFRARED_CAMS)))
+        if not cam_set & {1, 2}:  # indoor search needs an indoor colour camera
+            cam_set.add(int(rng.choice([1, 2])))
+        for cam in sorted(cam_set):
+            c = cams[cam - 1]
+            n = 1 + int(rng.binomial(cfg.max_tracklets_per_camera - 1, 0.2))
+            image = 0
+            for tnum in range(1, n + 1):
+                view = str(rng.choice(R.VIEWS, p=np.asarray(c.view_probs) / sum(c.view_probs)))
+                names = [f"{image + f:04d}.jpg" for f in range(1, cfg.frames + 1)]
+                image += cfg.frames
+                paths = tuple(f"cam{cam}/{pid:04d}/{n}" for n in names)
+                spec = R.TrackletSpec(person, c, view, paths, (cfg.seed, track_key, len(records)),
+                                      cfg.height, cfg.width, cfg.jpeg_quality)
+                records.append(TrackRecord(split_of[pid], pid, cam, tnum, spec, names))
+    assert all(colour)  # the colour cameras are the others
+    return cams, records
+
+
 # ----------------------------------------------------------------------------- writing
 
 
@@ -559,23 +622,9 @@ def _table(records: list[TrackRecord]) -> tuple[list[str], np.ndarray]:
     return names, np.asarray(rows, dtype=np.int32).reshape(-1, 4)
 
 
-def generate(out: str | Path, cfg: SynthConfig = SynthConfig(), progress: Progress | None = None) -> Path:
-    """Write SynthCams for ``cfg`` into ``out`` (MARS layout) and return ``out``.
-
-    Any previous SynthCams content of ``out`` (marker, bbox_train, bbox_test, info) is removed
-    first; other files in ``out`` are left alone. The marker file is written last.
-    """
-    out = Path(out)
-    cams, records, query_rows = plan(cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).unlink(missing_ok=True)
-    for sub in ("bbox_train", "bbox_test", "info"):
-        if (out / sub).exists():
-            shutil.rmtree(out / sub)
-    for d in sorted({str(Path(p).parent) for r in records for p in r.spec.paths}):
-        (out / d).mkdir(parents=True, exist_ok=True)
-    (out / "info").mkdir()
-
+def _render_all(out: Path, records: list[TrackRecord], cfg: SynthConfig,
+                progress: Progress | None) -> None:
+    """Render and write every record's frames (worker processes when ``cfg.workers`` > 1)."""
     jobs = [(str(out), r.spec) for r in records]
     total = len(jobs)
     done = 0
@@ -599,6 +648,53 @@ def generate(out: str | Path, cfg: SynthConfig = SynthConfig(), progress: Progre
                 if progress:
                     progress(done, total)
 
+
+def generate_infrared(out: Path, cfg: SynthConfig, progress: Progress | None = None) -> Path:
+    """Write the infrared SynthCams (``cfg.infrared``) in the SYSU-MM01 layout."""
+    cams, records = plan_infrared(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).unlink(missing_ok=True)
+    for sub in [f"cam{c}" for c in range(1, 10)] + ["exp"]:
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+    for c in range(1, cfg.cameras + 1):
+        (out / f"cam{c}").mkdir()
+    for d in sorted({str(Path(p).parent) for r in records for p in r.spec.paths}):
+        (out / d).mkdir(parents=True, exist_ok=True)
+    _render_all(out, records, cfg, progress)
+    (out / "exp").mkdir()
+    ids = {s: sorted({r.pid for r in records if r.split == s}) for s in ("train", "val", "test")}
+    for split, pids in ids.items():
+        (out / "exp" / f"{split}_id.txt").write_text(",".join(map(str, pids)) + "\n")
+    counts = {f"{s}_ids": len(v) for s, v in ids.items()}
+    counts.update(tracklets=len(records), frames=sum(len(r.names) for r in records),
+                  infrared_frames=sum(len(r.names) for r in records if r.cam in INFRARED_CAMS))
+    marker = {"config": cfg.identity(), "counts": counts, "layout": "sysumm01",
+              "cameras": [asdict(c) for c in cams]}
+    (out / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
+    return out
+
+
+def generate(out: str | Path, cfg: SynthConfig = SynthConfig(), progress: Progress | None = None) -> Path:
+    """Write SynthCams for ``cfg`` into ``out`` (MARS layout) and return ``out``.
+
+    Any previous SynthCams content of ``out`` (marker, bbox_train, bbox_test, info) is removed
+    first; other files in ``out`` are left alone. The marker file is written last.
+    """
+    out = Path(out)
+    if cfg.infrared:
+        return generate_infrared(out, cfg, progress)
+    cams, records, query_rows = plan(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).unlink(missing_ok=True)
+    for sub in ("bbox_train", "bbox_test", "info"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+    for d in sorted({str(Path(p).parent) for r in records for p in r.spec.paths}):
+        (out / d).mkdir(parents=True, exist_ok=True)
+    (out / "info").mkdir()
+
+    _render_all(out, records, cfg, progress)
     train = [r for r in records if r.split == "train"]
     test = [r for r in records if r.split == "test"]
     for split, recs, key in (("train", train, "track_train_info"), ("test", test, "track_test_info")):
@@ -662,6 +758,16 @@ def ensure_domain_b(root: str | Path = DOMAIN_B_ROOT, cfg: SynthConfig | None = 
 # ----------------------------------------------------------------------------- CLI
 
 
+def ensure_infrared(root: str | Path = INFRARED_ROOT, cfg: SynthConfig | None = None,
+                    progress: Progress | None = None) -> Path:
+    """``ensure_default`` for the infrared ↔ colour SynthCams (SYSU-MM01 layout, default
+    ``data/synthcams_ir``)."""
+    cfg = SynthConfig(infrared=True, distractors=0) if cfg is None else cfg
+    if not cfg.infrared:
+        raise ConfigError("ensure_infrared: cfg.infrared is False (use ensure_default)")
+    return ensure_default(root, cfg, progress)
+
+
 def configure_parser(p: argparse.ArgumentParser) -> None:
     d = SynthConfig()
     p.add_argument("--out", default=None,
@@ -679,6 +785,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--distractors", type=int, default=d.distractors, help="pid-0 gallery tracklets (default %(default)s)")
     p.add_argument("--domain-gap", type=float, default=d.domain_gap, help="camera imaging gap scale (default %(default)s)")
     p.add_argument("--workers", type=int, default=d.workers, help="processes (default %(default)s)")
+    p.add_argument("--infrared", action="store_true",
+                   help="the infrared ↔ colour SynthCams: cam3, cam6 thermal, written in the "
+                        f"SYSU-MM01 layout (default out {INFRARED_ROOT}; no distractors)")
     p.add_argument("--if-missing", action="store_true",
                    help="do nothing when a finished dataset with these settings is already there")
 
@@ -686,9 +795,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = SynthConfig(ids=args.ids, cameras=args.cameras, frames=args.frames, height=args.height,
                       width=args.width, seed=args.seed, distractors=args.distractors,
-                      domain_gap=args.domain_gap, workers=args.workers, style=args.style)
+                      domain_gap=args.domain_gap, workers=args.workers, style=args.style,
+                      infrared=args.infrared)
+    if cfg.infrared:
+        cfg = dataclasses.replace(cfg, distractors=0)  # SYSU-MM01 has none
     cfg.validate()
-    out = args.out or (DOMAIN_B_ROOT if cfg.style == "b" else DEFAULT_ROOT)
+    out = args.out or (INFRARED_ROOT if cfg.infrared else
+                       DOMAIN_B_ROOT if cfg.style == "b" else DEFAULT_ROOT)
     if args.if_missing and is_complete(Path(out), cfg):
         print(f"{out}: SynthCams (style {cfg.style}) already there (delete it or drop --if-missing to rebuild)")
         return 0
