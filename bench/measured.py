@@ -117,12 +117,49 @@ def calibration_b(d):
             command(d))
 
 
+def calibration_ir(d):
+    a, b = d["imagenet"], d["imagenet_modality_centred"]
+    return ("Infrared SynthCams (cam3, cam6 thermal; SYSU-MM01 layout): the modality gap",
+            f"ImageNet features: modality probe {a['modality_probe_accuracy_heldout_ids']:.3f} "
+            f"(chance {a['modality_probe_chance']:.2f}); infrared → colour rank-1 "
+            f"{pct(a['cross_modality_rank1'])} ± {pct(a['cross_modality_rank1_std'])} "
+            f"({d['dataset']['protocol']}) vs colour → colour {pct(a['colour_to_colour_rank1'])}"
+            f"; modality-centred: probe {b['modality_probe_accuracy_heldout_ids']:.3f}, "
+            f"infrared → colour {pct(b['cross_modality_rank1'])}", command(d))
+
+
+def embedding_speed(d):
+    big = max((r for r in d["rows"] if r["method"] == "tsne" and r["pca_dims"]),
+              key=lambda r: r["n"])
+    return (f"t-SNE of {big['n']} points ({big['dim']}-d, PCA to {big['pca_dims']} first)",
+            f"{big['seconds']:.1f} s, peak {big['peak_rss_mb']:.0f} MB on "
+            f"{d['machine']['nproc']} cores, 1-min load {d['machine']['loadavg_1min']} "
+            f"(goal ≤ 15 s: {'met' if d['target']['met'] else 'missed'})", command(d))
+
+
+def gpu_throughput(d):
+    best = max(d["rows"], key=lambda r: r["train_images_per_s"])
+    s = d["settings"]
+    return (f"Training throughput on {d['gpu'] or d['device']} ({s['backbone']} "
+            f"{s['height']}×{s['width']}, AMP {s['amp_dtype'] if s['amp'] else 'off'})",
+            f"{best['train_images_per_s']:.0f} train images/s, "
+            f"{best['extract_images_per_s']:.0f} extraction images/s (goal ≥ "
+            f"{d['goal_train_images_per_s']:.0f}: {'met' if d['goal_met'] else 'missed'})",
+            command(d))
+
+
 def eval_speed(d):
     s, z = d["seconds"], d["sizes"]
+    big = max(d.get("scale") or [{}], key=lambda r: r.get("queries", 0) * r.get("gallery", 0))
+    scale = (f"; from features in memory-bounded blocks {big['queries']} × {big['gallery']}: "
+             f"{big['seconds']:.1f} s, peak {big['peak_mb']:.0f} MB (the full matrix would be "
+             f"{big['full_matrix_mb']:.0f} MB)") if big else ""
+    load = d["machine"].get("loadavg_1min")
     return (f"`evaluate` on {z['queries']} queries × {z['gallery']} gallery",
             f"{s['evaluate_vectorised']:.2f} s vectorised vs {s['evaluate_per_query_loop']:.1f} s "
-            f"per-query loop ({d['machine']['nproc']} cores), "
-            f"{'identical numbers' if d['results_equal'] else 'NUMBERS DIFFER'}", command(d))
+            f"per-query loop ({d['machine']['nproc']} cores"
+            + (f", 1-min load {load}" if load is not None else "") + "), "
+            f"{'identical numbers' if d['results_equal'] else 'NUMBERS DIFFER'}{scale}", command(d))
 
 
 def mars_loader(d):
@@ -204,7 +241,10 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("synth_speed.json", synth_speed),
     ("synthcams_calibration.json", calibration),
     ("synthcams_b_calibration.json", calibration_b),
+    ("synthcams_ir_calibration.json", calibration_ir),
     ("eval_speed.json", eval_speed),
+    ("embedding_speed.json", embedding_speed),
+    ("gpu_throughput.json", gpu_throughput),
     ("mars_loader.json", mars_loader),
     ("cluster_speed.json", cluster_speed),
     ("app_startup.json", app_startup),

@@ -27,6 +27,7 @@ SPEED: dict[str, tuple[str, list[str], list[str]]] = {
     "calibrate": ("calibrate_synthcams.py", [], ["--max-frames", "4", "--tag", "quick"]),
     "calibrate_b": ("calibrate_synthcams.py", ["--style", "b"],
                     ["--style", "b", "--max-frames", "4", "--tag", "quick"]),
+    "calibrate_ir": ("calibrate_infrared.py", [], []),
     "eval": ("bench_eval.py", [], ["--repeat", "1", "--scale", "2000x10000,5000x25000"]),
     "embedding": ("bench_embedding.py", [], ["--sizes", "2000,5000"]),
     "mars_loader": ("bench_mars_loader.py", [], ["--repeats", "1"]),
