@@ -33,14 +33,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from reidlab.atomic import save_torch_atomic, write_text_atomic
+from reidlab.atomic import remove_temp_files, save_torch_atomic, write_text_atomic
 from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
 from reidlab.data.sampling import CLIP_MODES, SAMPLERS
 from reidlab.data.tracklets import SOURCE, TrackletSet
 from reidlab.engine.config import TrainConfig
 from reidlab.engine.runs import (CANCEL, CHECKPOINT, CONFIG, METRICS, STATUS, clean_json,
                                  evaluate_features, read_jsonl, write_json_atomic)
-from reidlab.errors import ConfigError, DatasetError
+from reidlab.errors import ConfigError, DatasetError, DiskFullError, RunStoreError
 from reidlab.eval.features import FeatureSet, extract_features
 
 Progress = Callable[[float, str], None]
@@ -213,6 +213,7 @@ class Trainer:
         self.corrupt_seen: set[str] = set()
         self._in_epoch = False
         self.dropped_seen: set[int] = set()  # training tracklets without any readable frame
+        self.checkpoint_epoch: int | None = None  # epochs in the checkpoint on disk
 
     # -- run store -------------------------------------------------------------------------
 
@@ -368,7 +369,7 @@ class Trainer:
         path = self.out / CHECKPOINT
         if not (self.resume and path.is_file()):
             return False
-        ck = torch.load(path, map_location=self.device, weights_only=True)
+        ck = load_checkpoint(path, self.device)
         self.method.load_state_dict(ck["model"])
         # the optimiser of the stage the checkpoint was written in
         last = max(int(ck["epoch"]) - 1, 0)
@@ -378,10 +379,24 @@ class Trainer:
         self.scaler.load_state_dict(ck["scaler"])
         self.epoch, self.step = int(ck["epoch"]), int(ck["step"])
         self.corrupt_seen = set(ck.get("corrupt_seen", []))
+        self.dropped_seen = set(int(t) for t in ck.get("dropped_seen", []))
+        self.checkpoint_epoch = self.epoch
         set_rng_state(ck["rng"])
         return True
 
     def _save_checkpoint(self) -> None:
+        try:
+            self._write_checkpoint()
+        except DiskFullError as e:
+            before = (f"the previous checkpoint (epoch {self.checkpoint_epoch}) is intact; free "
+                      f"space and run --resume to continue from epoch {self.checkpoint_epoch}"
+                      if self.checkpoint_epoch is not None else
+                      "no earlier checkpoint exists, so --resume starts the run over")
+            raise DiskFullError(e.path, f"the checkpoint of epoch {self.epoch} was not written; "
+                                f"{before}") from e
+        self.checkpoint_epoch = self.epoch
+
+    def _write_checkpoint(self) -> None:
         save_atomic({
             "model": self.method.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -391,9 +406,20 @@ class Trainer:
             "step": self.step,
             "rng": rng_state(),
             "corrupt_seen": sorted(self.corrupt_seen),
+            "dropped_seen": sorted(self.dropped_seen),
             "stage": self.method.stage.name if self.method.stage else None,
             "config": json.dumps(self.cfg.to_dict()),
         }, self.out / CHECKPOINT)
+
+    def _clear_stale_outputs(self, resumed: bool) -> None:
+        """Temp files of writes a kill interrupted go; a run without a checkpoint starts over,
+        so what an earlier attempt wrote before its first checkpoint (initial features, the
+        first label update) is redone rather than trusted."""
+        remove_temp_files(self.out)
+        if not resumed:
+            for p in [self.out / "features" / "initial.npz", self.out / "features" / "final.npz",
+                      *sorted((self.out / "labels").glob("update_*.npz"))]:
+                p.unlink(missing_ok=True)
 
     def _open_metrics(self, resumed: bool) -> None:
         path = self.out / METRICS
@@ -513,6 +539,7 @@ class Trainer:
             self.status("running", "starting", progress=0.0)
             self._setup()
             resumed = self._load_checkpoint()
+            self._clear_stale_outputs(resumed)
             self._open_metrics(resumed)
             cfg = self.cfg
             if not (self.out / "features" / "initial.npz").is_file():
@@ -541,7 +568,10 @@ class Trainer:
             self.status("cancelled", f"cancelled during epoch {self.epoch + 1}; resume "
                         f"continues from epoch {self.epoch}")
         except BaseException as e:
-            self.status("failed", f"{type(e).__name__}: {e}")
+            try:
+                self.status("failed", f"{type(e).__name__}: {e}")
+            except (OSError, RunStoreError):  # e.g. the disk is full: keep the first error
+                pass
             raise
         finally:
             if self._metrics_fh is not None:
@@ -611,6 +641,22 @@ class Trainer:
             "lr": self.optimizer.param_groups[0]["lr"],
             "images_per_s": n_img / max(now - t_epoch, 1e-9), "time": now - self.started,
             "epoch_time": now - t_epoch, "corrupt_frames": n_corrupt}
+
+
+def load_checkpoint(path: str | Path, device="cpu") -> dict:
+    """``torch.load(path, weights_only=True)`` of a checkpoint; a damaged (e.g. truncated) file
+    raises :class:`RunStoreError` naming it instead of torch's zip error."""
+    try:
+        ck = torch.load(path, map_location=device, weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError) as e:
+        raise RunStoreError(path, "a complete checkpoint written by reidlab train",
+                            f"a damaged or truncated file ({type(e).__name__}: "
+                            f"{str(e)[:200]})") from e
+    if not isinstance(ck, dict) or not {"model", "optimizer", "epoch", "step", "rng"} <= set(ck):
+        raise RunStoreError(path, "a complete checkpoint written by reidlab train (keys model, "
+                            "optimizer, epoch, step, rng)",
+                            f"keys {sorted(ck) if isinstance(ck, dict) else type(ck).__name__}")
+    return ck
 
 
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: Progress | None = None,

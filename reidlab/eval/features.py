@@ -7,6 +7,8 @@ page can show the frames of any row.
 
 from __future__ import annotations
 
+import zipfile
+
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -45,7 +47,7 @@ class FeatureSet:
         try:
             with np.load(path) as z:
                 return cls(**{f.name: z[f.name] for f in fields(cls)})
-        except (KeyError, ValueError, OSError) as e:
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise DatasetError(path, "a features .npz with keys " +
                                ", ".join(f.name for f in fields(cls)), str(e)) from e
 
