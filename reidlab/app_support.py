@@ -243,7 +243,9 @@ def distmat(run, which: str = "final") -> np.ndarray:
 
 
 def run_dataset(run):
-    d = run.config["dataset"]
+    from reidlab.engine.runs import read_run_config
+
+    d = read_run_config(run.path, dataset=True)["dataset"]  # a clear error for an old folder
     return load_dataset(d["format"], d["root"], d.get("options") or {})
 
 

@@ -48,6 +48,31 @@ def atomic_path(path: str | Path) -> Iterator[str]:
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
+def ensure_writable_dir(path: str | Path, expected: str = "a writable folder") -> Path:
+    """Create ``path`` (and its parents) and check that a file can be written in it; a
+    :class:`~reidlab.errors.RunStoreError` naming the folder (a file in the way, permission
+    denied, read-only file system) or a :class:`~reidlab.errors.DiskFullError` otherwise."""
+    from reidlab.errors import DiskFullError, RunStoreError
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        if e.errno in DISK_FULL:
+            raise DiskFullError(path) from None
+        if path.exists() and not path.is_dir():
+            found = "a file, not a folder"
+        else:
+            blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+            found = (f"{blocker} is a file, not a folder" if blocker is not None else
+                     f"{e.strerror or e} ({errno.errorcode.get(e.errno, e.errno)})")
+        raise RunStoreError(path, expected, found) from None
+    return path
+
+
 def is_temp_file(path: str | Path) -> bool:
     """A temp file of :func:`atomic_path` (``.<name>.<random>.tmp``)."""
     name = Path(path).name

@@ -207,7 +207,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     stored = out / "config.json"
     if args.resume and stored.is_file():
-        cfg = TrainConfig.from_dict(json.loads(stored.read_text())["config"])
+        from reidlab.engine.runs import read_run_config, train_config_of
+
+        cfg = train_config_of(read_run_config(out), stored)
         if args.epochs is not None:
             cfg.epochs = args.epochs
     else:

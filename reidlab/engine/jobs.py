@@ -29,7 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from reidlab.atomic import write_json_atomic_plain
+from reidlab.atomic import ensure_writable_dir, write_json_atomic_plain
 from reidlab.errors import ConfigError
 
 QUEUE_DIR = "_queue"
@@ -127,7 +127,7 @@ def _write_json(path: Path, obj: dict) -> None:
 
 @contextlib.contextmanager
 def _locked(root: Path):
-    root.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(root, "a writable runs folder")
     with open(root / ".jobs.lock", "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

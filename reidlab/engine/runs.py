@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reidlab.errors import DatasetError
+from reidlab.errors import ConfigError, DatasetError, RunStoreError
 from reidlab.atomic import make_readable, write_json_atomic_plain  # noqa: F401
 from reidlab.eval.features import FeatureSet
 
@@ -61,6 +61,83 @@ def clean_json(obj):
 def write_json_atomic(path: str | Path, obj) -> None:
     """Write JSON to a temp file in the same folder, then rename over ``path``."""
     write_json_atomic_plain(path, clean_json(obj))
+
+
+CONFIG_EXPECTED = ("a config.json written by reidlab train: a JSON object with \"config\" (the "
+                   "training settings) and \"dataset\" (format and root)")
+
+
+def read_run_config(folder: str | Path, dataset: bool = False) -> dict:
+    """``<folder>/config.json``, checked: a :class:`RunStoreError` naming the file when it is
+    missing, not JSON, or lacks the ``config`` entry (and with ``dataset=True`` the
+    ``dataset`` entry with format and root) that reidlab train has always written (a folder
+    from another tool, or a damaged file)."""
+    path = Path(folder) / CONFIG
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise RunStoreError(path, CONFIG_EXPECTED, "no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise RunStoreError(path, CONFIG_EXPECTED, f"an unreadable file ({e})") from None
+    try:
+        info = json.loads(text)
+    except ValueError as e:
+        raise RunStoreError(path, CONFIG_EXPECTED, f"invalid JSON ({e})") from None
+    if not isinstance(info, dict):
+        raise RunStoreError(path, CONFIG_EXPECTED, f"a JSON {type(info).__name__}")
+    needed = ("config", "dataset") if dataset else ("config",)
+    missing = [k for k in needed if not isinstance(info.get(k), dict)]
+    if missing:
+        raise RunStoreError(path, CONFIG_EXPECTED, "no " + " and no ".join(
+            f'"{k}" object' for k in missing) + " (a run folder from an older version, or "
+            "not written by reidlab?)")
+    ds_missing = [k for k in ("format", "root")
+                  if dataset and not isinstance(info["dataset"].get(k), str)]
+    if ds_missing:
+        raise RunStoreError(path, CONFIG_EXPECTED, "\"dataset\" without " + ", ".join(
+            f'"{k}"' for k in ds_missing))
+    return info
+
+
+def train_config_of(info: dict, path: str | Path):
+    """The ``TrainConfig`` of a checked config.json (``path`` names it in errors): keys of an
+    older version are mapped (PADAL-era options at the top level); unknown keys, e.g. from a
+    newer version, are an error naming the file."""
+    from reidlab.engine.config import TrainConfig
+
+    expected = "training settings this reidlab version knows (written by reidlab train)"
+    try:
+        cfg = TrainConfig.from_dict(info["config"])
+    except (ConfigError, TypeError, ValueError) as e:
+        raise RunStoreError(Path(path), expected, str(e)) from None
+    wrong = setting_type_errors(cfg)
+    if wrong:
+        raise RunStoreError(Path(path), expected, "; ".join(wrong))
+    return cfg
+
+
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+          "dict": (dict,), "None": (type(None),)}
+
+
+def setting_type_errors(cfg) -> list[str]:
+    """``"name=value (expected T)"`` for each setting of ``cfg`` whose stored value does not
+    have its annotated type (a number where a list was stored, ...)."""
+    import dataclasses
+
+    out = []
+    for f in dataclasses.fields(cfg):
+        allowed = tuple(t for name in str(f.type).split("|") for t in _TYPES.get(name.strip(), ()))
+        v = getattr(cfg, f.name)
+        if not allowed:
+            continue
+        if isinstance(v, bool) and bool not in allowed:
+            ok = False  # JSON true is not a number
+        else:
+            ok = isinstance(v, allowed)
+        if not ok:
+            out.append(f"{f.name}={v!r} (expected {f.type})")
+    return out
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -117,12 +194,10 @@ class Run:
     @property
     def config(self) -> dict:
         """The whole ``config.json`` (training config under ``"config"``)."""
-        return json.loads((self.path / CONFIG).read_text())
+        return read_run_config(self.path)
 
     def train_config(self):
-        from reidlab.engine.config import TrainConfig
-
-        return TrainConfig.from_dict(self.config["config"])
+        return train_config_of(self.config, self.path / CONFIG)
 
     def status(self) -> dict:
         """``status.json``; a missing or unreadable file reads as ``{"state": "unknown"}``."""
@@ -153,7 +228,7 @@ class Run:
         """Reload the run's dataset with the stored format and options."""
         from reidlab.data import load_dataset
 
-        d = self.config["dataset"]
+        d = read_run_config(self.path, dataset=True)["dataset"]
         return load_dataset(d["format"], d["root"], **(d.get("options") or {}))
 
     def mtime(self) -> float:
@@ -164,9 +239,11 @@ class Run:
         return float(self.config.get("created", (self.path / CONFIG).stat().st_mtime))
 
 
-def list_runs(root: str | Path = "runs") -> list[Run]:
+def list_runs(root: str | Path = "runs", problems: list | None = None) -> list[Run]:
     """Every run folder directly under ``root`` (also one level of sweep folders), oldest
-    first by creation time; a run reached through a symbolic link as well is listed once."""
+    first by creation time; a run reached through a symbolic link as well is listed once.
+    A folder whose config.json is unreadable (damaged, or from another version) is skipped;
+    pass a list as ``problems`` to get ``(folder, message)`` for each one skipped."""
     root = Path(root)
     if not root.is_dir():
         return []
@@ -177,7 +254,11 @@ def list_runs(root: str | Path = "runs") -> list[Run]:
             continue
         seen.add(real)
         try:
-            found.append(Run(cfg.parent))
-        except (DatasetError, OSError, ValueError):
+            run = Run(cfg.parent)
+            run.created()  # reads and checks config.json
+            found.append(run)
+        except (DatasetError, RunStoreError, OSError, ValueError) as e:
+            if problems is not None:
+                problems.append((cfg.parent, str(e)))
             continue
     return sorted(found, key=lambda r: (r.created(), str(r.path)))

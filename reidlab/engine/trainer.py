@@ -33,13 +33,15 @@ from typing import Callable
 import numpy as np
 import torch
 
-from reidlab.atomic import remove_temp_files, save_torch_atomic, write_text_atomic
+from reidlab.atomic import (ensure_writable_dir, remove_temp_files, save_torch_atomic,
+                            write_text_atomic)
 from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
 from reidlab.data.sampling import CLIP_MODES, SAMPLERS
 from reidlab.data.tracklets import SOURCE, TrackletSet
 from reidlab.engine.config import TrainConfig
 from reidlab.engine.runs import (CANCEL, CHECKPOINT, CONFIG, METRICS, STATUS, clean_json,
-                                 evaluate_features, read_jsonl, write_json_atomic)
+                                 evaluate_features, read_jsonl, read_run_config,
+                                 train_config_of, write_json_atomic)
 from reidlab.errors import ConfigError, DatasetError, DiskFullError, RunStoreError
 from reidlab.eval.features import FeatureSet, extract_features
 
@@ -251,8 +253,8 @@ class Trainer:
         new = [p for p in paths if p not in self.corrupt_seen]
         for p in new:
             self.corrupt_seen.add(p)
-            self.warn(f"corrupt frame skipped ({where}); the nearest readable frame of its "
-                      "tracklet is used instead", p)
+            self.warn(f"unreadable frame skipped ({where}: corrupt, truncated or missing); "
+                      "the nearest readable frame of its tracklet is used instead", p)
         return len(new)
 
     def stop_requested(self) -> bool:
@@ -263,15 +265,20 @@ class Trainer:
     # -- set-up ----------------------------------------------------------------------------
 
     def _prepare_store(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
+        ensure_writable_dir(self.out, "a writable folder for the run (is the runs folder "
+                            "writable?)")
         stored = None
         if (self.out / CONFIG).is_file():
             if not self.resume:
                 raise ConfigError(f"{self.out} already holds a run; pass --resume to continue "
                                   "it or choose another --out")
-            stored = json.loads((self.out / CONFIG).read_text())
+            stored = read_run_config(self.out, dataset=True)
+            if not isinstance(stored["dataset"].get("fingerprint"), str):
+                raise RunStoreError(self.out / CONFIG, "a dataset fingerprint (to check that "
+                                    "--resume trains on the same dataset)", "none; a run "
+                                    "folder from an older version cannot be resumed")
             epochs = self.cfg.epochs
-            self.cfg = TrainConfig.from_dict(stored["config"])
+            self.cfg = train_config_of(stored, self.out / CONFIG)
             self.cfg.epochs = max(epochs, 1)  # resuming may extend (or shorten) a run
         (self.out / CANCEL).unlink(missing_ok=True)
         self.stored = stored
@@ -329,9 +336,14 @@ class Trainer:
         self.data = load_data(cfg)
         self.source = load_source(cfg)
         self._write_config()
-        self.method = build_method(cfg, self.data.train, self.data.num_cameras,
-                                   source=self.source.train if self.source else None
-                                   ).to(self.device)
+        try:
+            self.method = build_method(cfg, self.data.train, self.data.num_cameras,
+                                       source=self.source.train if self.source else None
+                                       ).to(self.device)
+        except ConfigError as e:  # say which data the method refused
+            cams = len({t.camid for t in self.data.train})
+            raise ConfigError(f"{e} [dataset {cfg.dataset}: {len(self.data.train)} training "
+                              f"tracklets from {cams} camera(s)]") from e
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         # the loader samples the method's own list (fragments, appended source tracklets)
         self.dataset = TrainClipDataset(self.method.train_tracklets, cfg,
