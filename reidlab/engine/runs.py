@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,66 @@ def setting_type_errors(cfg) -> list[str]:
         if not ok:
             out.append(f"{f.name}={v!r} (expected {f.type})")
     return out
+
+
+RUNS_ENV = "REIDLAB_RUNS"
+_RESERVED = ("_", ".")  # _queue, _cache, _imagenet..., .jobs.lock, temp files
+
+
+def runs_root(root: str | Path | None = None) -> Path:
+    """The runs folder: ``root``, else ``$REIDLAB_RUNS``, else ``runs`` (relative to the
+    working directory)."""
+    return Path(root if root is not None else os.environ.get(RUNS_ENV) or "runs")
+
+
+def _inside(path: str, root: str) -> bool:
+    return path != root and path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def run_path(name: str | Path, root: str | Path | None = None) -> Path:
+    """The folder of the run ``name`` typed into the app (a run name, or ``sweep/run`` one
+    level down) inside the runs folder ``root``. An empty name, an absolute path, a ``..``
+    component, a name starting with ``_`` or ``.`` (reidlab's own folders and files) or a
+    backslash is a :class:`RunStoreError` that names the runs folder: nothing typed escapes
+    it."""
+    root = runs_root(root)
+    text = str(name)
+    expected = (f"a run name inside the runs folder {root} (letters, digits, _-.=; "
+                "'sweep/run' for one level down)")
+    parts = text.split("/")
+    if not text.strip():
+        raise RunStoreError(root, expected, "an empty name")
+    if text.startswith("/") or os.path.isabs(text) or text.startswith("~"):
+        raise RunStoreError(root, expected, f"{text!r}, an absolute path")
+    if "\\" in text or ":" in text:
+        raise RunStoreError(root, expected, f"{text!r} (no \\ or : in run names)")
+    if any(p in ("..", ".", "") for p in parts) or len(parts) > 2:
+        raise RunStoreError(root, expected, f"{text!r}, a path that leaves it or is not a "
+                            "plain name")
+    if any(p.startswith(_RESERVED) for p in parts):
+        raise RunStoreError(root, expected, f"{text!r} (names starting with _ or . are "
+                            "reidlab's own)")
+    return confine(root / text, root)
+
+
+def confine(path: str | Path, root: str | Path | None = None) -> Path:
+    """``path`` (relative to the working directory, or absolute), checked to lie inside the
+    runs folder ``root`` (default :func:`runs_root`): below ``root`` as written, or as the
+    folder it really is (symbolic links followed). A ``..`` component, or a path outside, is a
+    :class:`RunStoreError` naming the path and the runs folder (the CLI: choose another runs
+    folder with ``--runs`` or ``$REIDLAB_RUNS``)."""
+    root = runs_root(root)
+    given = Path(path).expanduser()
+    root_abs = os.path.normpath(os.path.abspath(root))
+    expected = (f"a run folder inside the runs folder {root_abs} (choose the runs folder with "
+                f"--runs or ${RUNS_ENV})")
+    if ".." in given.parts:
+        raise RunStoreError(given, expected, "a path with '..'")
+    lexical = os.path.normpath(os.path.abspath(given))
+    if _inside(lexical, root_abs) or _inside(os.path.realpath(lexical),
+                                             os.path.realpath(root_abs)):
+        return Path(os.path.normpath(given))
+    raise RunStoreError(given, expected, f"{lexical}, outside it")
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
