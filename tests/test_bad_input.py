@@ -542,3 +542,62 @@ def test_cli_entry_points_give_one_line_errors(tmp_path, capsys):
         err = capsys.readouterr().err
         assert rc == 2 and err.startswith("error: ") and where in err, (argv, err)
         assert "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- the app
+
+def test_the_data_page_shows_unreadable_frames_as_crosses(tmp_path, monkeypatch):
+    """A corrupt frame in the thumbnail grid or the frame strip: the page draws a grey cross
+    in its place and names the file once, instead of failing."""
+    from streamlit.testing.v1 import AppTest
+
+    data = write_tiny_mars(tmp_path / "mars", train_ids=3, test_ids=2)
+    bad = sorted((data / "bbox_train" / "0001").iterdir())
+    for p in bad:
+        _truncate(p, 0.2)
+    monkeypatch.setenv("REIDLAB_DATA", str(data))
+    monkeypatch.setenv("REIDLAB_RUNS", str(tmp_path / "runs"))
+    page = Path(__file__).resolve().parents[1] / "app_pages" / "1_Data.py"
+    at = AppTest.from_file(str(page), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    train = load_dataset("mars", data).train
+    shown = {str(p) for p in train[0].frames[:16]}  # the strip: the first tracklet's frames
+    shown |= {str(t.frames[len(t.frames) // 2]) for t in train}  # the grid: middle frames
+    expected = shown & {str(p) for p in bad}
+    warned = [w.value for w in at.warning if "could not be read" in w.value]
+    assert len(warned) == 1 and warned[0].startswith(f"{len(expected)} frame(s)"), warned
+    assert any(p in warned[0] for p in expected)
+
+
+def test_unreadable_frame_stand_in():
+    from reidlab.app_support import unreadable_frame
+
+    img = unreadable_frame(8, 4)
+    assert img.shape == (8, 4, 3) and img.dtype == np.uint8
+    assert (img == 128).all(axis=2).any() and (img[..., 0] == 220).any()
+
+
+def test_run_pickers_name_run_folders_they_cannot_read(finished_run, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    runs = tmp_path / "runs"
+    shutil.copytree(finished_run, runs / "good")
+    shutil.copytree(finished_run, runs / "broken")
+    (runs / "broken" / "config.json").write_text("{")
+    monkeypatch.setenv("REIDLAB_RUNS", str(runs))
+    monkeypatch.setenv("REIDLAB_DATA", str(Path(json.loads(
+        (finished_run / "config.json").read_text())["dataset"]["root"])))
+
+    def script():
+        from reidlab import app_support as ui
+
+        run = ui.run_picker("run", "pick", default_baseline=False)
+        import streamlit as st
+
+        st.write(f"picked {run.name}")
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [w.value for w in at.warning if "1 run folder(s) could not be read" in w.value
+            and "broken/config.json" in w.value]
+    assert [m.value for m in at.markdown if m.value == "picked good"]

@@ -262,6 +262,48 @@ def test_a_disk_that_fills_inside_torch_save_is_reported_as_full(data, tmp_path,
     assert temp_files(tmp_path) == []
 
 
+def test_a_full_disk_while_appending_metrics(data, tmp_path, monkeypatch):
+    """The disk fills while a metrics line is appended: a DiskFullError names metrics.jsonl,
+    the run is failed, and --resume (with space again) finishes it from the last checkpoint."""
+    from reidlab.engine import trainer as T
+    from reidlab.engine.config import make_config
+    from reidlab.errors import DiskFullError
+
+    class Filling:
+        def __init__(self, fh):
+            self.fh, self.n = fh, 0
+
+        def write(self, text):
+            self.n += 1
+            if self.n == 4:  # the step record of epoch 2 (checkpoint 1 is on disk)
+                self.fh.write(text[:5])
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.fh.write(text)
+
+        def flush(self):
+            self.fh.flush()
+
+        def close(self):
+            self.fh.close()
+
+    real_open = T.Trainer._open_metrics
+
+    def open_metrics(self, resumed):
+        real_open(self, resumed)
+        self._metrics_fh = Filling(self._metrics_fh)
+
+    cfg = make_config("test", dataset=str(data), method="padal_id", epochs=2)
+    out = tmp_path / "m"
+    monkeypatch.setattr(T.Trainer, "_open_metrics", open_metrics)
+    with pytest.raises(DiskFullError, match=r"metrics\.jsonl: disk full"):
+        T.train(cfg, out)
+    assert "disk full" in Run(out).status()["message"]
+    monkeypatch.setattr(T.Trainer, "_open_metrics", real_open)
+    T.train(cfg, out, resume=True)
+    assert Run(out).status()["state"] == "finished"
+    assert [r["epoch"] for r in Run(out).metrics("epoch")] == [1, 2]
+
+
 def test_the_cli_reports_a_full_disk_in_one_line(data, tmp_path, monkeypatch, capsys):
     from reidlab.cli import main
 

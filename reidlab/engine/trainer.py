@@ -33,8 +33,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from reidlab.atomic import (ensure_writable_dir, remove_temp_files, save_torch_atomic,
-                            write_text_atomic)
+from reidlab.atomic import (DISK_FULL, ensure_writable_dir, remove_temp_files,
+                            save_torch_atomic, write_text_atomic)
 from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
 from reidlab.data.sampling import CLIP_MODES, SAMPLERS
 from reidlab.data.tracklets import SOURCE, TrackletSet
@@ -241,8 +241,15 @@ class Trainer:
 
     def log(self, record: dict) -> None:
         """Append one JSON line to ``metrics.jsonl`` and flush it."""
-        self._metrics_fh.write(json.dumps(clean_json(record), allow_nan=False) + "\n")
-        self._metrics_fh.flush()
+        line = json.dumps(clean_json(record), allow_nan=False) + "\n"
+        try:
+            self._metrics_fh.write(line)
+            self._metrics_fh.flush()
+        except OSError as e:
+            if e.errno in DISK_FULL:
+                raise DiskFullError(self.out / METRICS, "its last record may be cut short "
+                                    "(readers skip it, --resume drops it)") from e
+            raise
 
     def warn(self, message: str, path: str | None = None) -> None:
         print(f"warning: {message}" + (f" ({path})" if path else ""), file=sys.stderr)
