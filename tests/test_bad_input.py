@@ -527,8 +527,15 @@ def test_damaged_run_files_are_named(finished_run, tmp_path):
     assert info.value.path == run / "features" / "final.npz"
 
 
-def test_cli_entry_points_give_one_line_errors(tmp_path, capsys):
+def test_cli_entry_points_give_one_line_errors(tmp_path, finished_run, capsys):
     from reidlab.cli import main
+
+    no_features = tmp_path / "nofeat"
+    shutil.copytree(finished_run, no_features)
+    shutil.rmtree(no_features / "features")
+    rc = main(["eval", "--run", str(no_features)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith(f"error: {no_features / 'features' / 'final.npz'}")
 
     cases = [
         (["train", "--preset", "test", "--dataset", str(tmp_path / "nope"), "--out",
@@ -536,11 +543,17 @@ def test_cli_entry_points_give_one_line_errors(tmp_path, capsys):
         (["train", "--preset", "test", "--dataset", str(tmp_path), "--format", "folder",
           "--out", str(tmp_path / "r2"), "--no-progress"], str(tmp_path / "query")),
         (["eval", "--run", str(tmp_path / "nope")], str(tmp_path / "nope")),
+        (["train", "--preset", "test", "--method", "cawcl", "--dataset", str(tmp_path),
+          "--source", str(tmp_path / "no_source"), "--out", str(tmp_path / "r3"),
+          "--no-progress"], str(tmp_path / "no_source")),
+        (["baseline", "--dataset", str(tmp_path / "nope"), "--runs", str(tmp_path / "runs")],
+         str(tmp_path / "nope")),
     ]
     for argv, where in cases:
         rc = main(argv)
         err = capsys.readouterr().err
-        assert rc == 2 and err.startswith("error: ") and where in err, (argv, err)
+        last = err.strip().split("\n")[-1]  # (the baseline draws a progress bar first)
+        assert rc == 2 and last.startswith("error: ") and where in last, (argv, err)
         assert "Traceback" not in err
 
 
