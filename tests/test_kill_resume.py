@@ -353,3 +353,34 @@ def test_a_truncated_label_file_is_refused_by_name(reference, tmp_path):
         load_update(run, 1)
     with pytest.raises(ReidlabError, match=r"final\.npz"):
         FeatureSet.load(run / "features" / "final.npz")
+
+
+def test_a_run_another_process_is_training_is_not_resumed(data, reference, tmp_path):
+    """Two writers would interleave checkpoints and metrics: --resume refuses a run whose
+    status names a live training process, and goes ahead when that process is gone or the
+    pid now belongs to a later process."""
+    import shutil
+
+    from reidlab.engine.config import make_config
+    from reidlab.engine.trainer import train
+
+    ref, _ = reference
+    run = tmp_path / "busy"
+    shutil.copytree(ref, run)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.2)
+        status = json.loads((run / "status.json").read_text())
+        status.update(state="running", pid=other.pid, started=time.time())
+        (run / "status.json").write_text(json.dumps(status))
+        cfg = make_config("test", dataset=str(data), method="cawcl")
+        with pytest.raises(ReidlabError, match=f"process {other.pid} training it"):
+            train(cfg, run, resume=True)
+        assert json.loads((run / "status.json").read_text())["pid"] == other.pid  # untouched
+        status.update(started=time.time() - 3600)  # the pid was reused by a later process
+        (run / "status.json").write_text(json.dumps(status))
+        train(cfg, run, resume=True)  # (finished already: only the final evaluation again)
+        assert Run(run).status()["state"] == "finished"
+    finally:
+        other.kill()
+        other.wait()

@@ -201,6 +201,39 @@ def confine(path: str | Path, root: str | Path | None = None) -> Path:
     raise RunStoreError(given, expected, f"{lexical}, outside it")
 
 
+def process_start(pid: int) -> float | None:
+    """Start time (unix seconds) of a live process, from /proc; None if it is gone, a zombie,
+    or /proc is not there."""
+    try:
+        stat = Path(f"/proc/{int(pid)}/stat").read_text()
+        btime = next(float(line.split()[1]) for line in
+                     Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+    except (OSError, ValueError, StopIteration):
+        return None
+    rest = stat[stat.rfind(")") + 2:].split()
+    if rest[0] in ("Z", "X"):
+        return None
+    return btime + int(rest[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def live_writer(folder: str | Path) -> int | None:
+    """The pid of another process training the run in ``folder`` right now, else None:
+    ``status.json`` says running, that process is alive, and it started before the run it
+    wrote (a pid reused by a later process does not count)."""
+    try:
+        st = json.loads((Path(folder) / STATUS).read_text())
+    except (OSError, ValueError):
+        return None
+    pid = st.get("pid") if isinstance(st, dict) and st.get("state") == "running" else None
+    if not isinstance(pid, int) or pid == os.getpid():
+        return None
+    start = process_start(pid)
+    started = st.get("started")
+    if start is None or not isinstance(started, (int, float)) or start > started + 2.0:
+        return None
+    return pid
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
     """Records of a JSON-lines file; an unparsable (partially written) line is skipped."""
     path = Path(path)

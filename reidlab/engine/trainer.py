@@ -40,8 +40,8 @@ from reidlab.data.sampling import CLIP_MODES, SAMPLERS
 from reidlab.data.tracklets import SOURCE, TrackletSet
 from reidlab.engine.config import TrainConfig
 from reidlab.engine.runs import (CANCEL, CHECKPOINT, CONFIG, METRICS, STATUS, clean_json,
-                                 evaluate_features, read_jsonl, read_run_config,
-                                 train_config_of, write_json_atomic)
+                                 evaluate_features, live_writer, read_jsonl,
+                                 read_run_config, train_config_of, write_json_atomic)
 from reidlab.errors import ConfigError, DatasetError, DiskFullError, RunStoreError
 from reidlab.eval.features import FeatureSet, extract_features
 
@@ -275,6 +275,11 @@ class Trainer:
         ensure_writable_dir(self.out, "a writable folder for the run (is the runs folder "
                             "writable?)")
         stored = None
+        pid = live_writer(self.out)
+        if pid is not None:  # two writers would interleave checkpoints and metrics
+            raise RunStoreError(self.out, "a run folder that no other process is training",
+                                f"process {pid} training it (status.json); let it finish, or "
+                                f"stop it (touch {self.out / CANCEL}) before resuming")
         if (self.out / CONFIG).is_file():
             if not self.resume:
                 raise ConfigError(f"{self.out} already holds a run; pass --resume to continue "
