@@ -62,3 +62,5 @@ if data is not None:
         ui.show_figure(F.frames_strip(frames, title=f"pid {t.pid} · cam {t.camid + 1} · "
                                                     f"{len(t.frames)} frames"),
                        "tracklet_frames", downloads=False)
+
+ui.note_unreadable_frames()  # frames shown as grey crosses, named once

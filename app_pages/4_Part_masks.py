@@ -59,3 +59,5 @@ if run is not None:
         cover = km.reshape(len(chosen), K, -1).mean(axis=2).mean(axis=0)
         st.caption("mean area per part (head→legs): " +
                    ", ".join(f"part {k + 1}: {a:.0%}" for k, a in enumerate(cover)))
+
+ui.note_unreadable_frames()  # frames shown as grey crosses, named once

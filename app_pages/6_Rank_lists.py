@@ -53,3 +53,5 @@ if run is not None:
             hits = sum(s == "match" for s in status)
             st.markdown(f"**query row {qi}** · {hits} correct in the top {k}")
             ui.show_figure(fig, f"ranklist_{run.name}_{which}_q{qi}", key=f"rl_{qi}")
+
+ui.note_unreadable_frames()  # frames shown as grey crosses, named once

@@ -228,3 +228,5 @@ if snap is not None:
                    "distinct true identities; camera list is 1-based. Thumbnails: one "
                    "representative frame per sample, spread over the cluster's cameras and "
                    "identities.")
+
+ui.note_unreadable_frames()  # frames shown as grey crosses, named once

@@ -71,6 +71,7 @@ def current_dataset() -> tuple[str, str]:
 
 def setup_page(title: str, icon: str = "🔬") -> None:
     st.set_page_config(page_title=f"reidlab · {title}", page_icon=icon, layout="wide")
+    st.session_state[UNREADABLE] = {}  # frames this run of the page could not read
     with st.sidebar:
         fmt, root = current_dataset()
         st.caption(f"dataset: `{root}` ({fmt})  \nruns: `{runs_root()}`")
@@ -182,12 +183,14 @@ def list_runs(finished_only: bool = True, need_features: bool = True):
     from reidlab.engine.runs import list_runs as _list
 
     out = []
-    for r in _list(runs_root()):
+    problems: list = []
+    for r in _list(runs_root(), problems=problems):
         if finished_only and r.status().get("state") != "finished":
             continue
         if need_features and not r.has_features("final"):
             continue
         out.append(r)
+    st.session_state["unreadable_runs"] = problems
     return out
 
 
@@ -195,6 +198,10 @@ def run_picker(label: str, key: str, *, runs=None, default_baseline: bool = True
                allow_none: bool = False):
     """A selectbox of finished runs; the current dataset's baseline is the default."""
     runs = list_runs() if runs is None else runs
+    bad = st.session_state.get("unreadable_runs") or []
+    if bad:
+        st.warning(f"{len(bad)} run folder(s) could not be read and are not listed: "
+                   + "; ".join(msg for _, msg in bad[:3]))
     if not runs:
         st.info("No finished runs yet: train one on the Train page.")
         return None
@@ -243,15 +250,52 @@ def distmat(run, which: str = "final") -> np.ndarray:
 
 
 def run_dataset(run):
-    d = run.config["dataset"]
+    from reidlab.engine.runs import read_run_config
+
+    d = read_run_config(run.path, dataset=True)["dataset"]  # a clear error for an old folder
     return load_dataset(d["format"], d["root"], d.get("options") or {})
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
-def thumbnail(path: str, height: int = 128, width: int = 64) -> np.ndarray:
+def _thumbnail(path: str, height: int, width: int) -> np.ndarray:
     from reidlab.data.images import read_frame
 
     return read_frame(path, (height, width))
+
+
+UNREADABLE = "unreadable_frames"  # session state: {path: reason} of frames shown as crosses
+
+
+def unreadable_frame(height: int, width: int) -> np.ndarray:
+    """The stand-in of a frame that cannot be read: mid grey with a red cross."""
+    img = np.full((height, width, 3), 128, np.uint8)
+    for i in range(max(height, width)):
+        y, x = i * height // max(height, width), i * width // max(height, width)
+        img[y, x] = img[y, width - 1 - x] = (220, 40, 40)
+    return img
+
+
+def thumbnail(path: str, height: int = 128, width: int = 64) -> np.ndarray:
+    """The frame at ``path`` resized; a corrupt, truncated or missing frame is shown as
+    :func:`unreadable_frame` and remembered for :func:`note_unreadable_frames`."""
+    from reidlab.errors import CorruptFrameError
+
+    try:
+        return _thumbnail(path, height, width)
+    except CorruptFrameError as e:
+        st.session_state.setdefault(UNREADABLE, {})[str(path)] = e.found or str(e)
+        return unreadable_frame(height, width)
+
+
+def note_unreadable_frames() -> int:
+    """One warning on the page naming the frames this session could not read (they are shown
+    as grey crosses); returns how many."""
+    bad = st.session_state.get(UNREADABLE) or {}
+    if bad:
+        first, why = next(iter(bad.items()))
+        st.warning(f"{len(bad)} frame(s) could not be read and are shown as grey crosses, "
+                   f"e.g. {first}: {why}")
+    return len(bad)
 
 
 def tracklet_thumb(tracklet, height: int = 128, width: int = 64) -> np.ndarray:

@@ -9,6 +9,7 @@ usual permissions of a new file (``mkstemp`` makes them 0600).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -35,9 +36,62 @@ def atomic_path(path: str | Path) -> Iterator[str]:
         yield tmp
         make_readable(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno in DISK_FULL:
+            from reidlab.errors import DiskFullError
+
+            raise DiskFullError(path) from e
         raise
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def ensure_writable_dir(path: str | Path, expected: str = "a writable folder") -> Path:
+    """Create ``path`` (and its parents) and check that a file can be written in it; a
+    :class:`~reidlab.errors.RunStoreError` naming the folder (a file in the way, permission
+    denied, read-only file system) or a :class:`~reidlab.errors.DiskFullError` otherwise."""
+    from reidlab.errors import DiskFullError, RunStoreError
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        if e.errno in DISK_FULL:
+            raise DiskFullError(path) from None
+        if path.exists() and not path.is_dir():
+            found = "a file, not a folder"
+        else:
+            blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+            found = (f"{blocker} is a file, not a folder" if blocker is not None else
+                     f"{e.strerror or e} ({errno.errorcode.get(e.errno, e.errno)})")
+        raise RunStoreError(path, expected, found) from None
+    return path
+
+
+def is_temp_file(path: str | Path) -> bool:
+    """A temp file of :func:`atomic_path` (``.<name>.<random>.tmp``)."""
+    name = Path(path).name
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def remove_temp_files(folder: str | Path, recursive: bool = True) -> list[Path]:
+    """Remove the temp files that interrupted writes (a kill) left in ``folder``; only call it
+    on a folder whose writer is this process. Returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = folder.rglob(".*.tmp") if recursive else folder.glob(".*.tmp")
+    gone = []
+    for p in found:
+        if p.is_file() and is_temp_file(p):
+            p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
@@ -73,9 +127,37 @@ def write_npy_atomic(path: str | Path, array) -> Path:
     return Path(path)
 
 
+class _WriteErrors:
+    """A binary file that remembers the ``OSError`` of a failed write: ``torch.save`` turns
+    it into a ``RuntimeError`` ("unexpected pos ...") that no longer says the disk is full."""
+
+    def __init__(self, fh):
+        self.fh, self.error = fh, None
+
+    def write(self, data) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+_open = open  # the file opener of save_torch_atomic (tests replace it to simulate a full disk)
+
+
 def save_torch_atomic(obj, path: str | Path) -> Path:
     import torch
 
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        with _open(tmp, "wb") as fh:
+            out = _WriteErrors(fh)
+            try:
+                torch.save(obj, out)
+            except RuntimeError as e:
+                if out.error is not None:
+                    raise out.error from e
+                raise
     return Path(path)

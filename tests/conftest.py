@@ -17,3 +17,17 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def runs_folder_is_the_test_temp(tmp_path_factory):
+    """Run paths typed on the CLI must lie inside the runs folder ($REIDLAB_RUNS): the tests'
+    runs live in pytest's temporary folders, so that is their runs folder (a test that needs
+    another sets $REIDLAB_RUNS itself)."""
+    old = os.environ.get("REIDLAB_RUNS")
+    os.environ["REIDLAB_RUNS"] = str(tmp_path_factory.getbasetemp())
+    yield
+    if old is None:
+        os.environ.pop("REIDLAB_RUNS", None)
+    else:
+        os.environ["REIDLAB_RUNS"] = old

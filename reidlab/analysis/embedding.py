@@ -61,8 +61,8 @@ def embed_2d(feats, method: str = "tsne", seed: int = 0, cache_dir: str | Path |
                 if out.shape == (x.shape[0], 2):
                     report(1.0, f"{method}: loaded from cache")
                     return out.astype(np.float32)
-            except (OSError, ValueError):
-                pass  # unreadable cache entry: recompute and overwrite
+            except (OSError, ValueError, EOFError):
+                pass  # unreadable (e.g. truncated) cache entry: recompute and overwrite
     report(0.0, f"{method}: computing {x.shape[0]} points")
     out = {"pca": _pca, "tsne": _tsne, "umap": _umap}[method](x, seed, report, dict(params))
     out = np.ascontiguousarray(out, dtype=np.float32)

@@ -16,6 +16,8 @@ Everything here is a pure function of those files or of arrays: no Streamlit, no
 
 from __future__ import annotations
 
+import zipfile
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +149,7 @@ def load_update(run, epoch: int) -> LabelSnapshot:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DatasetError(path, expected, f"{type(e).__name__}: {e}") from e
     missing = [k for k in _ARRAYS if k not in arrays]
     if missing:

@@ -36,7 +36,7 @@ def load_dataset(name: str, root: str | Path, **options) -> TrackletSet:
     importlib.import_module(f"reidlab.data.formats.{_FORMAT_MODULES[key]}")
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DatasetError(root, f"a {key} dataset folder", "no such folder")
+        raise DatasetError(root, f"a dataset folder in the {key} layout", "no such folder")
     return DATASETS[key](root, **options)
 
 

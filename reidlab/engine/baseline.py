@@ -69,7 +69,9 @@ def baseline_ready(data_root, runs_root, fmt: str = "mars", backbone: str = "eff
 
 @contextlib.contextmanager
 def _lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from reidlab.atomic import ensure_writable_dir
+
+    ensure_writable_dir(path.parent, "a writable runs folder")
     with open(path, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

@@ -12,6 +12,8 @@ from reidlab.errors import DatasetError
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="run folder, e.g. runs/NAME")
+    p.add_argument("--runs", help="the runs folder that run paths must lie in (default "
+                   "$REIDLAB_RUNS, else runs)")
     p.add_argument("--which", choices=["final", "initial"], default="final",
                    help="features of the final (default) or the initial model")
 
@@ -38,5 +40,7 @@ def evaluate_run(run: Run, which: str = "final") -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(json.dumps(evaluate_run(Run(args.run), args.which), indent=1))
+    from reidlab.engine.runs import confine
+
+    print(json.dumps(evaluate_run(Run(confine(args.run, args.runs)), args.which), indent=1))
     return 0

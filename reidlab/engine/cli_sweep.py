@@ -23,7 +23,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--param", required=True, help="flag name (K, lam, clips, frames, epochs, "
                    "seed, method, parts, backbone, ...) or a TrainConfig field")
     p.add_argument("--values", required=True, help="comma-separated values, e.g. 1,2,3")
-    p.add_argument("--base-out", required=True, dest="base_out", help="folder for the runs")
+    p.add_argument("--base-out", required=True, dest="base_out", help="folder for the runs "
+                   "(inside the runs folder, e.g. runs/sweepK)")
+    p.add_argument("--runs", help="the runs folder that run paths must lie in (default "
+                   "$REIDLAB_RUNS, else runs)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -71,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
     from reidlab.engine.trainer import train
 
     field, values = parse_values(args.param, args.values, getattr(args, "method", None))
-    base = Path(args.base_out)
-    base.mkdir(parents=True, exist_ok=True)
+    from reidlab.atomic import ensure_writable_dir
+    from reidlab.engine.runs import confine
+
+    base = ensure_writable_dir(confine(args.base_out, args.runs), "a writable folder for the "
+                               "sweep's runs")
     rows = []
     for v in values:
         cfg = config_from_args(args, **{field: v})

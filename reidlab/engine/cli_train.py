@@ -155,7 +155,10 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
 def configure_parser(p: argparse.ArgumentParser) -> None:
     add_train_options(p)
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    p.add_argument("--out", required=True, help="run folder inside the runs folder, e.g. "
+                   "runs/NAME")
+    p.add_argument("--runs", help="the runs folder that run paths must lie in (default "
+                   "$REIDLAB_RUNS, else runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -217,10 +220,14 @@ def tqdm_progress(disable: bool = False):
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    from reidlab.engine.runs import confine
+
+    out = confine(args.out, args.runs)
     stored = out / "config.json"
     if args.resume and stored.is_file():
-        cfg = TrainConfig.from_dict(json.loads(stored.read_text())["config"])
+        from reidlab.engine.runs import read_run_config, train_config_of
+
+        cfg = train_config_of(read_run_config(out), stored)
         if args.epochs is not None:
             cfg.epochs = args.epochs
     else:

@@ -29,8 +29,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from reidlab.atomic import write_json_atomic_plain
-from reidlab.errors import ConfigError
+from reidlab.atomic import ensure_writable_dir, write_json_atomic_plain
+from reidlab.engine.runs import run_path
+from reidlab.engine.runs import runs_root as _runs_root
+from reidlab.errors import ConfigError, ReidlabError
 
 QUEUE_DIR = "_queue"
 TERMINAL = ("finished", "failed", "cancelled")
@@ -69,21 +71,33 @@ class Job:
 
 def runs_root(root: str | Path | None = None) -> Path:
     """``root``, else ``$REIDLAB_RUNS``, else ``runs``."""
-    return Path(root if root is not None else os.environ.get("REIDLAB_RUNS", "runs"))
+    return _runs_root(root)
 
 
 def check_name(name: str) -> str:
-    if not name or name.startswith(("_", ".")) or not set(name) <= _NAME_OK:
+    """A job's run name: a plain name (letters, digits, _-.=, not starting with _ or .), so
+    ``<runs>/<name>`` never leaves the runs folder (``../x``, ``/abs``, ``a/../../b`` are
+    refused with a ConfigError)."""
+    if not isinstance(name, str) or not name or name.startswith(("_", ".")) or \
+            not set(name) <= _NAME_OK or name.strip(".") == "":
         raise ConfigError(f"run name {name!r}: use letters, digits and _-.= (not starting "
                           "with _ or .)")
     return name
 
 
+def _run_dir(name: str, root: Path) -> Path:
+    return run_path(check_name(name), root)
+
+
 def train_argv(out: str | Path, *, method: str, preset: str | None = None,
-               **options) -> list[str]:
+               runs: str | Path | None = None, **options) -> list[str]:
     """argv (after the interpreter) of ``python -m reidlab train``; ``options`` are the CLI
-    flags (K, lam, clips, epochs, backbone, dataset, ...); None values are left out."""
+    flags (K, lam, clips, epochs, backbone, dataset, ...); None values are left out. ``runs``
+    is the runs folder ``out`` lies in (``--runs``, read like ``out``, from the job's working
+    directory)."""
     argv = ["-m", "reidlab", "train", "--method", method]
+    if runs is not None:
+        argv += ["--runs", str(runs)]
     if preset:
         argv += ["--preset", preset]
     for k, v in options.items():
@@ -127,7 +141,7 @@ def _write_json(path: Path, obj: dict) -> None:
 
 @contextlib.contextmanager
 def _locked(root: Path):
-    root.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(root, "a writable runs folder")
     with open(root / ".jobs.lock", "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -154,7 +168,7 @@ def _spawn(argv: list[str], log: Path, cwd: Path | None = None) -> subprocess.Po
 def job_state(name: str, root: str | Path | None = None) -> Job | None:
     """The job named ``name`` (None when there is none)."""
     root = runs_root(root)
-    run = root / name
+    run = _run_dir(name, root)
     queued = _queued_files(root, name)
     info = _read_json(run / "job.json")
     if info is None:
@@ -201,12 +215,20 @@ def submit(name: str, argv: list[str] | None = None, *, root: str | Path | None 
     background, writing ``<root>/<name>``. Idempotent: an existing job of that name (alive,
     finished, failed or cancelled) is returned unchanged; to start over, pick a new name or
     delete the run folder."""
-    check_name(name)
     root = runs_root(root)
-    run = root / name
+    run = _run_dir(name, root)
     if argv is None:
-        argv = train_argv(run, **train_options)
+        argv = train_argv(run, runs=root, **train_options)
+    return _start(name, argv, root, run, cwd)  # type: ignore[return-value]
+
+
+def _start(name: str, argv: list[str], root: Path, run: Path, cwd=None,
+           queue_file: Path | None = None) -> Job | None:
+    """Spawn the job unless one of that name exists, all under the lock. ``queue_file``: the
+    queue entry the worker is starting; gone (cancelled meanwhile) means start nothing."""
     with _locked(root):
+        if queue_file is not None and not queue_file.exists():
+            return job_state(name, root)
         existing = job_state(name, root)
         if existing is not None and existing.state != "queued":
             return existing
@@ -219,7 +241,7 @@ def submit(name: str, argv: list[str] | None = None, *, root: str | Path | None 
                                        "submitted": time.time(), "cwd": str(cwd or os.getcwd())})
         for q in _queued_files(root, name):
             q.unlink(missing_ok=True)
-    return job_state(name, root)  # type: ignore[return-value]
+    return job_state(name, root)
 
 
 def cancel(name: str, *, root: str | Path | None = None, grace_s: float = 5.0) -> Job | None:
@@ -227,13 +249,14 @@ def cancel(name: str, *, root: str | Path | None = None, grace_s: float = 5.0) -
     the next step and writes state "cancelled"); after ``grace_s`` seconds still alive, SIGTERM
     its process group."""
     root = runs_root(root)
-    run = root / name
-    for q in _queued_files(root, name):
-        q.unlink(missing_ok=True)
-    info = _read_json(run / "job.json")
-    if info is None:
-        return job_state(name, root)
-    (run / "CANCEL").touch()
+    run = _run_dir(name, root)
+    with _locked(root):  # ordered with submit and the worker: a job is queued, or started
+        for q in _queued_files(root, name):
+            q.unlink(missing_ok=True)
+        info = _read_json(run / "job.json")
+        if info is None:
+            return job_state(name, root)
+        (run / "CANCEL").touch()
     pid, start = info.get("pid"), info.get("start")
     deadline = time.time() + grace_s
     while _alive(pid, start) and time.time() < deadline:
@@ -269,10 +292,10 @@ def enqueue(name: str, argv: list[str] | None = None, *, root: str | Path | None
             start_worker: bool = True, cwd: str | Path | None = None,
             **train_options) -> Job:
     """Queue a job (for sweeps): jobs run one at a time, in order. Idempotent by name."""
-    check_name(name)
     root = runs_root(root)
+    run = _run_dir(name, root)
     if argv is None:
-        argv = train_argv(root / name, **train_options)
+        argv = train_argv(run, runs=root, **train_options)
     with _locked(root):
         existing = job_state(name, root)
         if existing is None:
@@ -309,17 +332,36 @@ def work_queue(root: str | Path | None = None, poll_s: float = 1.0) -> int:
     while True:
         files = _queued_files(root)
         if not files:
-            return n
+            with _locked(root):  # exit only with the queue empty under the lock, and say so
+                if not _queued_files(root):  # first, so enqueue starts a new worker
+                    _retire_worker(root)
+                    return n
+            continue
         q = _read_json(files[0])
         name = _queue_name(files[0])
         if q is None:
             files[0].unlink(missing_ok=True)
             continue
-        job = submit(name, q["argv"], root=root)
+        try:
+            run = _run_dir(name, root)
+        except (ConfigError, ReidlabError):
+            files[0].unlink(missing_ok=True)  # a queue entry no app could have written
+            continue
+        job = _start(name, q["argv"], root, run, q.get("cwd"), queue_file=files[0])
+        if job is None:  # cancelled while waiting for the lock
+            continue
         n += 1
         while job is not None and job.active:
             time.sleep(poll_s)
             job = job_state(name, root)
+
+
+def _retire_worker(root: Path) -> None:
+    """Remove ``worker.json`` if it names this process (called under the lock)."""
+    path = root / QUEUE_DIR / "worker.json"
+    info = _read_json(path) or {}
+    if info.get("pid") == os.getpid():
+        path.unlink(missing_ok=True)
 
 
 def _main(argv: list[str] | None = None) -> int:

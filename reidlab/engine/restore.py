@@ -80,9 +80,11 @@ def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
     try:
         ck = torch.load(ck_path, map_location=device, weights_only=True)
         method.load_state_dict(ck["model"])
-    except (RuntimeError, KeyError, OSError, ValueError) as e:
-        raise RestoreError(f"{ck_path}: expected a checkpoint of a {cfg.method} model "
-                           f"(backbone {cfg.backbone}, K={cfg.K}) for dataset "
+    except (RuntimeError, KeyError, OSError, ValueError, EOFError) as e:
+        K = getattr(cfg, "K", None)  # only PAM methods have parts
+        k_text = f", K={K}" if K is not None else ""
+        raise RestoreError(f"{ck_path}: expected a complete checkpoint of a {cfg.method} model "
+                           f"(backbone {cfg.backbone}{k_text}) for dataset "
                            f"{run.config['dataset'].get('root')}; loading failed: "
                            f"{type(e).__name__}: {str(e)[:300]}") from e
     method.to(device).eval()

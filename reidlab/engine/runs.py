@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 
-from reidlab.errors import DatasetError
+from reidlab.errors import ConfigError, DatasetError, RunStoreError
 from reidlab.atomic import make_readable, write_json_atomic_plain  # noqa: F401
 from reidlab.eval.features import FeatureSet
 
@@ -61,6 +62,176 @@ def clean_json(obj):
 def write_json_atomic(path: str | Path, obj) -> None:
     """Write JSON to a temp file in the same folder, then rename over ``path``."""
     write_json_atomic_plain(path, clean_json(obj))
+
+
+CONFIG_EXPECTED = ("a config.json written by reidlab train: a JSON object with \"config\" (the "
+                   "training settings) and \"dataset\" (format and root)")
+
+
+def read_run_config(folder: str | Path, dataset: bool = False) -> dict:
+    """``<folder>/config.json``, checked: a :class:`RunStoreError` naming the file when it is
+    missing, not JSON, or lacks the ``config`` entry (and with ``dataset=True`` the
+    ``dataset`` entry with format and root) that reidlab train has always written (a folder
+    from another tool, or a damaged file)."""
+    path = Path(folder) / CONFIG
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise RunStoreError(path, CONFIG_EXPECTED, "no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise RunStoreError(path, CONFIG_EXPECTED, f"an unreadable file ({e})") from None
+    try:
+        info = json.loads(text)
+    except ValueError as e:
+        raise RunStoreError(path, CONFIG_EXPECTED, f"invalid JSON ({e})") from None
+    if not isinstance(info, dict):
+        raise RunStoreError(path, CONFIG_EXPECTED, f"a JSON {type(info).__name__}")
+    needed = ("config", "dataset") if dataset else ("config",)
+    missing = [k for k in needed if not isinstance(info.get(k), dict)]
+    if missing:
+        raise RunStoreError(path, CONFIG_EXPECTED, "no " + " and no ".join(
+            f'"{k}" object' for k in missing) + " (a run folder from an older version, or "
+            "not written by reidlab?)")
+    ds_missing = [k for k in ("format", "root")
+                  if dataset and not isinstance(info["dataset"].get(k), str)]
+    if ds_missing:
+        raise RunStoreError(path, CONFIG_EXPECTED, "\"dataset\" without " + ", ".join(
+            f'"{k}"' for k in ds_missing))
+    return info
+
+
+def train_config_of(info: dict, path: str | Path):
+    """The ``TrainConfig`` of a checked config.json (``path`` names it in errors): keys of an
+    older version are mapped (PADAL-era options at the top level); unknown keys, e.g. from a
+    newer version, are an error naming the file."""
+    from reidlab.engine.config import TrainConfig
+
+    expected = "training settings this reidlab version knows (written by reidlab train)"
+    try:
+        cfg = TrainConfig.from_dict(info["config"])
+    except (ConfigError, TypeError, ValueError) as e:
+        raise RunStoreError(Path(path), expected, str(e)) from None
+    wrong = setting_type_errors(cfg)
+    if wrong:
+        raise RunStoreError(Path(path), expected, "; ".join(wrong))
+    return cfg
+
+
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+          "dict": (dict,), "None": (type(None),)}
+
+
+def setting_type_errors(cfg) -> list[str]:
+    """``"name=value (expected T)"`` for each setting of ``cfg`` whose stored value does not
+    have its annotated type (a number where a list was stored, ...)."""
+    import dataclasses
+
+    out = []
+    for f in dataclasses.fields(cfg):
+        allowed = tuple(t for name in str(f.type).split("|") for t in _TYPES.get(name.strip(), ()))
+        v = getattr(cfg, f.name)
+        if not allowed:
+            continue
+        if isinstance(v, bool) and bool not in allowed:
+            ok = False  # JSON true is not a number
+        else:
+            ok = isinstance(v, allowed)
+        if not ok:
+            out.append(f"{f.name}={v!r} (expected {f.type})")
+    return out
+
+
+RUNS_ENV = "REIDLAB_RUNS"
+_RESERVED = ("_", ".")  # _queue, _cache, _imagenet..., .jobs.lock, temp files
+
+
+def runs_root(root: str | Path | None = None) -> Path:
+    """The runs folder: ``root``, else ``$REIDLAB_RUNS``, else ``runs`` (relative to the
+    working directory)."""
+    return Path(root if root is not None else os.environ.get(RUNS_ENV) or "runs")
+
+
+def _inside(path: str, root: str) -> bool:
+    return path != root and path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def run_path(name: str | Path, root: str | Path | None = None) -> Path:
+    """The folder of the run ``name`` typed into the app (a run name, or ``sweep/run`` one
+    level down) inside the runs folder ``root``. An empty name, an absolute path, a ``..``
+    component, a name starting with ``_`` or ``.`` (reidlab's own folders and files) or a
+    backslash is a :class:`RunStoreError` that names the runs folder: nothing typed escapes
+    it."""
+    root = runs_root(root)
+    text = str(name)
+    expected = (f"a run name inside the runs folder {root} (letters, digits, _-.=; "
+                "'sweep/run' for one level down)")
+    parts = text.split("/")
+    if not text.strip():
+        raise RunStoreError(root, expected, "an empty name")
+    if text.startswith("/") or os.path.isabs(text) or text.startswith("~"):
+        raise RunStoreError(root, expected, f"{text!r}, an absolute path")
+    if "\\" in text or ":" in text:
+        raise RunStoreError(root, expected, f"{text!r} (no \\ or : in run names)")
+    if any(p in ("..", ".", "") for p in parts) or len(parts) > 2:
+        raise RunStoreError(root, expected, f"{text!r}, a path that leaves it or is not a "
+                            "plain name")
+    if any(p.startswith(_RESERVED) for p in parts):
+        raise RunStoreError(root, expected, f"{text!r} (names starting with _ or . are "
+                            "reidlab's own)")
+    return confine(root / text, root)
+
+
+def confine(path: str | Path, root: str | Path | None = None) -> Path:
+    """``path`` (relative to the working directory, or absolute), checked to lie inside the
+    runs folder ``root`` (default :func:`runs_root`): below ``root`` as written, or as the
+    folder it really is (symbolic links followed). A ``..`` component, or a path outside, is a
+    :class:`RunStoreError` naming the path and the runs folder (the CLI: choose another runs
+    folder with ``--runs`` or ``$REIDLAB_RUNS``)."""
+    root = runs_root(root)
+    given = Path(path).expanduser()
+    root_abs = os.path.normpath(os.path.abspath(root))
+    expected = (f"a run folder inside the runs folder {root_abs} (choose the runs folder with "
+                f"--runs or ${RUNS_ENV})")
+    if ".." in given.parts:
+        raise RunStoreError(given, expected, "a path with '..'")
+    lexical = os.path.normpath(os.path.abspath(given))
+    if _inside(lexical, root_abs) or _inside(os.path.realpath(lexical),
+                                             os.path.realpath(root_abs)):
+        return Path(os.path.normpath(given))
+    raise RunStoreError(given, expected, f"{lexical}, outside it")
+
+
+def process_start(pid: int) -> float | None:
+    """Start time (unix seconds) of a live process, from /proc; None if it is gone, a zombie,
+    or /proc is not there."""
+    try:
+        stat = Path(f"/proc/{int(pid)}/stat").read_text()
+        btime = next(float(line.split()[1]) for line in
+                     Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+    except (OSError, ValueError, StopIteration):
+        return None
+    rest = stat[stat.rfind(")") + 2:].split()
+    if rest[0] in ("Z", "X"):
+        return None
+    return btime + int(rest[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def live_writer(folder: str | Path) -> int | None:
+    """The pid of another process training the run in ``folder`` right now, else None:
+    ``status.json`` says running, that process is alive, and it started before the run it
+    wrote (a pid reused by a later process does not count)."""
+    try:
+        st = json.loads((Path(folder) / STATUS).read_text())
+    except (OSError, ValueError):
+        return None
+    pid = st.get("pid") if isinstance(st, dict) and st.get("state") == "running" else None
+    if not isinstance(pid, int) or pid == os.getpid():
+        return None
+    start = process_start(pid)
+    started = st.get("started")
+    if start is None or not isinstance(started, (int, float)) or start > started + 2.0:
+        return None
+    return pid
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -131,12 +302,10 @@ class Run:
     @property
     def config(self) -> dict:
         """The whole ``config.json`` (training config under ``"config"``)."""
-        return json.loads((self.path / CONFIG).read_text())
+        return read_run_config(self.path)
 
     def train_config(self):
-        from reidlab.engine.config import TrainConfig
-
-        return TrainConfig.from_dict(self.config["config"])
+        return train_config_of(self.config, self.path / CONFIG)
 
     def status(self) -> dict:
         """``status.json``; a missing or unreadable file reads as ``{"state": "unknown"}``."""
@@ -167,7 +336,7 @@ class Run:
         """Reload the run's dataset with the stored format and options."""
         from reidlab.data import load_dataset
 
-        d = self.config["dataset"]
+        d = read_run_config(self.path, dataset=True)["dataset"]
         return load_dataset(d["format"], d["root"], **(d.get("options") or {}))
 
     def mtime(self) -> float:
@@ -178,9 +347,11 @@ class Run:
         return float(self.config.get("created", (self.path / CONFIG).stat().st_mtime))
 
 
-def list_runs(root: str | Path = "runs") -> list[Run]:
+def list_runs(root: str | Path = "runs", problems: list | None = None) -> list[Run]:
     """Every run folder directly under ``root`` (also one level of sweep folders), oldest
-    first by creation time; a run reached through a symbolic link as well is listed once."""
+    first by creation time; a run reached through a symbolic link as well is listed once.
+    A folder whose config.json is unreadable (damaged, or from another version) is skipped;
+    pass a list as ``problems`` to get ``(folder, message)`` for each one skipped."""
     root = Path(root)
     if not root.is_dir():
         return []
@@ -191,7 +362,11 @@ def list_runs(root: str | Path = "runs") -> list[Run]:
             continue
         seen.add(real)
         try:
-            found.append(Run(cfg.parent))
-        except (DatasetError, OSError, ValueError):
+            run = Run(cfg.parent)
+            run.created()  # reads and checks config.json
+            found.append(run)
+        except (DatasetError, RunStoreError, OSError, ValueError) as e:
+            if problems is not None:
+                problems.append((cfg.parent, str(e)))
             continue
     return sorted(found, key=lambda r: (r.created(), str(r.path)))

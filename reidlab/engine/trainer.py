@@ -33,15 +33,17 @@ from typing import Callable
 import numpy as np
 import torch
 
-from reidlab.atomic import save_torch_atomic, write_text_atomic
+from reidlab.atomic import (DISK_FULL, ensure_writable_dir, remove_temp_files,
+                            save_torch_atomic, write_text_atomic)
 from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
 from reidlab.data.sampling import CLIP_MODES, SAMPLERS
 from reidlab.data.tracklets import SOURCE, TrackletSet
 from reidlab.engine.config import TrainConfig
 from reidlab.engine.distributed import Dist, convert_sync_batchnorm
 from reidlab.engine.runs import (CANCEL, CHECKPOINT, CONFIG, METRICS, STATUS, clean_json,
-                                 evaluate_features, read_jsonl, write_json_atomic)
-from reidlab.errors import ConfigError, DatasetError
+                                 evaluate_features, live_writer, read_jsonl,
+                                 read_run_config, train_config_of, write_json_atomic)
+from reidlab.errors import ConfigError, DatasetError, DiskFullError, RunStoreError
 from reidlab.eval.features import FeatureSet, extract_features
 
 Progress = Callable[[float, str], None]
@@ -218,6 +220,7 @@ class Trainer:
         self.step_module = None  # DDP around the method's training step (several processes)
         if not self.dist.is_main:
             self.progress_cb = None
+        self.checkpoint_epoch: int | None = None  # epochs in the checkpoint on disk
 
     # -- run store -------------------------------------------------------------------------
 
@@ -245,8 +248,15 @@ class Trainer:
         """Append one JSON line to ``metrics.jsonl`` and flush it (rank 0 only)."""
         if self._metrics_fh is None and not self.dist.is_main:
             return
-        self._metrics_fh.write(json.dumps(clean_json(record), allow_nan=False) + "\n")
-        self._metrics_fh.flush()
+        line = json.dumps(clean_json(record), allow_nan=False) + "\n"
+        try:
+            self._metrics_fh.write(line)
+            self._metrics_fh.flush()
+        except OSError as e:
+            if e.errno in DISK_FULL:
+                raise DiskFullError(self.out / METRICS, "its last record may be cut short "
+                                    "(readers skip it, --resume drops it)") from e
+            raise
 
     def warn(self, message: str, path: str | None = None) -> None:
         print(f"warning: {message}" + (f" ({path})" if path else ""), file=sys.stderr)
@@ -257,8 +267,8 @@ class Trainer:
         new = [p for p in paths if p not in self.corrupt_seen]
         for p in new:
             self.corrupt_seen.add(p)
-            self.warn(f"corrupt frame skipped ({where}); the nearest readable frame of its "
-                      "tracklet is used instead", p)
+            self.warn(f"unreadable frame skipped ({where}: corrupt, truncated or missing); "
+                      "the nearest readable frame of its tracklet is used instead", p)
         return len(new)
 
     def stop_requested(self) -> bool:
@@ -268,15 +278,25 @@ class Trainer:
     # -- set-up ----------------------------------------------------------------------------
 
     def _prepare_store(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
+        ensure_writable_dir(self.out, "a writable folder for the run (is the runs folder "
+                            "writable?)")
         stored = None
+        pid = live_writer(self.out)
+        if pid is not None:  # two writers would interleave checkpoints and metrics
+            raise RunStoreError(self.out, "a run folder that no other process is training",
+                                f"process {pid} training it (status.json); let it finish, or "
+                                f"stop it (touch {self.out / CANCEL}) before resuming")
         if (self.out / CONFIG).is_file():
             if not self.resume:
                 raise ConfigError(f"{self.out} already holds a run; pass --resume to continue "
                                   "it or choose another --out")
-            stored = json.loads((self.out / CONFIG).read_text())
+            stored = read_run_config(self.out, dataset=True)
+            if not isinstance(stored["dataset"].get("fingerprint"), str):
+                raise RunStoreError(self.out / CONFIG, "a dataset fingerprint (to check that "
+                                    "--resume trains on the same dataset)", "none; a run "
+                                    "folder from an older version cannot be resumed")
             epochs = self.cfg.epochs
-            self.cfg = TrainConfig.from_dict(stored["config"])
+            self.cfg = train_config_of(stored, self.out / CONFIG)
             self.cfg.epochs = max(epochs, 1)  # resuming may extend (or shorten) a run
         if self.dist.is_main:
             (self.out / CANCEL).unlink(missing_ok=True)
@@ -338,9 +358,14 @@ class Trainer:
         self.data = load_data(cfg)
         self.source = load_source(cfg)
         self._write_config()
-        self.method = build_method(cfg, self.data.train, self.data.num_cameras,
-                                   source=self.source.train if self.source else None
-                                   ).to(self.device)
+        try:
+            self.method = build_method(cfg, self.data.train, self.data.num_cameras,
+                                       source=self.source.train if self.source else None
+                                       ).to(self.device)
+        except ConfigError as e:  # say which data the method refused
+            cams = len({t.camid for t in self.data.train})
+            raise ConfigError(f"{e} [dataset {cfg.dataset}: {len(self.data.train)} training "
+                              f"tracklets from {cams} camera(s)]") from e
         if self.dist.enabled:  # the backbone's batch statistics: those of the global batch
             self.method.net = convert_sync_batchnorm(self.method.net, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -381,7 +406,7 @@ class Trainer:
         path = self.out / CHECKPOINT
         if not (self.resume and path.is_file()):
             return False
-        ck = torch.load(path, map_location=self.device, weights_only=True)
+        ck = load_checkpoint(path, self.device)
         self.method.load_state_dict(ck["model"])
         # the optimiser of the stage the checkpoint was written in
         last = max(int(ck["epoch"]) - 1, 0)
@@ -391,13 +416,28 @@ class Trainer:
         self.scaler.load_state_dict(ck["scaler"])
         self.epoch, self.step = int(ck["epoch"]), int(ck["step"])
         self.corrupt_seen = set(ck.get("corrupt_seen", []))
+        self.dropped_seen = set(int(t) for t in ck.get("dropped_seen", []))
+        self.checkpoint_epoch = self.epoch
         set_rng_state(ck["rng"])
         return True
 
     def _save_checkpoint(self) -> None:
-        if not self.dist.is_main:
+        if not self.dist.is_main:  # rank 0 writes; the others wait for it
             self.dist.barrier()
             return
+        try:
+            self._write_checkpoint()
+        except DiskFullError as e:
+            before = (f"the previous checkpoint (epoch {self.checkpoint_epoch}) is intact; free "
+                      f"space and run --resume to continue from epoch {self.checkpoint_epoch}"
+                      if self.checkpoint_epoch is not None else
+                      "no earlier checkpoint exists, so --resume starts the run over")
+            raise DiskFullError(e.path, f"the checkpoint of epoch {self.epoch} was not written; "
+                                f"{before}") from e
+        self.checkpoint_epoch = self.epoch
+        self.dist.barrier()
+
+    def _write_checkpoint(self) -> None:
         save_atomic({
             "model": self.method.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -407,10 +447,22 @@ class Trainer:
             "step": self.step,
             "rng": rng_state(),
             "corrupt_seen": sorted(self.corrupt_seen),
+            "dropped_seen": sorted(self.dropped_seen),
             "stage": self.method.stage.name if self.method.stage else None,
             "config": json.dumps(self.cfg.to_dict()),
         }, self.out / CHECKPOINT)
-        self.dist.barrier()
+
+    def _clear_stale_outputs(self, resumed: bool) -> None:
+        """Temp files of writes a kill interrupted go; a run without a checkpoint starts over,
+        so what an earlier attempt wrote before its first checkpoint (initial features, the
+        first label update) is redone rather than trusted."""
+        if not self.dist.is_main:  # rank 0 owns the store
+            return
+        remove_temp_files(self.out)
+        if not resumed:
+            for p in [self.out / "features" / "initial.npz", self.out / "features" / "final.npz",
+                      *sorted((self.out / "labels").glob("update_*.npz"))]:
+                p.unlink(missing_ok=True)
 
     def _open_metrics(self, resumed: bool) -> None:
         if not self.dist.is_main:
@@ -552,6 +604,7 @@ class Trainer:
             self.status("running", "starting", progress=0.0)
             self._setup()
             resumed = self._load_checkpoint()
+            self._clear_stale_outputs(resumed)
             self._open_metrics(resumed)
             cfg = self.cfg
             # decided by all processes before any of them can write the file
@@ -582,7 +635,10 @@ class Trainer:
             self.status("cancelled", f"cancelled during epoch {self.epoch + 1}; resume "
                         f"continues from epoch {self.epoch}")
         except BaseException as e:
-            self.status("failed", f"{type(e).__name__}: {e}")
+            try:
+                self.status("failed", f"{type(e).__name__}: {e}")
+            except (OSError, RunStoreError):  # e.g. the disk is full: keep the first error
+                pass
             raise
         finally:
             if self._metrics_fh is not None:
@@ -663,6 +719,22 @@ class Trainer:
             "lr": self.optimizer.param_groups[0]["lr"],
             "images_per_s": n_img / max(now - t_epoch, 1e-9), "time": now - self.started,
             "epoch_time": now - t_epoch, "corrupt_frames": n_corrupt}
+
+
+def load_checkpoint(path: str | Path, device="cpu") -> dict:
+    """``torch.load(path, weights_only=True)`` of a checkpoint; a damaged (e.g. truncated) file
+    raises :class:`RunStoreError` naming it instead of torch's zip error."""
+    try:
+        ck = torch.load(path, map_location=device, weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError) as e:
+        raise RunStoreError(path, "a complete checkpoint written by reidlab train",
+                            f"a damaged or truncated file ({type(e).__name__}: "
+                            f"{str(e)[:200]})") from e
+    if not isinstance(ck, dict) or not {"model", "optimizer", "epoch", "step", "rng"} <= set(ck):
+        raise RunStoreError(path, "a complete checkpoint written by reidlab train (keys model, "
+                            "optimizer, epoch, step, rng)",
+                            f"keys {sorted(ck) if isinstance(ck, dict) else type(ck).__name__}")
+    return ck
 
 
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: Progress | None = None,

@@ -7,6 +7,8 @@ page can show the frames of any row.
 
 from __future__ import annotations
 
+import zipfile
+
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -54,7 +56,7 @@ class FeatureSet:
             with np.load(path) as z:  # files from before modalities: all colour
                 return cls(**{f.name: z[f.name] for f in fields(cls)
                               if f.name in z.files or not f.name.endswith("_modality")})
-        except (KeyError, ValueError, OSError) as e:
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise DatasetError(path, "a features .npz with keys " +
                                ", ".join(f.name for f in fields(cls)), str(e)) from e
 

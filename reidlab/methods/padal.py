@@ -102,6 +102,11 @@ class PadalID(Method):
         self.id_head = PerCameraClassifier(dim, counts)
         self.disc = self.pam = None
         if self.adv_kind is not None:
+            cams = sorted({t.camid for t in train})
+            if len(cams) < 2:  # the discriminators would learn a single class
+                raise ConfigError(f"{self.name}: camera alignment needs training tracklets "
+                                  f"from at least 2 cameras; found {len(cams)} (camids {cams})"
+                                  " — use padal_id")
             self.layout = self._layout(cfg, num_cameras)
             hidden = int(o.disc_hidden)
             self.disc = SubsetDiscriminators(dim, self.layout, hidden)

@@ -118,6 +118,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, action="append",
                    help="run folder (repeat for a results table over several runs)")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--runs", help="the runs folder that run paths must lie in (default "
+                   "$REIDLAB_RUNS, else runs)")
     p.add_argument("--formats", default="png,svg,pdf,html",
                    help=f"comma-separated subset of {','.join(FIGURE_FORMATS)}")
     p.add_argument("--embedding", default="pca", choices=["pca", "tsne", "umap"])
@@ -129,7 +131,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reidlab.engine.runs import Run
+    from reidlab.engine.runs import Run, confine
 
     formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
     bad = sorted(set(formats) - set(FIGURE_FORMATS))
@@ -137,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         raise ExportError(f"--formats: unknown {bad}; expected a subset of {FIGURE_FORMATS}")
     style = F.Style(palette=args.palette, font_pt=args.font, width_in=args.width,
                     height_in=args.height, dpi=args.dpi)
-    runs = [Run(p) for p in args.run]
+    runs = [Run(confine(p, args.runs)) for p in args.run]
     out = Path(args.out)
     written = []
     for r in runs:

@@ -86,8 +86,8 @@ def _read_split(path: Path, split: int) -> tuple[list[int], list[int]]:
     return train, test
 
 
-def _frames(folder: Path) -> tuple[Path, ...]:
-    require_dir(folder, "a PRID-2011 person folder of NNNN.png frames")
+def _frames(folder: Path, listed_in: str = "") -> tuple[Path, ...]:
+    require_dir(folder, "a PRID-2011 person folder of NNNN.png frames" + listed_in)
     numbered = []
     for name in list_dir(folder, dirs=False):
         if not name.lower().endswith(".png"):
@@ -110,7 +110,9 @@ def read(root: Path, split: int = 0, min_seq_len: int = 27) -> TrackletSet:
     cams = [require_dir(base / "multi_shot" / c, f"the PRID-2011 multi_shot/{c}/ folder", root)
             for c in CAMERAS]
     train_ids, test_ids = _read_split(splits_path, int(split))
-    frames = {p: [_frames(cam / f"person_{p:04d}") for cam in cams] for p in train_ids + test_ids}
+    listed = f" (person {{}} of split {split} in {splits_path.name})"
+    frames = {p: [_frames(cam / f"person_{p:04d}", listed.format(p)) for cam in cams]
+              for p in train_ids + test_ids}
     dropped = sorted(p for p, seqs in frames.items() if min(map(len, seqs)) < min_seq_len)
     keep = set(frames) - set(dropped)
 
