@@ -170,7 +170,7 @@ class EvalTrackletDataset(Dataset):
             frames = np.zeros((idx.size, *self.size, 3), np.uint8)
         clips = to_tensor(frames, self.mean, self.std).reshape(*idx.shape, 3, *self.size)
         return {"clips": clips, "camid": tr.camid, "pid": tr.pid, "index": i, "valid": valid,
-                "corrupt": "\n".join(bad)}
+                "modality": tr.modality, "corrupt": "\n".join(bad)}
 
 
 def collate_tracklets(items: list[dict]) -> dict:
@@ -181,6 +181,9 @@ def collate_tracklets(items: list[dict]) -> dict:
         "camid": torch.tensor([it["camid"] for it in items]),
         "pid": torch.tensor([it["pid"] for it in items]),
         "index": torch.tensor([it["index"] for it in items]),
+        # per clip, like ``owner``: a two-stream model routes each clip by its modality
+        "modality": torch.cat([torch.full((len(it["clips"]),), int(it.get("modality", 0)))
+                               for it in items]),
         "valid": torch.tensor([it["valid"] for it in items]),
         "corrupt": [p for it in items for p in it["corrupt"].split("\n") if p],
     }
@@ -214,7 +217,11 @@ def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
     device = torch.device(device)
     for batch in dl:
         with torch.no_grad(), torch.autocast(device.type, enabled=autocast):
-            f = embed_fn(batch["clips"].to(device, non_blocking=True)).float().cpu()
+            clips = batch["clips"].to(device, non_blocking=True)
+            if getattr(embed_fn, "takes_modality", False):  # two-stream models (xmodal_adv)
+                f = embed_fn(clips, batch["modality"].to(device)).float().cpu()
+            else:
+                f = embed_fn(clips).float().cpu()
         owner = batch["owner"]
         n = len(batch["index"])
         sums = torch.zeros(n, f.shape[1]).index_add_(0, owner, f)

@@ -44,6 +44,12 @@ class Backbone(nn.Module):
     def forward(self, x: torch.Tensor) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def pieces(self) -> list[nn.Module]:  # pragma: no cover - abstract
+        """The network as four modules run in turn: x → stage 1 → stage 2 → stage 3 → the
+        final map (the modules of ``forward``, shared, not copies). Two-stream models copy
+        the first few for a second modality (``reidlab.methods.xmodal``)."""
+        raise NotImplementedError
+
 
 # --------------------------------------------------------------------------- EfficientNet-Lite0
 def effnet_weights_path() -> Path | None:
@@ -119,6 +125,12 @@ class EffNetLite0(Backbone):
         x = self.bn2(self.conv_head(x))
         return {"map": x, "stages": stages}
 
+    def pieces(self) -> list[nn.Module]:
+        b, s = list(self.blocks), self.STAGE_BLOCKS
+        return [nn.Sequential(self.conv_stem, self.bn1, *b[:s[0] + 1]),
+                nn.Sequential(*b[s[0] + 1:s[1] + 1]), nn.Sequential(*b[s[1] + 1:s[2] + 1]),
+                nn.Sequential(*b[s[2] + 1:], self.conv_head, self.bn2)]
+
 
 # --------------------------------------------------------------------------- ResNet
 def resnet_weight_files(name: str) -> list[str]:
@@ -176,6 +188,9 @@ class ResNetBackbone(Backbone):
         s3 = self.layer3(s2)
         return {"map": self.layer4(s3), "stages": [s1, s2, s3]}
 
+    def pieces(self) -> list[nn.Module]:
+        return [nn.Sequential(self.stem, self.layer1), self.layer2, self.layer3, self.layer4]
+
 
 # --------------------------------------------------------------------------- tiny
 class TinyCNN(Backbone):
@@ -202,6 +217,9 @@ class TinyCNN(Backbone):
             x = conv(x)
             stages.append(x)
         return {"map": stages.pop(), "stages": stages}
+
+    def pieces(self) -> list[nn.Module]:
+        return list(self.convs)
 
 
 def build_backbone(name: str, pretrained: bool = True, last_stride: int = 1) -> Backbone:

@@ -1,0 +1,139 @@
+"""xmodal_adv (the infrared ↔ colour paper): entropy weights, the two-stream routing, the
+alternating phases, a two-epoch run on the SYSU-MM01 layout, resume, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from reidlab.data import load_dataset
+from reidlab.data.tracklets import COLOUR, INFRARED
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run
+from reidlab.engine.trainer import train
+from reidlab.errors import ConfigError
+from reidlab.methods.xmodal import TwoStreamNet, entropy_weights
+from reidlab.models.backbones import build_backbone
+from test_formats_xmodal import write_sysu
+from tiny_mars import write_tiny_mars
+from tiny_runs import assert_resumed_equals_full, stop_and_resume
+
+
+@pytest.fixture(scope="module")
+def sysu(tmp_path_factory):
+    return write_sysu(tmp_path_factory.mktemp("xm") / "sysu", per=2, train=(1, 2, 3),
+                      val=(4,), test=(5, 6))
+
+
+def cfg_for(root, epochs=2, **options):
+    return make_config("test", dataset=str(root), dataset_format="sysumm01",
+                       dataset_options={"trials": 2}, method="xmodal_adv", epochs=epochs,
+                       batch_size=8, options={"part_dim": 16, "modality_hidden": 8, **options})
+
+
+def test_entropy_weights_by_hand():
+    logits = torch.tensor([[0.0, 0.0, 0.0, 0.0],      # uniform: H = log 4
+                           [10.0, 0.0, 0.0, 0.0]])    # confident: H ≈ 0
+    p = torch.softmax(logits, 1).numpy()
+    h = -(p * np.log(p)).sum(1)
+    v = 1 + np.exp(-h)
+    w = entropy_weights(logits).numpy()
+    np.testing.assert_allclose(w, v / v.sum(), rtol=1e-5)
+    assert w.sum() == pytest.approx(1.0) and w[1] > w[0]  # the confident sample counts more
+    assert w[0] == pytest.approx(1.25 / (1.25 + v[1]), rel=1e-5)  # 1 + e^-log4 = 1.25
+
+
+def test_two_streams_route_each_image_by_modality():
+    torch.manual_seed(0)
+    net = TwoStreamNet(build_backbone("tiny", pretrained=False), share_from=3).eval()
+    assert len(net.colour) == len(net.infrared) == 2 and len(net.shared) == 2
+    with torch.no_grad():
+        for p in net.infrared.parameters():
+            p.add_(0.5)  # the infrared copy now differs
+    x = torch.randn(4, 1, 3, 32, 16)
+    mod = torch.tensor([COLOUR, INFRARED, COLOUR, INFRARED])
+    with torch.no_grad():
+        out = net(x, mod)
+
+        def through(stream, xi):
+            for piece in [*stream, *net.shared]:
+                xi = piece(xi)
+            return xi
+
+        for i in range(4):
+            ref = through(net.infrared if mod[i] == INFRARED else net.colour, x[i])
+            wrong = through(net.colour if mod[i] == INFRARED else net.infrared, x[i])
+            torch.testing.assert_close(out["map"][i], ref[0], rtol=1e-3, atol=1e-4)
+            assert (out["map"][i] - wrong[0]).abs().max() > 1e-2
+    assert len(out["g"]) == 4 and out["g"][3].shape == (4, net.out_channels)
+    one = TwoStreamNet(build_backbone("tiny", pretrained=False), share_from=1)
+    assert len(one.colour) == 0 and len(one.shared) == 4
+
+
+def test_alternating_phases_train_one_side_each(sysu):
+    from reidlab.data.loader import TrainClipDataset
+    from reidlab.methods import build_method
+
+    cfg = cfg_for(sysu)
+    data = load_dataset("sysumm01", sysu, trials=2)
+    method = build_method(cfg, data.train, data.num_cameras)
+    ds = TrainClipDataset(method.train_tracklets, cfg, method.net.input_norm)
+    items = [ds[(0, i, 0)] for i in range(0, len(ds.tracklets), 5)][:10]
+    batch = {k: torch.stack([torch.as_tensor(it[k]) for it in items])
+             for k in ("clips", "index", "modality")}
+    assert set(batch["modality"].tolist()) == {COLOUR, INFRARED}
+    disc_params = set(map(id, method.discs.parameters()))
+
+    def grads(epoch):
+        method.zero_grad(set_to_none=True)
+        out = method.training_step(batch, epoch)
+        out.loss.backward()
+        with_grad = {id(p) for p in method.parameters() if p.grad is not None}
+        return out, with_grad
+
+    out, g = grads(0)  # epoch 0: the extractor; the classifiers held fixed
+    assert out.metrics["phase_disc"] == 0.0 and not (g & disc_params) and g - disc_params
+    assert out.loss.item() == pytest.approx(out.terms["ce"] + out.terms["triplet"]
+                                            - out.terms["adv"], rel=1e-4)
+    out, g = grads(1)  # epoch 1: the classifiers alone
+    assert out.metrics["phase_disc"] == 1.0 and g == disc_params
+    method.opts.adv_mode = "grl"  # both at once through the reversal
+    out, g = grads(0)
+    assert disc_params <= g and g - disc_params
+
+
+def test_two_epoch_run_on_the_sysu_layout_and_its_rows(sysu, tmp_path):
+    run = Run(train(cfg_for(sysu), tmp_path / "full"))
+    final = run.final_metrics()
+    assert final["trials"] == 2 and final["protocol"].startswith("sysu-all-search")
+    epochs = run.metrics("epoch")
+    assert [e["metrics"]["phase_disc"] for e in epochs] == [0.0, 1.0]
+    base = Run(train(cfg_for(sysu, epochs=1, adv_stages="none"), tmp_path / "base"))
+    assert "adv" not in base.metrics("epoch")[0]["terms"]  # the baseline: CE + triplet
+    deep = Run(train(cfg_for(sysu, epochs=1, adv_stages="4", entropy_weights=False,
+                             adv_loss="confusion"), tmp_path / "deep"))
+    assert "conf" in deep.metrics("epoch")[0]["terms"]
+    fs = run.features("final")
+    assert fs.q_modality.tolist() == [INFRARED] * len(fs.q_pids)
+    assert fs.q_feat.shape[1] == 3 * 16  # three stripes of 16-d parts
+
+
+def test_resume_mid_run_equals_uninterrupted(sysu, tmp_path):
+    cfg = cfg_for(sysu, epochs=2, alternate_every="step")
+    full, part = stop_and_resume(cfg, tmp_path, 3)
+    assert_resumed_equals_full(full, part)
+
+
+def test_bad_input_is_a_clear_error(sysu, tmp_path):
+    colour_only = write_tiny_mars(tmp_path / "mars", train_ids=3, test_ids=2, cameras=2)
+    cfg = make_config("test", dataset=str(colour_only), method="xmodal_adv", epochs=1)
+    with pytest.raises(ConfigError, match="both modalities"):
+        train(cfg, tmp_path / "r")
+    cfg = make_config("test", dataset=str(colour_only), method="xmodal_adv", epochs=1,
+                      options={"adv_stages": "none", "part_dim": 8})
+    train(cfg, tmp_path / "r2")  # the baseline needs no infrared
+    with pytest.raises(ConfigError, match="adv_stages"):
+        train(cfg_for(sysu, adv_stages="1,5"), tmp_path / "r3")
+    with pytest.raises(ConfigError, match="share_from"):
+        train(cfg_for(sysu, share_from=7), tmp_path / "r4")
