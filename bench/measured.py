@@ -258,6 +258,8 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("table_pirid.json", generic("PIRID ablation on SynthCams")),
     ("table_calr.json", generic("CALR: refined vs global pseudo labels on SynthCams")),
     ("leaderboard.json", generic("Leaderboard: every method on SynthCams")),
+    ("table_xmodal.json", generic("xmodal_adv Table 2 on the infrared SynthCams (SYSU protocol)",
+                                  ["baseline", "deep", "shallow", "shallow_weighted"])),
 ]
 
 

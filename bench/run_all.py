@@ -42,6 +42,7 @@ TABLES: dict[str, tuple[str, list[str], list[str]]] = {
     "table_pirid": ("table_pirid.py", ["--seeds", "0,1"], ["--rows", "pirid"]),
     "table_calr": ("table_calr.py", ["--seeds", "0,1"], ["--rows", "calr"]),
     "leaderboard": ("leaderboard.py", [], ["--seeds", "0"]),
+    "table_xmodal": ("table_xmodal.py", ["--seeds", "0,1"], ["--rows", "shallow_weighted"]),
 }
 
 
