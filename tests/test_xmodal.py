@@ -137,3 +137,30 @@ def test_bad_input_is_a_clear_error(sysu, tmp_path):
         train(cfg_for(sysu, adv_stages="1,5"), tmp_path / "r3")
     with pytest.raises(ConfigError, match="share_from"):
         train(cfg_for(sysu, share_from=7), tmp_path / "r4")
+
+
+def test_stage_correlation_by_hand_and_on_a_run(sysu, tmp_path):
+    """Fig. 3's numbers: Pearson correlation of infrared/colour pairs per stage, same person
+    vs different people; on a trained run, one value per stage."""
+    from reidlab.analysis.modality import cross_modal_pairs, stage_correlation, stage_features
+    from reidlab.engine.restore import load_run_model
+
+    pids = np.array([1, 1, 2, 2])
+    mods = np.array([INFRARED, COLOUR, INFRARED, COLOUR])
+    same, diff = cross_modal_pairs(pids, mods)
+    assert sorted(map(tuple, same.tolist())) == [(0, 1), (2, 3)]
+    assert sorted(map(tuple, diff.tolist())) == [(0, 3), (2, 1)]
+    f = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.1], [3.0, 1.0, 0.0], [0.0, 1.0, 3.0]])
+    r = stage_correlation([f], pids, mods)
+    ref_same = np.mean([np.corrcoef(f[0], f[1])[0, 1], np.corrcoef(f[2], f[3])[0, 1]])
+    ref_diff = np.mean([np.corrcoef(f[0], f[3])[0, 1], np.corrcoef(f[2], f[1])[0, 1]])
+    assert r["same_person"][0] == pytest.approx(ref_same)
+    assert r["different_person"][0] == pytest.approx(ref_diff) and r["pairs"] == 2
+    run = Run(train(cfg_for(sysu, epochs=1), tmp_path / "r"))
+    method, data, cfg = load_run_model(run).method, run.dataset(), run.train_config()
+    items = data.query + data.gallery
+    feats = stage_features(method, items, cfg)
+    assert [x.shape[0] for x in feats] == [len(items)] * 4
+    corr = stage_correlation(feats, [t.pid for t in items], [t.modality for t in items])
+    assert len(corr["same_person"]) == 4 and corr["pairs"] > 0
+    assert all(-1 <= c <= 1 for c in corr["same_person"] + corr["different_person"])

@@ -42,15 +42,20 @@ class RunModel:
     def trained(self) -> bool:
         return self.source == TRAINED
 
-    def embed(self, clips):
+    def embed(self, clips, modality=None):
         """The retrieval embedding the run was evaluated with: the method's own ``embed``
-        (e.g. CAWCL's ℓ2-normalised f) when trained, the network's f otherwise."""
+        (e.g. CAWCL's ℓ2-normalised f; a two-stream model routes each clip by ``modality``)
+        when trained, the network's f otherwise."""
         import torch
 
         with torch.no_grad():
             if self.method is not None:
+                if getattr(self.method.embed, "takes_modality", False):
+                    return self.method.embed(clips, modality)
                 return self.method.embed(clips)
             return self.net(clips)["feat"]
+
+    embed.takes_modality = True  # embed_tracklets passes each clip's modality
 
 
 def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
