@@ -211,6 +211,28 @@ if snap is not None:
                        "identity; a right link joins two IDs of one person. IDs in no row "
                        "were left out (isolated).")
 
+    refine = PL.refinement_summary(PL.label_records(run), epoch)
+    if refine is not None:
+        st.subheader("Refinement: local → global → refined (CALR)")
+        with ui.guard("refinement"):
+            table, step = refine
+            k = st.columns(4)
+            k[0].metric("in conflict with their pivot", f"{step.get('refine_conflicts', '–')}")
+            k[1].metric("removed", f"{step.get('refine_removed_total', '–')}")
+            other = step.get("refine_removed_other_id_fraction")
+            k[2].metric("removed that were another person",
+                        "–" if other is None else f"{100 * other:.1f} %")
+            dp = step.get("precision_change")
+            k[3].metric("precision global → refined",
+                        "–" if dp is None else f"{table.loc['refined', 'precision']:.3f}",
+                        None if dp is None else f"{dp:+.3f}")
+            ui.show_table(table, f"refinement_{run.name}_{epoch:03d}", key="pl_refine")
+            st.caption("Cluster quality of the three labellings of this update against the "
+                       "true identities (never seen by the method): per-camera local clusters, "
+                       "global DBSCAN, and the global clusters after each pivot's camera-mates "
+                       "outside its local cluster were removed. A removal is right when the "
+                       "removed sample was another person than the pivot.")
+
     st.subheader("Clusters")
     top = st.slider("clusters listed", 3, 30, 10, key="pl_top")
     with ui.guard("clusters"):

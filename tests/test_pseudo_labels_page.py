@@ -444,3 +444,34 @@ def test_page_shows_pirid_prototype_links(env, tmp_path, monkeypatch):
     assert len(want) > 0 and shown and shown[0].reset_index(drop=True).equals(want)
     assert at.metric[0].label == "samples"
     assert any(m.label == "prototypes" and m.value == str(len(want)) for m in at.metric)
+
+
+def test_page_shows_calr_refinement(env, tmp_path, monkeypatch):
+    """A real two-epoch CALR run: the page shows local → global → refined quality and what
+    the refinement removed, from the run's own label records."""
+    from tiny_mars import write_tiny_mars
+
+    from reidlab.engine.config import make_config
+    from reidlab.engine.trainer import train
+
+    data = write_tiny_mars(tmp_path / "mars", train_ids=8, test_ids=3, frames=(4, 8))
+    runs = tmp_path / "runs"
+    cfg = make_config("test", dataset=str(data), method="calr", batch_size=8, options={
+        "k1": 6, "k2": 2, "eps": 0.7, "min_samples": 2, "local_k1": 4, "local_k2": 2,
+        "local_ratio": 1.5, "pivot_k": 4, "label_frames": 4})
+    train(cfg, runs / "calr_tiny")
+    recs = PL.label_records(runs / "calr_tiny")
+    last = max(r["epoch"] for r in recs)
+    table, step = PL.refinement_summary(recs, last)
+    assert list(table.index) == ["local", "global", "refined"]
+    refined = next(r for r in recs if r["epoch"] == last and r["stage"] == "refined")
+    assert table.loc["refined", "precision"] == pytest.approx(refined["precision"])
+    assert step["refine_removed_total"] == refined["refine_removed_total"]
+    assert PL.refinement_summary(recs, -5) is None
+    monkeypatch.setenv("REIDLAB_RUNS", str(runs))
+    at = AppTest.from_file(str(ROOT / "app_pages/9_Pseudo_labels.py"), default_timeout=TIMEOUT)
+    at.run()
+    no_errors(at)
+    assert any(h.value.startswith("Refinement: local → global → refined") for h in at.subheader)
+    assert any(m.label == "removed" and m.value == str(refined["refine_removed_total"])
+               for m in at.metric)

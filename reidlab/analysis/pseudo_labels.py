@@ -311,3 +311,35 @@ def prototype_links(local, prototype, pids, camids) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=LINK_COLUMNS)
     return out.sort_values(["num_ids", "prototype"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- CALR refinement
+
+REFINE_STAGES = ("local", "global", "refined")
+REFINE_KEYS = ("refine_conflicts", "refine_removed", "refine_spared", "refine_removed_total",
+               "refine_removed_other_id", "refine_removed_other_id_fraction")
+
+
+def refinement_summary(records, epoch: int) -> tuple[pd.DataFrame, dict] | None:
+    """CALR's update at ``epoch``, inspectable: one row per stage (local → global → refined:
+    clusters, outliers, precision, recall, F-score, expansion, cameras per cluster) and the
+    refinement step's numbers (members in conflict with their pivot's local cluster, removed,
+    spared by the self-paced draw, removed in all, how many removed were really another person,
+    and the precision / F-score change from global to refined). None if the update has no
+    local, global and refined stages."""
+    recs = {str(r.get("stage") or DEFAULT_STAGE): r for r in records
+            if int(r.get("epoch", -1)) == int(epoch)}
+    if not set(REFINE_STAGES) <= set(recs):
+        return None
+    keys = ("num_clusters", "outlier_fraction", "precision", "recall", "fscore", "expansion",
+            "cameras_per_cluster")
+    table = pd.DataFrame([{"stage": s, **{k: recs[s].get(k) for k in keys}}
+                          for s in REFINE_STAGES]).set_index("stage")
+    table = table.apply(pd.to_numeric, errors="coerce").dropna(axis=1, how="all")
+    ref = recs["refined"]
+    step = {k: ref.get(k) for k in REFINE_KEYS if ref.get(k) is not None}
+    for k in ("precision", "fscore"):
+        g, r = recs["global"].get(k), ref.get(k)
+        if isinstance(g, (int, float)) and isinstance(r, (int, float)):
+            step[f"{k}_change"] = float(r) - float(g)
+    return table, step
