@@ -126,6 +126,8 @@ def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars
                       dataset_options=dict(dataset_options or {}), backbone=backbone,
                       pretrained=True, epochs=0, method="imagenet_init", **cfg_overrides)
     net = build_backbone(backbone, pretrained=True, last_stride=cfg.last_stride).eval()
+    if cfg.channels_last:  # NHWC: 2-3x faster convolutions on CPU
+        net = net.to(memory_format=torch.channels_last)
 
     def embed(clips: torch.Tensor) -> torch.Tensor:  # B×T×3×H×W -> B×C: GAP, then mean over T
         b, t = clips.shape[:2]

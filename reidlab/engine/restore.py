@@ -93,6 +93,8 @@ def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
                            f"{run.config['dataset'].get('root')}; loading failed: "
                            f"{type(e).__name__}: {str(e)[:300]}") from e
     method.to(device).eval()
+    if getattr(cfg, "channels_last", False):
+        method.to(memory_format=torch.channels_last)
     return RunModel(method.net, size, TRAINED, int(ck.get("epoch", 0)), method)
 
 

@@ -368,6 +368,8 @@ class Trainer:
                               f"tracklets from {cams} camera(s)]") from e
         if self.dist.enabled:  # the backbone's batch statistics: those of the global batch
             self.method.net = convert_sync_batchnorm(self.method.net, self.device)
+        if cfg.channels_last:  # NHWC convolutions (oneDNN on CPU, tensor cores on GPU)
+            self.method.to(memory_format=torch.channels_last)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         # the loader samples the method's own list (fragments, appended source tracklets)
         self.dataset = TrainClipDataset(self.method.train_tracklets, cfg,
