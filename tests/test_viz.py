@@ -43,6 +43,10 @@ def test_embedding_scatter_pair_splits_by_camera(rng):
     cols = list(ident.marker.color)
     assert cols[0] == cols[5] and cols[0] != cols[1]
     assert "by camera" in fig.layout.annotations[0].text
+    # the camera legend is on the left of the by-camera panel (not beside the identities), and
+    # identities take colours from another family than the cameras
+    assert fig.layout.legend.xanchor == "right" and fig.layout.legend.x <= fig.layout.xaxis.domain[0]
+    assert not set(cols) & set(F.PALETTES["tol_bright"]) and not set(cols) & set(F.PALETTES["okabe_ito"])
     with pytest.raises(ValueError):
         F.embedding_scatter_pair(xy[:, :1], cams, pids)
 
@@ -90,6 +94,10 @@ def test_distance_histograms_overlay_and_facets(rng):
                                  for a, b in [(1, 2), (1, 3), (2, 3), (3, 4)]}, facet_cols=2)
     assert len(two.data) == 12
     assert sum(t.showlegend for t in two.data) == 3  # one legend entry per series
+    # a first panel without same-person pairs (a same-camera pair) still gets every entry
+    empty_first = F.distance_histograms({"cam 1→1": {"same": [], "different": diff},
+                                         "cam 1→2": {"same": same, "different": diff}})
+    assert {t.name for t in empty_first.data if t.showlegend} == {"same", "different"}
     assert {t.xaxis for t in two.data} == {"x", "x2", "x3", "x4"}
     with pytest.raises(ValueError):
         F.distance_histograms({})
@@ -109,6 +117,9 @@ def test_rank_list_borders_and_junk():
     centre = imgs[3][10, 8]
     assert centre[0] == centre[1] == centre[2]  # junk is greyed out
     titles = [a.text for a in fig.layout.annotations]
+    assert all(a.font.size >= fig.layout.font.size for a in fig.layout.annotations)
+    assert F.RANK_LIST_KEY["wrong"][:2] == ("vermillion", F.WRONG_RGB)
+    assert F.RANK_LIST_KEY["match"][1] == F.MATCH_RGB and F.RANK_LIST_KEY["junk"][1] == F.JUNK_RGB
     assert titles[0] == "query" and titles[1].startswith("#1 0.10") and "(junk)" in titles[3]
     with pytest.raises(ValueError):
         F.rank_list_figure(q, gal, ["match", "bad", "junk"])
@@ -185,3 +196,18 @@ def test_ablation_plot_averages_runs_at_one_value_and_groups_by_several_keys():
     assert list(km.customdata) == [1, 2] and km.error_y.visible
     assert fig.data[1].error_y.visible is False
     assert list(fig.layout.xaxis.tickvals) == [1.0, 3.0]  # ticks at the values tried
+
+
+def test_camera_pair_heatmap_at_msmt17_size_keeps_every_cell_and_whole_numbers(rng):
+    m = rng.uniform(0, 100, (15, 15))
+    fig = F.camera_pair_heatmap(m)
+    assert len(fig.data[0].x) == 15 and fig.data[0].text[3][4] == f"{m[3, 4]:.0f}"
+    assert F.camera_pair_heatmap(m[:6, :6]).data[0].text[0][1] == f"{m[0, 1]:.1f}"
+
+
+def test_apply_style_keeps_a_builders_margins():
+    fig = F.embedding_scatter_pair(np.zeros((4, 2)), np.array([0, 0, 1, 1]), np.arange(4))
+    left = fig.layout.margin.l
+    out = F.restyle(fig, F.Style(width_in=3.5, height_in=2.0))
+    assert out.layout.margin.l == left and out.layout.width == pytest.approx(336)
+    assert F.restyle(F.counts_bar({}), F.Style()).layout.margin.l == 50

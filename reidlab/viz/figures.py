@@ -42,6 +42,19 @@ MATCH_RGB = (0, 158, 115)  # bluish green (Okabe-Ito): a correct match in a rank
 WRONG_RGB = (213, 94, 0)  # vermillion (Okabe-Ito): a wrong match
 JUNK_RGB = (150, 150, 150)  # grey: same-camera same-person (ignored by the protocol)
 QUERY_RGB = (0, 114, 178)  # blue: the query
+# what each rank-list border means, in the words a caption uses: status -> (colour name, RGB,
+# meaning); the app's captions and the docs are written from this, so they name the colours drawn
+RANK_LIST_KEY = {
+    "query": ("blue", QUERY_RGB, "the query"),
+    "match": ("green", MATCH_RGB, "same person (a correct match)"),
+    "wrong": ("vermillion", WRONG_RGB, "a different person"),
+    "junk": ("grey", JUNK_RGB, "same person seen by the same camera: junk, ignored by the "
+                               "evaluation protocol"),
+}
+
+
+def rgb_hex(rgb: Sequence[int]) -> str:
+    return "#%02X%02X%02X" % tuple(int(v) for v in rgb)
 
 
 @dataclass(frozen=True)
@@ -98,8 +111,10 @@ def apply_style(fig: go.Figure, style: Style | None = None, *, sized: bool = Tru
         template=style.template,
         font=dict(size=style.font_px, family=style.font_family),
         colorway=list(style.colors()),
-        margin=dict(l=50, r=20, t=50, b=45),
     )
+    m = fig.layout.margin
+    if all(getattr(m, k) is None for k in ("l", "r", "t", "b")):  # a builder's own margins stay
+        fig.update_layout(margin=dict(l=50, r=20, t=50, b=45))
     if sized:
         fig.update_layout(width=style.width_px, height=style.height_px)
     return fig
@@ -201,6 +216,21 @@ def _hide_axes(fig: go.Figure) -> None:
 
 # --------------------------------------------------------------------------- embeddings
 
+def identity_colours(n: int) -> list[str]:
+    """``n`` distinct colours for identities, deliberately *not* the categorical palette used
+    for cameras (so a by-identity panel never reads as coloured by camera): hues spaced by the
+    golden angle, alternating three lightness levels."""
+    import colorsys
+
+    out = []
+    for i in range(int(n)):
+        h = (i * 0.381966) % 1.0
+        light = (0.42, 0.62, 0.30)[i % 3]
+        r, g, b = colorsys.hls_to_rgb(h, light, 0.75)
+        out.append("#%02x%02x%02x" % (round(255 * r), round(255 * g), round(255 * b)))
+    return out
+
+
 def embedding_scatter_pair(
     xy: np.ndarray,
     camids: np.ndarray,
@@ -214,8 +244,10 @@ def embedding_scatter_pair(
     """Two side-by-side scatters of the same 2-D embedding: coloured by camera | by identity.
 
     Features that cluster by camera (left) rather than by identity (right) show the camera
-    domain gap. One trace per camera on the left (legend = cameras); the right panel colours
-    identities cyclically through the palette (identities are too many for a legend).
+    domain gap. One trace per camera on the left, whose legend (the cameras, in the style's
+    palette) sits to the *left* of that panel; the right panel colours identities with
+    :func:`identity_colours` (another colour family than the cameras', cycling after
+    ``max_id_colors`` or 24; identities are too many for a legend, hover names them).
     """
     style = style or DEFAULT_STYLE
     xy = np.asarray(xy, dtype=np.float64)
@@ -224,9 +256,10 @@ def embedding_scatter_pair(
     if xy.ndim != 2 or xy.shape[1] != 2 or not (len(xy) == len(camids) == len(pids)):
         raise ValueError(f"expected N×2 points with N camids and pids, got {xy.shape}, "
                          f"{camids.shape}, {pids.shape}")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"{method}: by camera",
-                                                        f"{method}: by identity"),
-                        horizontal_spacing=0.06)
+    uniq = np.unique(pids)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        f"{method}: by camera", f"{method}: by identity ({len(uniq)})"),
+        horizontal_spacing=0.04)
     for c in np.unique(camids):
         m = camids == c
         fig.add_trace(go.Scattergl(
@@ -235,13 +268,14 @@ def embedding_scatter_pair(
             customdata=np.stack([pids[m], camids[m] + 1], axis=1),
             hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
         ), row=1, col=1)
-    uniq = np.unique(pids)
     rank = {p: i for i, p in enumerate(uniq)}
-    colors = [style.color(rank[p] % (max_id_colors or 10**9)) for p in pids]
+    n_col = min(len(uniq), max_id_colors or 24) or 1
+    palette = identity_colours(n_col)
+    colors = [palette[rank[p] % n_col] for p in pids]
     fig.add_trace(go.Scattergl(
         x=xy[:, 0], y=xy[:, 1], mode="markers", name="identities", showlegend=False,
         marker=dict(size=5, color=colors, opacity=0.8,
-                    symbol=[("circle", "square", "diamond", "cross", "x")[rank[p] // len(style.colors()) % 5]
+                    symbol=[("circle", "square", "diamond", "cross", "x")[rank[p] // n_col % 5]
                             for p in pids]),
         customdata=np.stack([pids, camids + 1], axis=1),
         hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
@@ -249,7 +283,11 @@ def embedding_scatter_pair(
     fig.update_xaxes(showticklabels=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False)
     apply_style(fig, style, sized=False)
-    fig.update_layout(title=title or None, legend=dict(title="camera"))
+    # the camera legend belongs to the left panel: put it on that panel's left edge
+    fig.update_layout(title=title or None,
+                      legend=dict(title=dict(text="camera"), x=-0.01, xanchor="right",
+                                  y=1.0, yanchor="top", itemsizing="constant"),
+                      margin=dict(l=80, r=10, t=60 if title else 40, b=10))
     return fig
 
 
@@ -366,10 +404,14 @@ def camera_pair_heatmap(matrix: np.ndarray, *, metric: str = "rank-1 (%)",
         raise ValueError(f"expected a C×C matrix, got shape {m.shape}")
     names = list(cam_names) if cam_names is not None else [f"cam {i + 1}" for i in range(m.shape[1])]
     rows = names[:m.shape[0]]
-    text = [["" if not np.isfinite(v) else f"{v:.1f}" for v in row] for row in m]
+    # cells stay readable up to MSMT17's 15 cameras: whole numbers from 9 cameras on
+    decimals = 1 if max(m.shape) <= 8 else 0
+    text = [["" if not np.isfinite(v) else f"{v:.{decimals}f}" for v in row] for row in m]
     fig = go.Figure(go.Heatmap(
         z=m, x=names, y=rows, text=text, texttemplate="%{text}", colorscale="Viridis",
-        zmin=zmin, zmax=zmax, colorbar=dict(title=metric),
+        zmin=zmin, zmax=zmax, colorbar=dict(title=dict(text=metric, side="right"),
+                                            thickness=12),
+        xgap=1, ygap=1,
         hovertemplate="query %{y}<br>gallery %{x}<br>%{z:.2f}<extra></extra>",
     ))
     apply_style(fig, style, sized=False)
@@ -425,13 +467,19 @@ def distance_histograms(groups: Mapping[str, Mapping[str, np.ndarray]], *,
     series_names: list[str] = []
     for g in groups.values():
         series_names += [k for k in g if k not in series_names]
+    shown: set[str] = set()
     for p, name in enumerate(panels):
         r, c = p // cols + 1, p % cols + 1
         for key, v in groups[name].items():
             v = np.asarray(v, np.float64).ravel()
+            v = v[np.isfinite(v)]
             i = series_names.index(key)
+            # one legend entry per series, on its first panel with data (the first camera
+            # pair may have no same-person pair at all)
+            legend = key not in shown and (v.size > 0 or p == len(panels) - 1)
+            shown |= {key} if legend else set()
             fig.add_trace(go.Histogram(
-                x=v[np.isfinite(v)], name=key, legendgroup=key, showlegend=p == 0,
+                x=v, name=key, legendgroup=key, showlegend=legend,
                 histnorm="probability", opacity=0.55, marker_color=style.color(i),
                 xbins=dict(start=lo, end=hi + size, size=size),
             ), row=r, col=c)
@@ -447,8 +495,8 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
                      distances: Sequence[float] | None = None, labels: Sequence[str] | None = None,
                      query_label: str = "query", thumb: tuple[int, int] = (128, 64),
                      border: int = 4, title: str = "", style: Style | None = None) -> go.Figure:
-    """A query thumbnail and its top-k gallery: green border = same person (correct), red =
-    different person, greyed with a grey border = junk (same person seen by the same camera,
+    """A query thumbnail and its top-k gallery: bluish-green border = same person (correct),
+    vermillion (orange-red) = different person, greyed with a grey border = junk (same person seen by the same camera,
     ignored by the protocol). ``status[i]`` is one of "match", "wrong", "junk"."""
     style = style or DEFAULT_STYLE
     if len(status) != len(gallery):
@@ -478,7 +526,7 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
         fig.add_trace(_image_trace(add_border(im, colours[s], border), s), row=1, col=i + 2)
     _hide_axes(fig)
     apply_style(fig, style, sized=False)
-    fig.update_annotations(font_size=style.font_px * 0.85)
+    fig.update_annotations(font_size=style.font_px)  # labels as large as the figure's text
     fig.update_layout(title=title or None, height=int(h * 1.6 + 80),
                       margin=dict(l=10, r=10, t=80, b=10))
     return fig
