@@ -6,8 +6,7 @@ import streamlit as st
 from reidlab import app_support as ui
 from reidlab.viz import figures as F
 
-ui.setup_page("Part masks")
-st.title("Part masks")
+ui.page_header("Part masks")
 st.caption("K-means over the spatial feature vectors of the map X gives K part masks, ordered "
            "by the height of their centroid (head → legs); `strict` cuts K uniform stripes.")
 

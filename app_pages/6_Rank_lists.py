@@ -5,10 +5,8 @@ import streamlit as st
 from reidlab import app_support as ui
 from reidlab.viz import figures as F
 
-ui.setup_page("Rank lists")
-st.title("Rank lists")
-st.caption("Green = same person (a correct match), red = a different person, grey = junk "
-           "(same person seen by the same camera: ignored by the evaluation protocol).")
+ui.page_header("Rank lists")
+st.markdown(ui.rank_list_key_html(), unsafe_allow_html=True)
 
 with ui.guard():
     ui.ensure_default_dataset()

@@ -7,9 +7,8 @@ import streamlit as st
 from reidlab import app_support as ui
 from reidlab.viz import export as E
 
-ui.setup_page("Export")
-st.title("Export")
-st.markdown("Paper settings apply to every download in the app (size in inches, dpi, font "
+ui.page_header("Export")
+st.caption("Paper settings apply to every download in the app (size in inches, dpi, font "
             "size in points, palette; `okabe_ito`, `tol_bright` and `tol_muted` are "
             "colour-blind safe).")
 style = ui.style_controls("export")

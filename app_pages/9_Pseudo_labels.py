@@ -9,8 +9,7 @@ from reidlab import app_support as ui
 from reidlab.analysis import pseudo_labels as PL
 from reidlab.viz import figures as F
 
-ui.setup_page("Pseudo labels")
-st.title("Pseudo labels")
+ui.page_header("Pseudo labels")
 
 CURVE_KEYS = ["num_clusters", "outlier_fraction", "precision", "recall", "fscore", "nmi", "ari"]
 MAX_POINTS = 2000
