@@ -50,7 +50,7 @@ if run is not None:
         frames = np.stack([ui.tracklet_thumb(items[i], h, w) for i in chosen])
         km, strict = run_part_masks(model, frames, K)
         what = model.source + (f", epoch {model.epoch}" if model.trained else "")
-        labels = [f"pid {items[i].pid} cam {items[i].camid + 1}" for i in chosen]
+        labels = [f"id {items[i].pid}<br>cam {items[i].camid + 1}" for i in chosen]
         st.caption(f"{ui.run_label(run)}: {what}; map X is {km.shape[2]}×{km.shape[3]}")
         ui.show_figure(F.part_masks_figure(list(frames), km, strict, labels=labels,
                                            style=ui.paper_style()),

@@ -123,4 +123,9 @@ if run_a is not None:
                          "different median": float(np.median(d["diff"]) / s),
                          "AUC (%)": 100 * separation_auc(d["same"], d["diff"]),
                          "same pairs": len(d["same"]), "different pairs": len(d["diff"])})
-        st.dataframe(rows, key="dist_table")
+        st.dataframe(rows, key="dist_table", column_config={
+            "same median": st.column_config.NumberColumn(format="%.3g"),
+            "different median": st.column_config.NumberColumn(format="%.3g"),
+            "AUC (%)": st.column_config.NumberColumn(
+                format="%.1f", help="chance that a same-person pair is closer than a "
+                                    "different-person pair (50 = chance)")})

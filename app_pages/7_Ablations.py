@@ -92,11 +92,14 @@ for r in runs:
     cfg = flat_config(r.config.get("config", {}))
     m = F.to_percent([r.final_metrics() or {}])[0]
     trained = not ui.no_training(r)
+    t = traits(cfg.get("method"))
+    # a setting the run does not use is no setting of it: K without PAM, λ without alignment
+    used = {"K": t.get("uses_parts", False), "lam": t.get("uses_lam", False)}
     rows.append({"run": ui.run_label(r), "folder": ui.run_folder(r) or "(top)",
                  "method": cfg.get("method"),
                  "variant": variant(cfg),
                  "seed": cfg.get("seed") if trained else None,
-                 **{k: cfg.get(k) if trained else None
+                 **{k: cfg.get(k) if trained and used.get(k, True) else None
                     for k in ("K", "lam", "clips_per_tracklet", "epochs")},
                  "backbone": cfg.get("backbone"),
                  "rank1": m.get("rank1"), "rank5": m.get("rank5"), "mAP": m.get("mAP"),
@@ -119,7 +122,7 @@ if n_trained == 0:
     st.caption("A plot of rank-1 / mAP against the swept value appears here once a trained run "
                "has finished.")
 else:
-    c = st.columns([2, 2, 3, 3])
+    c = st.columns([2, 3, 3, 3])
     x_label = c[0].selectbox("x", list(PARAMS), key="abl_x")
     metrics = c[1].multiselect("metrics", ["rank1", "rank5", "mAP", "mINP"], ["rank1", "mAP"],
                                key="abl_metrics")
@@ -153,7 +156,8 @@ table = df.loc[selected, ["variant", "seed", "epochs", "K", "lam", "clips_per_tr
                           "rank5", "mAP", "mINP"]].copy()
 for col in ("seed", "epochs", "K", "lam", "clips_per_tracklet"):  # "—": the run has no such
     table[col] = table[col].map(setting_text)                            # setting (ImageNet init)
-st.dataframe(table, key="abl_table")
+st.dataframe(table, key="abl_table", column_config={
+    m: st.column_config.NumberColumn(format="%.1f") for m in ("rank1", "rank5", "mAP", "mINP")})
 st.session_state.setdefault("tables", {})["comparison"] = table
 
 st.subheader("Leaderboard")

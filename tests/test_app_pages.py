@@ -306,7 +306,7 @@ def test_rank_lists_topk_and_worst_first(lab):
     at.slider(key="rl_k").set_value(3).run()
     fig = charts(at)[0]
     titles = [a["text"] for a in fig["layout"]["annotations"]]
-    counted = [t for t in titles[1:] if "(junk)" not in t]
+    counted = [t for t in titles[1:] if not t.endswith("junk")]
     assert len(counted) == 3 and titles[0].startswith("query")
     at.radio(key="rl_order").set_value("worst first").run()
     no_errors(at)
@@ -679,7 +679,7 @@ def test_domain_gap_of_a_run_without_training_shows_it_once(lab):
     no_errors(at)
     titles = [c["layout"].get("title", {}).get("text", "") or "" for c in charts(at)]
     emb = [t for t in titles if t.startswith("ImageNet init")]
-    assert len(emb) == 1 and emb[0].endswith("— no training"), titles
+    assert len(emb) == 1 and "— no training" in emb[0], titles
     assert any("did not train" in i.value for i in at.info)
     gap = chart_titled(at, "Camera-domain gap")
     assert [t["name"] for t in gap["data"]] == ["no training"]

@@ -120,7 +120,7 @@ def test_rank_list_borders_and_junk():
     assert all(a.font.size >= fig.layout.font.size for a in fig.layout.annotations)
     assert F.RANK_LIST_KEY["wrong"][:2] == ("vermillion", F.WRONG_RGB)
     assert F.RANK_LIST_KEY["match"][1] == F.MATCH_RGB and F.RANK_LIST_KEY["junk"][1] == F.JUNK_RGB
-    assert titles[0] == "query" and titles[1].startswith("#1 0.10") and "(junk)" in titles[3]
+    assert titles[0] == "query" and titles[1] == "#1<br>0.1" and "junk" in titles[3]
     with pytest.raises(ValueError):
         F.rank_list_figure(q, gal, ["match", "bad", "junk"])
 
@@ -211,3 +211,37 @@ def test_apply_style_keeps_a_builders_margins():
     out = F.restyle(fig, F.Style(width_in=3.5, height_in=2.0))
     assert out.layout.margin.l == left and out.layout.width == pytest.approx(336)
     assert F.restyle(F.counts_bar({}), F.Style()).layout.margin.l == 50
+
+
+def test_restyle_for_a_single_column_scales_every_text_and_fits_titles_and_legends():
+    """Exported at 3.5 in and 8 pt: panel titles at 8 pt (make_subplots writes 16 px), a long
+    title wrapped to the width, a right-side legend moved under the plot, and subplot rows
+    re-spaced so a panel title fits between them."""
+    style = F.Style(width_in=3.5, height_in=2.6, font_pt=8)
+    recs = {"run": [{"epoch": e, "precision": 0.5, "recall": 0.4, "fscore": 0.45,
+                     "nmi": 0.6, "ari": 0.1, "num_clusters": 10 + e} for e in range(3)]}
+    lq = F.label_quality_curves(recs, keys=["num_clusters", "precision", "recall", "fscore",
+                                            "nmi", "ari"], cols=3)
+    out = F.restyle(lq, style)
+    assert all(a.font.size == pytest.approx(style.font_px) for a in out.layout.annotations)
+    assert out.layout.title.font.size == pytest.approx(style.font_px * 1.15, abs=0.01)
+    doms = sorted({tuple(out.layout[k].domain) for k in out.layout if k.startswith("yaxis")})
+    plot_h = style.height_px - out.layout.margin.t - out.layout.margin.b
+    assert len(doms) == 2 and (doms[1][0] - doms[0][1]) * plot_h >= 2.5 * style.font_px
+    tops = {round(d[1], 6) for d in doms}
+    assert {round(a.y, 6) for a in out.layout.annotations} <= tops  # titles moved with panels
+
+    long = F.counts_bar({"train": {"per_camera": {0: 3, 1: 4}}, "query": {"per_camera": {0: 1}}},
+                        title="Tracklets per camera and split of a dataset with a long name")
+    out = F.restyle(long, style)
+    assert "<br>" in out.layout.title.text and "<br>" not in long.layout.title.text
+    assert out.layout.legend.orientation == "h" and out.layout.legend.yref == "container"
+    assert out.layout.margin.b > 45
+    wide = F.restyle(long, F.Style(width_in=7.16, height_in=3.0, font_pt=8))
+    assert wide.layout.legend.orientation is None  # a double column keeps the legend right
+
+
+def test_identity_colours_are_distinct_and_not_a_camera_palette():
+    cols = F.identity_colours(24)
+    assert len(set(cols)) == 24
+    assert not set(c.upper() for c in cols) & {c.upper() for p in F.PALETTES.values() for c in p}

@@ -36,7 +36,7 @@ def part_masks_of_run(run, K: int | None = None, items: list[int] | None = None,
     frames = np.stack([read_frame(str(t.frames[len(t.frames) // 2]), model.size)
                        for t in chosen])
     km, strict = run_part_masks(model, frames, K)
-    labels = [f"pid {t.pid} cam {t.camid + 1}" for t in chosen]
+    labels = [f"id {t.pid}<br>cam {t.camid + 1}" for t in chosen]
     label = run.config.get("label") or run.name
     return F.part_masks_figure(list(frames), km, strict, labels=labels, style=style,
                                title=f"Part masks (K={K}), ordered head→legs — {label}")
@@ -120,19 +120,25 @@ def setting_text(v) -> str:
 
 def standard_tables(runs) -> dict:
     """``{"results": DataFrame}`` with the final metrics of ``runs`` (one row per run; a run
-    that trained nothing, like the ImageNet init, has ``—`` for K, λ and clips)."""
+    that trained nothing, like the ImageNet init, has ``—`` for K, λ and clips, and a method
+    has ``—`` for K without part masks and for λ without camera alignment)."""
     import pandas as pd
 
     from reidlab.engine.baseline import is_baseline
     from reidlab.engine.config import flat_config
+    from reidlab.methods import METHODS
 
     rows = []
     for r in runs:
         cfg = flat_config(r.config.get("config", {}))
         m = F.to_percent([r.final_metrics() or {}])[0]
         trained = not (is_baseline(r) or cfg.get("epochs") == 0)
+        cls = METHODS.get(cfg.get("method"))
+        t = cls.traits() if cls is not None else {}
+        used = {"K": t.get("uses_parts", True), "lam": t.get("uses_lam", True)}
         rows.append({"run": r.config.get("label") or r.name, "method": cfg.get("method"),
-                     **{name: setting_text(cfg.get(key) if trained else None)
+                     **{name: setting_text(cfg.get(key) if trained and used.get(key, True)
+                                           else None)
                         for name, key in (("K", "K"), ("lambda", "lam"),
                                           ("clips", "clips_per_tracklet"))},
                      "rank1": m.get("rank1"),
