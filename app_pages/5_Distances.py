@@ -87,7 +87,8 @@ if run_a is not None:
                 with col:
                     ui.show_figure(F.camera_pair_heatmap(
                         100 * sep["auc"], metric="AUC (%)",
-                        cam_names=[f"cam {c + 1}" for c in sep["cameras"]], zmin=50, zmax=100,
+                        cam_names=[f"cam {c + 1}" for c in sep["cameras"]],
+                        zmin=F.auc_floor(100 * sep["auc"]), zmax=100,
                         title=f"same vs different separation — {ui.run_label(r)} ({which})",
                         style=ui.paper_style()), f"pair_separation_{r.name}_{which}",
                         key=f"dist_sep_{len(seps)}")

@@ -76,7 +76,10 @@ with ui.guard("tables"):
 if tables:
     st.subheader("Tables")
     tname = st.selectbox("table", list(tables), key="ex_table")
-    st.dataframe(tables[tname], key="ex_table_view")
+    shown = tables[tname]
+    st.dataframe(shown, key="ex_table_view", column_config={  # metrics in %, one decimal
+        c: st.column_config.NumberColumn(format="%.1f") for c in shown.columns
+        if shown[c].dtype.kind == "f"})
     c = st.columns(2)
     c[0].download_button("CSV", E.table_bytes(tables[tname], "csv"), f"{tname}.csv",
                          mime=E.MIME["csv"], on_click="ignore", key="ex_csv")

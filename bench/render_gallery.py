@@ -112,7 +112,7 @@ def build(args) -> dict:
     figs["distances_pair_vs_all"] = (F.distance_histograms(
         groups, title="Distances, one camera pair vs all", style=style, facet_cols=2), 0.7)
     figs["pair_separation_6"] = (F.camera_pair_heatmap(
-        100 * sep["auc"], metric="AUC (%)", zmin=50, zmax=100,
+        100 * sep["auc"], metric="AUC (%)", zmin=F.auc_floor(100 * sep["auc"]), zmax=100,
         title=f"Separation per camera pair (AUC {100 * separation_auc(dd['same'], dd['diff']):.0f} % overall)",
         style=style), 0.8)
     # MSMT17 has 15 cameras: a synthetic matrix of that size

@@ -245,3 +245,16 @@ def test_identity_colours_are_distinct_and_not_a_camera_palette():
     cols = F.identity_colours(24)
     assert len(set(cols)) == 24
     assert not set(c.upper() for c in cols) & {c.upper() for p in F.PALETTES.values() for c in p}
+
+
+def test_auc_floor_shows_pairs_worse_than_chance():
+    assert F.auc_floor([[np.nan, 61.0], [75.0, np.nan]]) == 50.0
+    assert F.auc_floor([[np.nan, 42.0], [75.0, np.nan]]) == 40.0
+    assert F.auc_floor([[np.nan]]) == 50.0
+
+
+def test_rank_list_top_margin_holds_its_longest_label():
+    fig = F.rank_list_figure(_img(), [_img(), _img()], ["junk", "wrong"], distances=[0.0, 1.5],
+                             labels=["4<br>c2", "9<br>c1"], query_label="query<br>id 4<br>c2")
+    lines = max(a.text.count("<br>") + 1 for a in fig.layout.annotations)
+    assert lines == 5 and fig.layout.margin.t >= lines * fig.layout.font.size * 1.2

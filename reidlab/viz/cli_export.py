@@ -92,7 +92,7 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
             title=f"Distances — {label}", style=style)
         sep = pair_separation(dd["by_pair"])
         figs["pair_separation"] = F.camera_pair_heatmap(
-            100.0 * sep["auc"], metric="AUC (%)", zmin=50, zmax=100,
+            100.0 * sep["auc"], metric="AUC (%)", zmin=F.auc_floor(100 * sep["auc"]), zmax=100,
             cam_names=[f"cam {c + 1}" for c in sep["cameras"]],
             title=f"Same vs different separation per camera pair — {label}", style=style)
     steps = run.metrics("step") or run.metrics("epoch")
@@ -101,7 +101,7 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
                                                (r.get("terms") or {}).items()}} for r in steps],
                                      style=style)
     evals = run.metrics("eval")
-    if len(evals) > 1:
+    if len(evals) > 1 and trained:  # a run that trained nothing has no curve to show
         figs["metrics"] = F.metric_curves(F.to_percent(evals), style=style)
     if part_masks and (run.path / "checkpoint.pt").is_file():
         figs["part_masks"] = part_masks_of_run(run, style=style)

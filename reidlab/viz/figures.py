@@ -571,6 +571,14 @@ def camera_pair_heatmap(matrix: np.ndarray, *, metric: str = "rank-1 (%)",
     return fig
 
 
+def auc_floor(auc_percent) -> float:
+    """The bottom of an AUC (%) colour scale: 50 (chance), or lower, in steps of 10, when some
+    camera pair separates worse than chance (so it does not look like chance)."""
+    a = np.asarray(auc_percent, dtype=np.float64)
+    low = np.nanmin(a) if np.isfinite(a).any() else 50.0
+    return float(min(50.0, np.floor(low / 10.0) * 10.0))
+
+
 def gap_bars(values: Mapping[str, Mapping[str, float]], *, title: str = "Camera-domain gap",
              style: Style | None = None, yaxis_title: str = "") -> go.Figure:
     """Grouped bars: one group per measure (e.g. camera-probe accuracy, silhouette by camera),
@@ -682,8 +690,11 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
     _hide_axes(fig)
     apply_style(fig, style, sized=False)
     fig.update_annotations(font_size=style.font_px)  # labels as large as the figure's text
-    fig.update_layout(title=title or None, height=int(h * 1.6 + 80),
-                      margin=dict(l=10, r=10, t=80, b=10))
+    # room above the thumbnails for the longest label (rank, distance, id, camera, junk)
+    lines = max(t.count("<br>") + 1 for t in titles)
+    top = int(16 + lines * style.font_px * 1.3 + (style.font_px * 2 if title else 0))
+    fig.update_layout(title=title or None, height=int(h * 1.6 + top),
+                      margin=dict(l=10, r=10, t=top, b=10))
     return fig
 
 
@@ -1008,4 +1019,5 @@ __all__ = [
     "gap_bars", "distance_histograms", "rank_list_figure", "part_masks_figure", "frames_strip",
     "thumbnail_grid", "counts_bar", "ablation_plot", "to_percent", "METRIC_KEYS", "png_data_uri", "decode_data_uri",
     "add_border", "grey_out", "label_quality_curves", "pseudo_label_embedding", "image_strip",
+    "auc_floor", "identity_colours", "RANK_LIST_KEY", "rgb_hex",
 ]
