@@ -363,6 +363,14 @@ def test_export_page_settings_and_tables(lab):
     at.number_input(key="export_dpi").set_value(100).run()
     at.number_input(key="export_w").set_value(3.0).run()
     assert any("PNG: 300×400 px" in c.value for c in at.caption)
+    # a journal's column widths in one click
+    at.button_group(key="export_col").set_value("single column").run()
+    assert at.number_input(key="export_w").value == 3.5
+    assert any(f"PNG: 350×{round(at.number_input(key='export_h').value * 100)} px" in c.value
+               for c in at.caption)
+    at.button_group(key="export_col").set_value("double column").run()
+    assert at.number_input(key="export_w").value == 7.16
+    no_errors(at)
     assert at.selectbox(key="ex_table").value == "results"
     tex = at.code[0].value
     assert "\\toprule" in tex and "fake\\_k2" in tex
