@@ -83,8 +83,9 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
         d = compute_distmat(fs.q_feat, fs.g_feat)
         pair = evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
         figs["pair_rank1"] = F.camera_pair_heatmap(
-            100.0 * np.asarray(pair["rank1"], float), cam_names=[f"cam {c + 1}" for c in pair["cameras"]],
-            style=style)
+            100.0 * np.asarray(pair["rank1"], float),
+            cam_names=[f"cam {c + 1}" for c in pair["cameras"]],
+            title=f"rank-1 (%) per camera pair — {label}", style=style)
         dd = distance_distributions(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
                                     max_pairs=50_000)
         figs["distances"] = F.distance_histograms(
