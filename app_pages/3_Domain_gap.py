@@ -86,6 +86,9 @@ if run is not None:
     if not have:
         st.warning(f"{ui.run_label(run)} has no features for {views}")
     untrained = ui.no_training(run)
+
+    def when_of(which: str) -> str:
+        return "no training" if untrained else "before" if which == "initial" else "after"
     if untrained and len(have) > 1:  # before = after: one figure, said once
         have = ["final"]
         st.info(f"{ui.run_label(run)} did not train: its features before and after are the "
@@ -96,7 +99,7 @@ if run is not None:
             fs = ui.features(run, which)
             _, pids, camids = pooled(fs)
             xy = embedding(fs, method, int(seed))
-            when = "no training" if untrained else ("before" if which == "initial" else "after")
+            when = when_of(which)
             title = f"{ui.run_label(run)} — {when}"
             ui.show_figure(F.embedding_scatter_pair(xy, camids, pids, method=label, title=title,
                                                     style=ui.paper_style()),
@@ -120,8 +123,7 @@ if run is not None:
             pm = pair_matrix(str(run.path), which, mtime)
             ui.show_figure(F.camera_pair_heatmap(
                 pm["rank1"], cam_names=[f"cam {c + 1}" for c in pm["cameras"]],
-                title=f"rank-1 (%) per camera pair — {ui.run_label(run)} "
-                      f"({'no training' if untrained else 'before' if which == 'initial' else 'after'})",
+                title=f"rank-1 (%) per camera pair — {ui.run_label(run)} ({when_of(which)})",
                 style=ui.paper_style()), f"pair_rank1_{run.name}_{which}", key="pair_heat")
             st.caption("Query camera = row, gallery camera = column (standard protocol); the "
                        "diagonal is same-camera retrieval, ignoring only the query's own "

@@ -29,7 +29,7 @@ embed = c[1].radio("embedding", ["pca", "tsne", "umap"], horizontal=True, key="e
 figures = {}
 with ui.guard("figures"):
     if run is not None:
-        from reidlab.viz.cli_export import standard_figures, standard_tables
+        from reidlab.viz.cli_export import standard_figures
 
         @st.cache_resource(show_spinner="building figures…", max_entries=8)
         def _std(path: str, mtime: float, method: str, style):

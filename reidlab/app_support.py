@@ -337,8 +337,8 @@ def style_controls(key: str = "style") -> Style:
     if preset is not None and st.session_state.get(f"{key}_col_applied") != preset:
         st.session_state[f"{key}_col_applied"] = preset
         st.session_state[f"{key}_w"] = COLUMN_WIDTHS[preset]
-        st.session_state[f"{key}_h"] = round(COLUMN_WIDTHS[preset] * (0.75 if preset ==
-                                                                         "single column" else 0.5), 2)
+        aspect = 0.75 if preset == "single column" else 0.5
+        st.session_state[f"{key}_h"] = round(COLUMN_WIDTHS[preset] * aspect, 2)
     # the size widgets take their values from session state (the column presets set them)
     st.session_state.setdefault(f"{key}_w", float(cur.width_in))
     st.session_state.setdefault(f"{key}_h", float(cur.height_in))

@@ -45,8 +45,9 @@ def part_masks_of_run(run, K: int | None = None, items: list[int] | None = None,
 def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca",
                      cache_dir: str | Path | None = None, part_masks: bool = True) -> dict:
     """``{name: go.Figure}``: embeddings before/after (once for a run that trained nothing),
-    gap bars, camera-pair rank-1, distance histograms, their separation per camera pair, loss and metric curves, and the trained network's part masks (each only when
-    the run has the data: part masks need ``checkpoint.pt``)."""
+    gap bars, camera-pair rank-1, distance histograms, their separation per camera pair, loss
+    and metric curves, and the trained network's part masks (each only when the run has the
+    data: part masks need ``checkpoint.pt``)."""
     from reidlab.analysis.domain_gap import (camera_probe, distance_distributions,
                                              pair_separation, pooled, silhouette)
     from reidlab.analysis.embedding import embed_2d

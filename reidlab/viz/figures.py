@@ -659,8 +659,8 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
                      query_label: str = "query", thumb: tuple[int, int] = (128, 64),
                      border: int = 4, title: str = "", style: Style | None = None) -> go.Figure:
     """A query thumbnail and its top-k gallery: bluish-green border = same person (correct),
-    vermillion (orange-red) = different person, greyed with a grey border = junk (same person seen by the same camera,
-    ignored by the protocol). ``status[i]`` is one of "match", "wrong", "junk"."""
+    vermillion (orange-red) = different person, greyed with a grey border = junk (same person
+    seen by the same camera, ignored by the protocol). ``status[i]`` is one of "match", "wrong", "junk"."""
     style = style or DEFAULT_STYLE
     if len(status) != len(gallery):
         raise ValueError(f"{len(gallery)} gallery images but {len(status)} status values")
