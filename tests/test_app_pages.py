@@ -756,3 +756,19 @@ def test_export_results_table_has_no_settings_for_the_baseline(lab):
     at = page("app_pages/8_Export.py").run()
     no_errors(at)
     assert "—" in at.code[0].value  # the LaTeX table too
+
+
+def test_standard_figures_of_a_run_without_training_show_it_once(lab):
+    from reidlab.engine.baseline import baseline_name
+    from reidlab.engine.runs import Run
+    from reidlab.viz.cli_export import standard_figures
+
+    base = Run(lab["runs"] / baseline_name(lab["data"]))
+    figs = standard_figures(base, part_masks=False)
+    assert "embedding_final" in figs and "embedding_initial" not in figs and "metrics" not in figs
+    assert "no training" in figs["embedding_final"].layout.title.text
+    assert [t.name for t in figs["gap"].data] == ["no training"]
+    assert "pair_separation" in figs
+    trained = standard_figures(Run(lab["runs"] / "fake_k2"), part_masks=False)
+    assert {"embedding_initial", "embedding_final"} <= set(trained)
+    assert [t.name for t in trained["gap"].data] == ["before", "after"]
