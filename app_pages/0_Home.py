@@ -5,8 +5,7 @@ import streamlit as st
 from reidlab import app_support as ui
 from reidlab.viz import figures as F
 
-ui.setup_page("Home")
-st.title("reidlab: camera-aware person re-identification lab")
+ui.page_header("Home", "reidlab: camera-aware person re-identification lab")
 st.markdown(
     "Train re-ID models that learn **identity-discriminative, camera-invariant** features from "
     "multi-camera tracklets without cross-camera identity labels, **see the camera-domain gap** "

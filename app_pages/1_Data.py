@@ -7,8 +7,7 @@ import streamlit as st
 from reidlab import app_support as ui
 from reidlab.viz import figures as F
 
-ui.setup_page("Data")
-st.title("Data")
+ui.page_header("Data")
 
 from reidlab.data import dataset_names  # noqa: E402
 

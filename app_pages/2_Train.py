@@ -9,8 +9,7 @@ from reidlab.engine import jobs
 from reidlab.engine.config import PRESETS
 from reidlab.viz import figures as F
 
-ui.setup_page("Train")
-st.title("Train")
+ui.page_header("Train")
 
 with ui.guard("methods"):
     from reidlab.methods import METHODS

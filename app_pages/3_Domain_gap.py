@@ -6,10 +6,10 @@ import streamlit as st
 from reidlab import app_support as ui
 from reidlab.viz import figures as F
 
-ui.setup_page("Domain gap")
-st.title("Domain gap")
-st.caption("Features that cluster by camera (left) instead of by identity (right) carry the "
-           "camera-domain gap. Before = the run's initial model, after = its final model.")
+ui.page_header("Domain gap")
+st.caption("Features that cluster by camera (left panel, one colour per camera) instead of by "
+           "identity (right panel, one colour per person) carry the camera-domain gap. "
+           "Before = the run's initial model, after = its final model.")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -67,15 +67,15 @@ with ui.guard():
     ui.ensure_baseline_run()
 run = None
 with ui.guard("runs"):
-    c = st.columns([3, 2, 2, 1])
+    c = st.columns([3, 2, 3, 1])
     with c[0]:
         run = ui.run_picker("run", key="gap_run")
     method = c[1].radio("embedding", ["pca", "tsne", "umap"], horizontal=True, key="gap_method",
                         format_func={"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}.get)
     views = c[2].multiselect("models", ["initial", "final"], default=["initial", "final"],
-                             key="gap_views",
-                             format_func={"initial": "before (initial)",
-                                          "final": "after (final)"}.get)
+                             key="gap_views", format_func={"initial": "before",
+                                                           "final": "after"}.get,
+                             help="before = the run's initial model, after = its final model")
     seed = c[3].number_input("seed", 0, 999, 0, key="gap_seed")
 
 if run is not None:
@@ -85,18 +85,27 @@ if run is not None:
     have = [w for w in views if run.has_features(w)]
     if not have:
         st.warning(f"{ui.run_label(run)} has no features for {views}")
+    untrained = ui.no_training(run)
+
+    def when_of(which: str) -> str:
+        return "no training" if untrained else "before" if which == "initial" else "after"
+    if untrained and len(have) > 1:  # before = after: one figure, said once
+        have = ["final"]
+        st.info(f"{ui.run_label(run)} did not train: its features before and after are the "
+                "same, so they are shown once. Pick a trained run to compare before and after.")
     numbers = {}
     for which in have:
         with ui.guard(f"{which} features"):
             fs = ui.features(run, which)
             _, pids, camids = pooled(fs)
             xy = embedding(fs, method, int(seed))
-            title = f"{ui.run_label(run)} — {'before' if which == 'initial' else 'after'}"
+            when = when_of(which)
+            title = f"{ui.run_label(run)} — {when}"
             ui.show_figure(F.embedding_scatter_pair(xy, camids, pids, method=label, title=title,
                                                     style=ui.paper_style()),
                            f"embedding_{run.name}_{which}_{method}", key=f"emb_{which}")
             mtime = (run.path / "features" / f"{which}.npz").stat().st_mtime
-            numbers[f"{which}"] = gap_numbers(str(run.path), which, mtime)
+            numbers[when] = gap_numbers(str(run.path), which, mtime)
     if numbers:
         st.subheader("Gap numbers")
         with ui.guard("gap numbers"):
@@ -114,7 +123,7 @@ if run is not None:
             pm = pair_matrix(str(run.path), which, mtime)
             ui.show_figure(F.camera_pair_heatmap(
                 pm["rank1"], cam_names=[f"cam {c + 1}" for c in pm["cameras"]],
-                title=f"rank-1 (%) per camera pair — {ui.run_label(run)} ({which})",
+                title=f"rank-1 (%) per camera pair — {ui.run_label(run)} ({when_of(which)})",
                 style=ui.paper_style()), f"pair_rank1_{run.name}_{which}", key="pair_heat")
             st.caption("Query camera = row, gallery camera = column (standard protocol); the "
                        "diagonal is same-camera retrieval, ignoring only the query's own "
@@ -131,6 +140,10 @@ with ui.guard("identities across models"):
     all_runs = ui.list_runs()
     sources = {}
     for r in all_runs:
+        if ui.no_training(r):  # before = after: one model
+            if r.has_features("final"):
+                sources[f"{ui.run_label(r)} — no training"] = (r, "final")
+            continue
         for which in ("initial", "final"):
             if r.has_features(which):
                 sources[f"{ui.run_label(r)} — {'before' if which == 'initial' else 'after'}"] = \

@@ -6,8 +6,7 @@ import streamlit as st
 from reidlab import app_support as ui
 from reidlab.viz import figures as F
 
-ui.setup_page("Part masks")
-st.title("Part masks")
+ui.page_header("Part masks")
 st.caption("K-means over the spatial feature vectors of the map X gives K part masks, ordered "
            "by the height of their centroid (head → legs); `strict` cuts K uniform stripes.")
 
@@ -51,7 +50,7 @@ if run is not None:
         frames = np.stack([ui.tracklet_thumb(items[i], h, w) for i in chosen])
         km, strict = run_part_masks(model, frames, K)
         what = model.source + (f", epoch {model.epoch}" if model.trained else "")
-        labels = [f"pid {items[i].pid} cam {items[i].camid + 1}" for i in chosen]
+        labels = [f"id {items[i].pid}<br>cam {items[i].camid + 1}" for i in chosen]
         st.caption(f"{ui.run_label(run)}: {what}; map X is {km.shape[2]}×{km.shape[3]}")
         ui.show_figure(F.part_masks_figure(list(frames), km, strict, labels=labels,
                                            style=ui.paper_style()),

@@ -5,10 +5,8 @@ import streamlit as st
 from reidlab import app_support as ui
 from reidlab.viz import figures as F
 
-ui.setup_page("Rank lists")
-st.title("Rank lists")
-st.caption("Green = same person (a correct match), red = a different person, grey = junk "
-           "(same person seen by the same camera: ignored by the evaluation protocol).")
+ui.page_header("Rank lists")
+st.markdown(ui.rank_list_key_html(), unsafe_allow_html=True)
 
 with ui.guard():
     ui.ensure_default_dataset()
@@ -45,10 +43,11 @@ if run is not None:
             gal = [data.gallery[int(fs.g_index[e["gallery_row"]])] for e in ranked]
             status = ["junk" if e["junk"] else "match" if e["match"] else "wrong"
                       for e in ranked]
-            labels = [f"pid {t.pid} c{t.camid + 1}" for t in gal]
+            labels = [f"{t.pid}<br>c{t.camid + 1}" for t in gal]  # narrow columns
             fig = F.rank_list_figure(ui.tracklet_thumb(qt), [ui.tracklet_thumb(t) for t in gal],
                                      status, distances=[e["distance"] for e in ranked],
-                                     labels=labels, query_label=f"query pid {qt.pid} c{qt.camid + 1}",
+                                     labels=labels,
+                                     query_label=f"query<br>id {qt.pid}<br>c{qt.camid + 1}",
                                      style=ui.paper_style())
             hits = sum(s == "match" for s in status)
             st.markdown(f"**query row {qi}** · {hits} correct in the top {k}")

@@ -7,9 +7,8 @@ import streamlit as st
 from reidlab import app_support as ui
 from reidlab.viz import export as E
 
-ui.setup_page("Export")
-st.title("Export")
-st.markdown("Paper settings apply to every download in the app (size in inches, dpi, font "
+ui.page_header("Export")
+st.caption("Paper settings apply to every download in the app (size in inches, dpi, font "
             "size in points, palette; `okabe_ito`, `tol_bright` and `tol_muted` are "
             "colour-blind safe).")
 style = ui.style_controls("export")
@@ -30,7 +29,7 @@ embed = c[1].radio("embedding", ["pca", "tsne", "umap"], horizontal=True, key="e
 figures = {}
 with ui.guard("figures"):
     if run is not None:
-        from reidlab.viz.cli_export import standard_figures, standard_tables
+        from reidlab.viz.cli_export import standard_figures
 
         @st.cache_resource(show_spinner="building figures…", max_entries=8)
         def _std(path: str, mtime: float, method: str, style):
@@ -77,7 +76,10 @@ with ui.guard("tables"):
 if tables:
     st.subheader("Tables")
     tname = st.selectbox("table", list(tables), key="ex_table")
-    st.dataframe(tables[tname], key="ex_table_view")
+    shown = tables[tname]
+    st.dataframe(shown, key="ex_table_view", column_config={  # metrics in %, one decimal
+        c: st.column_config.NumberColumn(format="%.1f") for c in shown.columns
+        if shown[c].dtype.kind == "f"})
     c = st.columns(2)
     c[0].download_button("CSV", E.table_bytes(tables[tname], "csv"), f"{tname}.csv",
                          mime=E.MIME["csv"], on_click="ignore", key="ex_csv")

@@ -9,8 +9,7 @@ from reidlab import app_support as ui
 from reidlab.analysis import pseudo_labels as PL
 from reidlab.viz import figures as F
 
-ui.setup_page("Pseudo labels")
-st.title("Pseudo labels")
+ui.page_header("Pseudo labels")
 
 CURVE_KEYS = ["num_clusters", "outlier_fraction", "precision", "recall", "fscore", "nmi", "ari"]
 MAX_POINTS = 2000
@@ -31,11 +30,9 @@ def clustering_methods() -> list[str]:
 methods = clustering_methods()
 first = methods[0] if methods else "cawcl"
 st.caption(
-    "How the pseudo labels of clustering-based unsupervised methods "
-    f"({', '.join(f'`{m}`' for m in methods) or '`cawcl`'}) evolve at each label update, "
-    "measured against the ground truth (which training never sees), and what the clusters "
-    f"hold. To start, train a `{first}` run on the **Train** page; its label updates appear "
-    "here while it trains.")
+    f"Clustering methods: {', '.join(f'`{m}`' for m in methods) or '`cawcl`'}. Labels are "
+    "measured against the ground truth, which training never sees. A run still training "
+    f"shows its updates so far; with none yet, train a `{first}` run on the **Train** page.")
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)  # read-only arrays: no copy per rerun

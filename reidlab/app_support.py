@@ -48,6 +48,39 @@ PAGES = [
 ]
 
 
+# What each page shows and what to do first: the one line every page opens with.
+INTROS = {
+    "Home": "The lab's front door: the dataset in use and how untrained ImageNet features "
+            "score on it. **First:** open **Domain gap** to see the camera gap, then **Train** "
+            "a model to close it.",
+    "Data": "The dataset: tracklets per camera and split, which person each camera saw, one "
+            "tracklet's frames. **First:** SynthCams is loaded; to use your own data, pick its "
+            "layout and folder here.",
+    "Train": "Training jobs run in the background and survive reloads; their curves update "
+             "live. **First:** pick a method and a preset (*quick*: about ten minutes on a CPU) "
+             "and press **Start training**.",
+    "Domain gap": "Do the features cluster by camera (the gap) or by identity, before and after "
+                  "training? **First:** pick a run (the ImageNet init needs no training) and an "
+                  "embedding; PCA is instant.",
+    "Part masks": "The part masks a network's PAM would use: K-means parts ordered head→legs, "
+                  "strict stripes below. **First:** pick a trained run and move the K slider.",
+    "Distances": "How far same-person pairs are from different-person pairs, overall and per "
+                 "camera pair. **First:** pick a run; overlay a second to compare; turn on "
+                 "**per camera pair** to find the hardest pairs.",
+    "Rank lists": "Queries and their top-k gallery tracklets, bordered by correctness. "
+                  "**First:** pick a run and choose **worst first** to see where it fails.",
+    "Ablations": "Metric against K, λ or clips per tracklet, and a comparison of runs. "
+                 "**First:** queue a sweep (or train on the Train page); finished runs appear "
+                 "here.",
+    "Export": "Paper-ready figures (PNG/SVG/PDF/HTML) and tables (CSV/LaTeX). **First:** set "
+              "the column width, font and palette: every download in the app uses them.",
+    "Pseudo labels": "How the pseudo labels of clustering methods evolve over label updates, "
+                     "against the ground truth. **First:** pick a run of a clustering method "
+                     "(train one on the Train page if there is none).",
+}
+# journal column widths (inches): IEEE / ACM; Elsevier and Springer are within 0.2 in
+COLUMN_WIDTHS = {"single column": 3.5, "double column": 7.16}
+
 # --------------------------------------------------------------------------- locations
 
 def data_root() -> Path:
@@ -75,6 +108,34 @@ def setup_page(title: str, icon: str = "🔬") -> None:
     with st.sidebar:
         fmt, root = current_dataset()
         st.caption(f"dataset: `{root}` ({fmt})  \nruns: `{runs_root()}`")
+
+
+def page_header(title: str, heading: str | None = None) -> None:
+    """Page set-up, the title and the page's one-line introduction (:data:`INTROS`)."""
+    setup_page(title)
+    st.title(heading or title)
+    st.markdown(INTROS[title])
+
+
+def rank_list_key_html() -> str:
+    """The rank lists' colour key as coloured swatches, in the colours the borders are drawn
+    with (``reidlab.viz.figures.RANK_LIST_KEY``)."""
+    from reidlab.viz.figures import RANK_LIST_KEY, rgb_hex
+
+    parts = []
+    for status, (name, rgb, meaning) in RANK_LIST_KEY.items():
+        parts.append(
+            f'<span data-status="{status}" style="display:inline-block;width:0.9em;'
+            f'height:0.9em;border:3px solid {rgb_hex(rgb)};vertical-align:middle"></span> '
+            f"<b>{name}</b> = {meaning}")
+    return '<div data-testid="rank-list-key">' + " &nbsp; ".join(parts) + "</div>"
+
+
+def no_training(run) -> bool:
+    """True for a run that trained nothing (the ImageNet init baseline): its settings (K, λ,
+    clips) mean nothing and its "before" and "after" features are the same."""
+    epochs = run.config.get("config", {}).get("epochs")
+    return is_baseline(run) or (isinstance(epochs, int) and epochs == 0)
 
 
 def error_message(e: BaseException) -> str:
@@ -313,9 +374,21 @@ def paper_style() -> Style:
 def style_controls(key: str = "style") -> Style:
     """Widgets for the paper style; stores the result in session state."""
     cur = paper_style()
+    preset = st.segmented_control(
+        "column width", list(COLUMN_WIDTHS), key=f"{key}_col",
+        format_func=lambda n: f"{n} ({COLUMN_WIDTHS[n]} in)",
+        help="sets the width (in) below to a journal's single- or double-column width")
+    if preset is not None and st.session_state.get(f"{key}_col_applied") != preset:
+        st.session_state[f"{key}_col_applied"] = preset
+        st.session_state[f"{key}_w"] = COLUMN_WIDTHS[preset]
+        aspect = 0.75 if preset == "single column" else 0.5
+        st.session_state[f"{key}_h"] = round(COLUMN_WIDTHS[preset] * aspect, 2)
+    # the size widgets take their values from session state (the column presets set them)
+    st.session_state.setdefault(f"{key}_w", float(cur.width_in))
+    st.session_state.setdefault(f"{key}_h", float(cur.height_in))
     c1, c2, c3, c4, c5 = st.columns(5)
-    width = c1.number_input("width (in)", 1.0, 20.0, float(cur.width_in), 0.1, key=f"{key}_w")
-    height = c2.number_input("height (in)", 1.0, 20.0, float(cur.height_in), 0.1, key=f"{key}_h")
+    width = c1.number_input("width (in)", 1.0, 20.0, step=0.1, key=f"{key}_w")
+    height = c2.number_input("height (in)", 1.0, 20.0, step=0.1, key=f"{key}_h")
     dpi = c3.number_input("dpi", 50, 1200, int(cur.dpi), 50, key=f"{key}_dpi")
     font = c4.number_input("font (pt)", 5.0, 24.0, float(cur.font_pt), 0.5, key=f"{key}_font")
     names = list(PALETTES)

@@ -355,3 +355,29 @@ def test_tsne_projects_wide_features_on_principal_components_first(rng, tmp_path
     embed_2d(x, "tsne", seed=0, cache_dir=tmp_path, progress=lambda f, m: msgs.append(m),
              n_iter=100, early_exaggeration_iter=50, pca_dims=0)
     assert not any("PCA" in m for m in msgs)
+
+
+def test_separation_auc_matches_pairwise_count(rng):
+    from reidlab.analysis.domain_gap import separation_auc
+
+    same = np.round(rng.normal(1.0, 0.5, 40), 1)  # rounded: ties count half
+    diff = np.round(rng.normal(1.5, 0.5, 70), 1)
+    ref = np.mean([(s < d) + 0.5 * (s == d) for s in same for d in diff])
+    assert separation_auc(same, diff) == pytest.approx(ref)
+    assert separation_auc([0.1, 0.2], [0.5, 0.9]) == 1.0
+    assert separation_auc([0.9], [0.1, 0.2]) == 0.0
+    assert np.isnan(separation_auc([], [1.0]))
+
+
+def test_pair_separation_per_camera_pair():
+    from reidlab.analysis.domain_gap import pair_separation
+
+    by_pair = {(0, 1): {"same": np.array([0.1, 0.2]), "diff": np.array([0.15, 0.9])},
+               (1, 0): {"same": np.array([0.5]), "diff": np.array([0.4, 0.6])},
+               (0, 0): {"same": np.zeros(0), "diff": np.array([0.3])}}
+    sep = pair_separation(by_pair)
+    assert sep["cameras"] == [0, 1]
+    assert sep["auc"][0, 1] == pytest.approx(0.75) and sep["auc"][1, 0] == pytest.approx(0.5)
+    assert np.isnan(sep["auc"][0, 0]) and np.isnan(sep["auc"][1, 1])
+    assert sep["n_same"][0, 1] == 2 and sep["n_diff"][0, 0] == 1
+    assert sep["same_median"][0, 1] == pytest.approx(0.15)

@@ -180,9 +180,9 @@ def test_domain_gap_embeddings_match_package(lab):
     np.testing.assert_allclose(cam1["x"], xy[camids == 0, 0], rtol=1e-5, atol=1e-5)
     gap = chart_titled(at, "Camera-domain gap")
     probe = camera_probe(feats, camids, groups=pids, cv=3)["accuracy"]
-    init_bar = next(t for t in gap["data"] if t["name"] == "initial")
+    init_bar = next(t for t in gap["data"] if t["name"] == "before")
     assert init_bar["y"][0] == pytest.approx(probe)
-    final_bar = next(t for t in gap["data"] if t["name"] == "final")
+    final_bar = next(t for t in gap["data"] if t["name"] == "after")
     assert final_bar["y"][0] < init_bar["y"][0]  # final features carry no camera
     heat = chart_titled(at, "rank-1 (%) per camera pair")
     # the heat map is the run's own final evaluation record (pair matrix in %)
@@ -191,6 +191,13 @@ def test_domain_gap_embeddings_match_package(lab):
     rec = [m for m in Run(lab["runs"] / "fake_k2").metrics("eval") if m["which"] == "final"][-1]
     np.testing.assert_allclose(np.asarray(heat["data"][0]["z"], float),
                                100 * np.asarray(rec["pair_rank1"], float), equal_nan=True)
+    # the camera legend sits on the left of the by-camera panel, not beside the identities;
+    # identities are coloured from another family than the cameras
+    legend, x1 = before["layout"]["legend"], before["layout"]["xaxis"]["domain"]
+    assert legend["xanchor"] == "right" and legend["x"] <= x1[0]
+    cams = {t["marker"]["color"] for t in before["data"] if t["name"].startswith("cam ")}
+    ident = next(t for t in before["data"] if t["name"] == "identities")
+    assert ident["xaxis"] == "x2" and not cams & set(ident["marker"]["color"])
     at.multiselect(key="gap_views").set_value(["final"]).run()
     titles = [c["layout"].get("title", {}).get("text", "") for c in charts(at)]
     assert not any("before" in t for t in titles) and any("after" in t for t in titles)
@@ -257,9 +264,36 @@ def test_distances_page_overlay_and_pairs(lab):
     assert len(names) == 4 and any("fake_k4" in n for n in names)
     at.toggle(key="dist_pairs").set_value(True).run()
     no_errors(at)
-    fig = charts(at)[0]
-    n_pairs = len({(a, b) for a, b in d["by_pair"]})
-    assert len([a for a in fig["layout"]["annotations"] if "cam" in a["text"]]) >= n_pairs
+    # per camera pair: one separation heat map per run (not C² squashed panels) ...
+    from reidlab.analysis.domain_gap import pair_separation
+
+    heat = chart_titled(at, "separation — fake_k2")
+    sep = pair_separation(d["by_pair"])
+    np.testing.assert_allclose(np.asarray(heat["data"][0]["z"], float), 100 * sep["auc"],
+                               equal_nan=True)
+    assert chart_titled(at, "separation — fake_k4")
+    # ... and the histograms of one picked pair (hardest first) beside all pairs
+    box = at.selectbox(key="dist_pair")
+    a, b = box.value
+    idx = {c: i for i, c in enumerate(sep["cameras"])}
+    finite = [v for v in sep["auc"].ravel() if np.isfinite(v)]
+    assert sep["auc"][idx[a], idx[b]] == pytest.approx(min(finite))
+    hist = chart_titled(at, "one camera pair vs all")
+    panels = [ann["text"] for ann in hist["layout"]["annotations"]]
+    assert panels[0] == f"cam {a + 1}→{b + 1}" and panels[1].startswith("all pairs")
+    assert "yaxis3" not in hist["layout"]  # two panels side by side, full height each
+    # every series has a legend entry, the same-person ones included
+    legend = {t["name"] for t in hist["data"] if t.get("showlegend", True)}
+    assert legend == {f"{r} (padal_mp): {w} person" for r in ("fake_k2", "fake_k4")
+                      for w in ("same", "different")}
+    pair_same = next(t for t in hist["data"] if t["name"] == "fake_k2 (padal_mp): same person"
+                     and t.get("xaxis", "x") == "x")
+    at.toggle(key="dist_norm").set_value(False).run()
+    pair_same = next(t for t in charts(at)[-1]["data"]
+                     if t["name"] == "fake_k2 (padal_mp): same person"
+                     and t.get("xaxis", "x") == "x")
+    np.testing.assert_allclose(np.sort(pair_same["x"]), np.sort(d["by_pair"][(a, b)]["same"]),
+                               rtol=1e-5)
 
 
 def test_rank_lists_topk_and_worst_first(lab):
@@ -272,7 +306,7 @@ def test_rank_lists_topk_and_worst_first(lab):
     at.slider(key="rl_k").set_value(3).run()
     fig = charts(at)[0]
     titles = [a["text"] for a in fig["layout"]["annotations"]]
-    counted = [t for t in titles[1:] if "(junk)" not in t]
+    counted = [t for t in titles[1:] if not t.endswith("junk")]
     assert len(counted) == 3 and titles[0].startswith("query")
     at.radio(key="rl_order").set_value("worst first").run()
     no_errors(at)
@@ -329,6 +363,14 @@ def test_export_page_settings_and_tables(lab):
     at.number_input(key="export_dpi").set_value(100).run()
     at.number_input(key="export_w").set_value(3.0).run()
     assert any("PNG: 300×400 px" in c.value for c in at.caption)
+    # a journal's column widths in one click
+    at.button_group(key="export_col").set_value("single column").run()
+    assert at.number_input(key="export_w").value == 3.5
+    assert any(f"PNG: 350×{round(at.number_input(key='export_h').value * 100)} px" in c.value
+               for c in at.caption)
+    at.button_group(key="export_col").set_value("double column").run()
+    assert at.number_input(key="export_w").value == 7.16
+    no_errors(at)
     assert at.selectbox(key="ex_table").value == "results"
     tex = at.code[0].value
     assert "\\toprule" in tex and "fake\\_k2" in tex
@@ -615,3 +657,118 @@ def test_no_streamlit_pages_folder():
     from reidlab import app_support as ui
 
     assert all((ROOT / p).is_file() for p, *_ in ui.PAGES)
+
+
+# --------------------------------------------------------------------------- issue 12
+
+def page_files() -> dict:
+    from reidlab import app_support as ui
+
+    # Home through the router (its page links need st.navigation's pages)
+    return {"Home": "app.py", **{t: p for p, t, *_ in ui.PAGES}}
+
+
+PAGE_FILES = page_files()
+
+
+@pytest.mark.parametrize("title", list(PAGE_FILES))
+def test_every_page_opens_with_one_line_saying_what_and_what_first(lab, title):
+    from reidlab import app_support as ui
+
+    at = page(PAGE_FILES[title]).run()
+    no_errors(at)
+    intro = ui.INTROS[title]
+    assert at.markdown[0].value == intro  # the first text under the title
+    assert "**First:**" in intro and intro.count("\n") == 0 and len(intro) < 260
+
+
+def test_domain_gap_of_a_run_without_training_shows_it_once(lab):
+    at = page("app_pages/3_Domain_gap.py").run()  # the ImageNet init baseline by default
+    no_errors(at)
+    titles = [c["layout"].get("title", {}).get("text", "") or "" for c in charts(at)]
+    emb = [t for t in titles if t.startswith("ImageNet init")]
+    assert len(emb) == 1 and "— no training" in emb[0], titles
+    assert any("did not train" in i.value for i in at.info)
+    gap = chart_titled(at, "Camera-domain gap")
+    assert [t["name"] for t in gap["data"]] == ["no training"]
+    models = at.multiselect(key="gap_views")
+    assert list(models.options) == ["before", "after"]  # short tags: never cut off
+
+
+def test_rank_list_key_names_the_colours_drawn(lab):
+    from reidlab.viz import figures as F
+
+    at = page("app_pages/6_Rank_lists.py").run()
+    pick(at, "rl_run", "fake_k2").run()
+    no_errors(at)
+    key = next(m.value for m in at.markdown if "rank-list-key" in m.value)
+    for status, rgb in (("match", F.MATCH_RGB), ("wrong", F.WRONG_RGB), ("junk", F.JUNK_RGB)):
+        name = F.RANK_LIST_KEY[status][0]
+        assert f'data-status="{status}"' in key and F.rgb_hex(rgb) in key and f"<b>{name}</b>" in key
+    assert "red =" not in key and "<b>red</b>" not in key
+    fig = charts(at)[0]
+    imgs = [F.decode_data_uri(t["source"]) for t in fig["data"] if t["type"] == "image"]
+    borders = {tuple(int(v) for v in im[0, 0]) for im in imgs[1:]}
+    assert borders <= {F.MATCH_RGB, F.WRONG_RGB, F.JUNK_RGB} and borders
+    # labels above the thumbnails at the figure's own text size
+    font = fig["layout"]["font"]["size"]
+    assert all(a["font"]["size"] >= font for a in fig["layout"]["annotations"])
+
+
+@pytest.fixture()
+def baseline_only(lab, tmp_path, monkeypatch):
+    """A runs folder holding only the ImageNet init run."""
+    import shutil
+
+    from reidlab.engine.baseline import baseline_name
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    name = baseline_name(lab["data"])
+    shutil.copytree(lab["runs"] / name, runs / name)
+    monkeypatch.setenv("REIDLAB_RUNS", str(runs))
+    return runs
+
+
+def test_ablations_with_only_the_baseline_says_what_to_do(baseline_only):
+    at = page("app_pages/7_Ablations.py").run()
+    no_errors(at)
+    msg = " ".join(i.value for i in at.info)
+    assert "Only the ImageNet init run" in msg and "Queue sweep" in msg and "Train" in msg
+    assert at.expander[0].proto.expanded  # the sweep form is open, right there
+    assert at.button(key="FormSubmitter:sweep-Queue sweep") is not None
+    keys = [m.key for m in at.multiselect]
+    assert "abl_methods" not in keys  # no empty "No options to select" picker
+    table = at.dataframe[0].value
+    row = table.loc[[i for i in table.index if i.startswith("ImageNet init")][0]]
+    assert [row[c] for c in ("K", "lam", "clips_per_tracklet", "epochs", "seed")] == ["—"] * 5
+
+
+def test_export_results_table_has_no_settings_for_the_baseline(lab):
+    from reidlab.engine.runs import list_runs
+    from reidlab.viz.cli_export import standard_tables
+
+    runs = [r for r in list_runs(lab["runs"]) if r.has_features("final")]
+    t = standard_tables(runs)["results"]
+    assert list(t.loc["ImageNet init", ["K", "lambda", "clips"]]) == ["—"] * 3
+    assert list(t.loc["fake_k2", ["K", "lambda", "clips"]]) == ["2", "0.1", "1"] or \
+        t.loc["fake_k2", "K"] == "2"
+    at = page("app_pages/8_Export.py").run()
+    no_errors(at)
+    assert "—" in at.code[0].value  # the LaTeX table too
+
+
+def test_standard_figures_of_a_run_without_training_show_it_once(lab):
+    from reidlab.engine.baseline import baseline_name
+    from reidlab.engine.runs import Run
+    from reidlab.viz.cli_export import standard_figures
+
+    base = Run(lab["runs"] / baseline_name(lab["data"]))
+    figs = standard_figures(base, part_masks=False)
+    assert "embedding_final" in figs and "embedding_initial" not in figs and "metrics" not in figs
+    assert "no training" in figs["embedding_final"].layout.title.text
+    assert [t.name for t in figs["gap"].data] == ["no training"]
+    assert "pair_separation" in figs
+    trained = standard_figures(Run(lab["runs"] / "fake_k2"), part_masks=False)
+    assert {"embedding_initial", "embedding_final"} <= set(trained)
+    assert [t.name for t in trained["gap"].data] == ["before", "after"]

@@ -19,7 +19,11 @@ def test_baseline_cli_writes_a_run_once(tmp_path, capsys):
     stamp = (run.path / "features" / "final.npz").stat().st_mtime_ns
     assert main(["baseline", "--dataset", str(data), "--runs", str(runs)]) == 0
     assert (Run(run.path).path / "features" / "final.npz").stat().st_mtime_ns == stamp
-    assert "features ready" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "features ready" in out
+    # in percent, as the app shows it (not a raw fraction such as 0.011363636363636364)
+    assert f"rank-1 {100 * m['rank1']:.1f}%, mAP {100 * m['mAP']:.1f}% (official protocol)" \
+        in out, out
 
 
 def test_baseline_cli_bad_dataset_is_a_clear_error(tmp_path, capsys):

@@ -34,8 +34,8 @@ def expected_figures(run: Run) -> set[str]:
     assert run.has_features("initial") and run.has_features("final")
     assert run.metrics("step") and len(run.metrics("eval")) >= 2
     assert (run.path / "checkpoint.pt").is_file()
-    return {"embedding_initial", "embedding_final", "gap", "pair_rank1", "distances", "loss",
-            "metrics", "part_masks"}
+    return {"embedding_initial", "embedding_final", "gap", "pair_rank1", "distances",
+            "pair_separation", "loss", "metrics", "part_masks"}
 
 
 @pytest.mark.skipif(not E.static_export_available(), reason="PNG/SVG/PDF need Chromium")

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +120,69 @@ def no_exception(page):
         page.locator('[data-testid="stException"]').first.inner_text()
 
 
+def box(locator) -> dict:
+    b = locator.bounding_box()
+    assert b is not None, "element not rendered"
+    return b
+
+
+def check_camera_legend_beside_its_panel(page):
+    """Domain gap: the camera legend sits on the left of the by-camera panel, clear of the
+    by-identity panel (it once sat beside the identities and read as their colours)."""
+    chart = page.locator(".js-plotly-plot").filter(has_text="by camera").first
+    legend = box(chart.locator("g.legend"))
+    left = box(chart.locator('rect.nsewdrag[data-subplot="xy"]'))
+    right = box(chart.locator('rect.nsewdrag[data-subplot="x2y2"]'))
+    assert legend["x"] + legend["width"] <= left["x"] + 2, (legend, left)
+    assert legend["x"] + legend["width"] < right["x"] - 50, (legend, right)
+    names = chart.locator("g.legend text.legendtext").all_text_contents()
+    assert names and all(n.startswith("cam ") for n in names), names
+
+
+def check_per_pair_panels_are_readable(page, cameras: int):
+    """Distances per camera pair: a heat map with rows a readable height (not C² histogram
+    strips a few pixels tall), and the picked pair's histograms at full height with a legend
+    naming both kinds of pair."""
+    heat = page.locator(".js-plotly-plot").filter(has_text="separation").first
+    area = box(heat.locator('rect.nsewdrag[data-subplot="xy"]'))
+    assert area["height"] / cameras >= 40 and area["width"] / cameras >= 40, area
+    hist = page.locator(".js-plotly-plot").filter(has_text="one camera pair vs all").first
+    for sub in ("xy", "x2y2"):
+        panel = box(hist.locator(f'rect.nsewdrag[data-subplot="{sub}"]'))
+        assert panel["height"] >= 200 and panel["width"] >= 200, (sub, panel)
+    legend = " ".join(hist.locator("g.legend text.legendtext").all_text_contents())
+    assert "same person" in legend and "different person" in legend, legend
+    columns: dict[int, list[float]] = {}  # y tick labels of each axis (same right edge)
+    for t in hist.locator("g.ytick text").all():
+        b = box(t)
+        columns.setdefault(round((b["x"] + b["width"]) / 4), []).append(b["y"])
+    for ys in columns.values():
+        ys = sorted(ys)
+        assert all(b - a > 8 for a, b in zip(ys, ys[1:])), ys  # tick labels do not overlap
+
+
+def check_rank_list_borders_are_the_colours_named(page):
+    """Rank lists: the key above the lists names each colour and shows it; every border drawn
+    in the first rank list is one of those colours (the caption once said red; they were
+    vermillion)."""
+    import io
+
+    from PIL import Image
+
+    key = page.locator('[data-testid="rank-list-key"]')
+    text = key.inner_text()
+    assert "vermillion" in text and "green" in text and "red =" not in text, text
+    named = {}
+    for status in ("match", "wrong", "junk", "query"):
+        css = key.locator(f'[data-status="{status}"]').evaluate(
+            "e => getComputedStyle(e).borderTopColor")
+        named[status] = tuple(int(v) for v in css[css.index("(") + 1:css.index(")")].split(","))
+    chart = page.locator(".js-plotly-plot").filter(has_text="query").first
+    img = np.asarray(Image.open(io.BytesIO(chart.screenshot())).convert("RGB")).astype(int)
+    shown = {s: int((np.abs(img - np.array(rgb)).max(axis=2) <= 6).sum()) for s, rgb in named.items()}
+    assert shown["query"] > 50 and max(shown["match"], shown["wrong"]) > 50, shown
+
+
 def test_train_then_look(app, browser):
     shots = shots_dir(app)
     page = browser.new_page(viewport={"width": 1400, "height": 2000})
@@ -175,6 +239,7 @@ def test_train_then_look(app, browser):
     settle(page)
     page.get_by_text("e2e_padal_mp (padal_mp) — after").first.wait_for(timeout=120_000)
     no_exception(page)
+    check_camera_legend_beside_its_panel(page)
     page.screenshot(path=str(shots / "domain_gap.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 2000})
 
@@ -182,6 +247,7 @@ def test_train_then_look(app, browser):
     page.get_by_text("correct in the top").first.wait_for(timeout=120_000)
     settle(page)
     no_exception(page)
+    check_rank_list_borders_are_the_colours_named(page)
     page.screenshot(path=str(shots / "rank_lists.png"), full_page=True)
 
     page.goto(app["url"] + "/Part_masks", wait_until="domcontentloaded")
@@ -193,12 +259,25 @@ def test_train_then_look(app, browser):
     no_exception(page)
     page.screenshot(path=str(shots / "part_masks.png"), full_page=True)
 
-    for path in ("/Distances", "/Ablations"):
-        page.goto(app["url"] + path, wait_until="domcontentloaded")
-        page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
-        settle(page)
-        no_exception(page)
-        page.screenshot(path=str(shots / f"{path.strip('/').lower()}.png"), full_page=True)
+    page.goto(app["url"] + "/Distances", wait_until="domcontentloaded")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    settle(page)
+    choose(page, "run", "e2e_padal_mp")
+    settle(page)
+    page.locator('[data-testid="stCheckbox"]').filter(has_text="per camera pair") \
+        .locator("label").first.click()
+    settle(page)
+    page.get_by_text("Separation per camera pair").wait_for(timeout=120_000)
+    page.get_by_text("one camera pair vs all").first.wait_for(timeout=120_000)
+    no_exception(page)
+    check_per_pair_panels_are_readable(page, cameras=4)
+    page.screenshot(path=str(shots / "distances.png"), full_page=True)
+
+    page.goto(app["url"] + "/Ablations", wait_until="domcontentloaded")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    settle(page)
+    no_exception(page)
+    page.screenshot(path=str(shots / "ablations.png"), full_page=True)
 
     page.goto(app["url"] + "/Export", wait_until="domcontentloaded")
     page.get_by_text("Download all (").first.wait_for(timeout=120_000)

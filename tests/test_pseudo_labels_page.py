@@ -284,7 +284,8 @@ def test_figure_builders():
     emb = F.pseudo_label_embedding(xy, np.array([0, 0, 1, -1, 1, -1]), np.arange(6),
                                    np.array([0, 1, 0, 1, 2, 2]), method="PCA")
     assert [a.text for a in emb.layout.annotations] == [
-        "PCA: by pseudo label", "PCA: by identity", "PCA: by camera"]
+        "pseudo label", "true identity", "camera"]  # short: they fit a single column
+    assert emb.layout.title.text == "PCA, coloured by"
     names = [t.name for t in emb.data]
     assert names == ["outliers (−1)", "clusters", "identities", "cam 1", "cam 2", "cam 3"]
     assert len(emb.data[0].x) == 2
@@ -335,7 +336,8 @@ def test_page_curves_embedding_and_tables(env):
     assert at.select_slider(key="pl_update").value == 2
     emb = chart_titled(at, "cawcl_a (cawcl) — update after 2 epochs")
     titles = [x["text"] for x in emb["layout"]["annotations"]]
-    assert titles == ["PCA: by pseudo label", "PCA: by identity", "PCA: by camera"]
+    assert titles == ["pseudo label", "true identity", "camera"]
+    assert emb["layout"]["title"]["text"].endswith("· PCA, coloured by")
     assert {"xaxis", "xaxis2", "xaxis3"} <= set(emb["layout"])
     snap = PL.load_update(env / "cawcl_a", 2)
     xy = embed_2d(snap.feat.astype(np.float32), method="pca", seed=0, use_cache=False)

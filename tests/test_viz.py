@@ -43,6 +43,10 @@ def test_embedding_scatter_pair_splits_by_camera(rng):
     cols = list(ident.marker.color)
     assert cols[0] == cols[5] and cols[0] != cols[1]
     assert "by camera" in fig.layout.annotations[0].text
+    # the camera legend is on the left of the by-camera panel (not beside the identities), and
+    # identities take colours from another family than the cameras
+    assert fig.layout.legend.xanchor == "right" and fig.layout.legend.x <= fig.layout.xaxis.domain[0]
+    assert not set(cols) & set(F.PALETTES["tol_bright"]) and not set(cols) & set(F.PALETTES["okabe_ito"])
     with pytest.raises(ValueError):
         F.embedding_scatter_pair(xy[:, :1], cams, pids)
 
@@ -90,6 +94,10 @@ def test_distance_histograms_overlay_and_facets(rng):
                                  for a, b in [(1, 2), (1, 3), (2, 3), (3, 4)]}, facet_cols=2)
     assert len(two.data) == 12
     assert sum(t.showlegend for t in two.data) == 3  # one legend entry per series
+    # a first panel without same-person pairs (a same-camera pair) still gets every entry
+    empty_first = F.distance_histograms({"cam 1→1": {"same": [], "different": diff},
+                                         "cam 1→2": {"same": same, "different": diff}})
+    assert {t.name for t in empty_first.data if t.showlegend} == {"same", "different"}
     assert {t.xaxis for t in two.data} == {"x", "x2", "x3", "x4"}
     with pytest.raises(ValueError):
         F.distance_histograms({})
@@ -109,7 +117,10 @@ def test_rank_list_borders_and_junk():
     centre = imgs[3][10, 8]
     assert centre[0] == centre[1] == centre[2]  # junk is greyed out
     titles = [a.text for a in fig.layout.annotations]
-    assert titles[0] == "query" and titles[1].startswith("#1 0.10") and "(junk)" in titles[3]
+    assert all(a.font.size >= fig.layout.font.size for a in fig.layout.annotations)
+    assert F.RANK_LIST_KEY["wrong"][:2] == ("vermillion", F.WRONG_RGB)
+    assert F.RANK_LIST_KEY["match"][1] == F.MATCH_RGB and F.RANK_LIST_KEY["junk"][1] == F.JUNK_RGB
+    assert titles[0] == "query" and titles[1] == "#1<br>0.1" and "junk" in titles[3]
     with pytest.raises(ValueError):
         F.rank_list_figure(q, gal, ["match", "bad", "junk"])
 
@@ -185,3 +196,65 @@ def test_ablation_plot_averages_runs_at_one_value_and_groups_by_several_keys():
     assert list(km.customdata) == [1, 2] and km.error_y.visible
     assert fig.data[1].error_y.visible is False
     assert list(fig.layout.xaxis.tickvals) == [1.0, 3.0]  # ticks at the values tried
+
+
+def test_camera_pair_heatmap_at_msmt17_size_keeps_every_cell_and_whole_numbers(rng):
+    m = rng.uniform(0, 100, (15, 15))
+    fig = F.camera_pair_heatmap(m)
+    assert len(fig.data[0].x) == 15 and fig.data[0].text[3][4] == f"{m[3, 4]:.0f}"
+    assert F.camera_pair_heatmap(m[:6, :6]).data[0].text[0][1] == f"{m[0, 1]:.1f}"
+
+
+def test_apply_style_keeps_a_builders_margins():
+    fig = F.embedding_scatter_pair(np.zeros((4, 2)), np.array([0, 0, 1, 1]), np.arange(4))
+    left = fig.layout.margin.l
+    out = F.restyle(fig, F.Style(width_in=3.5, height_in=2.0))
+    assert out.layout.margin.l == left and out.layout.width == pytest.approx(336)
+    assert F.restyle(F.counts_bar({}), F.Style()).layout.margin.l == 50
+
+
+def test_restyle_for_a_single_column_scales_every_text_and_fits_titles_and_legends():
+    """Exported at 3.5 in and 8 pt: panel titles at 8 pt (make_subplots writes 16 px), a long
+    title wrapped to the width, a right-side legend moved under the plot, and subplot rows
+    re-spaced so a panel title fits between them."""
+    style = F.Style(width_in=3.5, height_in=2.6, font_pt=8)
+    recs = {"run": [{"epoch": e, "precision": 0.5, "recall": 0.4, "fscore": 0.45,
+                     "nmi": 0.6, "ari": 0.1, "num_clusters": 10 + e} for e in range(3)]}
+    lq = F.label_quality_curves(recs, keys=["num_clusters", "precision", "recall", "fscore",
+                                            "nmi", "ari"], cols=3)
+    out = F.restyle(lq, style)
+    assert all(a.font.size == pytest.approx(style.font_px) for a in out.layout.annotations)
+    assert out.layout.title.font.size == pytest.approx(style.font_px * 1.15, abs=0.01)
+    doms = sorted({tuple(out.layout[k].domain) for k in out.layout if k.startswith("yaxis")})
+    plot_h = style.height_px - out.layout.margin.t - out.layout.margin.b
+    assert len(doms) == 2 and (doms[1][0] - doms[0][1]) * plot_h >= 2.5 * style.font_px
+    tops = {round(d[1], 6) for d in doms}
+    assert {round(a.y, 6) for a in out.layout.annotations} <= tops  # titles moved with panels
+
+    long = F.counts_bar({"train": {"per_camera": {0: 3, 1: 4}}, "query": {"per_camera": {0: 1}}},
+                        title="Tracklets per camera and split of a dataset with a long name")
+    out = F.restyle(long, style)
+    assert "<br>" in out.layout.title.text and "<br>" not in long.layout.title.text
+    assert out.layout.legend.orientation == "h" and out.layout.legend.yref == "container"
+    assert out.layout.margin.b > 45
+    wide = F.restyle(long, F.Style(width_in=7.16, height_in=3.0, font_pt=8))
+    assert wide.layout.legend.orientation is None  # a double column keeps the legend right
+
+
+def test_identity_colours_are_distinct_and_not_a_camera_palette():
+    cols = F.identity_colours(24)
+    assert len(set(cols)) == 24
+    assert not set(c.upper() for c in cols) & {c.upper() for p in F.PALETTES.values() for c in p}
+
+
+def test_auc_floor_shows_pairs_worse_than_chance():
+    assert F.auc_floor([[np.nan, 61.0], [75.0, np.nan]]) == 50.0
+    assert F.auc_floor([[np.nan, 42.0], [75.0, np.nan]]) == 40.0
+    assert F.auc_floor([[np.nan]]) == 50.0
+
+
+def test_rank_list_top_margin_holds_its_longest_label():
+    fig = F.rank_list_figure(_img(), [_img(), _img()], ["junk", "wrong"], distances=[0.0, 1.5],
+                             labels=["4<br>c2", "9<br>c1"], query_label="query<br>id 4<br>c2")
+    lines = max(a.text.count("<br>") + 1 for a in fig.layout.annotations)
+    assert lines == 5 and fig.layout.margin.t >= lines * fig.layout.font.size * 1.2

@@ -9,6 +9,8 @@ output. ``gap_summary`` bundles them for a :class:`~reidlab.eval.features.Featur
 * ``same_vs_cross_camera_retrieval`` — rank-1 when the gallery is restricted to the query's own
   camera vs to the other cameras (cross ≪ same = a camera gap).
 * ``distance_distributions`` — same- vs different-person distances, overall and per camera pair.
+* ``separation_auc`` / ``pair_separation`` — how well those distances separate matches from
+  non-matches (ROC AUC), overall and per camera pair.
 """
 
 from __future__ import annotations
@@ -232,6 +234,48 @@ def distance_distributions(source, q_pids, g_pids, q_camids, g_camids,
             out["by_pair"].setdefault((a, b), {"same": np.zeros(0, np.float32),
                                                "diff": np.zeros(0, np.float32)})
             out["by_pair"][(a, b)][name] = out[name][sel]
+    return out
+
+
+def separation_auc(same, diff) -> float:
+    """How well distances separate same-person from different-person pairs: the probability
+    that a random same-person pair is closer than a random different-person pair (ties count
+    half; the area under the ROC curve). 100 % = every match closer than every non-match, 50 %
+    = no separation; NaN when either set is empty."""
+    same = np.sort(np.asarray(same, dtype=np.float64).ravel())
+    diff = np.sort(np.asarray(diff, dtype=np.float64).ravel())
+    if same.size == 0 or diff.size == 0:
+        return float("nan")
+    below = np.searchsorted(diff, same, side="left")  # different pairs closer than each same
+    ties = np.searchsorted(diff, same, side="right") - below
+    return float(np.mean(1.0 - (below + 0.5 * ties) / diff.size))
+
+
+def pair_separation(by_pair: dict, cameras=None) -> dict:
+    """Per (query camera, gallery camera): :func:`separation_auc` and the medians of the
+    same- and different-person distances, from ``distance_distributions(...)["by_pair"]``.
+
+    Returns ``{"cameras": [...], "auc": C×C, "same_median": C×C, "diff_median": C×C,
+    "n_same": C×C, "n_diff": C×C}`` (NaN / 0 where a pair has no such distances; the
+    diagonal, same-camera pairs, has different-person distances only, since same-camera
+    same-person pairs are junk)."""
+    cams = sorted({c for ab in by_pair for c in ab} if cameras is None else cameras)
+    idx = {c: i for i, c in enumerate(cams)}
+    C = len(cams)
+    out = {"cameras": cams, **{k: np.full((C, C), np.nan) for k in
+                               ("auc", "same_median", "diff_median")},
+           "n_same": np.zeros((C, C), int), "n_diff": np.zeros((C, C), int)}
+    for (a, b), v in by_pair.items():
+        if a not in idx or b not in idx:
+            continue
+        i, j = idx[a], idx[b]
+        same, diff = np.asarray(v.get("same", [])), np.asarray(v.get("diff", []))
+        out["auc"][i, j] = separation_auc(same, diff)
+        out["n_same"][i, j], out["n_diff"][i, j] = same.size, diff.size
+        if same.size:
+            out["same_median"][i, j] = float(np.median(same))
+        if diff.size:
+            out["diff_median"][i, j] = float(np.median(diff))
     return out
 
 

@@ -184,6 +184,17 @@ def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars
     return out
 
 
+def metrics_text(m: dict) -> str:
+    """Final metrics as people read them, in percent as the app shows them:
+    ``rank-1 1.1%, mAP 2.9% (official protocol)`` (as the trainer prints its result)."""
+    def pct(key: str) -> str:
+        v = m.get(key)
+        return "n/a" if not isinstance(v, (int, float)) else f"{100 * v:.1f}%"
+
+    protocol = f" ({m['protocol']} protocol)" if m.get("protocol") else ""
+    return f"rank-1 {pct('rank1')}, mAP {pct('mAP')}{protocol}"
+
+
 # -- CLI: python -m reidlab baseline ------------------------------------------------------
 
 
@@ -205,6 +216,5 @@ def run(args) -> int:
         r = ensure_baseline(args.dataset, args.runs, fmt=args.fmt, backbone=args.backbone,
                             progress=progress)
     m = r.final_metrics() or {}
-    print(f"{r.path}: {BASELINE_LABEL} features ready (rank-1 {m.get('rank1')}, "
-          f"mAP {m.get('mAP')}, protocol {m.get('protocol')})")
+    print(f"{r.path}: {BASELINE_LABEL} features ready ({metrics_text(m)})")
     return 0

@@ -36,7 +36,7 @@ def part_masks_of_run(run, K: int | None = None, items: list[int] | None = None,
     frames = np.stack([read_frame(str(t.frames[len(t.frames) // 2]), model.size)
                        for t in chosen])
     km, strict = run_part_masks(model, frames, K)
-    labels = [f"pid {t.pid} cam {t.camid + 1}" for t in chosen]
+    labels = [f"id {t.pid}<br>cam {t.camid + 1}" for t in chosen]
     label = run.config.get("label") or run.name
     return F.part_masks_figure(list(frames), km, strict, labels=labels, style=style,
                                title=f"Part masks (K={K}), ordered head→legs — {label}")
@@ -44,32 +44,39 @@ def part_masks_of_run(run, K: int | None = None, items: list[int] | None = None,
 
 def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca",
                      cache_dir: str | Path | None = None, part_masks: bool = True) -> dict:
-    """``{name: go.Figure}``: embeddings before/after, gap bars, camera-pair rank-1, distance
-    histograms, loss and metric curves, and the trained network's part masks (each only when
-    the run has the data: part masks need ``checkpoint.pt``)."""
-    from reidlab.analysis.domain_gap import (camera_probe, distance_distributions, pooled,
-                                             silhouette)
+    """``{name: go.Figure}``: embeddings before/after (once for a run that trained nothing),
+    gap bars, camera-pair rank-1, distance histograms, their separation per camera pair, loss
+    and metric curves, and the trained network's part masks (each only when the run has the
+    data: part masks need ``checkpoint.pt``)."""
+    from reidlab.analysis.domain_gap import (camera_probe, distance_distributions,
+                                             pair_separation, pooled, silhouette)
     from reidlab.analysis.embedding import embed_2d
     from reidlab.eval.ranking import compute_distmat, evaluate_by_camera_pair
 
+    from reidlab.engine.baseline import is_baseline
+
     style = style or F.DEFAULT_STYLE
     label = run.config.get("label") or run.name
+    trained = not (is_baseline(run) or run.config.get("config", {}).get("epochs") == 0)
     figs: dict = {}
     gap: dict = {}
     for which in ("initial", "final"):
-        if not run.has_features(which):
-            continue
+        if not run.has_features(which) or (which == "initial" and not trained):
+            continue  # a run that trained nothing: before = after, one figure
         fs = run.features(which)
         feats, pids, camids = pooled(fs)
         xy = embed_2d(feats, method=embed_method, cache_dir=cache_dir)
         figs[f"embedding_{which}"] = F.embedding_scatter_pair(
             xy, camids, pids, method=embed_method.upper() if embed_method == "pca" else
-            {"tsne": "t-SNE", "umap": "UMAP"}[embed_method], title=f"{label} ({which})",
+            {"tsne": "t-SNE", "umap": "UMAP"}[embed_method],
+            title=f"{label} ({'before' if which == 'initial' else 'after'})" if trained else
+            f"{label} (no training)",
             style=style)
         probe = camera_probe(feats, camids, groups=pids, cv=3)
-        gap[which] = {"camera probe acc.": probe["accuracy"],
-                      "silhouette by camera": silhouette(feats, camids),
-                      "silhouette by identity": silhouette(feats, pids)}
+        when = "no training" if not trained else "before" if which == "initial" else "after"
+        gap[when] = {"camera probe acc.": probe["accuracy"],
+                     "silhouette by camera": silhouette(feats, camids),
+                     "silhouette by identity": silhouette(feats, pids)}
     if gap:
         figs["gap"] = F.gap_bars(gap, title=f"Camera-domain gap — {label}", style=style)
     if run.has_features("final"):
@@ -77,39 +84,66 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
         d = compute_distmat(fs.q_feat, fs.g_feat)
         pair = evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
         figs["pair_rank1"] = F.camera_pair_heatmap(
-            100.0 * np.asarray(pair["rank1"], float), cam_names=[f"cam {c + 1}" for c in pair["cameras"]],
-            style=style)
+            100.0 * np.asarray(pair["rank1"], float),
+            cam_names=[f"cam {c + 1}" for c in pair["cameras"]],
+            title=f"rank-1 (%) per camera pair — {label}", style=style)
         dd = distance_distributions(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
                                     max_pairs=50_000)
         figs["distances"] = F.distance_histograms(
             {"all pairs": {"same person": dd["same"], "different person": dd["diff"]}},
             title=f"Distances — {label}", style=style)
+        sep = pair_separation(dd["by_pair"])
+        figs["pair_separation"] = F.camera_pair_heatmap(
+            100.0 * sep["auc"], metric="AUC (%)", zmin=F.auc_floor(100 * sep["auc"]), zmax=100,
+            cam_names=[f"cam {c + 1}" for c in sep["cameras"]],
+            title=f"Same vs different separation per camera pair — {label}", style=style)
     steps = run.metrics("step") or run.metrics("epoch")
     if steps:
         figs["loss"] = F.loss_curves([{**r, **{f"loss/{k}": v for k, v in
                                                (r.get("terms") or {}).items()}} for r in steps],
                                      style=style)
     evals = run.metrics("eval")
-    if len(evals) > 1:
+    if len(evals) > 1 and trained:  # a run that trained nothing has no curve to show
         figs["metrics"] = F.metric_curves(F.to_percent(evals), style=style)
     if part_masks and (run.path / "checkpoint.pt").is_file():
         figs["part_masks"] = part_masks_of_run(run, style=style)
     return figs
 
 
+NO_SETTING = "—"
+
+
+def setting_text(v) -> str:
+    """A run setting as table text: ``—`` for none, numbers as written (λ 0.05, not 0.1)."""
+    if v is None or (isinstance(v, float) and v != v):
+        return NO_SETTING
+    return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+
+
 def standard_tables(runs) -> dict:
-    """``{"results": DataFrame}`` with the final metrics of ``runs`` (one row per run)."""
+    """``{"results": DataFrame}`` with the final metrics of ``runs`` (one row per run; a run
+    that trained nothing, like the ImageNet init, has ``—`` for K, λ and clips, and a method
+    has ``—`` for K without part masks and for λ without camera alignment)."""
     import pandas as pd
 
+    from reidlab.engine.baseline import is_baseline
     from reidlab.engine.config import flat_config
+    from reidlab.methods import METHODS
 
     rows = []
     for r in runs:
         cfg = flat_config(r.config.get("config", {}))
         m = F.to_percent([r.final_metrics() or {}])[0]
+        trained = not (is_baseline(r) or cfg.get("epochs") == 0)
+        cls = METHODS.get(cfg.get("method"))
+        t = cls.traits() if cls is not None else {}
+        used = {"K": t.get("uses_parts", True), "lam": t.get("uses_lam", True)}
         rows.append({"run": r.config.get("label") or r.name, "method": cfg.get("method"),
-                     "K": cfg.get("K"), "lambda": cfg.get("lam"),
-                     "clips": cfg.get("clips_per_tracklet"), "rank1": m.get("rank1"),
+                     **{name: setting_text(cfg.get(key) if trained and used.get(key, True)
+                                           else None)
+                        for name, key in (("K", "K"), ("lambda", "lam"),
+                                          ("clips", "clips_per_tracklet"))},
+                     "rank1": m.get("rank1"),
                      "rank5": m.get("rank5"), "mAP": m.get("mAP"), "mINP": m.get("mINP")})
     return {"results": pd.DataFrame(rows).set_index("run")}
 

@@ -42,6 +42,19 @@ MATCH_RGB = (0, 158, 115)  # bluish green (Okabe-Ito): a correct match in a rank
 WRONG_RGB = (213, 94, 0)  # vermillion (Okabe-Ito): a wrong match
 JUNK_RGB = (150, 150, 150)  # grey: same-camera same-person (ignored by the protocol)
 QUERY_RGB = (0, 114, 178)  # blue: the query
+# what each rank-list border means, in the words a caption uses: status -> (colour name, RGB,
+# meaning); the app's captions and the docs are written from this, so they name the colours drawn
+RANK_LIST_KEY = {
+    "query": ("blue", QUERY_RGB, "the query"),
+    "match": ("green", MATCH_RGB, "same person (a correct match)"),
+    "wrong": ("vermillion", WRONG_RGB, "a different person"),
+    "junk": ("grey", JUNK_RGB, "same person seen by the same camera: junk, ignored by the "
+                               "evaluation protocol"),
+}
+
+
+def rgb_hex(rgb: Sequence[int]) -> str:
+    return "#%02X%02X%02X" % tuple(int(v) for v in rgb)
 
 
 @dataclass(frozen=True)
@@ -92,23 +105,166 @@ DEFAULT_STYLE = Style()
 
 
 def apply_style(fig: go.Figure, style: Style | None = None, *, sized: bool = True) -> go.Figure:
-    """Set template, fonts and (when ``sized``) the figure size of ``fig`` in place; return it."""
+    """Set template, fonts and (when ``sized``) the figure size of ``fig`` in place; return it.
+
+    Every text scales with ``style.font_pt``: the title at 1.15×, subplot titles and other
+    annotations (``make_subplots`` writes them at a fixed 16 px) at 1×, so a figure exported
+    at 8 pt has no 12 pt panel titles."""
     style = style or DEFAULT_STYLE
     fig.update_layout(
         template=style.template,
         font=dict(size=style.font_px, family=style.font_family),
         colorway=list(style.colors()),
-        margin=dict(l=50, r=20, t=50, b=45),
+        title_font_size=round(style.font_px * 1.15, 2),
+        legend_font_size=round(style.font_px * 0.9, 2),
+        legend_title_font_size=round(style.font_px * 0.9, 2),
     )
+    fig.update_annotations(font_size=style.font_px)
+    m = fig.layout.margin
+    if all(getattr(m, k) is None for k in ("l", "r", "t", "b")):  # a builder's own margins stay
+        fig.update_layout(margin=dict(l=50, r=20, t=50, b=45))
     if sized:
         fig.update_layout(width=style.width_px, height=style.height_px)
     return fig
 
 
+def _wrap(text: str, width: int) -> str:
+    """Break ``text`` at spaces into lines of at most ``width`` characters (``<br>`` kept)."""
+    out = []
+    for para in str(text).split("<br>"):
+        line = ""
+        for word in para.split(" "):
+            if line and len(line) + 1 + len(word) > width:
+                out.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        out.append(line)
+    return "<br>".join(out)
+
+
+def _legend_entries(fig: go.Figure) -> list[str]:
+    seen, names = set(), []
+    for t in fig.data:
+        if getattr(t, "showlegend", None) is False or not getattr(t, "name", None) \
+                or "showlegend" not in t:
+            continue  # hidden, unnamed, or a trace without a legend entry (images)
+        key = getattr(t, "legendgroup", None) or t.name
+        if key in seen and getattr(t, "legendgroup", None):
+            continue
+        seen.add(key)
+        names.append(t.name)
+    return names
+
+
+def _legend_rows(fig: go.Figure, style: Style) -> int:
+    """How many rows a horizontal legend of ``fig`` takes at ``style``'s width (estimated
+    from the lengths of its entries)."""
+    lg = fig.layout.legend
+    fpx = style.font_px * 0.9
+    widths = [len(n) * 0.6 * fpx + 50 for n in _legend_entries(fig)]  # text, symbol, gap
+    if not widths:
+        return 0
+    if lg.title.text:
+        widths[0] += len(lg.title.text) * 0.6 * fpx + 10
+    m = fig.layout.margin
+    room = style.width_px - (m.l or 50) - (m.r or 20)
+    rows, x = 1, 0.0
+    for w in widths:
+        if x and x + w > room:
+            rows, x = rows + 1, 0.0
+        x += w
+    return rows
+
+
+def _legend_below(fig: go.Figure, style: Style) -> None:
+    """Fit the legend to a narrow figure. A vertical legend on the right (plotly's default
+    place) takes a third of it: lay it out horizontally under the plot, with the bottom margin
+    its rows need (unless that leaves the plot too short). A legend a builder put at the
+    bottom (``yref="container"``, ``y=0``) gets the margin for the rows it now wraps into.
+    Other legends a builder placed (``legend.x`` set) stay as they are."""
+    lg = fig.layout.legend
+    if fig.layout.showlegend is False or len(_legend_entries(fig)) < 2:
+        return
+    rows = _legend_rows(fig, style)
+    row_h = style.font_px * 0.9 * 1.9
+    m = fig.layout.margin
+    if lg.orientation == "h" and lg.yref == "container" and lg.y == 0:
+        if rows > 1:
+            fig.update_layout(margin_b=(m.b or 45) + (rows - 1) * row_h)
+        return
+    if lg.x is not None or lg.orientation == "h" or rows > 3:
+        return  # placed by its builder, or many long names: below they would take the plot
+    need = rows * row_h + 8
+    if style.height_px - (m.t or 50) - (m.b or 45) - need < 0.3 * style.height_px:
+        return  # too short a figure for a legend below: keep it on the right
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", yref="container",
+                                  y=0, yanchor="bottom"),
+                      margin_b=(m.b or 45) + need)
+
+
+def _space_rows(fig: go.Figure, style: Style) -> None:
+    """Subplot rows (``make_subplots``) with a gap that holds a panel title and tick labels at
+    the export's size (the builders' gaps are fractions of the on-screen height): recompute
+    the y domains of the rows, and move the panel titles with their panels."""
+    axes = {k: v for k, v in fig.layout.to_plotly_json().items() if k.startswith("yaxis")}
+    doms = sorted({tuple(v["domain"]) for v in axes.values() if "domain" in v},
+                  key=lambda d: -d[1])
+    if len(doms) < 2 or any(a[0] < b[1] - 1e-9 for a, b in zip(doms, doms[1:])):
+        return  # one row, or overlapping domains: not a grid of rows
+    plot_h = style.height_px - (fig.layout.margin.t or 0) - (fig.layout.margin.b or 0)
+    if plot_h <= 0:
+        return
+    has_titles = bool(fig.layout.annotations)
+    gap = (2.9 if has_titles else 1.8) * style.font_px / plot_h
+    n = len(doms)
+    h = (1.0 - (n - 1) * gap) / n
+    if h <= 0.15 / n:
+        return  # too short a figure to re-space: leave it as built
+    new = {d: (max(0.0, round(1.0 - i * (h + gap) - h, 9)), min(1.0, round(1.0 - i * (h + gap), 9)))
+           for i, d in enumerate(doms)}
+    for k, v in axes.items():
+        if "domain" in v:
+            fig.layout[k].domain = list(new[tuple(v["domain"])])
+    tops = {round(d[1], 6): nd[1] for d, nd in new.items()}
+    for a in fig.layout.annotations:
+        if a.yref == "paper" and a.y is not None and round(a.y, 6) in tops:
+            a.y = tops[round(a.y, 6)]
+
+
 def restyle(fig: go.Figure, style: Style) -> go.Figure:
-    """A copy of ``fig`` with the paper style applied (sizes, fonts) for export."""
+    """A copy of ``fig`` in the paper ``style``, for export: size, fonts (see
+    :func:`apply_style`), margins scaled with the font, tick labels given the room they need
+    (axis automargin), a title wrapped to the figure's width, and scatter markers scaled down
+    on figures narrower than a double column."""
     out = go.Figure(fig)
-    return apply_style(out, style, sized=True)
+    old_font = out.layout.font.size or DEFAULT_STYLE.font_px
+    apply_style(out, style, sized=True)
+    ratio = style.font_px / old_font
+    m = out.layout.margin
+    out.update_layout(margin={k: round(getattr(m, k) * ratio, 1) for k in ("l", "r", "t", "b")
+                              if getattr(m, k) is not None})
+    out.update_xaxes(automargin=True)
+    out.update_yaxes(automargin=True)
+    title = out.layout.title.text
+    if title:
+        title_px = style.font_px * 1.15
+        room = style.width_px - (out.layout.margin.l or 0) * 0.5
+        wrapped = _wrap(title, max(12, int(room / (0.55 * title_px))))
+        extra = wrapped.count("<br>") - title.count("<br>")
+        out.update_layout(title_text=wrapped)
+        if extra > 0:
+            out.update_layout(margin_t=(out.layout.margin.t or 50) + extra * title_px * 1.25)
+    if style.width_in < 5.0:
+        _legend_below(out, style)
+    _space_rows(out, style)
+    shrink = min(1.0, max(0.6, style.width_in / 7.0))
+    if shrink < 1.0:
+        for t in out.data:
+            if t.type in ("scatter", "scattergl") and t.marker is not None and \
+                    isinstance(t.marker.size, (int, float)):
+                t.marker.size = t.marker.size * shrink
+    return out
 
 
 def _hex_rgb(color: str) -> tuple[int, int, int]:
@@ -201,6 +357,21 @@ def _hide_axes(fig: go.Figure) -> None:
 
 # --------------------------------------------------------------------------- embeddings
 
+def identity_colours(n: int) -> list[str]:
+    """``n`` distinct colours for identities, deliberately *not* the categorical palette used
+    for cameras (so a by-identity panel never reads as coloured by camera): hues spaced by the
+    golden angle, alternating three lightness levels."""
+    import colorsys
+
+    out = []
+    for i in range(int(n)):
+        h = (i * 0.381966) % 1.0
+        light = (0.42, 0.62, 0.30)[i % 3]
+        r, g, b = colorsys.hls_to_rgb(h, light, 0.75)
+        out.append("#%02x%02x%02x" % (round(255 * r), round(255 * g), round(255 * b)))
+    return out
+
+
 def embedding_scatter_pair(
     xy: np.ndarray,
     camids: np.ndarray,
@@ -214,8 +385,10 @@ def embedding_scatter_pair(
     """Two side-by-side scatters of the same 2-D embedding: coloured by camera | by identity.
 
     Features that cluster by camera (left) rather than by identity (right) show the camera
-    domain gap. One trace per camera on the left (legend = cameras); the right panel colours
-    identities cyclically through the palette (identities are too many for a legend).
+    domain gap. One trace per camera on the left, whose legend (the cameras, in the style's
+    palette) sits to the *left* of that panel; the right panel colours identities with
+    :func:`identity_colours` (another colour family than the cameras', cycling after
+    ``max_id_colors`` or 24; identities are too many for a legend, hover names them).
     """
     style = style or DEFAULT_STYLE
     xy = np.asarray(xy, dtype=np.float64)
@@ -224,9 +397,9 @@ def embedding_scatter_pair(
     if xy.ndim != 2 or xy.shape[1] != 2 or not (len(xy) == len(camids) == len(pids)):
         raise ValueError(f"expected N×2 points with N camids and pids, got {xy.shape}, "
                          f"{camids.shape}, {pids.shape}")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"{method}: by camera",
-                                                        f"{method}: by identity"),
-                        horizontal_spacing=0.06)
+    uniq = np.unique(pids)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        "by camera", f"by identity ({len(uniq)})"), horizontal_spacing=0.04)
     for c in np.unique(camids):
         m = camids == c
         fig.add_trace(go.Scattergl(
@@ -235,13 +408,14 @@ def embedding_scatter_pair(
             customdata=np.stack([pids[m], camids[m] + 1], axis=1),
             hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
         ), row=1, col=1)
-    uniq = np.unique(pids)
     rank = {p: i for i, p in enumerate(uniq)}
-    colors = [style.color(rank[p] % (max_id_colors or 10**9)) for p in pids]
+    n_col = min(len(uniq), max_id_colors or 24) or 1
+    palette = identity_colours(n_col)
+    colors = [palette[rank[p] % n_col] for p in pids]
     fig.add_trace(go.Scattergl(
         x=xy[:, 0], y=xy[:, 1], mode="markers", name="identities", showlegend=False,
         marker=dict(size=5, color=colors, opacity=0.8,
-                    symbol=[("circle", "square", "diamond", "cross", "x")[rank[p] // len(style.colors()) % 5]
+                    symbol=[("circle", "square", "diamond", "cross", "x")[rank[p] // n_col % 5]
                             for p in pids]),
         customdata=np.stack([pids, camids + 1], axis=1),
         hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
@@ -249,7 +423,13 @@ def embedding_scatter_pair(
     fig.update_xaxes(showticklabels=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False)
     apply_style(fig, style, sized=False)
-    fig.update_layout(title=title or None, legend=dict(title="camera"))
+    # the camera legend belongs to the left panel: put it on that panel's left edge
+    fig.update_layout(title=f"{title} · {method}" if title else method,
+                      # no legend title: the panel says "by camera", and a title row would
+                      # push a sixth camera out of a single-column figure
+                      legend=dict(x=-0.01, xanchor="right", y=1.0, yanchor="top",
+                                  itemsizing="constant", tracegroupgap=0),
+                      margin=dict(l=80, r=10, t=70, b=10))
     return fig
 
 
@@ -298,7 +478,10 @@ def identity_panels(panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarr
     fig.update_yaxes(showticklabels=False, zeroline=False)
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title or f"{len(all_pids)} identities ({method}): colour = identity,"
-                      " marker = camera", legend=dict(title="camera"))
+                      " marker = camera",
+                      legend=dict(title="camera", orientation="h", x=0, xanchor="left",
+                                  yref="container", y=0, yanchor="bottom"),
+                      margin=dict(l=20, r=20, t=80, b=45))
     return fig
 
 
@@ -366,17 +549,34 @@ def camera_pair_heatmap(matrix: np.ndarray, *, metric: str = "rank-1 (%)",
         raise ValueError(f"expected a C×C matrix, got shape {m.shape}")
     names = list(cam_names) if cam_names is not None else [f"cam {i + 1}" for i in range(m.shape[1])]
     rows = names[:m.shape[0]]
-    text = [["" if not np.isfinite(v) else f"{v:.1f}" for v in row] for row in m]
+    # cells stay readable up to MSMT17's 15 cameras: whole numbers from 9 cameras on
+    decimals = 1 if max(m.shape) <= 8 else 0
+    text = [["" if not np.isfinite(v) else f"{v:.{decimals}f}" for v in row] for row in m]
     fig = go.Figure(go.Heatmap(
         z=m, x=names, y=rows, text=text, texttemplate="%{text}", colorscale="Viridis",
-        zmin=zmin, zmax=zmax, colorbar=dict(title=metric),
+        zmin=zmin, zmax=zmax, colorbar=dict(title=dict(text=metric, side="right"),
+                                            thickness=12),
+        xgap=1, ygap=1,
         hovertemplate="query %{y}<br>gallery %{x}<br>%{z:.2f}<extra></extra>",
     ))
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title or f"{metric} per camera pair", xaxis_title="gallery camera",
                       yaxis_title="query camera")
     fig.update_yaxes(autorange="reversed")
+    if max(m.shape) > 8:  # 15 cameras (MSMT17): "1".."15", every one, cell text a bit smaller
+        short = [str(n).removeprefix("cam ") for n in names]
+        fig.update_xaxes(tickmode="array", tickvals=names, ticktext=short, tickangle=0)
+        fig.update_yaxes(tickmode="array", tickvals=rows, ticktext=short[:len(rows)])
+        fig.update_traces(textfont_size=style.font_px * 0.8)
     return fig
+
+
+def auc_floor(auc_percent) -> float:
+    """The bottom of an AUC (%) colour scale: 50 (chance), or lower, in steps of 10, when some
+    camera pair separates worse than chance (so it does not look like chance)."""
+    a = np.asarray(auc_percent, dtype=np.float64)
+    low = np.nanmin(a) if np.isfinite(a).any() else 50.0
+    return float(min(50.0, np.floor(low / 10.0) * 10.0))
 
 
 def gap_bars(values: Mapping[str, Mapping[str, float]], *, title: str = "Camera-domain gap",
@@ -395,6 +595,9 @@ def gap_bars(values: Mapping[str, Mapping[str, float]], *, title: str = "Camera-
                              textposition="outside"))
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title, barmode="group", yaxis_title=yaxis_title)
+    # "silhouette<br>by identity": two short lines instead of long labels turned 45°
+    fig.update_xaxes(tickmode="array", tickvals=measures, ticktext=[_wrap(m, 11) for m in measures],
+                     tickangle=0)
     return fig
 
 
@@ -425,19 +628,27 @@ def distance_histograms(groups: Mapping[str, Mapping[str, np.ndarray]], *,
     series_names: list[str] = []
     for g in groups.values():
         series_names += [k for k in g if k not in series_names]
+    shown: set[str] = set()
     for p, name in enumerate(panels):
         r, c = p // cols + 1, p % cols + 1
         for key, v in groups[name].items():
             v = np.asarray(v, np.float64).ravel()
+            v = v[np.isfinite(v)]
             i = series_names.index(key)
+            # one legend entry per series, on its first panel with data (the first camera
+            # pair may have no same-person pair at all)
+            legend = key not in shown and (v.size > 0 or p == len(panels) - 1)
+            shown |= {key} if legend else set()
             fig.add_trace(go.Histogram(
-                x=v[np.isfinite(v)], name=key, legendgroup=key, showlegend=p == 0,
+                x=v, name=key, legendgroup=key, showlegend=legend,
                 histnorm="probability", opacity=0.55, marker_color=style.color(i),
                 xbins=dict(start=lo, end=hi + size, size=size),
             ), row=r, col=c)
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title, barmode="overlay")
     fig.update_xaxes(title_text="distance", row=rows)
+    fig.update_xaxes(matches="x", range=[lo, hi + size])  # one distance scale in every panel
+    fig.update_yaxes(title_text="fraction of pairs", col=1)
     return fig
 
 
@@ -447,9 +658,9 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
                      distances: Sequence[float] | None = None, labels: Sequence[str] | None = None,
                      query_label: str = "query", thumb: tuple[int, int] = (128, 64),
                      border: int = 4, title: str = "", style: Style | None = None) -> go.Figure:
-    """A query thumbnail and its top-k gallery: green border = same person (correct), red =
-    different person, greyed with a grey border = junk (same person seen by the same camera,
-    ignored by the protocol). ``status[i]`` is one of "match", "wrong", "junk"."""
+    """A query thumbnail and its top-k gallery: bluish-green border = same person (correct),
+    vermillion (orange-red) = different person, greyed with a grey border = junk (same person
+    seen by the same camera, ignored by the protocol). ``status[i]`` is one of "match", "wrong", "junk"."""
     style = style or DEFAULT_STYLE
     if len(status) != len(gallery):
         raise ValueError(f"{len(gallery)} gallery images but {len(status)} status values")
@@ -459,13 +670,13 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
     for i, s in enumerate(status):
         if s not in colours:
             raise ValueError(f"rank-list status must be match|wrong|junk, got {s!r}")
-        t = f"#{i + 1}"
+        t = f"#{i + 1}"  # one short item per line: a column is ~0.3 in wide in one column
         if distances is not None:
-            t += f" {distances[i]:.2f}"
+            t += f"<br>{distances[i]:.3g}"
         if labels is not None:
             t += f"<br>{labels[i]}"
         if s == "junk":
-            t += "<br>(junk)"
+            t += "<br>junk"
         titles.append(t)
     fig = make_subplots(rows=1, cols=k + 1, subplot_titles=titles, horizontal_spacing=0.01)
     h, w = thumb
@@ -478,9 +689,12 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
         fig.add_trace(_image_trace(add_border(im, colours[s], border), s), row=1, col=i + 2)
     _hide_axes(fig)
     apply_style(fig, style, sized=False)
-    fig.update_annotations(font_size=style.font_px * 0.85)
-    fig.update_layout(title=title or None, height=int(h * 1.6 + 80),
-                      margin=dict(l=10, r=10, t=80, b=10))
+    fig.update_annotations(font_size=style.font_px)  # labels as large as the figure's text
+    # room above the thumbnails for the longest label (rank, distance, id, camera, junk)
+    lines = max(t.count("<br>") + 1 for t in titles)
+    top = int(16 + lines * style.font_px * 1.3 + (style.font_px * 2 if title else 0))
+    fig.update_layout(title=title or None, height=int(h * 1.6 + top),
+                      margin=dict(l=10, r=10, t=top, b=10))
     return fig
 
 
@@ -540,8 +754,15 @@ def part_masks_figure(frames: Sequence[np.ndarray], masks: np.ndarray,
                                  marker=dict(size=10, color=colors[k % len(colors)], symbol="square")))
     _hide_axes(fig)
     apply_style(fig, style, sized=False)
+    for a in fig.layout.annotations:  # row titles start at the left edge, not centred
+        if a.text in [name for name, _ in rows[1:]]:  # over the first frame (cut off there)
+            a.update(x=0, xanchor="left")
+    lines = 1 + max((str(lab).count("<br>") for lab in (labels or [])), default=0)
     fig.update_layout(title=title or f"Part masks (K={K}), ordered head→legs",
-                      legend=dict(orientation="h", y=-0.04), height=230 * len(rows) + 120)
+                      legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0,
+                                  yanchor="bottom"),
+                      margin=dict(l=10, r=10, t=60 + 18 * lines, b=45),
+                      height=230 * len(rows) + 120)
     return fig
 
 
@@ -702,13 +923,15 @@ def label_quality_curves(series: Mapping[str, Sequence[Mapping]], *, keys: Seque
                 shown.add(name)
         if k in unit_keys:
             fig.update_yaxes(range=[-0.02, 1.02], row=row, col=col)
-    fig.update_xaxes(title_text=x_title or x, row=rows)
+    fig.update_xaxes(title_text=x_title or x, row=rows, col=1)
     values = sorted({v for t in fig.data for v in t.x})
     if len(values) <= 12:  # ticks at the updates (epochs 0, 1, 2; not 0.5)
         fig.update_xaxes(tickmode="array", tickvals=values, ticktext=[f"{v:g}" for v in values])
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title, height=260 * rows + 110,
-                      legend=dict(orientation="h", y=-0.12 if rows > 1 else -0.25))
+                      legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0,
+                                  yanchor="bottom"),
+                      margin=dict(l=50, r=20, t=70, b=75))
     return fig
 
 
@@ -717,8 +940,9 @@ def pseudo_label_embedding(xy: np.ndarray, labels: np.ndarray, pids: np.ndarray,
                            style: Style | None = None) -> go.Figure:
     """One 2-D embedding of clustered samples, three ways side by side: coloured by pseudo
     label (outliers, label −1, in grey), by true identity (unknown, −1, in grey) and by
-    camera (one trace and legend entry per camera). Labels and identities cycle through the
-    palette (and marker symbols): they are too many for a legend; hover names them."""
+    camera (one trace and legend entry per camera, in the style's palette). Labels and
+    identities cycle through :func:`identity_colours` (another colour family than the
+    cameras') and marker symbols: they are too many for a legend; hover names them."""
     style = style or DEFAULT_STYLE
     xy = np.asarray(xy, dtype=np.float64)
     labels, pids, camids = (np.asarray(a).astype(int) for a in (labels, pids, camids))
@@ -727,20 +951,21 @@ def pseudo_label_embedding(xy: np.ndarray, labels: np.ndarray, pids: np.ndarray,
         raise ValueError(f"expected N×2 points with N labels, pids and camids, got {xy.shape}, "
                          f"{labels.shape}, {pids.shape}, {camids.shape}")
     grey = "#%02X%02X%02X" % JUNK_RGB
-    n_col = len(style.colors())
+    n_col = 24  # colours for labels and identities before the marker shape changes
+    ids = identity_colours(n_col)
     shapes = ("circle", "square", "diamond", "cross", "x")
     custom = np.stack([labels, pids, camids + 1], axis=1)
     hover = "label %{customdata[0]}<br>pid %{customdata[1]}<br>cam %{customdata[2]}<extra></extra>"
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.04,
-                        subplot_titles=(f"{method}: by pseudo label", f"{method}: by identity",
-                                        f"{method}: by camera"))
+                        subplot_titles=("pseudo label", "true identity", "camera"))
 
     def cyclic(values, m, name, col, legend):
         uniq = np.unique(values[m])
         rank = {v: i for i, v in enumerate(uniq)}
+        # labels and identities in another colour family than the cameras (third panel)
         fig.add_trace(go.Scattergl(
             x=xy[m, 0], y=xy[m, 1], mode="markers", name=name, showlegend=legend,
-            marker=dict(size=5, opacity=0.85, color=[style.color(rank[v]) for v in values[m]],
+            marker=dict(size=5, opacity=0.85, color=[ids[rank[v] % n_col] for v in values[m]],
                         symbol=[shapes[rank[v] // n_col % len(shapes)] for v in values[m]]),
             customdata=custom[m], hovertemplate=hover), row=1, col=col)
 
@@ -761,7 +986,10 @@ def pseudo_label_embedding(xy: np.ndarray, labels: np.ndarray, pids: np.ndarray,
     fig.update_xaxes(showticklabels=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False)
     apply_style(fig, style, sized=False)
-    fig.update_layout(title=title or None, height=460)
+    fig.update_layout(title=(f"{title} · " if title else "") + f"{method}, coloured by", height=460,
+                      legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0,
+                                  yanchor="bottom", itemsizing="constant"),
+                      margin=dict(l=20, r=20, t=80, b=45))
     return fig
 
 
@@ -791,4 +1019,5 @@ __all__ = [
     "gap_bars", "distance_histograms", "rank_list_figure", "part_masks_figure", "frames_strip",
     "thumbnail_grid", "counts_bar", "ablation_plot", "to_percent", "METRIC_KEYS", "png_data_uri", "decode_data_uri",
     "add_border", "grey_out", "label_quality_curves", "pseudo_label_embedding", "image_strip",
+    "auc_floor", "identity_colours", "RANK_LIST_KEY", "rgb_hex",
 ]
