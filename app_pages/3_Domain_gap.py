@@ -17,12 +17,45 @@ def gap_numbers(path: str, which: str, mtime: float) -> dict:
     from reidlab.analysis.domain_gap import camera_probe, pooled, silhouette
     from reidlab.eval.features import FeatureSet
 
+    from reidlab.analysis.domain_gap import pooled_modality
+
     fs = FeatureSet.load(f"{path}/features/{which}.npz")
     feats, pids, camids = pooled(fs)
     probe = camera_probe(feats, camids, groups=pids, cv=3)
-    return {"camera probe acc.": probe["accuracy"], "chance": probe["chance"],
-            "silhouette by camera": silhouette(feats, camids),
-            "silhouette by identity": silhouette(feats, pids)}
+    out = {"camera probe acc.": probe["accuracy"], "chance": probe["chance"],
+           "silhouette by camera": silhouette(feats, camids),
+           "silhouette by identity": silhouette(feats, pids)}
+    mods = pooled_modality(fs)
+    if len(np.unique(mods)) > 1:  # infrared ↔ colour data: the modality gap too
+        out["modality probe acc."] = camera_probe(feats, mods, groups=pids, cv=3)["accuracy"]
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def stage_correlations(path: str, mtime: float, max_tracklets: int = 600) -> dict:
+    """The infrared paper's Fig. 3 for a run: per-stage correlation of infrared/colour pairs
+    of its test tracklets, for the ImageNet-initialised network and the trained one."""
+    from reidlab.analysis.modality import stage_correlation, stage_features
+    from reidlab.engine.restore import load_run_model
+    from reidlab.engine.runs import Run
+    from reidlab.models.backbones import build_backbone
+    from reidlab.models.reid_net import ReIDNet
+
+    run = Run(path)
+    data, cfg = run.dataset(), run.train_config()
+    items = data.query + data.gallery
+    rows = np.random.default_rng(0).permutation(len(items))[:max_tracklets]
+    items = [items[i] for i in sorted(rows)]
+    pids = [t.pid for t in items]
+    mods = [t.modality for t in items]
+    init = ReIDNet(build_backbone(cfg.backbone, pretrained=cfg.pretrained,
+                                  last_stride=cfg.last_stride))
+    first = "initial (ImageNet)" if cfg.pretrained else "initial (random)"
+    out = {first: stage_correlation(stage_features(init, items, cfg), pids, mods)}
+    model = load_run_model(run)
+    if model.trained:
+        out["trained"] = stage_correlation(stage_features(model.method, items, cfg), pids, mods)
+    return out
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -104,6 +137,16 @@ if run is not None:
             ui.show_figure(F.embedding_scatter_pair(xy, camids, pids, method=label, title=title,
                                                     style=ui.paper_style()),
                            f"embedding_{run.name}_{which}_{method}", key=f"emb_{which}")
+            from reidlab.analysis.domain_gap import pooled_modality
+            from reidlab.data.tracklets import MODALITY_NAMES
+
+            mods = pooled_modality(fs)
+            if len(np.unique(mods)) > 1:  # infrared ↔ colour: the same map by modality
+                ui.show_figure(F.embedding_scatter_pair(
+                    xy, mods, pids, method=label, title=f"{title} (by modality)",
+                    group_title="by modality", group_names=list(MODALITY_NAMES),
+                    style=ui.paper_style()), f"embedding_modality_{run.name}_{which}_{method}",
+                    key=f"emb_mod_{which}")
             mtime = (run.path / "features" / f"{which}.npz").stat().st_mtime
             numbers[when] = gap_numbers(str(run.path), which, mtime)
     if numbers:
@@ -128,6 +171,28 @@ if run is not None:
             st.caption("Query camera = row, gallery camera = column (standard protocol); the "
                        "diagonal is same-camera retrieval, ignoring only the query's own "
                        "tracklet. Off-diagonal ≪ diagonal is the camera gap.")
+
+# ------------------------------------------------------- the infrared paper's Fig. 3
+
+    if run is not None and have:
+        from reidlab.analysis.domain_gap import pooled_modality
+
+        fs_last = ui.features(run, have[-1])
+        if len(np.unique(pooled_modality(fs_last))) > 1:
+            st.subheader("The modality gap by stage")
+            st.caption("How correlated the same person's features are across modalities at "
+                       "each backbone stage (the infrared paper's Fig. 3): solid = infrared "
+                       "and colour images of one person, dotted = of different people. Up to "
+                       "600 test tracklets; the network is rebuilt from the run.")
+            if st.button("Compute", key="gap_stage_corr"):
+                with ui.guard("stage correlation"), st.spinner("stage features…"):
+                    ck = run.path / "checkpoint.pt"
+                    curves = stage_correlations(str(run.path),
+                                                ck.stat().st_mtime if ck.is_file() else 0.0)
+                    ui.show_figure(F.stage_correlation_plot(
+                        curves, title=f"Cross-modality correlation by stage — "
+                        f"{ui.run_label(run)}", style=ui.paper_style()),
+                        f"stage_correlation_{run.name}", key="gap_stage_fig")
 
 # --------------------------------------------------------------------------- PIRID's Fig. 3
 

@@ -299,6 +299,16 @@ def pooled(fs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return feats, pids, camids
 
 
+def pooled_modality(fs) -> np.ndarray:
+    """The modality (COLOUR 0 / INFRARED 1) of each row of :func:`pooled`."""
+    q = np.asarray(fs.q_feat, dtype=np.float32)
+    g = np.asarray(fs.g_feat, dtype=np.float32)
+    seen = {(row.tobytes(), int(p), int(c)) for row, p, c in zip(q, fs.q_pids, fs.q_camids)}
+    keep = np.array([(row.tobytes(), int(p), int(c)) not in seen
+                     for row, p, c in zip(g, fs.g_pids, fs.g_camids)], dtype=bool)
+    return np.concatenate([np.asarray(fs.q_modality), np.asarray(fs.g_modality)[keep]])
+
+
 def gap_summary(fs, seed: int = 0, probe_cv: int = 5, max_pairs: int = 200_000) -> dict:
     """All gap numbers for a FeatureSet.
 

@@ -27,19 +27,20 @@ from reidlab.data.tracklets import COLOUR, INFRARED, Tracklet
 def stage_features(method, tracklets: Sequence[Tracklet], cfg, device="cpu",
                    batch: int = 32) -> list[np.ndarray]:
     """Per stage 1–4, an N×C_j array of each tracklet's pooled stage output (mean over its
-    evenly spaced frames, as evaluation takes them)."""
+    evenly spaced frames, as evaluation takes them). ``method``: a method (its ``net``) or a
+    network itself (e.g. an ImageNet-initialised ``ReIDNet``)."""
     from reidlab.data.loader import EvalTrackletDataset, collate_tracklets
 
+    net = getattr(method, "net", method)
     was = method.training
     method.eval()
-    ds = EvalTrackletDataset(list(tracklets), cfg, method.net.input_norm)
+    ds = EvalTrackletDataset(list(tracklets), cfg, net.input_norm)
     outs: list[list[np.ndarray]] = [[], [], [], []]
     try:
         for s in range(0, len(ds), batch):
             b = collate_tracklets([ds[i] for i in range(s, min(len(ds), s + batch))])
             clips = b["clips"].to(device)
-            out = method.net(clips, b["modality"].to(device)) if hasattr(method.net, "shared") \
-                else method.net(clips)
+            out = net(clips, b["modality"].to(device)) if hasattr(net, "shared") else net(clips)
             if "g" in out:
                 gs = out["g"]
             else:

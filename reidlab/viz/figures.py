@@ -381,8 +381,12 @@ def embedding_scatter_pair(
     method: str = "t-SNE",
     style: Style | None = None,
     max_id_colors: int | None = None,
+    group_title: str = "by camera",
+    group_names: Sequence[str] | None = None,
 ) -> go.Figure:
     """Two side-by-side scatters of the same 2-D embedding: coloured by camera | by identity.
+    ``group_title`` / ``group_names`` (one name per group id, default "cam N") colour the left
+    panel by another grouping given in ``camids`` — e.g. by modality ("colour", "infrared").
 
     Features that cluster by camera (left) rather than by identity (right) show the camera
     domain gap. One trace per camera on the left, whose legend (the cameras, in the style's
@@ -399,11 +403,12 @@ def embedding_scatter_pair(
                          f"{camids.shape}, {pids.shape}")
     uniq = np.unique(pids)
     fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        "by camera", f"by identity ({len(uniq)})"), horizontal_spacing=0.04)
+        group_title, f"by identity ({len(uniq)})"), horizontal_spacing=0.04)
     for c in np.unique(camids):
         m = camids == c
         fig.add_trace(go.Scattergl(
-            x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"cam {c + 1}",
+            x=xy[m, 0], y=xy[m, 1], mode="markers",
+            name=group_names[c] if group_names is not None else f"cam {c + 1}",
             marker=dict(size=5, color=style.color(c), opacity=0.8), legendgroup="cam",
             customdata=np.stack([pids[m], camids[m] + 1], axis=1),
             hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
@@ -430,6 +435,28 @@ def embedding_scatter_pair(
                       legend=dict(x=-0.01, xanchor="right", y=1.0, yanchor="top",
                                   itemsizing="constant", tracegroupgap=0),
                       margin=dict(l=80, r=10, t=70, b=10))
+    return fig
+
+
+def stage_correlation_plot(curves: Mapping[str, dict], *, title: str = "",
+                           style: Style | None = None) -> go.Figure:
+    """The infrared paper's Fig. 3: mean correlation of infrared/colour feature pairs per
+    backbone stage, one colour per model; solid = the same person, dotted = different people
+    (what a stage gives anyway). ``curves``: model name → :func:`reidlab.analysis.modality.
+    stage_correlation` result."""
+    style = style or DEFAULT_STYLE
+    fig = go.Figure()
+    for i, (name, c) in enumerate(curves.items()):
+        stages = [f"stage {s}" for s in c["stage"]]
+        for key, dash, who in (("same_person", "solid", "same person"),
+                               ("different_person", "dot", "different people")):
+            fig.add_trace(go.Scatter(
+                x=stages, y=c[key], mode="lines+markers", name=f"{name}: {who}",
+                line=dict(color=style.color(i), dash=dash), marker=dict(size=7),
+                hovertemplate="%{x}: r = %{y:.3f}<extra>" + f"{name}, {who}</extra>"))
+    apply_style(fig, style)
+    fig.update_layout(title=title or "Cross-modality feature correlation by stage",
+                      yaxis_title="mean Pearson r (infrared, colour)", xaxis_title="backbone stage")
     return fig
 
 
