@@ -50,8 +50,16 @@ if data is not None:
     for t in items:
         if t.pid in shown and (t.camid, t.pid) not in cells:
             cells[(t.camid, t.pid)] = ui.tracklet_thumb(t, 64, 32)
-    ui.show_figure(F.thumbnail_grid(cells, cams, shown, title=f"{split}: camera × identity"),
-                   f"grid_{split}", downloads=False)
+    # infrared ↔ colour datasets: say which cameras are which, side by side in one grid
+    from reidlab.data.tracklets import MODALITY_NAMES
+
+    mod_of = {t.camid: t.modality for t in data.train + data.query + data.gallery}
+    names = ({c: f"cam {c + 1} · {MODALITY_NAMES[mod_of[c]]}" for c in cams if c in mod_of}
+             if len(set(mod_of.values())) > 1 else None)
+    if names:
+        st.caption("Colour and infrared cameras: " + ", ".join(names[c] for c in sorted(names)))
+    ui.show_figure(F.thumbnail_grid(cells, cams, shown, title=f"{split}: camera × identity",
+                                    cam_names=names), f"grid_{split}", downloads=False)
 
     st.subheader("A tracklet's frames")
     idx = st.number_input(f"{split} tracklet", 0, max(0, len(items) - 1), 0, key="tracklet")
@@ -59,6 +67,7 @@ if data is not None:
         t = items[int(idx)]
         frames = [ui.thumbnail(str(p), 128, 64) for p in t.frames[:16]]
         ui.show_figure(F.frames_strip(frames, title=f"pid {t.pid} · cam {t.camid + 1} · "
+                                                    f"{MODALITY_NAMES[t.modality]} · "
                                                     f"{len(t.frames)} frames"),
                        "tracklet_frames", downloads=False)
 

@@ -17,6 +17,22 @@ st.caption("Same-person pairs across cameras vs different-person pairs (same-cam
            "retrieval is.")
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def modality_sets(path: str, which: str, mtime: float) -> dict:
+    """Distances per modality pair (colour ↔ colour, infrared ↔ infrared, infrared ↔ colour)
+    over the run's test tracklets; {} for a colour-only dataset."""
+    from reidlab.analysis.domain_gap import pooled, pooled_modality
+    from reidlab.analysis.modality import modality_distance_sets
+    from reidlab.eval.features import FeatureSet
+
+    fs = FeatureSet.load(f"{path}/features/{which}.npz")
+    mods = pooled_modality(fs)
+    if len(np.unique(mods)) < 2:
+        return {}
+    feats, pids, camids = pooled(fs)
+    return modality_distance_sets(feats, pids, camids, mods)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def dists(path: str, which: str, mtime: float, max_pairs: int) -> dict:
     from reidlab.analysis.domain_gap import distance_distributions
@@ -73,6 +89,21 @@ if run_a is not None:
             fig = F.distance_histograms({"all pairs": overall}, title=f"Distances — {runs_title}",
                                         style=ui.paper_style())
             ui.show_figure(fig, fname, key="dist_fig")
+            p = run_a.path / "features" / f"{which}.npz"
+            by_mod = modality_sets(str(run_a.path), which, p.stat().st_mtime)
+            if by_mod:  # infrared ↔ colour data: the modality gap in distances
+                st.subheader("By modality pair")
+                panels = {name: {"same person": s["same"], "different person": s["diff"]}
+                          for name, s in by_mod.items()}
+                ui.show_figure(F.distance_histograms(
+                    panels, title=f"Distances by modality pair — {ui.run_label(run_a)}",
+                    style=ui.paper_style()), f"distances_modality_{run_a.name}",
+                    key="dist_mod_fig")
+                st.caption("All test tracklets against each other, pairs of one camera left "
+                           "out: same- vs different-person distances within colour, within "
+                           "infrared and across the modalities. A same-person infrared ↔ "
+                           "colour histogram that sits with the different-person one is the "
+                           "modality gap.")
         else:
             st.subheader("Separation per camera pair")
             st.caption("AUC (%) = the chance that a same-person pair is closer than a "

@@ -198,3 +198,50 @@ def test_domain_gap_page_shows_the_modality_views(sysu, tmp_path, monkeypatch):
     assert not at.exception and not at.error
     corr = next(c for c in charts() if c["layout"]["title"]["text"].startswith("Cross-modality"))
     assert len(corr["data"]) == 4  # initial and trained, same person and different people
+
+
+def test_modality_distance_sets_by_hand(tmp_path):
+    from reidlab.analysis.modality import modality_distance_sets
+
+    feats = np.array([[0.0], [1.0], [10.0], [12.0]], np.float32)
+    pids = np.array([1, 1, 2, 1])
+    cams = np.array([0, 2, 1, 5])
+    mods = np.array([COLOUR, INFRARED, COLOUR, INFRARED])
+    s = modality_distance_sets(feats, pids, cams, mods)
+    # colour ↔ colour: (0, 2) different people, 10 apart; infrared ↔ infrared: (1, 3) one
+    # person, 11 apart; across: (0, 1) same 1, (0, 3) same 12, (2, 1) diff 9, (2, 3) diff 2
+    assert s["colour ↔ colour"]["diff"].tolist() == pytest.approx([10.0], abs=1e-3)
+    assert len(s["colour ↔ colour"]["same"]) == 0
+    assert s["infrared ↔ infrared"]["same"].tolist() == pytest.approx([11.0], abs=1e-3)
+    assert sorted(s["infrared ↔ colour"]["same"].tolist()) == pytest.approx([1.0, 12.0], abs=1e-3)
+    assert sorted(s["infrared ↔ colour"]["diff"].tolist()) == pytest.approx([2.0, 9.0], abs=1e-3)
+    only_colour = modality_distance_sets(feats, pids, cams, np.zeros(4, int))
+    assert list(only_colour) == ["colour ↔ colour"]
+
+
+def test_data_and_distances_pages_show_both_modalities(sysu, tmp_path, monkeypatch):
+    import json
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    runs = tmp_path / "runs"
+    train(cfg_for(sysu, epochs=1), runs / "xm")
+    monkeypatch.setenv("REIDLAB_DATA", str(sysu))
+    monkeypatch.setenv("REIDLAB_DATA_FORMAT", "sysumm01")
+    monkeypatch.setenv("REIDLAB_RUNS", str(runs))
+    pages = Path(__file__).resolve().parents[1] / "app_pages"
+    at = AppTest.from_file(str(pages / "1_Data.py"), default_timeout=300)
+    at.run()
+    assert not at.exception and not at.error
+    assert any("cam 3 · infrared" in c.value for c in at.caption)
+    grid = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "camera × identity" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    assert "cam 1 · colour" in grid["layout"]["yaxis"]["ticktext"]
+    at = AppTest.from_file(str(pages / "5_Distances.py"), default_timeout=300)
+    at.run()
+    assert not at.exception and not at.error
+    fig = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+               if "modality pair" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    panels = {a["text"] for a in fig["layout"]["annotations"]}
+    assert {"colour ↔ colour", "infrared ↔ infrared", "infrared ↔ colour"} <= panels

@@ -96,3 +96,39 @@ def stage_correlation(stage_feats: Sequence[np.ndarray], pids, modality, max_pai
             out[key].append(float(_pearson_rows(f[pairs[:, 0]], f[pairs[:, 1]]).mean())
                             if len(pairs) else float("nan"))
     return out
+
+
+def modality_distance_sets(feats, pids, camids, modality, max_pairs: int = 50_000,
+                           max_rows: int = 3000, seed: int = 0) -> dict[str, dict]:
+    """Same- vs different-person Euclidean distances per modality pair — ``"colour ↔
+    colour"``, ``"infrared ↔ infrared"``, ``"infrared ↔ colour"`` — over the tracklets given
+    (e.g. :func:`reidlab.analysis.domain_gap.pooled` query + gallery), pairs of one camera left
+    out (same-camera matches are junk in the protocols). At most ``max_rows`` tracklets (a
+    seeded subsample) and ``max_pairs`` pairs per set. Pairs present only: a colour-only
+    dataset gives one panel."""
+    from reidlab.data.tracklets import MODALITY_NAMES
+    from reidlab.eval.ranking import compute_distmat
+
+    feats = np.asarray(feats, np.float32)
+    pids, camids, modality = (np.asarray(a) for a in (pids, camids, modality))
+    rng = np.random.default_rng(seed)
+    if len(feats) > max_rows:
+        keep = np.sort(rng.choice(len(feats), max_rows, replace=False))
+        feats, pids, camids, modality = feats[keep], pids[keep], camids[keep], modality[keep]
+    d = compute_distmat(feats, feats)
+    i, j = np.triu_indices(len(feats), k=1)
+    other_cam = camids[i] != camids[j]
+    same = pids[i] == pids[j]
+    out = {}
+    for a, b in ((COLOUR, COLOUR), (INFRARED, INFRARED), (INFRARED, COLOUR)):
+        pair = ((modality[i] == a) & (modality[j] == b)) | ((modality[i] == b) & (modality[j] == a))
+        name = f"{MODALITY_NAMES[a]} ↔ {MODALITY_NAMES[b]}"
+        sets = {}
+        for key, m in (("same", pair & other_cam & same), ("diff", pair & other_cam & ~same)):
+            idx = np.flatnonzero(m)
+            if len(idx) > max_pairs:
+                idx = rng.choice(idx, max_pairs, replace=False)
+            sets[key] = d[i[idx], j[idx]].astype(np.float32)
+        if len(sets["same"]) or len(sets["diff"]):
+            out[name] = sets
+    return out

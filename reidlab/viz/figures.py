@@ -812,9 +812,11 @@ def frames_strip(frames: Sequence[np.ndarray], *, labels: Sequence[str] | None =
 
 def thumbnail_grid(images: Mapping[tuple[int, int], np.ndarray], cams: Sequence[int],
                    pids: Sequence[int], *, thumb: tuple[int, int] = (64, 32), pad: int = 2,
-                   title: str = "Camera × identity", style: Style | None = None) -> go.Figure:
+                   title: str = "Camera × identity", style: Style | None = None,
+                   cam_names: Mapping[int, str] | None = None) -> go.Figure:
     """One mosaic: a row per camera, a column per identity; ``images[(cam, pid)]`` is the
-    thumbnail (missing cells, i.e. a person never seen by that camera, stay white)."""
+    thumbnail (missing cells, i.e. a person never seen by that camera, stay white).
+    ``cam_names``: row labels (default "cam N"), e.g. "cam 3 · infrared"."""
     style = style or DEFAULT_STYLE
     h, w = thumb
     cams, pids = list(cams), list(pids)
@@ -831,7 +833,8 @@ def thumbnail_grid(images: Mapping[tuple[int, int], np.ndarray], cams: Sequence[
     fig.update_xaxes(tickvals=[pad + j * (w + pad) + w / 2 for j in range(len(pids))],
                      ticktext=[str(p) for p in pids], title="identity", showgrid=False)
     fig.update_yaxes(tickvals=[pad + r * (h + pad) + h / 2 for r in range(len(cams))],
-                     ticktext=[f"cam {c + 1}" for c in cams], showgrid=False)
+                     ticktext=[(cam_names or {}).get(c, f"cam {c + 1}") for c in cams],
+                     showgrid=False)
     fig.update_layout(title=title, height=int(min(900, H * 1.2 + 120)))
     return fig
 
