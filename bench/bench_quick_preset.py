@@ -6,7 +6,10 @@
 Measures training throughput (images/s, forward+backward+step, after 2 warm-up steps) and
 feature-extraction throughput, then predicts epochs × train images / train rate + 2 × eval
 images / eval rate. ``--full`` also runs the whole quick preset and reports the wall time.
-Writes bench/results/quick_preset.{json,md} with the command, machine and date.
+Training and extraction are measured for NCHW and channels-last weights (the default since
+``TrainConfig.channels_last``), alternating the two so that a busy machine slows both alike:
+the before/after of that change in one run. Writes bench/results/quick_preset.{json,md} with
+the command, machine and date.
 """
 
 from __future__ import annotations
@@ -43,24 +46,34 @@ def main() -> None:
 
     cfg = make_config("quick", dataset=args.dataset, method=args.method)
     data = load_dataset(cfg.dataset_format, cfg.dataset)
-    torch.manual_seed(0)
-    method = build_method(cfg, data.train, data.num_cameras)
-    opt = torch.optim.Adam(method.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    ds = TrainClipDataset(data.train, cfg, method.net.input_norm)
     batches = epoch_batches(cfg.sampler, len(data.train), cfg.clips_per_tracklet, cfg.batch_size,
                             cfg.seed, 0)
-    method.train()
-    times, cpu, n_img = [], [], 0
+    formats = {"nchw": torch.contiguous_format, "channels_last": torch.channels_last}
+    models = {}
+    for name, fmt in formats.items():
+        torch.manual_seed(0)
+        m = build_method(cfg, data.train, data.num_cameras).to(memory_format=fmt)
+        models[name] = (m, torch.optim.Adam(m.parameters(), lr=cfg.lr,
+                                            weight_decay=cfg.weight_decay))
+        m.train()
+    ds = TrainClipDataset(data.train, cfg, models["nchw"][0].net.input_norm)
+    per = {n: {"times": [], "cpu": [], "n_img": 0} for n in formats}
     for i, batch in enumerate(train_loader(ds, batches[: args.steps + 2], 0)):
-        t, c = time.perf_counter(), time.process_time()
-        out = method.training_step(batch, 0)
-        opt.zero_grad()
-        out.loss.backward()
-        opt.step()
-        if i >= 2:
-            times.append(time.perf_counter() - t)
-            cpu.append(time.process_time() - c)
-            n_img += batch["clips"].shape[0] * batch["clips"].shape[1]
+        for name in (formats if i % 2 == 0 else list(formats)[::-1]):  # alternate the order
+            m, o = models[name]
+            t, c = time.perf_counter(), time.process_time()
+            out = m.training_step(batch, 0)
+            o.zero_grad()
+            out.loss.backward()
+            o.step()
+            if i >= 2:
+                per[name]["times"].append(time.perf_counter() - t)
+                per[name]["cpu"].append(time.process_time() - c)
+                per[name]["n_img"] += batch["clips"].shape[0] * batch["clips"].shape[1]
+    speed = {n: {"train_step_s": float(np.mean(v["times"])),
+                 "train_images_per_s": v["n_img"] / sum(v["times"])} for n, v in per.items()}
+    chosen = "channels_last" if cfg.channels_last else "nchw"
+    times, cpu, n_img = per[chosen]["times"], per[chosen]["cpu"], per[chosen]["n_img"]
     # data loading measured separately (single process)
     t = time.perf_counter()
     for _ in zip(range(args.steps), train_loader(ds, batches[: args.steps], 0)):
@@ -70,11 +83,13 @@ def main() -> None:
     train_ips = n_img / (sum(times) + load_s * len(times))
 
     sub = data.query[: args.eval_tracklets]
-    t, c = time.perf_counter(), time.process_time()
-    method.eval()
-    embed_tracklets(method.embed, sub, cfg, method.net.input_norm)
-    eval_s = time.perf_counter() - t
-    eval_cpu = time.process_time() - c
+    for name in formats:  # extraction, both formats (the chosen one last)
+        m = models[name][0].eval()
+        t, c = time.perf_counter(), time.process_time()
+        embed_tracklets(m.embed, sub, cfg, m.net.input_norm)
+        speed[name]["extract_s"] = time.perf_counter() - t
+        speed[name]["extract_cpu_s"] = time.process_time() - c
+    eval_s, eval_cpu = speed[chosen]["extract_s"], speed[chosen]["extract_cpu_s"]
     eval_imgs = sum(eval_frame_indices(len(tr), cfg.frames_per_clip, cfg.eval_frames).size
                     for tr in sub)
     eval_ips = eval_imgs / eval_s
@@ -96,6 +111,11 @@ def main() -> None:
                                                       "batch_size", "frames_per_clip",
                                                       "clips_per_tracklet", "eval_frames")},
         "method": args.method,
+        "memory_format": chosen, "by_memory_format": speed,
+        "channels_last_speedup_train": speed["nchw"]["train_step_s"]
+        / speed["channels_last"]["train_step_s"],
+        "channels_last_speedup_extract": speed["nchw"]["extract_s"]
+        / speed["channels_last"]["extract_s"],
         "train_step_s": step_s, "load_batch_s": load_s, "train_images_per_s": train_ips,
         "eval_images_per_s": eval_ips,
         "train_cpu_s_per_image": sum(cpu) / n_img, "eval_cpu_s_per_image": eval_cpu / eval_imgs,

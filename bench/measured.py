@@ -190,9 +190,17 @@ def app_startup(d):
 
 
 def quick_preset(d):
-    return ("Quick preset training speed (`padal_mp`, effnet-lite0 128×64)",
+    cl = ""
+    if "channels_last_speedup_train" in d:
+        cl = (f"; channels-last weights (the default) vs NCHW, alternated in one run: "
+              f"{d['channels_last_speedup_train']:.2f}× training, "
+              f"{d['channels_last_speedup_extract']:.2f}× extraction")
+    load = d.get("load_avg_1min")
+    return (f"Quick preset training speed (`{d.get('method', 'padal_mp')}`, effnet-lite0 "
+            "128×64)",
             f"{d['train_images_per_s']:.0f} train images/s, {d['eval_images_per_s']:.0f} eval "
-            f"images/s on {d['machine']['nproc']} cores", command(d))
+            f"images/s on {d['machine']['nproc']} cores"
+            + (f" (1-min load {load:.1f})" if load is not None else "") + cl, command(d))
 
 
 def table2(d):
