@@ -32,6 +32,8 @@ PAGES = {
     "Ablations": ("ablations", False, 1800), "Export": ("export", False, 2000),
     "Pseudo_labels": ("pseudo_labels", True, 2600),
 }
+# url path -> the label of a toggle to turn on before the screenshot (the page's richer view)
+TOGGLES = {"Distances": "per camera pair"}
 
 
 def free_port() -> int:
@@ -91,6 +93,10 @@ def main() -> int:
                         page.keyboard.type(args.run)
                         page.keyboard.press("Enter")
                         wait_idle(page)
+                if path in TOGGLES:
+                    page.locator('[data-testid="stCheckbox"]').filter(
+                        has_text=TOGGLES[path]).locator("label").first.click()
+                    wait_idle(page)
                 page.screenshot(path=str(out / f"{name}.png"), full_page=False)
                 print(f"{out / name}.png", flush=True)
                 page.close()
