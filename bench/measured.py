@@ -238,6 +238,16 @@ def fragment(d):
             "rank-1 / mAP: " + cells, command(d))
 
 
+def pirid_linking(d):
+    best = max(d["grid"], key=lambda g: (g["link_precision"] if g["link_precision"] == g[
+        "link_precision"] else -1))
+    return ("Why PIRID's prototype links fail on SynthCams (ID features after the intra stage)",
+            f"nearest other ID: same person {pct(d['nn_same_person'])} %, same camera "
+            f"{pct(d['nn_same_camera'])} %; nearest ID of another camera: same person "
+            f"{pct(d['nn_other_camera_same_person'])} %; Jaccard + DBSCAN link precision ≤ "
+            f"{best['link_precision']:.3f} over k1 × eps", command(d))
+
+
 def generic(title: str, order: list[str] | None = None) -> Callable:
     def build(d):
         return (f"{title} ({seeds_of(d)})", "rank-1 / mAP: " + table_cells(d, order)
@@ -264,6 +274,7 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("fragment_study.json", fragment),
     ("table_cawcl.json", generic("CAWCL ablation on SynthCams (target), style b as UDA source")),
     ("table_pirid.json", generic("PIRID ablation on SynthCams")),
+    ("pirid_linking.json", pirid_linking),
     ("table_calr.json", generic("CALR: refined vs global pseudo labels on SynthCams")),
     ("leaderboard.json", generic("Leaderboard: every method on SynthCams")),
     ("table_xmodal.json", generic("xmodal_adv Table 2 on the infrared SynthCams (SYSU protocol)",
