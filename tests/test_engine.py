@@ -267,3 +267,38 @@ def test_warmup_and_step_schedule_follow_the_run_epoch(tiny, tmp_path):
     run = Run(train(cfg, tmp_path / "warm"))
     lrs = [r["lr"] for r in run.metrics("epoch")]
     assert lrs == pytest.approx([5e-4, 1e-3, 1e-4])
+
+
+def test_frame_cache_decodes_each_frame_once_within_its_budget(tmp_path):
+    """Decoded frames are kept (read-only) up to the byte budget, least recently used out;
+    an unreadable frame is never cached; 0 MB turns the cache off."""
+    import numpy as np
+    from PIL import Image
+
+    from reidlab.data.loader import FrameCache
+    from reidlab.errors import CorruptFrameError
+
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"{i}.png"
+        Image.fromarray(np.full((16, 8, 3), 40 * i, np.uint8)).save(p)
+        paths.append(str(p))
+    one = 16 * 8 * 3
+    cache = FrameCache(budget_mb=2.5 * one / 2**20)  # room for two frames
+    a = cache.get(paths[0], (16, 8))
+    assert cache.get(paths[0], (16, 8)) is a and (cache.hits, cache.misses) == (1, 1)
+    assert not a.flags.writeable
+    cache.get(paths[1], (16, 8))
+    cache.get(paths[2], (16, 8))  # the least recently used (frame 0) goes
+    assert cache.bytes <= 2.5 * one and len(cache.items) == 2
+    assert not any(k[0] == paths[0] for k in cache.items)
+    Image.fromarray(np.full((16, 8, 3), 200, np.uint8)).save(paths[2])  # rewritten in place
+    assert cache.get(paths[2], (16, 8))[0, 0, 0] > 150
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(CorruptFrameError):
+        cache.get(str(bad), (16, 8))
+    assert not any(k[0] == str(bad) for k in cache.items)
+    off = FrameCache(budget_mb=0)
+    off.get(paths[0], (16, 8))
+    assert not off.items
