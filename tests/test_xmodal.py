@@ -245,3 +245,10 @@ def test_data_and_distances_pages_show_both_modalities(sysu, tmp_path, monkeypat
                if "modality pair" in json.loads(c.proto.spec)["layout"]["title"]["text"])
     panels = {a["text"] for a in fig["layout"]["annotations"]}
     assert {"colour ↔ colour", "infrared ↔ infrared", "infrared ↔ colour"} <= panels
+
+
+def test_bad_option_values_fail_when_the_config_is_made():
+    with pytest.raises(ConfigError, match="share_from"):
+        make_config("test", method="xmodal_adv", options={"share_from": 7})
+    with pytest.raises(ConfigError, match="adv_stages"):
+        make_config("test", method="xmodal_adv", options={"adv_stages": "0"})

@@ -155,7 +155,12 @@ def make_config(preset: str | None = None, **overrides) -> TrainConfig:
         options[key] = explicit.pop(key)  # e.g. make_config(method="padal_mp", K=3)
     values.update(explicit)
     values["options"] = options
-    return TrainConfig.from_dict(values)
+    cfg = TrainConfig.from_dict(values)
+    from reidlab.methods import METHODS
+
+    if cfg.method in METHODS:  # a bad option value is an error now, not at the run's start
+        METHODS[cfg.method].parse_options(cfg.options)
+    return cfg
 
 
 def method_config_defaults(method: str) -> dict:
