@@ -36,6 +36,10 @@ if run is not None:
         n_show = st.slider("queries shown", 1, min(10, len(rows)), min(3, len(rows)),
                            key="rl_n")
         start = st.number_input("from position", 0, max(0, len(rows) - 1), 0, key="rl_start")
+        two_modalities = len({t.modality for t in data.query + data.gallery}) > 1
+        if two_modalities:
+            st.caption("Infrared ↔ colour data: each label ends with the image's modality (IR "
+                       "or RGB); the queries of SYSU-MM01 are infrared, its gallery colour.")
         for qi in rows[int(start):int(start) + n_show]:
             qi = int(qi)
             ranked = rank_list(dist, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids, qi, k=k)
@@ -43,11 +47,14 @@ if run is not None:
             gal = [data.gallery[int(fs.g_index[e["gallery_row"]])] for e in ranked]
             status = ["junk" if e["junk"] else "match" if e["match"] else "wrong"
                       for e in ranked]
-            labels = [f"{t.pid}<br>c{t.camid + 1}" for t in gal]  # narrow columns
+            # narrow columns; with two modalities, IR / RGB after the camera
+            tag = {0: " RGB", 1: " IR"} if two_modalities else {0: "", 1: ""}
+            labels = [f"{t.pid}<br>c{t.camid + 1}{tag[t.modality]}" for t in gal]
             fig = F.rank_list_figure(ui.tracklet_thumb(qt), [ui.tracklet_thumb(t) for t in gal],
                                      status, distances=[e["distance"] for e in ranked],
                                      labels=labels,
-                                     query_label=f"query<br>id {qt.pid}<br>c{qt.camid + 1}",
+                                     query_label=f"query<br>id {qt.pid}<br>c{qt.camid + 1}"
+                                                 f"{tag[qt.modality]}",
                                      style=ui.paper_style())
             hits = sum(s == "match" for s in status)
             st.markdown(f"**query row {qi}** · {hits} correct in the top {k}")

@@ -252,3 +252,24 @@ def test_bad_option_values_fail_when_the_config_is_made():
         make_config("test", method="xmodal_adv", options={"share_from": 7})
     with pytest.raises(ConfigError, match="adv_stages"):
         make_config("test", method="xmodal_adv", options={"adv_stages": "0"})
+
+
+def test_rank_lists_name_the_modality(sysu, tmp_path, monkeypatch):
+    import json
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    runs = tmp_path / "runs"
+    train(cfg_for(sysu, epochs=1), runs / "xm")
+    monkeypatch.setenv("REIDLAB_DATA", str(sysu))
+    monkeypatch.setenv("REIDLAB_DATA_FORMAT", "sysumm01")
+    monkeypatch.setenv("REIDLAB_RUNS", str(runs))
+    page = Path(__file__).resolve().parents[1] / "app_pages" / "6_Rank_lists.py"
+    at = AppTest.from_file(str(page), default_timeout=300)
+    at.run()
+    assert not at.exception and not at.error
+    assert any("modality" in c.value for c in at.caption)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    texts = [a["text"] for a in fig["layout"]["annotations"]]
+    assert any(t.endswith(" IR") for t in texts) and any(t.endswith(" RGB") for t in texts)
