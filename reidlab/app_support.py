@@ -360,8 +360,13 @@ def note_unreadable_frames() -> int:
 
 
 def tracklet_thumb(tracklet, height: int = 128, width: int = 64) -> np.ndarray:
-    """The middle frame of a tracklet."""
-    return thumbnail(str(tracklet.frames[len(tracklet.frames) // 2]), height, width)
+    """The middle frame of a tracklet (pseudo-infrared tracklets as the model sees them)."""
+    img = thumbnail(str(tracklet.frames[len(tracklet.frames) // 2]), height, width)
+    if getattr(tracklet, "pseudo_infrared", False):
+        from reidlab.data.tracklets import red_channel
+
+        img = red_channel(img)
+    return img
 
 
 # --------------------------------------------------------------------------- figures

@@ -273,3 +273,38 @@ def test_infrared_synthcams_is_read_by_the_sysu_reader(tmp_path):
     assert "infrared" not in SynthConfig().identity()  # the default dataset is unchanged
     with pytest.raises(ConfigError, match="cameras=4 with infrared"):
         SynthConfig(cameras=4, infrared=True).validate()
+
+
+def test_pseudo_infrared_cameras_of_any_layout(tmp_path):
+    """The paper's Market trick: half the cameras (seeded) or chosen ones become infrared and
+    are read as their red channel, in training batches and features alike."""
+    import dataclasses
+
+    from reidlab.data.loader import EvalTrackletDataset
+    from reidlab.engine.config import make_config
+    from tiny_mars import write_tiny_mars
+
+    root = write_tiny_mars(tmp_path / "mars", train_ids=3, test_ids=2, cameras=4)
+    data = load_dataset("mars", root, pseudo_infrared="2,4")
+    assert data.meta["pseudo_infrared_cameras"] == [2, 4]
+    for t in data.train + data.query + data.gallery:
+        assert (t.modality == INFRARED) == (t.camid in (1, 3)) == t.pseudo_infrared
+    half = load_dataset("mars", root, pseudo_infrared="half")
+    assert len(half.meta["pseudo_infrared_cameras"]) == 2
+    assert load_dataset("mars", root, pseudo_infrared="half").meta == half.meta  # seeded
+    cfg = make_config("test", dataset=str(root))
+    t = next(t for t in data.gallery if t.pseudo_infrared)
+    ds = EvalTrackletDataset([t, dataclasses.replace(t, pseudo_infrared=False)], cfg,
+                             ((0, 0, 0), (1, 1, 1)))
+    red, colour = ds[0]["clips"], ds[1]["clips"]
+    assert torch_equal(red[:, :, 0], red[:, :, 1]) and torch_equal(red[:, :, 0], colour[:, :, 0])
+    with pytest.raises(ConfigError, match="pseudo_infrared"):
+        load_dataset("mars", root, pseudo_infrared="1,2,3,4")
+    with pytest.raises(ConfigError, match="pseudo_infrared"):
+        load_dataset("mars", root, pseudo_infrared="9")
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))

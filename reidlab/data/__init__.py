@@ -27,7 +27,10 @@ def dataset_names() -> list[str]:
 
 
 def load_dataset(name: str, root: str | Path, **options) -> TrackletSet:
-    """Read a dataset in one of the supported layouts (see ``dataset_names()``)."""
+    """Read a dataset in one of the supported layouts (see ``dataset_names()``).
+    ``pseudo_infrared="half"`` (or camera numbers "1,3") turns those cameras' tracklets into
+    pseudo-infrared ones (their red channel), for any layout (the infrared paper's Market-1501
+    trick)."""
     from reidlab.data.formats import DATASETS
 
     key = name.lower().replace("-", "").replace("_", "")
@@ -37,7 +40,13 @@ def load_dataset(name: str, root: str | Path, **options) -> TrackletSet:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(root, f"a dataset folder in the {key} layout", "no such folder")
-    return DATASETS[key](root, **options)
+    pseudo = options.pop("pseudo_infrared", None)  # any layout: some cameras as red channel
+    data = DATASETS[key](root, **options)
+    if pseudo not in (None, "", False):
+        from reidlab.data.tracklets import pseudo_infrared
+
+        data = pseudo_infrared(data, pseudo)
+    return data
 
 
 __all__ = ["Tracklet", "TrackletSet", "load_dataset", "dataset_names", "DatasetError"]

@@ -121,7 +121,12 @@ class _FrameReader:
             if frame is None:
                 return None, newly_bad
             out.append(frame)
-        return np.stack(out), newly_bad
+        frames = np.stack(out)
+        if tracklet.pseudo_infrared:
+            from reidlab.data.tracklets import red_channel
+
+            frames = red_channel(frames)
+        return frames, newly_bad
 
     def _read_near(self, tracklet, i, newly_bad, cache):
         n = len(tracklet.frames)

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 
 class FramePaths(Sequence):
     """The frame paths ``folder / name`` of names in one folder, built only when accessed.
@@ -79,6 +81,7 @@ class Tracklet:
     tid: int
     domain: int = 0
     modality: int = 0  # COLOUR (0) or INFRARED (1)
+    pseudo_infrared: bool = False  # colour frames read as their red channel (see pseudo_infrared)
 
     def __post_init__(self) -> None:
         if not isinstance(self.frames, (tuple, FramePaths)):
@@ -92,7 +95,7 @@ class Tracklet:
         frame each; CAWCL's clips: the first half of the frames is clip 0, the rest clip 1)."""
         lo, hi = segment_bounds(len(self.frames), part, parts)
         return Tracklet(self.frames[lo:hi], self.pid, self.camid, self.tid, self.domain,
-                        self.modality)
+                        self.modality, self.pseudo_infrared)
 
 
 def segment_bounds(length: int, part: int, parts: int) -> tuple[int, int]:
@@ -130,3 +133,46 @@ class TrackletSet:
                 "per_camera": dict(sorted(Counter(t.camid for t in items).items())),
             }
         return out
+
+
+def red_channel(frames: np.ndarray) -> np.ndarray:
+    """Colour frames (…×H×W×3) as pseudo-infrared: the red channel replicated to three (the
+    infrared paper's trick for adding Market-1501 to SYSU-MM01 training)."""
+    return np.repeat(frames[..., :1], 3, axis=-1)
+
+
+def pseudo_infrared(data: "TrackletSet", cameras: str | Sequence[int], seed: int = 0
+                    ) -> "TrackletSet":
+    """``data`` with the tracklets of some cameras turned pseudo-infrared (modality INFRARED,
+    frames read as their red channel): ``cameras`` = "half" (a seeded random half of the
+    cameras, as the paper splits Market-1501 by camera view) or 1-based camera numbers
+    ("1,3,5" or a list). Every split is changed alike; ``meta["pseudo_infrared_cameras"]`` lists
+    them (1-based)."""
+    import dataclasses
+
+    from reidlab.errors import ConfigError
+
+    n = int(data.num_cameras)
+    if isinstance(cameras, str) and cameras.strip().lower() == "half":
+        chosen = sorted(int(c) for c in np.random.default_rng(seed).permutation(n)[: n // 2])
+    else:
+        items = cameras.split(",") if isinstance(cameras, str) else list(cameras)
+        try:
+            chosen = sorted({int(c) - 1 for c in items if str(c).strip()})
+        except ValueError:
+            chosen = [-1]
+        if not chosen or any(not 0 <= c < n for c in chosen):
+            raise ConfigError(f"pseudo_infrared={cameras!r}: expected 'half' or camera numbers "
+                              f"1..{n}")
+    if len(chosen) in (0, n):
+        raise ConfigError(f"pseudo_infrared={cameras!r}: expected some but not all of the "
+                          f"{n} cameras (both modalities must remain)")
+
+    def conv(ts):
+        return [dataclasses.replace(t, modality=INFRARED, pseudo_infrared=True)
+                if t.camid in chosen else t for t in ts]
+
+    meta = {**data.meta, "pseudo_infrared_cameras": [c + 1 for c in chosen]}
+    return dataclasses.replace(data, train=conv(data.train), query=conv(data.query),
+                               gallery=conv(data.gallery), meta=meta)
+
