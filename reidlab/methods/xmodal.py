@@ -170,7 +170,8 @@ def entropy_weights(logits: torch.Tensor) -> torch.Tensor:
 @register("xmodal_adv")
 class XModalAdv(Method):
     Options = XModalOptions
-    config_defaults = {"sampler": "pk", "num_instances": 4}
+    # an image method (SYSU-MM01, RegDB): one frame per clip, not four copies of one image
+    config_defaults = {"sampler": "pk", "num_instances": 4, "frames_per_clip": 1}
     adversarial = True
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
