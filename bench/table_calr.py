@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from table2_padal import parse_set, probe
+from table2_padal import probe
 from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
     write_results
 
@@ -85,11 +85,9 @@ def write(rows: list[dict], args, started: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_args(ap, rows=["calr_global", "calr"], out="runs/table_calr", name="table_calr")
-    ap.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
-                    help="calr option for every row (repeatable)")
+    add_common_args(ap, rows=["calr_global", "calr"], out="runs/table_calr", name="table_calr",
+                    method="calr")
     args = parse_common(ap, argv, ROWS)
-    args.options = parse_set(args.opt)
     run_table(args, run_row, write, ("rank1", "mAP", "refined_precision", "global_precision"))
     return 0
 

@@ -33,7 +33,7 @@ import sys
 
 import numpy as np
 
-from table2_padal import parse_set, probe
+from table2_padal import probe
 from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
     write_results
 
@@ -130,14 +130,12 @@ def write(rows: list[dict], args, started: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_args(ap, rows=DEFAULT_ROWS, out="runs/table_cawcl", name="table_cawcl")
+    add_common_args(ap, rows=DEFAULT_ROWS, out="runs/table_cawcl", name="table_cawcl",
+                    method="cawcl")
     ap.add_argument("--source", default="data/synthcams_b",
                     help="labelled source of the UDA rows (generated if it is the default "
                     "and missing)")
-    ap.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
-                    help="cawcl option for every row (repeatable)")
     args = parse_common(ap, argv, ROWS)
-    args.options = parse_set(args.opt)
     if any(ROWS[n].get("uda") for n in args.names) and args.source == "data/synthcams_b":
         from reidlab.data.synthcams import ensure_domain_b
 

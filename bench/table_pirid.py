@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-from table2_padal import parse_set, probe
+from table2_padal import probe
 from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
     write_results
 
@@ -96,11 +96,9 @@ def write(rows: list[dict], args, started: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_args(ap, rows=DEFAULT_ROWS, out="runs/table_pirid", name="table_pirid")
-    ap.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
-                    help="pirid option for every row (repeatable)")
+    add_common_args(ap, rows=DEFAULT_ROWS, out="runs/table_pirid", name="table_pirid",
+                    method="pirid")
     args = parse_common(ap, argv, ROWS)
-    args.options = parse_set(args.opt)
     run_table(args, run_row, write, ("rank1", "mAP", "link_precision", "probe_final"))
     return 0
 

@@ -23,7 +23,6 @@ import sys
 
 import numpy as np
 
-from table2_padal import parse_set
 from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
     write_results
 
@@ -99,16 +98,13 @@ def write(rows: list[dict], args, started: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(ap, rows=DEFAULT_ROWS, out="runs/table_xmodal", name="table_xmodal",
-                    seeds="0,1")
-    ap.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
-                    help="xmodal_adv option for every row (repeatable)")
+                    seeds="0,1", method="xmodal_adv")
     ap.set_defaults(dataset="data/synthcams_ir")
     args = parse_common(ap, argv, ROWS)
     if args.dataset == "data/synthcams_ir":
         from reidlab.data.synthcams import ensure_infrared
 
         ensure_infrared(args.dataset)
-    args.options = parse_set(args.opt)
     run_table(args, run_row, write, ("rank1", "mAP", "modality_probe_final"))
     return 0
 

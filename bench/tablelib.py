@@ -19,7 +19,7 @@ from reidlab.engine.runs import Run  # noqa: E402
 
 
 def add_common_args(ap: argparse.ArgumentParser, *, rows: list[str], out: str, name: str,
-                    seeds: str = "0") -> None:
+                    seeds: str = "0", method: str | None = None) -> None:
     ap.add_argument("--dataset", default="data/synthcams")
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--epochs", type=int, default=None)
@@ -30,6 +30,9 @@ def add_common_args(ap: argparse.ArgumentParser, *, rows: list[str], out: str, n
     ap.add_argument("--out", default=out)
     ap.add_argument("--name", default=name)
     ap.add_argument("--results", default=str(RESULTS))
+    if method is not None:
+        ap.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"{method} option for every row (repeatable)")
 
 
 def parse_common(ap: argparse.ArgumentParser, argv, known_rows) -> argparse.Namespace:
@@ -38,6 +41,7 @@ def parse_common(ap: argparse.ArgumentParser, argv, known_rows) -> argparse.Name
     args = ap.parse_args(argv)
     args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     args.overrides = parse_set(args.set)
+    args.options = parse_set(getattr(args, "opt", None) or [])
     args.names = [n for n in args.rows.split(",") if n]
     for n in args.names:
         if n not in known_rows:
