@@ -53,8 +53,8 @@ def main() -> None:
     for name, fmt in formats.items():
         torch.manual_seed(0)
         m = build_method(cfg, data.train, data.num_cameras).to(memory_format=fmt)
-        models[name] = (m, torch.optim.Adam(m.parameters(), lr=cfg.lr,
-                                            weight_decay=cfg.weight_decay))
+        models[name] = (m, torch.optim.Adam(m.parameters(), lr=cfg.lr,  # as the trainer
+                                            weight_decay=cfg.weight_decay, fused=True))
         m.train()
     ds = TrainClipDataset(data.train, cfg, models["nchw"][0].net.input_norm)
     per = {n: {"times": [], "cpu": [], "n_img": 0} for n in formats}
