@@ -207,7 +207,7 @@ def test_train_then_look(app, browser):
     page.screenshot(path=str(shots / "data.png"), full_page=True)
 
     page.goto(app["url"] + "/Train", wait_until="domcontentloaded")
-    page.get_by_text("Start training").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
     settle(page)
     choose(page, "preset", "test")
     choose(page, "method", "padal_mp")
