@@ -213,6 +213,39 @@ def test_extract_features_matches_manual_reference(tiny):
     assert np.array_equal(fs.g_index, np.arange(len(data.gallery)))
 
 
+def test_one_frame_tracklets_are_embedded_in_larger_batches_with_the_same_features(tiny):
+    """Image datasets (one frame per "tracklet") pack ~64 frames per extraction pass instead
+    of 8; eval-mode embedding is per clip, so the features do not change."""
+    from dataclasses import replace
+
+    from reidlab.data.loader import embed_tracklets, eval_tracklets_per_batch
+
+    data = load_dataset("mars", tiny)
+    singles = [replace(tr, frames=tr.frames[k:k + 1]) for tr in data.query + data.gallery
+               for k in range(len(tr))]
+    assert eval_tracklets_per_batch(singles, 1, 8) == 64
+    three = [replace(tr, frames=tuple(tr.frames)[:3]) for tr in data.query]
+    assert eval_tracklets_per_batch(three, 2, 8) == 16  # 2 clips of 2 = 4 frames read
+    eight = [replace(tr, frames=tuple(tr.frames) * 3) for tr in data.query]  # ≥ 8: as before
+    assert eval_tracklets_per_batch(eight, 2, 8) == 8
+    assert eval_tracklets_per_batch(eight, 4, 0) == 8
+    sizes = []
+    w = torch.randn(3, 5)
+
+    def embed(clips):
+        sizes.append(clips.shape[0])
+        return clips.mean((1, 3, 4)) @ w
+
+    one = cfg_for(tiny, frames_per_clip=1, eval_frames=8)
+    packed = embed_tracklets(embed, singles, one, NORM)
+    assert max(sizes) == min(64, len(singles))
+    sizes.clear()
+    small = embed_tracklets(embed, singles, one, NORM, tracklets_per_batch=8)
+    assert max(sizes) == 8
+    np.testing.assert_allclose(packed.feat, small.feat, rtol=1e-6, atol=1e-6)
+    assert np.array_equal(packed.index, small.index)
+
+
 def test_run_reader_tolerates_partial_line_and_lists_runs(tiny, tmp_path):
     r1 = train(cfg_for(tiny, epochs=1), tmp_path / "runs" / "a")
     r2 = train(cfg_for(tiny, epochs=1, seed=1), tmp_path / "runs" / "b")

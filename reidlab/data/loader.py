@@ -265,13 +265,35 @@ class Embedded:
     dropped: list[int] = field(default_factory=list)  # tracklets without any readable frame
 
 
+EVAL_IMAGES_PER_BATCH = 64
+
+
+def eval_tracklets_per_batch(tracklets: Sequence[Tracklet], frames_per_clip: int,
+                             max_frames: int) -> int:
+    """Tracklets per extraction batch: 8 (as always for videos), or more for short tracklets so
+    that a batch holds about ``EVAL_IMAGES_PER_BATCH`` frames (by the median tracklet)."""
+    if not tracklets:
+        return 1
+    median = int(np.median([len(t) for t in tracklets]))
+    frames = max(1, int(eval_frame_indices(max(median, 1), frames_per_clip, max_frames).size))
+    return max(8, EVAL_IMAGES_PER_BATCH // frames)
+
+
 def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
                     tracklets: Sequence[Tracklet], cfg, input_norm, device="cpu",
                     progress: Callable[[int, int], None] | None = None,
-                    tracklets_per_batch: int = 8, autocast: bool = False) -> Embedded:
+                    tracklets_per_batch: int | None = None,
+                    autocast: bool = False) -> Embedded:
     """Embed each tracklet as the mean of the embeddings of its clips (see
-    ``EvalTrackletDataset``). ``embed_fn`` maps clips B×T×3×H×W to B×D."""
+    ``EvalTrackletDataset``). ``embed_fn`` maps clips B×T×3×H×W to B×D.
+
+    ``tracklets_per_batch`` (default: about ``EVAL_IMAGES_PER_BATCH`` frames per forward pass)
+    only changes the speed: in eval mode every clip is embedded on its own. The default keeps
+    8 video tracklets per pass and packs 64 one-frame "tracklets" of an image dataset
+    (Market-1501, SYSU-MM01, ...) into one, rather than 8."""
     ds = EvalTrackletDataset(tracklets, cfg, input_norm)
+    if tracklets_per_batch is None:
+        tracklets_per_batch = eval_tracklets_per_batch(tracklets, ds.T, ds.max_frames)
     dl = DataLoader(ds, batch_size=tracklets_per_batch, collate_fn=collate_tracklets,
                     num_workers=int(getattr(cfg, "num_workers", 0)),
                     pin_memory=torch.device(device).type == "cuda",
