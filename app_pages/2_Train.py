@@ -60,7 +60,7 @@ traits = cls.traits()
 with st.form("train_form"):
     c = st.columns(2)
     preset = c[0].selectbox("preset", sorted(PRESETS), index=sorted(PRESETS).index("quick"),
-                            help="test: seconds (tiny CNN); quick: ~10 min on a 2-core CPU; "
+                            help="test: seconds (tiny CNN); quick: ~5 min on a 2-core CPU; "
                                  "paper: GPU")
     backbone = c[1].selectbox("backbone", ["(preset)", "effnet_lite0", "resnet18", "resnet50",
                                            "tiny"])

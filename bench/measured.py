@@ -196,11 +196,15 @@ def quick_preset(d):
               f"{d['channels_last_speedup_train']:.2f}× training, "
               f"{d['channels_last_speedup_extract']:.2f}× extraction")
     load = d.get("load_avg_1min")
-    return (f"Quick preset training speed (`{d.get('method', 'padal_mp')}`, effnet-lite0 "
-            "128×64)",
+    full = ""
+    for tag, r in (d.get("full_runs") or {}).items():
+        full += (f"; whole run at T = {r['settings']['frames_per_clip']} frames per clip: "
+                 f"{r['seconds']:.0f} s, rank-1 "
+                 f"{100 * r['rank1']:.1f} (seed {r['seed']})")
+    return (f"Quick preset speed (`{d.get('method', 'padal_mp')}`, effnet-lite0 128×64)",
             f"{d['train_images_per_s']:.0f} train images/s, {d['eval_images_per_s']:.0f} eval "
             f"images/s on {d['machine']['nproc']} cores"
-            + (f" (1-min load {load:.1f})" if load is not None else "") + cl, command(d))
+            + (f" (1-min load {load:.1f})" if load is not None else "") + cl + full, command(d))
 
 
 def table2(d):

@@ -118,7 +118,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--no-channels-last", dest="channels_last", action="store_const", const=False,
                    help="keep NCHW weights (channels-last is 2-3x faster on CPU; default on)")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="quick (CPU, ~10 min), paper, test")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="quick (CPU, ~5 min on SynthCams), paper, test")
     p.add_argument("--seed", type=int)
     p.add_argument("--clip-mode", choices=["interleaved", "segments"], dest="clip_mode",
                    help="how the clips of a tracklet differ: interleaved (each spans the "

@@ -124,13 +124,13 @@ def flat_config(config: dict) -> dict:
             **(config.get("options") or {})}
 
 
-# Presets: ``quick`` finishes on the default SynthCams in about 10 minutes on a 2-core CPU;
+# Presets: ``quick`` finishes on the default SynthCams in about 4-6 minutes on a 2-core CPU;
 # ``paper`` uses the paper's settings (224x112, ResNet-50) for GPU users; ``test`` is tiny.
 PRESETS: dict[str, dict] = {
     "test": dict(backbone="tiny", pretrained=False, height=32, width=16, epochs=2,
                  batch_size=8, frames_per_clip=2),
     # quick: see docs/training.md for the arithmetic (536 SynthCams train tracklets → 16
-    # batches × 32 clips × 4 frames = 2048 images/epoch; 8 epochs + 2 evaluations ≈ 8 min).
+    # batches × 32 clips × 4 frames = 2048 images/epoch; 8 epochs + 2 evaluations ≈ 4-6 min).
     "quick": dict(backbone="effnet_lite0", pretrained=True, height=128, width=64, epochs=8,
                   batch_size=32, frames_per_clip=4, clips_per_tracklet=1, eval_frames=8),
     "paper": dict(backbone="resnet50", pretrained=True, height=224, width=112, epochs=60,
