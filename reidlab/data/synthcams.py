@@ -287,6 +287,39 @@ def sample_person_b(rng: np.random.Generator) -> R.Person:
     )
 
 
+def _imaging_spreads(K: dict, spread: Callable[[float, float], np.ndarray]) -> dict:
+    """The imaging-pipeline properties of every camera, each spread over the cameras (drawn in
+    this order: the random stream, and so every dataset, depends on it)."""
+    return {k: spread(*K[k]) for k in ("illum", "contrast", "gamma", "saturation", "downscale",
+                                       "blur", "noise", "haze", "occlusion")}
+
+
+def _camera_imaging(K: dict, pipe: dict, i: int, cast_angle: float, cast_strength: float,
+                    dominant_view: str, gap: float) -> dict:
+    """Camera ``i``'s imaging keywords of ``R.Camera`` (no random draws): colour-cast gains,
+    tone curve, resolution, blur, noise, occlusion and view habit; ``haze`` (popped by the
+    caller) becomes the style's tinted offset."""
+    s = cast_strength * gap
+    gains = tuple(float(pipe["illum"][i] ** gap * (1.0 + s * np.cos(cast_angle - k * 2 * np.pi
+                                                                     / 3))) for k in range(3))
+    vp = np.full(4, (1.0 - K["dominant_view"]) / 3)
+    vp[R.VIEWS.index(dominant_view)] = K["dominant_view"]
+    return {
+        "view_probs": tuple(float(x) for x in vp),
+        "gains": gains,
+        "haze": float(pipe["haze"][i]) * gap,
+        **{k: float(1.0 + (pipe[k][i] - 1.0) * gap)
+           for k in ("contrast", "gamma", "saturation", "downscale")},
+        "blur": float(pipe["blur"][i] * gap),
+        "noise": float(pipe["noise"][i] * gap),
+        "occlusion_prob": float(pipe["occlusion"][i]),
+    }
+
+
+def _haze_offset(hz: float, tint: tuple[float, float, float]) -> tuple[float, float, float]:
+    return (hz * tint[0], hz * tint[1], hz * tint[2])
+
+
 def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: str = "a") -> list[R.Camera]:
     """``n`` camera domains spread over the space of scenes and imaging pipelines.
 
@@ -312,26 +345,12 @@ def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: st
     cast_angle = rng.random() * 2 * np.pi + np.arange(n) * 2 * np.pi / n
     cast_angle = rng.permutation(cast_angle)
     cast_strength = spread(*K["cast_strength"])
-    illum = spread(*K["illum"])
-    contrast = spread(*K["contrast"])
-    gamma = spread(*K["gamma"])
-    saturation = spread(*K["saturation"])
-    downscale = spread(*K["downscale"])
-    blur = spread(*K["blur"])
-    noise = spread(*K["noise"])
-    haze = spread(*K["haze"])
-    occl = spread(*K["occlusion"])
+    pipe = _imaging_spreads(K, spread)
     cams = []
     for i in range(n):
         hb = float(bg_hues[i])
-        a = float(cast_angle[i])
-        s = float(cast_strength[i]) * gap
-        gains = tuple(
-            float(illum[i] ** gap * (1.0 + s * np.cos(a - k * 2 * np.pi / 3))) for k in range(3)
-        )
-        hz = float(haze[i]) * gap
-        vp = np.full(4, (1.0 - K["dominant_view"]) / 3)
-        vp[R.VIEWS.index(dominant[i])] = K["dominant_view"]
+        imaging = _camera_imaging(K, pipe, i, float(cast_angle[i]), float(cast_strength[i]),
+                                  dominant[i], gap)
         cams.append(
             R.Camera(
                 index=i,
@@ -343,19 +362,11 @@ def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: st
                 gradient=(float(rng.uniform(-0.5, 0.5)), float(rng.uniform(-0.4, 0.4))),
                 floor_color=R.hsv(hb + 0.5, rng.uniform(0.05, 0.3), rng.uniform(0.25, 0.7)),
                 floor_level=float(rng.uniform(0.72, 0.9)),
-                view_probs=tuple(float(x) for x in vp),
                 scale=float(scales[i]),
                 offset_y=float(rng.uniform(-0.04, 0.04)),
                 offset_x=float(rng.uniform(-0.08, 0.08)),
-                gains=gains,
-                offset=(hz * 0.9, hz, hz * 1.1),
-                contrast=float(1.0 + (contrast[i] - 1.0) * gap),
-                gamma=float(1.0 + (gamma[i] - 1.0) * gap),
-                saturation=float(1.0 + (saturation[i] - 1.0) * gap),
-                downscale=float(1.0 + (downscale[i] - 1.0) * gap),
-                blur=float(blur[i] * gap),
-                noise=float(noise[i] * gap),
-                occlusion_prob=float(occl[i]),
+                offset=_haze_offset(imaging.pop("haze"), (0.9, 1.0, 1.1)),
+                **imaging,
                 occluder_color=R.hsv(rng.random(), rng.uniform(0.0, 0.4), rng.uniform(0.2, 0.7)),
                 bg_shift=float(K["bg_shift"]),
             )
@@ -380,27 +391,13 @@ def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0) -> list
     scales = spread(*K["scale"])
     cast_angle = spread(*K["cast_angle"])
     cast_strength = spread(*K["cast_strength"])
-    illum = spread(*K["illum"])
-    contrast = spread(*K["contrast"])
-    gamma = spread(*K["gamma"])
-    saturation = spread(*K["saturation"])
-    downscale = spread(*K["downscale"])
-    blur = spread(*K["blur"])
-    noise = spread(*K["noise"])
-    haze = spread(*K["haze"])
-    occl = spread(*K["occlusion"])
+    pipe = _imaging_spreads(K, spread)
     floor = spread(*K["floor_level"])
     cams = []
     for i in range(n):
         hb = float(bg_hues[i])
-        a = float(cast_angle[i])
-        s = float(cast_strength[i]) * gap
-        gains = tuple(
-            float(illum[i] ** gap * (1.0 + s * np.cos(a - k * 2 * np.pi / 3))) for k in range(3)
-        )
-        hz = float(haze[i]) * gap
-        vp = np.full(4, (1.0 - K["dominant_view"]) / 3)
-        vp[R.VIEWS.index(dominant[i])] = K["dominant_view"]
+        imaging = _camera_imaging(K, pipe, i, float(cast_angle[i]), float(cast_strength[i]),
+                                  dominant[i], gap)
         tex = textures[i % len(textures)]
         if tex == "signage":  # a saturated sign colour: yellow, blue, green or red
             c2 = R.hsv(float(rng.choice([0.14, 0.6, 0.38, 0.0])), rng.uniform(0.6, 0.9), rng.uniform(0.5, 0.9))
@@ -422,19 +419,11 @@ def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0) -> list
                 gradient=(float(rng.uniform(-0.6, -0.1)), float(rng.uniform(-0.25, 0.25))),  # lit from above
                 floor_color=R.hsv(rng.random(), rng.uniform(0.0, 0.15), rng.uniform(0.45, 0.85)),
                 floor_level=float(floor[i]),
-                view_probs=tuple(float(x) for x in vp),
                 scale=float(scales[i]),
                 offset_y=float(rng.uniform(*K["offset_y"])),
                 offset_x=float(rng.uniform(-0.1, 0.1)),
-                gains=gains,
-                offset=(hz * 1.05, hz, hz * 0.9),
-                contrast=float(1.0 + (contrast[i] - 1.0) * gap),
-                gamma=float(1.0 + (gamma[i] - 1.0) * gap),
-                saturation=float(1.0 + (saturation[i] - 1.0) * gap),
-                downscale=float(1.0 + (downscale[i] - 1.0) * gap),
-                blur=float(blur[i] * gap),
-                noise=float(noise[i] * gap),
-                occlusion_prob=float(occl[i]),
+                offset=_haze_offset(imaging.pop("haze"), (1.05, 1.0, 0.9)),
+                **imaging,
                 occluder_color=R.hsv(rng.random(), rng.uniform(0.0, 0.3), rng.uniform(0.15, 0.6)),
                 bg_shift=float(K["bg_shift"]),
             )
