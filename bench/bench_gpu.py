@@ -3,6 +3,7 @@
     python bench/bench_gpu.py                       # ResNet-50, 256×128, AMP, channels-last
     python bench/bench_gpu.py --compile             # also torch.compile (measured separately)
     python bench/bench_gpu.py --device cpu --backbone tiny --height 64 --width 32 --steps 2
+    python bench/bench_gpu.py --decode-frames 4096  # also JPEG decoding: host vs device
 
 The step is reidlab's: ``ReIDNet`` (backbone + BN-neck) with a linear identity classifier,
 label-smoothed cross-entropy + batch-hard triplet (the supervised bound's loss) over P×K
@@ -11,6 +12,10 @@ not decoding (see bench_mars_loader.py / the DataLoader for that). Images/s are 
 ``--warmup`` steps, with the device synchronised. The GPU's name goes into the results; the
 goal on an H100 is ≥ 3000 training images/s. A benchmark, never a test dependency: without a
 GPU it says so (or runs on the CPU when asked with ``--device cpu``).
+``--decode-frames N`` also times the decoding of N JPEG frames (MARS-sized 256×128, written to
+a temporary folder) into normalised clips at the model's size, as feature extraction does it:
+on the host (PIL in ``--workers`` DataLoader processes, frame cache off) and on the device
+(``decode_on_device``: torchvision's batched ``decode_jpeg``, nvJPEG on a GPU), without a model.
 Writes bench/results/gpu_throughput.{json,md} (or ``--out``).
 """
 
@@ -93,6 +98,42 @@ def measure(args, device: torch.device, compile_model: bool) -> dict:
                                if device.type == "cuda" else None)}
 
 
+def measure_decode(args, device: torch.device) -> dict:
+    """Frames/s of JPEG → normalised clips, host (PIL, workers) vs device (decode_jpeg)."""
+    import tempfile
+    import types
+
+    import numpy as np
+    from PIL import Image
+
+    from reidlab.data import loader
+    from reidlab.data.tracklets import Tracklet
+
+    loader._FRAME_CACHE = loader.FrameCache(0)  # decode every time
+    rng = np.random.default_rng(0)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        base = np.linspace(30, 220, 256 * 128 * 3).reshape(256, 128, 3)
+        for i in range(args.decode_frames):
+            img = np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
+            paths.append(Path(tmp) / f"{i:06d}.jpg")
+            Image.fromarray(img).save(paths[-1], quality=90)
+        tracklets = [Tracklet(tuple(paths[i:i + 8]), 1, 0, i) for i in range(0, len(paths), 8)]
+        cfg = types.SimpleNamespace(frames_per_clip=4, eval_frames=8, height=args.height,
+                                    width=args.width, num_workers=args.workers)
+        norm = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+        for decode in ("host", "device"):
+            sync(device)
+            t = time.perf_counter()
+            loader.embed_tracklets(lambda clips: clips.flatten(2).mean(-1), tracklets, cfg, norm,
+                                   device=device, decode=decode, tracklets_per_batch=32)
+            sync(device)
+            out[f"{decode}_frames_per_s"] = len(paths) / (time.perf_counter() - t)
+    out.update(frames=len(paths), workers=args.workers)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda")
@@ -110,6 +151,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-channels-last", dest="channels_last", action="store_false")
     ap.add_argument("--compile", action="store_true", help="also measure torch.compile")
     ap.add_argument("--goal", type=float, default=3000.0, help="training images/s to reach")
+    ap.add_argument("--decode-frames", type=int, default=0,
+                    help="also time decoding this many JPEG frames, host vs device (0: skip)")
+    ap.add_argument("--workers", type=int, default=4, help="host decoding processes")
     ap.add_argument("--out", default=str(RESULTS / "gpu_throughput"))
     args = ap.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -124,6 +168,7 @@ def main(argv=None) -> int:
     rows = [measure(args, device, False)]
     if args.compile:
         rows.append(measure(args, device, True))
+    decode = measure_decode(args, device) if args.decode_frames else None
     st = stamp(argv, __file__)
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     best = max(r["train_images_per_s"] for r in rows)
@@ -131,7 +176,8 @@ def main(argv=None) -> int:
         k: getattr(args, k) for k in ("backbone", "height", "width", "batch", "instances",
                                       "eval_batch", "steps", "warmup", "amp", "amp_dtype",
                                       "channels_last")},
-        "rows": rows, "goal_train_images_per_s": args.goal, "goal_met": best >= args.goal}
+        "rows": rows, "goal_train_images_per_s": args.goal, "goal_met": best >= args.goal,
+        "decode": decode}
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
@@ -148,6 +194,11 @@ def main(argv=None) -> int:
                   f"{r['train_step_ms']:.1f} | {r['extract_images_per_s']:.0f} | {peak} |")
     md += ["", f"Goal ≥ {args.goal:.0f} training images/s: "
            f"{'met' if out['goal_met'] else 'missed'} (best {best:.0f}).", ""]
+    if decode:
+        md += [f"JPEG decoding into clips ({decode['frames']} frames of 256×128 → "
+               f"{s['height']}×{s['width']}, no model): host (PIL, {decode['workers']} workers) "
+               f"{decode['host_frames_per_s']:.0f} frames/s, device (decode_jpeg) "
+               f"{decode['device_frames_per_s']:.0f} frames/s.", ""]
     path.with_suffix(".md").write_text("\n".join(md))
     print("\n".join(md))
     return 0

@@ -78,8 +78,10 @@ def test_gpu_throughput_script_runs_on_cpu_when_asked(tmp_path):
     out = tmp_path / "gpu"
     args = ["bench/bench_gpu.py", "--device", "cpu", "--backbone", "tiny", "--height", "32",
             "--width", "16", "--batch", "8", "--eval-batch", "8", "--steps", "1", "--warmup",
-            "1", "--ids", "4", "--out", str(out)]
+            "1", "--ids", "4", "--decode-frames", "32", "--workers", "0", "--out", str(out)]
     subprocess.run([sys.executable, *args], cwd=ROOT, check=True, capture_output=True)
     r = json.loads(out.with_suffix(".json").read_text())
     assert r["gpu"] is None and r["rows"][0]["train_images_per_s"] > 0
     assert r["goal_met"] is False and "train images/s" in out.with_suffix(".md").read_text()
+    assert r["decode"]["frames"] == 32 and r["decode"]["host_frames_per_s"] > 0 \
+        and r["decode"]["device_frames_per_s"] > 0

@@ -246,6 +246,49 @@ def test_one_frame_tracklets_are_embedded_in_larger_batches_with_the_same_featur
     assert np.array_equal(packed.index, small.index)
 
 
+def test_decoding_on_the_device_gives_the_host_features(tiny, tmp_path):
+    """decode="device" reads JPEG bytes in the loader and decodes the batch with torchvision
+    where the model runs (nvJPEG on a GPU; the same code path runs on the CPU here): equal
+    features at the frames' own size, a few grey levels apart when it resizes, and a corrupt
+    frame sends its batch back to the host path, which replaces and reports it."""
+    from dataclasses import replace
+
+    from reidlab.data.loader import embed_tracklets
+
+    data = load_dataset("mars", tiny)
+    w = torch.randn(3, 5)
+
+    def embed(clips):
+        return clips.mean((1, 3, 4)) @ w
+
+    def pixels(clips):  # the normalised pixels themselves, to compare decoders
+        return clips.mean(1).flatten(1)
+
+    same = cfg_for(tiny, frames_per_clip=2, eval_frames=4)  # 32×16 = the frames' size
+    host = embed_tracklets(embed, data.query, same, NORM, decode="host")
+    dev = embed_tracklets(embed, data.query, same, NORM, decode="device")
+    np.testing.assert_allclose(dev.feat, host.feat, rtol=1e-5, atol=1e-5)
+    assert np.array_equal(dev.index, host.index)
+
+    small = cfg_for(tiny, frames_per_clip=2, eval_frames=4, height=16, width=8)
+    a = embed_tracklets(pixels, data.query, small, NORM, decode="host").feat
+    b = embed_tracklets(pixels, data.query, small, NORM, decode="device").feat
+    grey = np.abs(a - b) * 0.25 * 255  # back to grey levels (std 0.25)
+    assert grey.mean() < 1.5 and grey.max() < 12
+
+    broken = tmp_path / "broken.jpg"
+    good = Path(data.query[0].frames[0])
+    broken.write_bytes(good.read_bytes()[: good.stat().st_size // 3])  # truncated
+    frames = tuple(data.query[0].frames)
+    bad = [replace(data.query[0], frames=(broken,) + frames[1:])] + list(data.query[1:])
+    dev = embed_tracklets(embed, bad, same, NORM, decode="device")
+    host = embed_tracklets(embed, bad, same, NORM, decode="host")
+    assert dev.corrupt == host.corrupt == [str(broken)]
+    np.testing.assert_allclose(dev.feat, host.feat, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="decode"):
+        embed_tracklets(embed, data.query, same, NORM, decode="gpu")
+
+
 def test_run_reader_tolerates_partial_line_and_lists_runs(tiny, tmp_path):
     r1 = train(cfg_for(tiny, epochs=1), tmp_path / "runs" / "a")
     r2 = train(cfg_for(tiny, epochs=1, seed=1), tmp_path / "runs" / "b")

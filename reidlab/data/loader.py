@@ -12,6 +12,7 @@ so the trainer can count and log it. A tracklet without any readable frame comes
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -221,11 +222,34 @@ class EvalTrackletDataset(Dataset):
         self.size = (int(cfg.height), int(cfg.width))
         self.mean, self.std = norm_params(input_norm)
         self.reader = _FrameReader(self.size)
+        self.raw = False  # True: items carry JPEG bytes for decode_on_device
 
     def __len__(self) -> int:
         return len(self.tracklets)
 
     def __getitem__(self, i: int) -> dict:
+        if self.raw:
+            return self.encoded(i)
+        return self.decoded(i)
+
+    def encoded(self, i: int) -> dict:
+        """The item with the frames' undecoded JPEG bytes (``jpeg``, C·T uint8 tensors) in place
+        of ``clips``, for decoding on the device (``decode_on_device``); a frame that cannot be
+        read, or a non-JPEG tracklet, gives the decoded item instead."""
+        tr = self.tracklets[i]
+        idx = eval_frame_indices(len(tr), self.T, self.max_frames)
+        paths = [str(tr.frames[int(j)]) for j in idx.reshape(-1)]
+        if not all(p.lower().endswith((".jpg", ".jpeg")) for p in paths):
+            return self.decoded(i)
+        try:
+            data = [torch.from_numpy(np.fromfile(p, dtype=np.uint8)) for p in paths]
+        except OSError:
+            return self.decoded(i)
+        return {"jpeg": data, "shape": tuple(idx.shape), "camid": tr.camid, "pid": tr.pid,
+                "index": i, "valid": True, "modality": tr.modality, "corrupt": "",
+                "red": bool(tr.pseudo_infrared)}
+
+    def decoded(self, i: int) -> dict:
         tr = self.tracklets[i]
         idx = eval_frame_indices(len(tr), self.T, self.max_frames)
         frames, bad = self.reader.read(tr, idx.reshape(-1))
@@ -235,6 +259,53 @@ class EvalTrackletDataset(Dataset):
         clips = to_tensor(frames, self.mean, self.std).reshape(*idx.shape, 3, *self.size)
         return {"clips": clips, "camid": tr.camid, "pid": tr.pid, "index": i, "valid": valid,
                 "modality": tr.modality, "corrupt": "\n".join(bad)}
+
+
+def decode_clips_on_device(items: list[dict], ds: "EvalTrackletDataset",
+                           device: torch.device) -> list[dict]:
+    """Turn the ``jpeg`` items of a batch into ``clips`` on ``device``: one batched
+    ``torchvision.io.decode_jpeg`` (nvJPEG on a GPU), an antialiased bilinear resize to the
+    model's size there (PIL's ``BILINEAR`` also antialiases when it shrinks), the pseudo-infrared
+    red channel and the normalisation. A batch whose decoding fails (a corrupt or truncated
+    frame) is decoded again on the host, frame by frame, where bad frames are replaced and
+    reported as always."""
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    raw = [k for k, it in enumerate(items) if "jpeg" in it]
+    if not raw:
+        return items
+    data = [d for k in raw for d in items[k]["jpeg"]]
+    try:
+        with warnings.catch_warnings():  # torchvision 0.29 points to TorchCodec; still works
+            warnings.simplefilter("ignore", DeprecationWarning)
+            images = decode_jpeg(data, mode=ImageReadMode.RGB, device=device)
+    except RuntimeError:
+        return [ds.decoded(it["index"]) if "jpeg" in it else it for it in items]
+    h, w = ds.size
+    out = [it if "jpeg" in it else {**it, "clips": it["clips"].to(device)} for it in items]
+    mean = torch.as_tensor(ds.mean, device=device).view(1, 3, 1, 1)
+    std = torch.as_tensor(ds.std, device=device).view(1, 3, 1, 1)
+    pos = 0
+    for k in raw:
+        it = items[k]
+        n = len(it["jpeg"])
+        frames = []
+        for img in images[pos:pos + n]:
+            x = img.unsqueeze(0).float()
+            if tuple(img.shape[-2:]) != (h, w):
+                x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear",
+                                                    antialias=True, align_corners=False)
+                x = x.round().clamp_(0, 255)
+            frames.append(x)
+        pos += n
+        x = torch.cat(frames)
+        if it["red"]:
+            x = x[:, :1].expand(-1, 3, -1, -1)
+        x = (x / 255.0 - mean) / std
+        c, t = it["shape"]
+        out[k] = {**{key: v for key, v in it.items() if key not in ("jpeg", "shape", "red")},
+                  "clips": x.reshape(c, t, 3, h, w)}
+    return out
 
 
 def collate_tracklets(items: list[dict]) -> dict:
@@ -283,25 +354,40 @@ def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
                     tracklets: Sequence[Tracklet], cfg, input_norm, device="cpu",
                     progress: Callable[[int, int], None] | None = None,
                     tracklets_per_batch: int | None = None,
-                    autocast: bool = False) -> Embedded:
+                    autocast: bool = False, decode: str | None = None) -> Embedded:
     """Embed each tracklet as the mean of the embeddings of its clips (see
     ``EvalTrackletDataset``). ``embed_fn`` maps clips B×T×3×H×W to B×D.
 
     ``tracklets_per_batch`` (default: about ``EVAL_IMAGES_PER_BATCH`` frames per forward pass)
     only changes the speed: in eval mode every clip is embedded on its own. The default keeps
     8 video tracklets per pass and packs 64 one-frame "tracklets" of an image dataset
-    (Market-1501, SYSU-MM01, ...) into one, rather than 8."""
+    (Market-1501, SYSU-MM01, ...) into one, rather than 8.
+
+    ``decode``: "host" (the data-loading processes decode with PIL, through the frame cache) or
+    "device" (they only read the JPEG bytes; :func:`decode_clips_on_device` decodes and resizes
+    the batch on ``device``); default "device" when ``cfg.decode_on_device`` and ``device`` is a
+    GPU. The two agree to a few grey levels where frames are resized (different resampling
+    code), exactly where they are not."""
     ds = EvalTrackletDataset(tracklets, cfg, input_norm)
+    device = torch.device(device)
+    if decode is None:
+        decode = "device" if bool(getattr(cfg, "decode_on_device", False)) and \
+            device.type == "cuda" else "host"
+    if decode not in ("host", "device"):
+        raise ValueError(f"decode: expected 'host' or 'device', got {decode!r}")
+    ds.raw = decode == "device"
     if tracklets_per_batch is None:
         tracklets_per_batch = eval_tracklets_per_batch(tracklets, ds.T, ds.max_frames)
-    dl = DataLoader(ds, batch_size=tracklets_per_batch, collate_fn=collate_tracklets,
+    dl = DataLoader(ds, batch_size=tracklets_per_batch,
+                    collate_fn=list if ds.raw else collate_tracklets,
                     num_workers=int(getattr(cfg, "num_workers", 0)),
                     pin_memory=torch.device(device).type == "cuda",
                     generator=torch.Generator().manual_seed(0))
     feats, index, corrupt, dropped = [], [], [], []
     done = 0
-    device = torch.device(device)
     for batch in dl:
+        if ds.raw:
+            batch = collate_tracklets(decode_clips_on_device(batch, ds, device))
         with torch.no_grad(), torch.autocast(device.type, enabled=autocast):
             clips = batch["clips"].to(device, non_blocking=True)
             if getattr(embed_fn, "takes_modality", False):  # two-stream models (xmodal_adv)

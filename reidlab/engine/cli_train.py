@@ -118,6 +118,10 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--no-channels-last", dest="channels_last", action="store_const", const=False,
                    help="keep NCHW weights (channels-last is 2-3x faster on CPU; default on)")
+    p.add_argument("--decode-on-device", dest="decode_on_device", action="store_const",
+                   const=True, help="feature extraction decodes JPEG frames on the GPU "
+                   "(torchvision nvJPEG; resized there with antialiasing) instead of in the "
+                   "data-loading processes (default off; no effect on CPU)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="quick (CPU, ~5 min on SynthCams), paper, test")
     p.add_argument("--seed", type=int)
     p.add_argument("--clip-mode", choices=["interleaved", "segments"], dest="clip_mode",

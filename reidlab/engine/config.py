@@ -50,6 +50,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # mixed precision when on CUDA
     channels_last: bool = True  # NHWC weights and maps: 2-3x faster convolutions on CPU
+    decode_on_device: bool = False  # feature extraction decodes JPEG frames on the GPU (nvJPEG)
     eval_every: int = 0  # epochs between evaluations (0: only at the end)
     log_every: int = 1  # steps between metrics.jsonl step records
     preset: str | None = None
