@@ -85,3 +85,27 @@ def test_gpu_throughput_script_runs_on_cpu_when_asked(tmp_path):
     assert r["goal_met"] is False and "train images/s" in out.with_suffix(".md").read_text()
     assert r["decode"]["frames"] == 32 and r["decode"]["host_frames_per_s"] > 0 \
         and r["decode"]["device_frames_per_s"] > 0
+
+
+def test_a_table_reuses_a_finished_run_only_with_the_rows_settings(tmp_path):
+    """bench tables reuse a finished run folder, but one trained with other settings (a row
+    whose options changed since) is an error naming them, never a silently wrong row."""
+    import pytest
+    from tablelib import settings_differ, train_or_reuse
+    from tiny_mars import write_tiny_mars
+
+    from reidlab.engine.config import make_config
+
+    root = write_tiny_mars(tmp_path / "mars", train_ids=4, test_ids=3)
+
+    def cfg(device="auto", **opts):
+        return make_config("test", dataset=str(root), epochs=1, batch_size=4,
+                           method="supervised", options=opts, device=device)
+
+    run = train_or_reuse(tmp_path / "runs" / "row", lambda: cfg(triplet_weight="0"))
+    assert settings_differ(run, cfg(triplet_weight=0.0)) == {}  # "0" from --opt is 0.0
+    mtime = (run.path / "metrics.jsonl").stat().st_mtime_ns
+    again = train_or_reuse(run.path, lambda: cfg(triplet_weight=0.0, device="cpu"))
+    assert (again.path / "metrics.jsonl").stat().st_mtime_ns == mtime  # reused, not retrained
+    with pytest.raises(SystemExit, match="triplet_weight"):
+        train_or_reuse(run.path, lambda: cfg(triplet_weight=1.0))

@@ -141,6 +141,10 @@ def test_method_options_are_validated(tiny):
     cfg = make_config("test", dataset=str(tiny), method="padal_mp", K=4, adv_loss="confusion")
     assert (cfg.options["K"], cfg.options["adv_loss"], cfg.K, cfg.lam) == (4, "confusion", 4, 0.1)
     assert cfg.options["disc_hidden"] == 256  # every option is stored, defaults included
+    typed = make_config("test", dataset=str(tiny), method="supervised",
+                        options={"triplet_weight": "0", "margin": "0.2"})  # as --opt gives them
+    assert typed.options["triplet_weight"] == 0.0 and typed.options["margin"] == 0.2
+    assert isinstance(typed.options["triplet_weight"], float)  # stored typed, not as "0"
     old = {**cfg.to_dict(), "K": 5, "lam": 0.3, "options": {}}
     again = type(cfg).from_dict(old)
     assert (again.options["K"], again.options["lam"], again.K) == (5, 0.3, 5)

@@ -160,7 +160,9 @@ def make_config(preset: str | None = None, **overrides) -> TrainConfig:
     from reidlab.methods import METHODS
 
     if cfg.method in METHODS:  # a bad option value is an error now, not at the run's start
-        METHODS[cfg.method].parse_options(cfg.options)
+        opts = METHODS[cfg.method].parse_options(cfg.options)
+        if opts is not None:  # stored as their declared types ("0" from --opt → 0.0)
+            cfg.options = {k: getattr(opts, k) for k in cfg.options}
     return cfg
 
 
