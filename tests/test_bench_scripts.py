@@ -70,6 +70,30 @@ def test_measured_rows_follow_the_numbers(tmp_path):
         raise AssertionError("a results file without its numbers must be an error")
 
 
+def test_readme_embeds_the_leaderboard_table_from_its_results(tmp_path):
+    import json
+
+    import measured
+
+    res = tmp_path / "results"
+    res.mkdir()
+    (res / "leaderboard.md").write_text("# Leaderboard\n\nCommand: x\nMachine: 2 cores  \n"
+                                        "Date: today  \n\n| row | rank-1 |\n|---|---|\n"
+                                        "| supervised | 45.7 |\n")
+    meta = {"command": "python bench/leaderboard.py --results /here --seeds 0"}
+    (res / "leaderboard.json").write_text(json.dumps({"meta": meta, "rows": [
+        {"row": "supervised", "seed": 0}, {"row": "supervised", "seed": 1}]}))
+    begin, end = measured.embed_marks("leaderboard.md")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"a\n{measured.BEGIN}\n{measured.END}\n{begin}\nstale\n{end}\nb\n")
+    assert measured.main(["--check", "--results", str(res), "--readme", str(readme)]) == 1
+    assert measured.main(["--write", "--results", str(res), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "| supervised | 45.7 |" in text and "stale" not in text and text.endswith("b\n")
+    assert "`python bench/leaderboard.py --seeds 0,1 --rows supervised`" in text  # no --results
+    assert measured.main(["--check", "--results", str(res), "--readme", str(readme)]) == 0
+
+
 def test_gpu_throughput_script_runs_on_cpu_when_asked(tmp_path):
     """bench_gpu.py measures reidlab's training step (here tiny, on the CPU) and writes its
     numbers; without a GPU and no --device it says so and measures nothing."""
