@@ -76,8 +76,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--eval-tracklets", type=int, default=64)
     ap.add_argument("--full", action="store_true")
-    ap.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE",
-                    help="with --full: also time a full run with this setting changed (repeat)")
+    ap.add_argument("--variant", "--before", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --full: also time a full run with this setting changed (repeat;"
+                    " --before is its first name, kept so recorded commands still run)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the full runs")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     args = ap.parse_args()
