@@ -33,7 +33,18 @@ def pct(x: float | None, nd: int = 1) -> str:
 
 
 def command(d: dict) -> str:
-    return (d.get("meta") or d).get("command", "?")
+    """The recorded command, without an ``--out`` that only named this repository's own
+    bench/results file by an absolute path (the default, written out by a driver script)."""
+    cmd = (d.get("meta") or d).get("command", "?")
+    parts = shlex.split(cmd) if cmd != "?" else []
+    if "--out" in parts and parts.index("--out") + 1 < len(parts):
+        i = parts.index("--out")
+        out = Path(parts[i + 1])
+        if out.is_absolute() and out.parent.name == "results" and \
+                out.parent.parent.name == "bench":
+            del parts[i:i + 2]
+            return shlex.join(parts)
+    return cmd
 
 
 def full_command(d: dict) -> str:
