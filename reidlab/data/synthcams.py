@@ -295,10 +295,10 @@ def _imaging_spreads(K: dict, spread: Callable[[float, float], np.ndarray]) -> d
 
 
 def _camera_imaging(K: dict, pipe: dict, i: int, cast_angle: float, cast_strength: float,
-                    dominant_view: str, gap: float) -> dict:
+                    dominant_view: str, gap: float, haze_tint: tuple[float, float, float]) -> dict:
     """Camera ``i``'s imaging keywords of ``R.Camera`` (no random draws): colour-cast gains,
-    tone curve, resolution, blur, noise, occlusion and view habit; ``haze`` (popped by the
-    caller) becomes the style's tinted offset."""
+    tone curve, resolution, blur, noise, occlusion, view habit and the haze offset, tinted per
+    channel by the style's ``haze_tint``."""
     s = cast_strength * gap
     gains = tuple(float(pipe["illum"][i] ** gap * (1.0 + s * np.cos(cast_angle - k * 2 * np.pi
                                                                      / 3))) for k in range(3))
@@ -307,17 +307,13 @@ def _camera_imaging(K: dict, pipe: dict, i: int, cast_angle: float, cast_strengt
     return {
         "view_probs": tuple(float(x) for x in vp),
         "gains": gains,
-        "haze": float(pipe["haze"][i]) * gap,
+        "offset": tuple(float(pipe["haze"][i]) * gap * t for t in haze_tint),
         **{k: float(1.0 + (pipe[k][i] - 1.0) * gap)
            for k in ("contrast", "gamma", "saturation", "downscale")},
         "blur": float(pipe["blur"][i] * gap),
         "noise": float(pipe["noise"][i] * gap),
         "occlusion_prob": float(pipe["occlusion"][i]),
     }
-
-
-def _haze_offset(hz: float, tint: tuple[float, float, float]) -> tuple[float, float, float]:
-    return (hz * tint[0], hz * tint[1], hz * tint[2])
 
 
 def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: str = "a") -> list[R.Camera]:
@@ -350,7 +346,7 @@ def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: st
     for i in range(n):
         hb = float(bg_hues[i])
         imaging = _camera_imaging(K, pipe, i, float(cast_angle[i]), float(cast_strength[i]),
-                                  dominant[i], gap)
+                                  dominant[i], gap, (0.9, 1.0, 1.1))
         cams.append(
             R.Camera(
                 index=i,
@@ -365,7 +361,6 @@ def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: st
                 scale=float(scales[i]),
                 offset_y=float(rng.uniform(-0.04, 0.04)),
                 offset_x=float(rng.uniform(-0.08, 0.08)),
-                offset=_haze_offset(imaging.pop("haze"), (0.9, 1.0, 1.1)),
                 **imaging,
                 occluder_color=R.hsv(rng.random(), rng.uniform(0.0, 0.4), rng.uniform(0.2, 0.7)),
                 bg_shift=float(K["bg_shift"]),
@@ -397,7 +392,7 @@ def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0) -> list
     for i in range(n):
         hb = float(bg_hues[i])
         imaging = _camera_imaging(K, pipe, i, float(cast_angle[i]), float(cast_strength[i]),
-                                  dominant[i], gap)
+                                  dominant[i], gap, (1.05, 1.0, 0.9))
         tex = textures[i % len(textures)]
         if tex == "signage":  # a saturated sign colour: yellow, blue, green or red
             c2 = R.hsv(float(rng.choice([0.14, 0.6, 0.38, 0.0])), rng.uniform(0.6, 0.9), rng.uniform(0.5, 0.9))
@@ -422,7 +417,6 @@ def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0) -> list
                 scale=float(scales[i]),
                 offset_y=float(rng.uniform(*K["offset_y"])),
                 offset_x=float(rng.uniform(-0.1, 0.1)),
-                offset=_haze_offset(imaging.pop("haze"), (1.05, 1.0, 0.9)),
                 **imaging,
                 occluder_color=R.hsv(rng.random(), rng.uniform(0.0, 0.3), rng.uniform(0.15, 0.6)),
                 bg_shift=float(K["bg_shift"]),
