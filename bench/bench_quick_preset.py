@@ -37,17 +37,18 @@ from reidlab.engine.trainer import build_method, train
 
 
 def parse_variant(items: list[str]) -> dict:
+    """``--variant`` items → settings, as the tables' ``--set`` (values parsed as JSON when
+    they are), each KEY a TrainConfig setting."""
+    from table2_padal import parse_set
+
     from reidlab.engine.config import TrainConfig
 
-    out = {}
     for item in items:
-        key, sep, value = item.partition("=")
+        key, sep, _ = item.partition("=")
         if not sep or key not in TrainConfig.__dataclass_fields__:
             raise SystemExit(f"--variant {item!r}: expected KEY=VALUE with KEY a TrainConfig "
                              "setting such as frames_per_clip=2")
-        out[key] = json.loads(value) if value[:1].isdigit() or value in ("true", "false") \
-            else value
-    return out
+    return parse_set(items)
 
 
 def full_run(args, change: dict) -> dict:
