@@ -289,16 +289,8 @@ def decode_clips_on_device(items: list[dict], ds: "EvalTrackletDataset",
     for k in raw:
         it = items[k]
         n = len(it["jpeg"])
-        frames = []
-        for img in images[pos:pos + n]:
-            x = img.unsqueeze(0).float()
-            if tuple(img.shape[-2:]) != (h, w):
-                x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear",
-                                                    antialias=True, align_corners=False)
-                x = x.round().clamp_(0, 255)
-            frames.append(x)
+        x = _resized(images[pos:pos + n], h, w)
         pos += n
-        x = torch.cat(frames)
         if it["red"]:
             x = x[:, :1].expand(-1, 3, -1, -1)
         x = (x / 255.0 - mean) / std
@@ -306,6 +298,20 @@ def decode_clips_on_device(items: list[dict], ds: "EvalTrackletDataset",
         out[k] = {**{key: v for key, v in it.items() if key not in ("jpeg", "shape", "red")},
                   "clips": x.reshape(c, t, 3, h, w)}
     return out
+
+
+def _resized(images: list[torch.Tensor], h: int, w: int) -> torch.Tensor:
+    """Decoded uint8 3×h'×w' frames → float N×3×h×w on their device, 0..255: one antialiased
+    bilinear resize for frames of one size (a tracklet's, as a rule), rounded like PIL's
+    uint8 output; frames already h×w pass untouched."""
+    sizes = {tuple(img.shape[-2:]) for img in images}
+    if len(sizes) > 1:
+        return torch.cat([_resized([img], h, w) for img in images])
+    x = torch.stack(images).float()
+    if sizes != {(h, w)}:
+        x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", antialias=True,
+                                            align_corners=False).round().clamp_(0, 255)
+    return x
 
 
 def collate_tracklets(items: list[dict]) -> dict:
@@ -381,7 +387,7 @@ def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
     dl = DataLoader(ds, batch_size=tracklets_per_batch,
                     collate_fn=list if ds.raw else collate_tracklets,
                     num_workers=int(getattr(cfg, "num_workers", 0)),
-                    pin_memory=torch.device(device).type == "cuda",
+                    pin_memory=device.type == "cuda",
                     generator=torch.Generator().manual_seed(0))
     feats, index, corrupt, dropped = [], [], [], []
     done = 0
