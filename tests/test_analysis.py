@@ -381,3 +381,44 @@ def test_pair_separation_per_camera_pair():
     assert np.isnan(sep["auc"][0, 0]) and np.isnan(sep["auc"][1, 1])
     assert sep["n_same"][0, 1] == 2 and sep["n_diff"][0, 0] == 1
     assert sep["same_median"][0, 1] == pytest.approx(0.15)
+
+
+def test_tsne_exact_faiss_affinities_equal_opentsne_exact_search(rng):
+    """Above 1000 points t-SNE takes its neighbours from faiss's exact search instead of
+    openTSNE's approximate Annoy; the affinities must equal openTSNE's own exact search, also
+    when some points are duplicates (a point's twin may be listed before the point itself)."""
+    from openTSNE import affinity
+
+    from reidlab.analysis.embedding import _exact_affinities
+
+    x = rng.normal(size=(1200, 8)).astype(np.float32)
+    x[10] = x[11]  # duplicates
+    x[500] = x[501] = x[502]
+    ours = _exact_affinities(x, {"perplexity": 10.0}).P.toarray()
+    ref = affinity.PerplexityBasedNN(x, perplexity=10.0, method="exact").P.toarray()
+    assert ours.shape == (1200, 1200)
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
+    assert np.all(np.diag(ours) == 0)  # no point is its own neighbour
+
+
+def test_tsne_above_1000_points_uses_exact_neighbours(rng, monkeypatch):
+    import openTSNE.affinity as aff
+
+    from reidlab.analysis import embedding
+
+    x = rng.normal(size=(1100, 6)).astype(np.float32)
+    msgs = []
+    monkeypatch.setattr(aff.PerplexityBasedNN, "__init__", _spy(aff.PerplexityBasedNN.__init__, msgs))
+    y = embedding.embed_2d(x, "tsne", seed=0, use_cache=False, n_iter=20,
+                           early_exaggeration_iter=10, progress=lambda f, m: msgs.append(m))
+    assert y.shape == (1100, 2) and np.isfinite(y).all()
+    assert "t-SNE: exact nearest neighbours (faiss)" in msgs
+    assert any(m == ("knn_index", "PrecomputedNeighbors") for m in msgs)
+
+
+def _spy(init, msgs):
+    def wrapped(self, *a, **k):
+        if k.get("knn_index") is not None:
+            msgs.append(("knn_index", type(k["knn_index"]).__name__))
+        return init(self, *a, **k)
+    return wrapped
