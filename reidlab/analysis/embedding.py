@@ -123,7 +123,7 @@ def _tsne(x, seed, report, params):
 
     tsne = TSNE(n_components=2, random_state=seed, callbacks=callback,
                 callbacks_every_iters=every, **params)
-    if "neighbors" in params or "affinities" in params or n <= 1000:
+    if "neighbors" in params or n <= 1000:
         report(0.02, "t-SNE: nearest neighbours and affinities")
         return np.asarray(tsne.fit(x))
     report(0.02, "t-SNE: exact nearest neighbours (faiss)")
@@ -134,24 +134,24 @@ def _exact_affinities(x: np.ndarray, params: dict):
     """openTSNE's perplexity affinities from *exact* Euclidean neighbours found by faiss.
 
     openTSNE's default search above 1000 points is Annoy (approximate): on 20k × 50-d features
-    it took ~6.5× longer (30 s against 4.6 s, under load) than faiss's exact brute-force search on 2 cores, and is less exact.
-    The k = 3·perplexity neighbours (openTSNE's own rule) are handed over as precomputed."""
-    import faiss
+    it took ~6.5× longer (30 s against 4.6 s, under load, 2 cores) than faiss's exact
+    brute-force search, and is less exact. The k = 3·perplexity neighbours (openTSNE's own
+    rule) come from the evaluation's faiss top-k search and are handed over as precomputed."""
     from openTSNE import affinity
     from openTSNE.nearest_neighbors import PrecomputedNeighbors
 
+    from reidlab.eval.ranking import compute_distmat
+
     n = x.shape[0]
     k = int(min(n - 1, 3 * params["perplexity"]))
-    index = faiss.IndexFlatL2(x.shape[1])
-    index.add(np.ascontiguousarray(x, dtype=np.float32))
-    d2, nn = index.search(np.ascontiguousarray(x, dtype=np.float32), k + 1)
+    dist, nn = compute_distmat(x, x, "euclidean", backend="faiss", topk=k + 1)
     # drop each point itself; with duplicate points faiss may list a twin first, so remove the
     # query's own index where it appears and otherwise the last (farthest) column
     own = nn == np.arange(n)[:, None]
     own[~own.any(axis=1), -1] = True
     keep = ~own
     nn = nn[keep].reshape(n, k)
-    dist = np.sqrt(np.maximum(d2[keep].reshape(n, k), 0)).astype(np.float64)
+    dist = dist[keep].reshape(n, k).astype(np.float64)
     return affinity.PerplexityBasedNN(
         perplexity=params["perplexity"], n_jobs=params.get("n_jobs", 1),
         knn_index=PrecomputedNeighbors(nn, dist))
