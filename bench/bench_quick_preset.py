@@ -1,15 +1,20 @@
 """Time the ``quick`` preset's parts on SynthCams and predict the length of a full quick run.
 
     python bench/bench_quick_preset.py [--dataset data/synthcams] [--method padal_mp]
-        [--steps 8] [--eval-tracklets 64] [--full [--variant KEY=VALUE ...]] [--seed S]
+        [--steps 8] [--eval-tracklets 64] [--full [--variant KEY=VALUE[,KEY=VALUE]] ...
+        [--seeds 0,1]]
 
 Measures training throughput (images/s, forward+backward+step, after 2 warm-up steps) and
 feature-extraction throughput, then predicts epochs × train images / train rate + 2 × eval
 images / eval rate. ``--full`` also runs the whole quick preset and reports its wall time,
-rank-1 and mAP; ``--variant KEY=VALUE`` (repeatable) adds a full run with those settings
-changed (e.g. ``--variant frames_per_clip=2``), one after the other in the same process, so a
-proposed preset change is measured against the preset by one run of one script. The second
-run finds the frames the first decoded in the process's frame cache: it is the warm one.
+rank-1 and mAP; each ``--variant KEY=VALUE[,KEY=VALUE...]`` (repeatable: one variant per flag)
+adds whole runs with those settings changed (e.g. ``--variant frames_per_clip=3``), so a
+proposed preset change is measured against the preset by one run of one script. Every whole
+run is a fresh Python process, as ``python -m reidlab train --preset quick`` is for a user
+(imports, dataset reading and cold frame decoding included). With ``--seeds 0,1`` each setting
+runs once per seed; the order of the settings rotates from seed to seed, so a machine that gets
+busier slows all of them alike, and the table gives mean ± std and the paired rank-1 difference
+to the preset.
 Training and extraction are measured for NCHW and channels-last weights (the default since
 ``TrainConfig.channels_last``), alternating the two so that a busy machine slows both alike:
 the before/after of that change in one run. Writes bench/results/quick_preset.{json,md} with
@@ -36,38 +41,75 @@ from reidlab.engine.config import make_config
 from reidlab.engine.trainer import build_method, train
 
 
-def parse_variant(items: list[str]) -> dict:
-    """``--variant`` items → settings, as the tables' ``--set`` (values parsed as JSON when
-    they are), each KEY a TrainConfig setting."""
+def parse_variant(item: str) -> dict:
+    """One ``--variant`` (``KEY=VALUE[,KEY=VALUE...]``) → settings, values parsed as the
+    tables' ``--set`` (JSON when they are), each KEY a TrainConfig setting."""
     from table2_padal import parse_set
 
     from reidlab.engine.config import TrainConfig
 
-    for item in items:
-        key, sep, _ = item.partition("=")
+    items = [x for x in item.split(",") if x]
+    for one in items:
+        key, sep, _ = one.partition("=")
         if not sep or key not in TrainConfig.__dataclass_fields__:
-            raise SystemExit(f"--variant {item!r}: expected KEY=VALUE with KEY a TrainConfig "
-                             "setting such as frames_per_clip=2")
+            raise SystemExit(f"--variant {item!r}: expected KEY=VALUE[,KEY=VALUE] with each KEY "
+                             "a TrainConfig setting, such as frames_per_clip=3,eval_frames=4")
     return parse_set(items)
 
 
-def full_run(args, change: dict) -> dict:
-    """One whole quick-preset run (``change`` applied) in a temporary folder: wall time and
-    the final rank-1/mAP."""
-    from reidlab.engine.runs import Run
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run
+from reidlab.engine.trainer import train
+a = json.loads(sys.argv[1])
+cfg = make_config("quick", dataset=a["dataset"], method=a["method"], seed=a["seed"],
+                  **a["change"])
+train(cfg, Path(a["out"]))
+f = Run(Path(a["out"])).final_metrics()
+print("RESULT " + json.dumps({"seconds": time.perf_counter() - t0, "rank1": f.get("rank1"),
+      "mAP": f.get("mAP"), "settings": {k: getattr(cfg, k) for k in (
+      "frames_per_clip", "eval_frames", "epochs", "batch_size", "clips_per_tracklet")}}))
+"""
 
-    cfg = make_config("quick", dataset=args.dataset, method=args.method, seed=args.seed,
-                      **change)
+
+def full_run(args, change: dict, seed: int) -> dict:
+    """One whole quick-preset run (``change`` applied) in a fresh Python process and a
+    temporary folder: wall time of the process (imports and cold decoding included) and the
+    final rank-1/mAP."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:
+        payload = json.dumps({"dataset": args.dataset, "method": args.method, "seed": seed,
+                              "change": change, "out": str(Path(tmp) / "run")})
         t = time.perf_counter()
-        train(cfg, Path(tmp) / "run")
-        seconds = time.perf_counter() - t
-        final = Run(Path(tmp) / "run").final_metrics()
-    return {"settings": {k: getattr(cfg, k) for k in ("frames_per_clip", "eval_frames", "epochs",
-                                                       "batch_size", "clips_per_tracklet")},
-            "change": change, "seed": args.seed, "seconds": seconds,
-            "rank1": final.get("rank1"), "mAP": final.get("mAP"),
+        proc = subprocess.run([sys.executable, "-c", _CHILD, payload], cwd=root,
+                              capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(root)})
+        wall = time.perf_counter() - t
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if proc.returncode or line is None:
+        raise SystemExit(f"quick run {change} seed {seed} failed:\n{proc.stderr[-3000:]}")
+    r = json.loads(line[len("RESULT "):])
+    return {**r, "change": change, "seed": seed, "seconds": wall,
             "load_avg_1min_after": os.getloadavg()[0]}
+
+
+def summarise(runs: list[dict], base: list[dict] | None) -> dict:
+    """Mean ± std over seeds, and the paired rank-1 difference to the preset's runs."""
+    out = {"settings": runs[0]["settings"], "change": runs[0]["change"], "runs": runs}
+    for k in ("seconds", "rank1", "mAP"):
+        v = np.array([r[k] for r in runs], dtype=float)
+        out[f"{k}_mean"], out[f"{k}_std"] = float(v.mean()), float(v.std())
+    if base is not None:
+        by_seed = {r["seed"]: r["rank1"] for r in base}
+        d = np.array([r["rank1"] - by_seed[r["seed"]] for r in runs])
+        out["rank1_delta_mean"], out["rank1_delta_std"] = float(d.mean()), float(d.std())
+    return out
 
 
 def main() -> None:
@@ -77,10 +119,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--eval-tracklets", type=int, default=64)
     ap.add_argument("--full", action="store_true")
-    ap.add_argument("--variant", "--before", action="append", default=[], metavar="KEY=VALUE",
-                    help="with --full: also time a full run with this setting changed (repeat;"
-                    " --before is its first name, kept so recorded commands still run)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the full runs")
+    ap.add_argument("--variant", "--before", action="append", default=[],
+                    metavar="KEY=VALUE[,KEY=VALUE]",
+                    help="with --full: also run the preset with these settings changed (one "
+                    "variant per flag; --before is its first name, kept so recorded commands "
+                    "still run)")
+    ap.add_argument("--seed", type=int, default=None, help="seed of the full runs (one)")
+    ap.add_argument("--seeds", default="0", help="seeds of the full runs, e.g. 0,1")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     args = ap.parse_args()
     if args.threads:
@@ -166,19 +211,43 @@ def main() -> None:
         "predicted_quick_run_idle_machine_s": predicted_idle,
     }
     if args.full:
-        variant = parse_variant(args.variant)
-        runs = {"preset": {}} | ({"variant": variant} if variant else {})
-        res["full_runs"] = {}
-        for tag, change in runs.items():
-            res["full_runs"][tag] = full_run(args, change)
-            print(tag, res["full_runs"][tag], flush=True)
-        res["measured_quick_run_s"] = res["full_runs"]["preset"]["seconds"]
+        seeds = [args.seed] if args.seed is not None else \
+            [int(x) for x in args.seeds.split(",") if x]
+        settings = [("preset", {})] + [(",".join(v.split(",")), parse_variant(v))
+                                       for v in args.variant]
+        got: dict[str, list] = {tag: [] for tag, _ in settings}
+        for i, seed in enumerate(seeds):
+            k = i % len(settings)
+            for tag, change in settings[k:] + settings[:k]:  # the order rotates per seed
+                got[tag].append(full_run(args, change, seed))
+                print(tag, got[tag][-1], flush=True)
+        res["full_runs"] = {tag: summarise(runs, None if tag == "preset" else got["preset"])
+                            for tag, runs in got.items()}
+        res["measured_quick_run_s"] = res["full_runs"]["preset"]["seconds_mean"]
     out = RESULTS
     out.mkdir(parents=True, exist_ok=True)
     (out / "quick_preset.json").write_text(json.dumps(res, indent=1))
     md = ["# quick preset timing", "", f"`{res['command']}` — {res['date']}, "
           f"{describe(res['machine'])}", ""]
-    md += [f"- {k}: {v}" for k, v in res.items() if k not in ("command", "date", "machine")]
+    md += [f"- {k}: {v}" for k, v in res.items()
+           if k not in ("command", "date", "machine", "full_runs")]
+    if "full_runs" in res:
+        md += ["", "## Whole quick runs (each a fresh process; mean ± std over seeds)", "",
+               "| setting | T | eval frames | epochs | seeds | seconds | rank-1 | mAP | "
+               "paired Δ rank-1 |", "|---|---|---|---|---|---|---|---|---|"]
+        for tag, f in res["full_runs"].items():
+            st = f["settings"]
+            delta = (f"{100 * f['rank1_delta_mean']:+.1f} ± {100 * f['rank1_delta_std']:.1f}"
+                     if "rank1_delta_mean" in f else "—")
+            md.append(f"| {tag} | {st['frames_per_clip']} | {st['eval_frames']} | "
+                      f"{st['epochs']} | {', '.join(str(r['seed']) for r in f['runs'])} | "
+                      f"{f['seconds_mean']:.0f} ± {f['seconds_std']:.0f} | "
+                      f"{100 * f['rank1_mean']:.1f} ± {100 * f['rank1_std']:.1f} | "
+                      f"{100 * f['mAP_mean']:.1f} ± {100 * f['mAP_std']:.1f} | {delta} |")
+        md += ["", "Per run: " + "; ".join(
+            f"{tag} seed {r['seed']}: {r['seconds']:.0f} s, rank-1 {100 * r['rank1']:.1f}, "
+            f"load after {r['load_avg_1min_after']:.1f}"
+            for tag, f in res["full_runs"].items() for r in f["runs"])]
     (out / "quick_preset.md").write_text("\n".join(md) + "\n")
     print(json.dumps(res, indent=1))
 

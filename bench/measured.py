@@ -210,9 +210,19 @@ def quick_preset(d):
     load = d.get("load_avg_1min")
     full = ""
     for tag, r in (d.get("full_runs") or {}).items():
-        full += (f"; whole run at T = {r['settings']['frames_per_clip']} frames per clip: "
-                 f"{r['seconds']:.0f} s, rank-1 "
-                 f"{100 * r['rank1']:.1f} (seed {r['seed']})")
+        st = r["settings"]
+        if "runs" in r:  # one or more seeds, each a fresh process
+            seeds = [x["seed"] for x in r["runs"]]
+            full += (f"; whole run ({tag}: T = {st['frames_per_clip']}, {st['eval_frames']} "
+                     f"eval frames): {r['seconds_mean']:.0f} s, rank-1 "
+                     f"{100 * r['rank1_mean']:.1f}"
+                     + (f" ± {100 * r['rank1_std']:.1f}" if len(seeds) > 1 else "")
+                     + f" ({'seeds' if len(seeds) > 1 else 'seed'} "
+                     f"{', '.join(map(str, seeds))})")
+        else:
+            full += (f"; whole run at T = {st['frames_per_clip']} frames per clip: "
+                     f"{r['seconds']:.0f} s, rank-1 "
+                     f"{100 * r['rank1']:.1f} (seed {r['seed']})")
     return (f"Quick preset speed (`{d.get('method', 'padal_mp')}`, effnet-lite0 128×64)",
             f"{d['train_images_per_s']:.0f} train images/s, {d['eval_images_per_s']:.0f} eval "
             f"images/s on {d['machine']['nproc']} cores"
