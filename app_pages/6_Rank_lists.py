@@ -20,14 +20,10 @@ order = c[3].radio("queries", ["in order", "worst first"], horizontal=True, key=
 
 if run is not None:
     with ui.guard("rank list"):
-        from reidlab.analysis.ranklists import rank_list, worst_queries
-
         fs = ui.features(run, which)
-        dist = ui.distmat(run, which)
         data = ui.run_dataset(run)
         if order == "worst first":
-            rows = list(worst_queries(dist, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
-                                      n=len(fs.q_pids)))
+            rows = list(ui.worst_first(run, which))
         else:
             rows = list(range(len(fs.q_pids)))
         if not rows:
@@ -42,7 +38,7 @@ if run is not None:
                        "or RGB); the queries of SYSU-MM01 are infrared, its gallery colour.")
         for qi in rows[int(start):int(start) + n_show]:
             qi = int(qi)
-            ranked = rank_list(dist, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids, qi, k=k)
+            ranked = ui.rank_list(run, which, qi, k)
             qt = data.query[int(fs.q_index[qi])]
             gal = [data.gallery[int(fs.g_index[e["gallery_row"]])] for e in ranked]
             status = ["junk" if e["junk"] else "match" if e["match"] else "wrong"

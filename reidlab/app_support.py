@@ -296,18 +296,38 @@ def features(run, which: str = "final"):
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _distmat(path: str, which: str, mtime: float) -> np.ndarray:
+def _worst_first(path: str, which: str, mtime: float) -> np.ndarray:
+    from reidlab.analysis.ranklists import worst_queries_features
     from reidlab.eval.features import FeatureSet
-    from reidlab.eval.ranking import compute_distmat
 
     fs = FeatureSet.load(Path(path) / "features" / f"{which}.npz")
-    return np.asarray(compute_distmat(fs.q_feat, fs.g_feat), dtype=np.float32)
+    return worst_queries_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
+                                  fs.g_camids, n=len(fs.q_pids))
 
 
-def distmat(run, which: str = "final") -> np.ndarray:
+def worst_first(run, which: str = "final") -> np.ndarray:
+    """Query rows of ``run``'s ``which`` features, worst AP first (valid queries only),
+    computed block by block (the Nq×Ng distance matrix is never held) and cached."""
     p = run.path / "features" / f"{which}.npz"
     features(run, which)  # clear error if missing
-    return _distmat(str(run.path), which, p.stat().st_mtime)
+    return _worst_first(str(run.path), which, p.stat().st_mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _rank_list(path: str, which: str, mtime: float, qi: int, k: int) -> list[dict]:
+    from reidlab.analysis.ranklists import rank_list_features
+    from reidlab.eval.features import FeatureSet
+
+    fs = FeatureSet.load(Path(path) / "features" / f"{which}.npz")
+    return rank_list_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
+                              fs.g_camids, qi, k=k)
+
+
+def rank_list(run, which: str, qi: int, k: int) -> list[dict]:
+    """The top-``k`` rank list of query row ``qi`` (only that query's distances computed)."""
+    p = run.path / "features" / f"{which}.npz"
+    features(run, which)
+    return _rank_list(str(run.path), which, p.stat().st_mtime, int(qi), int(k))
 
 
 def run_dataset(run):

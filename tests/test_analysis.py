@@ -12,7 +12,13 @@ from reidlab.analysis import (
     silhouette,
 )
 from reidlab.analysis.embedding import embed_2d
-from reidlab.analysis.ranklists import per_query_ap, rank_list, worst_queries
+from reidlab.analysis.ranklists import (
+    per_query_ap,
+    rank_list,
+    rank_list_features,
+    worst_queries,
+    worst_queries_features,
+)
 from reidlab.eval import compute_distmat
 from reidlab.eval.features import FeatureSet
 from scipy.spatial.distance import cdist
@@ -273,6 +279,35 @@ def test_per_query_ap_and_worst_queries(rng):
     firsts = [next(e["rank"] for e in rank_list(d, qp, gp, qc, gc, i, k=len(gp)) if e["match"])
               for i in by_first]
     assert np.all(np.diff(firsts) <= 0)
+
+
+def test_rank_lists_from_features_match_the_full_matrix(rng):
+    """The app's memory-bounded forms: the worst-first order from per-query blocks equals the
+    full matrix's, and one query's rank list from its own distance row equals its row's."""
+    nq, ng = 2600, 300  # > 2 blocks of 1024 query rows with the tiny block budget below
+    qp, gp = rng.integers(0, 60, nq), rng.integers(0, 60, ng)
+    qc, gc = rng.integers(0, 4, nq), rng.integers(0, 4, ng)
+    centres = rng.normal(size=(60, 16))
+    q = (centres[qp] + 0.9 * rng.normal(size=(nq, 16))).astype(np.float32)
+    g = (centres[gp] + 0.9 * rng.normal(size=(ng, 16))).astype(np.float32)
+    d = compute_distmat(q, g)
+    for by in ("ap", "first_match"):
+        full = worst_queries(d, qp, gp, qc, gc, n=nq, by=by)
+        blocks = worst_queries_features(q, g, qp, gp, qc, gc, n=nq, by=by, block_bytes=1)
+        np.testing.assert_array_equal(blocks, full)
+    assert len(full) > 1000
+    for qi in [0, 1023, 1024, 2599, int(full[0])]:
+        a = rank_list(d, qp, gp, qc, gc, qi, k=8)
+        b = rank_list_features(q, g, qp, gp, qc, gc, qi, k=8)
+        assert [e["gallery_row"] for e in a] == [e["gallery_row"] for e in b]
+        assert [(e["match"], e["junk"], e["rank"]) for e in a] == \
+            [(e["match"], e["junk"], e["rank"]) for e in b]
+        np.testing.assert_allclose([e["distance"] for e in a], [e["distance"] for e in b],
+                                   rtol=1e-5)
+    with pytest.raises(IndexError):
+        rank_list_features(q, g, qp, gp, qc, gc, nq, k=3)
+    with pytest.raises(ValueError, match="by must be"):
+        worst_queries_features(q, g, qp, gp, qc, gc, by="rank")
 
 
 # ------------------------------------------------------------------------------- embeddings

@@ -396,6 +396,31 @@ def _concat(parts: list[PerQuery]) -> PerQuery:
                       ("valid", "ap", "inp", "first_pos", "num_matches")))
 
 
+def block_rows(ng: int, block_bytes: int = 1 << 28) -> int:
+    """Query rows per block of float32 distances to ``ng`` gallery rows within ``block_bytes``
+    (whole 1024-row chunks, at least one)."""
+    return max(1024, (block_bytes // max(4 * ng, 1)) // 1024 * 1024)
+
+
+def per_query_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids,
+                       metric: str = "euclidean", block_bytes: int = 1 << 28) -> PerQuery:
+    """:func:`per_query` from features, one block of query rows at a time (never more than
+    ``block_bytes`` of distances; the same blocks as :func:`evaluate_features`)."""
+    q_feat, g_feat = np.asarray(q_feat), np.asarray(g_feat)
+    q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
+    q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
+    _check_lengths((len(q_feat), len(g_feat)), q_pids, g_pids, q_camids, g_camids,
+                   "the features")
+    rows = block_rows(len(g_feat), block_bytes)
+    parts = []
+    for s in range(0, max(len(q_feat), 1), rows):
+        blk = slice(s, min(len(q_feat), s + rows))
+        d = compute_distmat(q_feat[blk], g_feat, metric=metric)
+        parts.append(per_query(d, q_pids[blk], g_pids, q_camids[blk], g_camids))
+        del d
+    return _concat(parts)
+
+
 def evaluate_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, q_tids=None,
                       g_tids=None, num_cams: int | None = None, metric: str = "euclidean",
                       max_rank: int = 20, block_bytes: int = 1 << 28,
@@ -414,7 +439,7 @@ def evaluate_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, q_tids
     _check_lengths((nq, ng), q_pids, g_pids, q_camids, g_camids, "the features")
     if num_cams is None:
         num_cams = int(max(np.max(q_camids, initial=-1), np.max(g_camids, initial=-1))) + 1
-    rows = max(1024, (block_bytes // max(4 * ng, 1)) // 1024 * 1024)
+    rows = block_rows(ng, block_bytes)
     main, by_pair = [], {}
     for s in range(0, max(nq, 1), rows):
         blk = slice(s, min(nq, s + rows))
