@@ -310,6 +310,9 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("leaderboard.json", generic("Leaderboard: every method on SynthCams")),
     ("table_xmodal.json", generic("xmodal_adv Table 2 on the infrared SynthCams (SYSU protocol)",
                                   ["baseline", "deep", "shallow", "shallow_weighted"])),
+    ("table_xmodal_8ep.json", generic("xmodal_adv Table 2, quick preset's 8 epochs (SYSU protocol)",
+                                      ["baseline", "deep", "shallow", "shallow_weighted",
+                                       "shallow_weighted_conf"])),
 ]
 
 
