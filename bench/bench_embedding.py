@@ -1,6 +1,7 @@
 """Benchmark: t-SNE (and optionally UMAP) of re-ID-sized feature sets, time and peak memory.
 
     python bench/bench_embedding.py [--sizes 5000,10000,20000] [--dim 1280] [--umap]
+        [--variant '{"n_iter": 500}' ...]
 
 Features: identity centres + camera offsets + noise (like CNN features of a camera network).
 Each size runs in a fresh process (so its peak resident memory is its own), without the
@@ -8,6 +9,11 @@ cache, with the app's defaults (PCA to 50 dimensions first, openTSNE with FFT gr
 Quality: 5-NN identity and camera accuracy of the 2-D map, with and without the PCA step, on
 the features of real runs (``--quality run/features/final.npz ...``; synthetic isotropic
 features are not a fair test of PCA: their identity signal is spread over every direction).
+Each t-SNE row also gives the 10-NN identity accuracy of its 2-D map (3-fold), so a faster
+setting shows what it costs. ``--variant JSON`` (repeatable) adds a row at the largest size with
+those ``embed_2d`` parameters (e.g. the previous defaults, or ``{"neighbors": "annoy"}`` for
+openTSNE's own approximate search): a change of defaults is measured against the new ones in
+one run of one script.
 Goal: t-SNE of 20k points ≤ 15 s on 2 cores. Writes
 bench/results/embedding_speed.{json,md,png}.
 """
@@ -44,14 +50,15 @@ def knn_accuracy(y: np.ndarray, pid: np.ndarray, k: int = 10) -> float:
     return float(cross_val_score(KNeighborsClassifier(k), y, pid, cv=3).mean())
 
 
-def child(n: int, dim: int, method: str, pca_dims: int) -> dict:
+def child(n: int, dim: int, method: str, pca_dims: int, params: dict | None = None) -> dict:
     from reidlab.analysis.embedding import embed_2d
 
-    x, _ = features(n, dim)
+    x, pid = features(n, dim)
     t = time.perf_counter()
-    y = embed_2d(x, method, seed=0, use_cache=False, pca_dims=pca_dims)
+    y = embed_2d(x, method, seed=0, use_cache=False, pca_dims=pca_dims, **(params or {}))
     seconds = time.perf_counter() - t
-    return {"n": n, "dim": dim, "method": method, "pca_dims": pca_dims, "seconds": seconds,
+    return {"n": n, "dim": dim, "method": method, "pca_dims": pca_dims, "params": params or {},
+            "seconds": seconds, "knn10_identity": knn_accuracy(y, pid),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -71,8 +78,10 @@ def quality(path: str, pca_dims: int) -> dict:
     return row
 
 
-def run_child(n, dim, method, pca_dims) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", f"{n},{dim},{method},{pca_dims}"],
+def run_child(n, dim, method, pca_dims, params: dict | None = None) -> dict:
+    spec = json.dumps({"n": n, "dim": dim, "method": method, "pca_dims": pca_dims,
+                       "params": params or {}})
+    out = subprocess.run([sys.executable, __file__, "--child", spec],
                          capture_output=True, text=True, check=True).stdout
     row = json.loads(out.strip().splitlines()[-1])
     print(json.dumps(row), flush=True)
@@ -86,21 +95,25 @@ def main(argv=None) -> int:
     ap.add_argument("--umap", action="store_true", help="also UMAP (numba compiles first)")
     ap.add_argument("--quality", nargs="*", default=[],
                     help="features.npz files of runs for the with/without-PCA quality check")
+    ap.add_argument("--variant", action="append", default=[], metavar="JSON",
+                    help="embed_2d parameters of an extra t-SNE row at the largest size")
     ap.add_argument("--child", default="", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(RESULTS / "embedding_speed"))
     args = ap.parse_args(argv)
     if args.child:
-        n, dim, method, k = args.child.split(",")
-        print(json.dumps(child(int(n), int(dim), method, int(k))))
+        c = json.loads(args.child)
+        print(json.dumps(child(c["n"], c["dim"], c["method"], c["pca_dims"], c["params"])))
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = [run_child(n, args.dim, "tsne", 50) for n in sizes]
     rows.append(run_child(sizes[0], args.dim, "tsne", 0))  # time without the PCA step
+    rows += [run_child(sizes[-1], args.dim, "tsne", 50, json.loads(v)) for v in args.variant]
     qual = [quality(f, k) for f in args.quality for k in (0, 50)]
     if args.umap:
         rows += [run_child(n, args.dim, "umap", 50) for n in sizes]
     st = stamp(argv, __file__)
-    big = max((r for r in rows if r["method"] == "tsne" and r["pca_dims"] == 50),
+    big = max((r for r in rows if r["method"] == "tsne" and r["pca_dims"] == 50
+               and not r.get("params")),
               key=lambda r: r["n"])
     out = {**st, "rows": rows, "quality": qual, "target": {"tsne_points": 20000, "seconds": 15.0,
                                           "met": bool(big["n"] >= 20000
@@ -110,10 +123,13 @@ def main(argv=None) -> int:
     path.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n")
     md = ["# 2-D embeddings: time and memory", "", *md_header(st),
           f"Features: {args.dim}-d, identity centres + camera offsets + noise, ReLU'd; no cache.",
-          "", "| method | points | PCA first | seconds | peak RSS MB |", "|---|---|---|---|---|"]
+          "", "| method | points | PCA first | parameters | seconds | peak RSS MB | "
+          "10-NN identity |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        md.append(f"| {r['method']} | {r['n']} | {r['pca_dims'] or 'no'} | {r['seconds']:.1f} "
-                  f"| {r['peak_rss_mb']:.0f} |")
+        par = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items()) or "defaults"
+        md.append(f"| {r['method']} | {r['n']} | {r['pca_dims'] or 'no'} | {par} | "
+                  f"{r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | "
+                  f"{r.get('knn10_identity', float('nan')):.3f} |")
     if qual:
         md += ["", "Quality on run features (5-NN accuracy in the 2-D map, 3-fold):", "",
                "| features | points | PCA first | seconds | identity | camera |",

@@ -141,12 +141,17 @@ def calibration_ir(d):
 
 
 def embedding_speed(d):
-    big = max((r for r in d["rows"] if r["method"] == "tsne" and r["pca_dims"]),
-              key=lambda r: r["n"])
+    big = max((r for r in d["rows"] if r["method"] == "tsne" and r["pca_dims"]
+               and not r.get("params")), key=lambda r: r["n"])
+    others = "".join(
+        f"; with {', '.join(f'{k}={v}' for k, v in r['params'].items())}: {r['seconds']:.1f} s"
+        + (f", 10-NN identity {r['knn10_identity']:.3f}" if "knn10_identity" in r else "")
+        for r in d["rows"] if r.get("params"))
+    acc = (f", 10-NN identity {big['knn10_identity']:.3f}" if "knn10_identity" in big else "")
     return (f"t-SNE of {big['n']} points ({big['dim']}-d, PCA to {big['pca_dims']} first)",
-            f"{big['seconds']:.1f} s, peak {big['peak_rss_mb']:.0f} MB on "
+            f"{big['seconds']:.1f} s{acc}, peak {big['peak_rss_mb']:.0f} MB on "
             f"{d['machine']['nproc']} cores, 1-min load {d['machine']['loadavg_1min']} "
-            f"(goal ≤ 15 s: {'met' if d['target']['met'] else 'missed'})", command(d))
+            f"(goal ≤ 15 s: {'met' if d['target']['met'] else 'missed'}){others}", command(d))
 
 
 def gpu_throughput(d):
