@@ -125,7 +125,7 @@ def flat_config(config: dict) -> dict:
             **(config.get("options") or {})}
 
 
-# Presets: ``quick`` finishes on the default SynthCams in about 4-6 minutes on a 2-core CPU;
+# Presets: ``quick`` finishes on the default SynthCams in 4-8 minutes on a 2-core CPU;
 # ``paper`` uses the paper's settings (224x112, ResNet-50) for GPU users; ``test`` is tiny.
 PRESETS: dict[str, dict] = {
     "test": dict(backbone="tiny", pretrained=False, height=32, width=16, epochs=2,
