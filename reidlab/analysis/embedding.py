@@ -112,8 +112,9 @@ def _tsne(x, seed, report, params):
     params.setdefault("n_jobs", 2)
     # 250 exaggerated + 250 normal iterations on a coarser FFT grid (2 units of the map per
     # interval instead of 1): the repulsive forces' grid grows with the map's extent, and
-    # openTSNE's 250 + 500 iterations at 1 unit took 142 s on 20k points against 25 s, for a
-    # 10-NN identity accuracy of 0.282 against 0.269 (bench/results/embedding_speed.md)
+    # openTSNE's 250 + 500 iterations at 1 unit took 146 s on 20k points against 38 s (the
+    # optimisation alone: 142 s against 25 s), for a 10-NN identity accuracy of 0.282 against
+    # 0.269 (bench/results/embedding_speed.md, Intel Xeon, 2 cores)
     params.setdefault("n_iter", 250)
     params.setdefault("early_exaggeration_iter", 250)
     params.setdefault("ints_in_interval", 2)
