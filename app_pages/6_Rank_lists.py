@@ -20,6 +20,8 @@ order = c[3].radio("queries", ["in order", "worst first"], horizontal=True, key=
 
 if run is not None:
     with ui.guard("rank list"):
+        from reidlab.analysis.ranklists import rank_list_features
+
         fs = ui.features(run, which)
         data = ui.run_dataset(run)
         if order == "worst first":
@@ -38,7 +40,8 @@ if run is not None:
                        "or RGB); the queries of SYSU-MM01 are infrared, its gallery colour.")
         for qi in rows[int(start):int(start) + n_show]:
             qi = int(qi)
-            ranked = ui.rank_list(run, which, qi, k)
+            ranked = rank_list_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids,
+                                        fs.q_camids, fs.g_camids, qi, k=k)  # one row
             qt = data.query[int(fs.q_index[qi])]
             gal = [data.gallery[int(fs.g_index[e["gallery_row"]])] for e in ranked]
             status = ["junk" if e["junk"] else "match" if e["match"] else "wrong"

@@ -113,7 +113,7 @@ def main(argv=None) -> int:
         rows += [run_child(n, args.dim, "umap", 50) for n in sizes]
     st = stamp(argv, __file__)
     big = max((r for r in rows if r["method"] == "tsne" and r["pca_dims"] == 50
-               and not r.get("params")),
+               and not r["params"]),
               key=lambda r: r["n"])
     out = {**st, "rows": rows, "quality": qual, "target": {"tsne_points": 20000, "seconds": 15.0,
                                           "met": bool(big["n"] >= 20000
@@ -126,10 +126,9 @@ def main(argv=None) -> int:
           "", "| method | points | PCA first | parameters | seconds | peak RSS MB | "
           "10-NN identity |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        par = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items()) or "defaults"
+        par = ", ".join(f"{k}={v}" for k, v in r["params"].items()) or "defaults"
         md.append(f"| {r['method']} | {r['n']} | {r['pca_dims'] or 'no'} | {par} | "
-                  f"{r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | "
-                  f"{r.get('knn10_identity', float('nan')):.3f} |")
+                  f"{r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {r['knn10_identity']:.3f} |")
     if qual:
         md += ["", "Quality on run features (5-NN accuracy in the 2-D map, 3-fold):", "",
                "| features | points | PCA first | seconds | identity | camera |",

@@ -142,14 +142,12 @@ def calibration_ir(d):
 
 def embedding_speed(d):
     big = max((r for r in d["rows"] if r["method"] == "tsne" and r["pca_dims"]
-               and not r.get("params")), key=lambda r: r["n"])
+               and not r["params"]), key=lambda r: r["n"])
     others = "".join(
         f"; with {', '.join(f'{k}={v}' for k, v in r['params'].items())}: {r['seconds']:.1f} s"
-        + (f", 10-NN identity {r['knn10_identity']:.3f}" if "knn10_identity" in r else "")
-        for r in d["rows"] if r.get("params"))
-    acc = (f", 10-NN identity {big['knn10_identity']:.3f}" if "knn10_identity" in big else "")
+        f", 10-NN identity {r['knn10_identity']:.3f}" for r in d["rows"] if r["params"])
     return (f"t-SNE of {big['n']} points ({big['dim']}-d, PCA to {big['pca_dims']} first)",
-            f"{big['seconds']:.1f} s{acc}, peak {big['peak_rss_mb']:.0f} MB on "
+            f"{big['seconds']:.1f} s, 10-NN identity {big['knn10_identity']:.3f}, peak {big['peak_rss_mb']:.0f} MB on "
             f"{d['machine']['nproc']} cores, 1-min load {d['machine']['loadavg_1min']} "
             f"(goal ≤ 15 s: {'met' if d['target']['met'] else 'missed'}){others}", command(d))
 
@@ -215,19 +213,11 @@ def quick_preset(d):
     load = d.get("load_avg_1min")
     full = ""
     for tag, r in (d.get("full_runs") or {}).items():
-        st = r["settings"]
-        if "runs" in r:  # one or more seeds, each a fresh process
-            seeds = [x["seed"] for x in r["runs"]]
-            full += (f"; whole run ({tag}: T = {st['frames_per_clip']}, {st['eval_frames']} "
-                     f"eval frames): {r['seconds_mean']:.0f} s, rank-1 "
-                     f"{100 * r['rank1_mean']:.1f}"
-                     + (f" ± {100 * r['rank1_std']:.1f}" if len(seeds) > 1 else "")
-                     + f" ({'seeds' if len(seeds) > 1 else 'seed'} "
-                     f"{', '.join(map(str, seeds))})")
-        else:
-            full += (f"; whole run at T = {st['frames_per_clip']} frames per clip: "
-                     f"{r['seconds']:.0f} s, rank-1 "
-                     f"{100 * r['rank1']:.1f} (seed {r['seed']})")
+        st, seeds = r["settings"], [x["seed"] for x in r["runs"]]
+        full += (f"; whole run ({tag}: T = {st['frames_per_clip']}, {st['eval_frames']} "
+                 f"eval frames): {r['seconds_mean']:.0f} s, rank-1 {100 * r['rank1_mean']:.1f}"
+                 + (f" ± {100 * r['rank1_std']:.1f}" if len(seeds) > 1 else "")
+                 + f" ({'seeds' if len(seeds) > 1 else 'seed'} {', '.join(map(str, seeds))})")
     return (f"Quick preset speed (`{d.get('method', 'padal_mp')}`, effnet-lite0 128×64)",
             f"{d['train_images_per_s']:.0f} train images/s, {d['eval_images_per_s']:.0f} eval "
             f"images/s on {d['machine']['nproc']} cores"

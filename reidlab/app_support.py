@@ -298,9 +298,8 @@ def features(run, which: str = "final"):
 @st.cache_data(show_spinner=False, max_entries=16)
 def _worst_first(path: str, which: str, mtime: float) -> np.ndarray:
     from reidlab.analysis.ranklists import worst_queries_features
-    from reidlab.eval.features import FeatureSet
 
-    fs = FeatureSet.load(Path(path) / "features" / f"{which}.npz")
+    fs = _features(path, which, mtime)
     return worst_queries_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
                                   fs.g_camids, n=len(fs.q_pids))
 
@@ -311,23 +310,6 @@ def worst_first(run, which: str = "final") -> np.ndarray:
     p = run.path / "features" / f"{which}.npz"
     features(run, which)  # clear error if missing
     return _worst_first(str(run.path), which, p.stat().st_mtime)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _rank_list(path: str, which: str, mtime: float, qi: int, k: int) -> list[dict]:
-    from reidlab.analysis.ranklists import rank_list_features
-    from reidlab.eval.features import FeatureSet
-
-    fs = FeatureSet.load(Path(path) / "features" / f"{which}.npz")
-    return rank_list_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
-                              fs.g_camids, qi, k=k)
-
-
-def rank_list(run, which: str, qi: int, k: int) -> list[dict]:
-    """The top-``k`` rank list of query row ``qi`` (only that query's distances computed)."""
-    p = run.path / "features" / f"{which}.npz"
-    features(run, which)
-    return _rank_list(str(run.path), which, p.stat().st_mtime, int(qi), int(k))
 
 
 def run_dataset(run):

@@ -79,6 +79,7 @@ def worst_queries(distmat, q_pids, g_pids, q_camids, g_camids, n: int = 10,
     descending position of the first true match (ties: lower AP first, then row). Queries
     without a valid match are never listed.
     """
+    _check_by(by)
     return _worst(per_query(distmat, q_pids, g_pids, q_camids, g_camids), n, by)
 
 
@@ -87,19 +88,19 @@ def worst_queries_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, n
                            block_bytes: int = 1 << 28) -> np.ndarray:
     """:func:`worst_queries` from features, the distances computed one block of query rows at
     a time (at most ``block_bytes`` of them held)."""
-    if by not in ("ap", "first_match"):
-        raise ValueError(f"worst_queries: by must be 'ap' or 'first_match', got {by!r}")
+    _check_by(by)
     return _worst(per_query_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids,
                                      metric=metric, block_bytes=block_bytes), n, by)
+
+
+def _check_by(by: str) -> None:
+    """Checked before any distance is computed."""
+    if by not in ("ap", "first_match"):
+        raise ValueError(f"worst_queries: by must be 'ap' or 'first_match', got {by!r}")
 
 
 def _worst(pq, n: int, by: str) -> np.ndarray:
     rows = np.flatnonzero(pq.valid)
     ap, first = pq.ap[rows], pq.first_pos[rows]
-    if by == "ap":
-        order = np.lexsort((rows, -first, ap))
-    elif by == "first_match":
-        order = np.lexsort((rows, ap, -first))
-    else:
-        raise ValueError(f"worst_queries: by must be 'ap' or 'first_match', got {by!r}")
-    return rows[order][:n]
+    keys = (rows, -first, ap) if by == "ap" else (rows, ap, -first)
+    return rows[np.lexsort(keys)][:n]

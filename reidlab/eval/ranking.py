@@ -411,14 +411,21 @@ def per_query_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids,
     q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
     _check_lengths((len(q_feat), len(g_feat)), q_pids, g_pids, q_camids, g_camids,
                    "the features")
-    rows = block_rows(len(g_feat), block_bytes)
     parts = []
+    for blk, d in _distance_blocks(q_feat, g_feat, metric, block_bytes):
+        parts.append(per_query(d, q_pids[blk], g_pids, q_camids[blk], g_camids))
+        del d  # before the next block is computed
+    return _concat(parts)
+
+
+def _distance_blocks(q_feat, g_feat, metric: str, block_bytes: int):
+    """``(rows, distances)`` of consecutive blocks of query rows (:func:`block_rows` of them);
+    the generator keeps no reference, so a caller that drops each block before asking for the
+    next holds one block's distances at a time."""
+    rows = block_rows(len(g_feat), block_bytes)
     for s in range(0, max(len(q_feat), 1), rows):
         blk = slice(s, min(len(q_feat), s + rows))
-        d = compute_distmat(q_feat[blk], g_feat, metric=metric)
-        parts.append(per_query(d, q_pids[blk], g_pids, q_camids[blk], g_camids))
-        del d
-    return _concat(parts)
+        yield blk, compute_distmat(q_feat[blk], g_feat, metric=metric)
 
 
 def evaluate_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, q_tids=None,
@@ -439,11 +446,8 @@ def evaluate_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, q_tids
     _check_lengths((nq, ng), q_pids, g_pids, q_camids, g_camids, "the features")
     if num_cams is None:
         num_cams = int(max(np.max(q_camids, initial=-1), np.max(g_camids, initial=-1))) + 1
-    rows = block_rows(ng, block_bytes)
     main, by_pair = [], {}
-    for s in range(0, max(nq, 1), rows):
-        blk = slice(s, min(nq, s + rows))
-        d = compute_distmat(q_feat[blk], g_feat, metric=metric)
+    for blk, d in _distance_blocks(q_feat, g_feat, metric, block_bytes):
         main.append(per_query(d, q_pids[blk], g_pids, q_camids[blk], g_camids))
         if pairs:
             qt = None if q_tids is None else np.asarray(q_tids)[blk]
