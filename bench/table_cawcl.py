@@ -17,8 +17,9 @@ Rows (the paper's Table 2 in its own words; ``clips`` = 2 segments per tracklet 
   what the pseudo labels cost, not an unsupervised method).
 * UDA (labelled source = SynthCams style b, ``--source``; the first 2 epochs train on the
   source only): ``uda_source`` source only throughout (the lower bound, "sup. S only"),
-  ``uda_ce`` / ``uda_clc`` (``_1clip``) + camera loss on the target, and ``uda_<row>`` for
-  every unsupervised row above, e.g. ``uda_contr_knn_clc`` (the full method).
+  ``uda_ce`` / ``uda_clc`` (``_1clip``) + camera loss on the target, ``uda_clc_clipsN`` the
+  clips sweep (N = 3, 4, 8) on that row, and ``uda_<row>`` for every unsupervised row above,
+  e.g. ``uda_contr_knn_clc`` (the full method).
 
 A finished run is reused, an unfinished one resumed, so the script can be re-run after a stop;
 rows are appended to bench/results/NAME.{json,md} one by one. Besides rank-1/5 and mAP each row
@@ -66,6 +67,9 @@ ROWS: dict[str, dict] = {
     "uda_clc_1clip": dict(uda=True, options={"cam_loss": "clc", "contrastive": False},
                           clips_per_tracklet=1),
     "uda_uniform": dict(uda=True, options={"cam_loss": "uniform", "contrastive": False}),
+    # Table 4's sweep on the row that learns here (2 clips = uda_clc, 1 clip = uda_clc_1clip)
+    **{f"uda_clc_clips{n}": dict(uda=True, options={"cam_loss": "clc", "contrastive": False},
+                                 clips_per_tracklet=n) for n in (3, 4, 8)},
     **{f"uda_{k}": dict(uda=True, **v) for k, v in ABLATION.items()},
 }
 for _row in ROWS.values():
