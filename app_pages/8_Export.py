@@ -25,6 +25,12 @@ c = st.columns([3, 2])
 with c[0]:
     run = ui.run_picker("standard figures of run", key="ex_run")
 embed = c[1].radio("embedding", ["pca", "tsne", "umap"], horizontal=True, key="ex_embed")
+quality = "standard"
+if embed == "tsne":
+    quality = c[1].radio("t-SNE schedule", ["fast", "standard", "full"], index=1,
+                         horizontal=True, key="ex_quality",
+                         help="as on the Domain gap page; standard (250 + 250 iterations) is "
+                         "the default of exported figures")
 
 figures = {}
 with ui.guard("figures"):
@@ -32,15 +38,16 @@ with ui.guard("figures"):
         from reidlab.viz.cli_export import standard_figures
 
         @st.cache_resource(show_spinner="building figures…", max_entries=8)
-        def _std(path: str, mtime: float, method: str, style):
+        def _std(path: str, mtime: float, method: str, quality: str, style):
             from reidlab.engine.runs import Run
 
             return standard_figures(Run(path), style, method,
-                                    cache_dir=ui.runs_root() / "_cache" / "embed")
+                                    cache_dir=ui.runs_root() / "_cache" / "embed",
+                                    embed_quality=quality)
 
         prefix = "imagenet_init" if run.name.startswith("_imagenet") else run.name
         figures.update({f"{prefix}_{k}": v for k, v in
-                        _std(str(run.path), run.mtime(), embed, style).items()})
+                        _std(str(run.path), run.mtime(), embed, quality, style).items()})
 figures.update({f"page_{k}": v for k, v in st.session_state.get("figures", {}).items()})
 
 if figures:

@@ -358,6 +358,41 @@ def test_tsne_embedding_cache_and_progress(rng, tmp_path, monkeypatch):
     np.testing.assert_allclose(embed_2d(x, "tsne", seed=0, use_cache=False, **params), y, atol=1e-5)
 
 
+def test_tsne_quality_schedules(rng, tmp_path, monkeypatch):
+    """``quality`` picks openTSNE's schedule and grid (explicit parameters win over it), keys
+    the cache, and above 1000 points uses FFT gradients; every schedule keeps blobs apart."""
+    import openTSNE
+
+    seen = []
+    real = openTSNE.TSNE
+
+    def spy(*a, **k):  # records the schedule, runs a short one (the test's time)
+        seen.append(k)
+        return real(*a, **{**k, "n_iter": min(k["n_iter"], 60),
+                           "early_exaggeration_iter": min(k["early_exaggeration_iter"], 40)})
+
+    monkeypatch.setattr(openTSNE, "TSNE", spy)
+    centres = rng.normal(size=(4, 20)) * 8
+    labels = np.repeat(np.arange(4), 300)
+    x = (centres[labels] + rng.normal(size=(1200, 20))).astype(np.float32)
+    from sklearn.neighbors import KNeighborsClassifier
+
+    for q in ("fast", "standard"):
+        y = embed_2d(x, "tsne", seed=0, cache_dir=tmp_path, quality=q, n_jobs=1)
+        assert KNeighborsClassifier(5).fit(y, labels).score(y, labels) > 0.95
+    fast, standard = seen
+    assert (fast["n_iter"], fast["early_exaggeration_iter"], fast["min_num_intervals"]) == \
+        (150, 100, 25) and fast["negative_gradient_method"] == "fft"
+    assert (standard["n_iter"], standard["early_exaggeration_iter"]) == (250, 250)
+    assert len(list(tmp_path.glob("tsne-*.npy"))) == 2  # one cache entry per schedule
+    embed_2d(x, "tsne", seed=0, use_cache=False, quality="fast", n_iter=60, n_jobs=1)
+    assert seen[-1]["n_iter"] == 60 and seen[-1]["min_num_intervals"] == 25
+    embed_2d(x[:200], "tsne", seed=0, use_cache=False, quality="fast", n_jobs=1)
+    assert "negative_gradient_method" not in seen[-1]  # small maps: openTSNE's Barnes-Hut
+    with pytest.raises(ValueError, match="quality"):
+        embed_2d(x, "tsne", quality="slow", use_cache=False)
+
+
 def test_embed_bad_input(tmp_path):
     with pytest.raises(ValueError, match="method"):
         embed_2d(np.zeros((5, 3)), "mds", cache_dir=tmp_path)

@@ -19,7 +19,24 @@ from reidlab.atomic import write_npy_atomic
 
 METHODS = ("pca", "tsne", "umap")
 DEFAULT_CACHE = Path.home() / ".cache" / "reidlab" / "embeddings"
-_CACHE_VERSION = 4  # bump when an embedding's computation changes
+_CACHE_VERSION = 5  # bump when an embedding's computation changes
+
+# t-SNE schedules (openTSNE parameters), by how converged the map is against how long it takes.
+# Each iteration's repulsive forces are interpolated on a grid of at least
+# ``min_num_intervals`` boxes per axis × ``n_interpolation_points``, whose FFTs cost the same
+# at 5k points as at 20k: the grid, not N, dominates below ~20k points. Measured on 20k points,
+# 2 cores (bench/results/embedding_speed.md): "full" (openTSNE's own 250 + 500 iterations on a
+# 1-unit grid) 146 s, "standard" 38 s, "fast" about 14 s, for a 10-NN identity accuracy of the
+# map within 0.02 of each other; "fast" ends at a higher KL divergence (a less expanded map,
+# the same clusters). The app's pages default to "fast"; the library and exports to "standard".
+TSNE_QUALITY = {
+    "fast": dict(early_exaggeration_iter=100, n_iter=150, ints_in_interval=2,
+                 min_num_intervals=25, n_interpolation_points=2,
+                 negative_gradient_method="fft"),
+    "standard": dict(early_exaggeration_iter=250, n_iter=250, ints_in_interval=2,
+                     negative_gradient_method="fft"),
+    "full": dict(early_exaggeration_iter=250, n_iter=500, ints_in_interval=1),
+}
 
 Progress = Callable[[float, str], None]
 
@@ -35,22 +52,32 @@ def cache_key(feats: np.ndarray, method: str, seed: int, params: dict) -> str:
 
 
 def embed_2d(feats, method: str = "tsne", seed: int = 0, cache_dir: str | Path | None = None,
-             progress: Progress | None = None, use_cache: bool = True, **params) -> np.ndarray:
+             progress: Progress | None = None, use_cache: bool = True,
+             quality: str = "standard", **params) -> np.ndarray:
     """N×2 float32 embedding of ``feats`` (N×D) by ``method`` in {"pca", "tsne", "umap"}.
 
     t-SNE and UMAP first project features of more than 50 dimensions on their first 50
     principal components (``pca_dims``; 0 = off). Other ``params`` go to the library: t-SNE defaults ``perplexity=30`` (lowered to (N−1)/3 for tiny
-    inputs), ``initialization="pca"``, ``n_jobs=2``, ``early_exaggeration_iter=250``, ``n_iter=250``,
-    ``ints_in_interval=2`` (a coarser FFT grid; see ``_tsne``); UMAP defaults
+    inputs), ``initialization="pca"``, ``n_jobs=2`` and the iteration schedule and FFT grid of
+    ``quality`` (``TSNE_QUALITY``: "fast", "standard" = 250 + 250 iterations, "full" =
+    openTSNE's own; explicit ``params`` override it; other methods ignore it); UMAP defaults
     ``n_neighbors=15`` (lowered to N−1), ``min_dist=0.1``, ``n_jobs=1`` (seeded UMAP is serial). ``progress(fraction, message)`` is
     called as the work advances (t-SNE every 25 iterations; PCA/UMAP at start and end).
     ``cache_dir`` defaults to ``~/.cache/reidlab/embeddings``; ``use_cache=False`` skips it.
     """
     if method not in METHODS:
         raise ValueError(f"embed_2d: method must be one of {METHODS}, got {method!r}")
+    if quality not in TSNE_QUALITY:
+        raise ValueError(f"embed_2d: quality must be one of {tuple(TSNE_QUALITY)}, "
+                         f"got {quality!r}")
     x = np.ascontiguousarray(feats, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"embed_2d: expected an N×D array with N ≥ 2, got shape {x.shape}")
+    if method == "tsne":
+        schedule = dict(TSNE_QUALITY[quality])
+        if x.shape[0] <= 1000:  # small maps: openTSNE's Barnes-Hut, exact enough and fast
+            schedule.pop("negative_gradient_method", None)
+        params = {**schedule, **params}
     report = progress or (lambda f, m: None)
     path = None
     if use_cache:
@@ -110,14 +137,9 @@ def _tsne(x, seed, report, params):
     params["perplexity"] = float(min(params["perplexity"], max(1.0, (n - 1) / 3.0)))
     params.setdefault("initialization", "pca")
     params.setdefault("n_jobs", 2)
-    # 250 exaggerated + 250 normal iterations on a coarser FFT grid (2 units of the map per
-    # interval instead of 1): the repulsive forces' grid grows with the map's extent, and
-    # openTSNE's 250 + 500 iterations at 1 unit took 146 s on 20k points against 38 s (the
-    # optimisation alone: 142 s against 25 s), for a 10-NN identity accuracy of 0.282 against
-    # 0.269 (bench/results/embedding_speed.md, Intel Xeon, 2 cores)
-    params.setdefault("n_iter", 250)
+    # the schedule comes from TSNE_QUALITY (embed_2d); these are openTSNE's own defaults
+    params.setdefault("n_iter", 500)
     params.setdefault("early_exaggeration_iter", 250)
-    params.setdefault("ints_in_interval", 2)
     every = int(params.pop("callbacks_every_iters", 25))
     total = max(1, params["n_iter"] + params["early_exaggeration_iter"])
     done = [0]

@@ -43,7 +43,8 @@ def part_masks_of_run(run, K: int | None = None, items: list[int] | None = None,
 
 
 def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca",
-                     cache_dir: str | Path | None = None, part_masks: bool = True) -> dict:
+                     cache_dir: str | Path | None = None, part_masks: bool = True,
+                     embed_quality: str = "standard") -> dict:
     """``{name: go.Figure}``: embeddings before/after (once for a run that trained nothing),
     gap bars, camera-pair rank-1, distance histograms, their separation per camera pair, loss
     and metric curves, and the trained network's part masks (each only when the run has the
@@ -65,7 +66,7 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
             continue  # a run that trained nothing: before = after, one figure
         fs = run.features(which)
         feats, pids, camids = pooled(fs)
-        xy = embed_2d(feats, method=embed_method, cache_dir=cache_dir)
+        xy = embed_2d(feats, method=embed_method, cache_dir=cache_dir, quality=embed_quality)
         figs[f"embedding_{which}"] = F.embedding_scatter_pair(
             xy, camids, pids, method=embed_method.upper() if embed_method == "pca" else
             {"tsne": "t-SNE", "umap": "UMAP"}[embed_method],
@@ -157,6 +158,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--formats", default="png,svg,pdf,html",
                    help=f"comma-separated subset of {','.join(FIGURE_FORMATS)}")
     p.add_argument("--embedding", default="pca", choices=["pca", "tsne", "umap"])
+    p.add_argument("--tsne-quality", default="standard", choices=["fast", "standard", "full"],
+                   help="t-SNE schedule (reidlab.analysis.embedding.TSNE_QUALITY)")
     p.add_argument("--width", type=float, default=7.0, help="inches")
     p.add_argument("--height", type=float, default=4.0, help="inches")
     p.add_argument("--dpi", type=int, default=300)
@@ -178,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
     written = []
     for r in runs:
         sub = out / r.name if len(runs) > 1 else out
-        for name, fig in standard_figures(r, style, args.embedding).items():
+        for name, fig in standard_figures(r, style, args.embedding,
+                                              embed_quality=args.tsne_quality).items():
             for fmt in formats:
                 written.append(write_figure(fig, sub / f"{name}.{fmt}", fmt, style))
     for name, df in standard_tables(runs).items():
