@@ -64,15 +64,15 @@ def pair_matrix(path: str, which: str, mtime: float) -> dict:
     retrieval, own tracklet ignored), else recomputed from the features (no diagonal)."""
     from reidlab.engine.runs import Run
     from reidlab.eval.features import FeatureSet
-    from reidlab.eval.ranking import compute_distmat, evaluate_by_camera_pair
+    from reidlab.eval.ranking import evaluate_features
 
     rec = [m for m in Run(path).metrics("eval") if m.get("which") == which]
     if rec and rec[-1].get("pair_rank1") is not None:
         r = {"rank1": rec[-1]["pair_rank1"], "cameras": rec[-1]["cameras"]}
     else:
         fs = FeatureSet.load(f"{path}/features/{which}.npz")
-        d = compute_distmat(fs.q_feat, fs.g_feat)
-        r = evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
+        r = evaluate_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
+                              fs.g_camids)["pairs"]  # in blocks, never the whole matrix
     return {"rank1": 100.0 * np.asarray(r["rank1"], float), "cameras": list(r["cameras"])}
 
 

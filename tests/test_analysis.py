@@ -202,6 +202,27 @@ def test_distance_distributions_subsample(rng):
     np.testing.assert_allclose(a["diff"], full[r, cc], rtol=1e-4, atol=1e-4)
 
 
+def test_distance_distributions_from_features_in_blocks_equal_the_matrix(rng):
+    """From features the distances are computed one block of query rows at a time and only
+    the sampled pairs kept: the same pairs and the same values as from the full matrix."""
+    from reidlab.eval.ranking import compute_distmat
+
+    q, g = rng.normal(size=(2600, 8)).astype(np.float32), rng.normal(size=(300, 8)).astype(
+        np.float32)
+    qp, gp = rng.integers(0, 40, 2600), rng.integers(0, 40, 300)
+    qc, gc = rng.integers(0, 3, 2600), rng.integers(0, 3, 300)
+    ref = distance_distributions(compute_distmat(q, g), qp, gp, qc, gc, max_pairs=5000, seed=1)
+    got = distance_distributions((q, g), qp, gp, qc, gc, max_pairs=5000, seed=1,
+                                 block_bytes=1)  # 1024-row blocks: three of them
+    for k in ("same", "diff"):
+        np.testing.assert_array_equal(got[f"{k}_pairs"][0], ref[f"{k}_pairs"][0])
+        np.testing.assert_array_equal(got[k], ref[k])
+        assert got[f"{k}_pairs"][0].max() >= 2048  # the last block was read
+    assert got["by_pair"].keys() == ref["by_pair"].keys()
+    with pytest.raises(ValueError, match="features"):
+        distance_distributions((q, g), qp[:-1], gp, qc, gc)
+
+
 # ------------------------------------------------------------------------------ FeatureSet
 
 
@@ -232,6 +253,17 @@ def test_gap_summary(rng):
     assert s["evaluation"]["num_valid_queries"] > 0
     assert s["by_camera_pair"]["rank1"].shape == (3, 3)
     assert s["distances"]["diff"].size == 1000
+    # computed in blocks, equal to the full matrix's numbers
+    from reidlab.eval.ranking import compute_distmat, evaluate, evaluate_by_camera_pair
+
+    d = compute_distmat(fs.q_feat, fs.g_feat)
+    args = (fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
+    assert s["evaluation"]["mAP"] == evaluate(d, *args)["mAP"]
+    np.testing.assert_array_equal(s["by_camera_pair"]["rank1"],
+                                  evaluate_by_camera_pair(d, *args)["rank1"])
+    np.testing.assert_array_equal(
+        s["distances"]["diff"],
+        distance_distributions(d, *args, max_pairs=1000, seed=0)["diff"])
 
 
 # ------------------------------------------------------------------------------ rank lists

@@ -201,6 +201,17 @@ def test_domain_gap_embeddings_match_package(lab):
     at.multiselect(key="gap_views").set_value(["final"]).run()
     titles = [c["layout"].get("title", {}).get("text", "") for c in charts(at)]
     assert not any("before" in t for t in titles) and any("after" in t for t in titles)
+    # t-SNE: the page offers the schedules and computes the "fast" one by default (its result
+    # is then in the cache under exactly that schedule's key)
+    at.radio(key="gap_method").set_value("tsne").run()
+    no_errors(at)
+    assert at.radio(key="gap_quality").value == "fast"
+    assert at.radio(key="gap_quality").options == ["fast", "standard", "full"]
+    fs = FeatureSet.load(lab["runs"] / "fake_k2" / "features" / "final.npz")
+    msgs = []
+    embed_2d(pooled(fs)[0], method="tsne", seed=0, quality="fast",
+             cache_dir=lab["runs"] / "_cache" / "embed", progress=lambda f, m: msgs.append(m))
+    assert "tsne: loaded from cache" in msgs
 
 
 def test_identities_across_models_is_one_click(lab):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reidlab.eval.ranking import _rank_core, compute_distmat, summarize
+from reidlab.eval.ranking import _distance_blocks, _rank_core, compute_distmat, summarize
 
 
 def _as_2d(feats) -> np.ndarray:
@@ -188,11 +188,14 @@ def _sample_pairs(mask_fn, nq: int, ng: int, max_pairs: int, rng, chunk: int = 2
 
 
 def distance_distributions(source, q_pids, g_pids, q_camids, g_camids,
-                           max_pairs: int = 200_000, seed: int = 0, drop_junk: bool = True) -> dict:
+                           max_pairs: int = 200_000, seed: int = 0, drop_junk: bool = True,
+                           block_bytes: int = 1 << 28) -> dict:
     """Same-person and different-person distances, overall and per camera pair (histograms).
 
-    ``source``: an Nq×Ng distance matrix, or a tuple ``(q_feat, g_feat)`` (Euclidean distances
-    are then computed). ``drop_junk``: leave out pairs with the same pid AND camera, as the
+    ``source``: an Nq×Ng distance matrix, or a tuple ``(q_feat, g_feat)``: Euclidean distances
+    are then computed in blocks of query rows (at most ``block_bytes`` of distances at a time,
+    the evaluation's blocks, so the values equal the full matrix's) and only the sampled pairs
+    are kept — 20k × 100k tracklets without an 8 GB matrix. ``drop_junk``: leave out pairs with the same pid AND camera, as the
     evaluation protocol does (in the official MARS protocol these include each query's own
     track at distance 0). Each of the two sets is a uniform random subsample of at most
     ``max_pairs`` pairs (reproducible with ``seed``).
@@ -201,18 +204,22 @@ def distance_distributions(source, q_pids, g_pids, q_camids, g_camids,
     "diff_pairs": (q_rows, g_rows), "by_pair": {(a, b): {"same": ..., "diff": ...}}}`` where
     ``(a, b)`` = (query camera, gallery camera) for every pair present.
     """
-    if isinstance(source, tuple):
-        d = compute_distmat(source[0], source[1])
+    feats = isinstance(source, tuple)
+    if feats:
+        qf, gf = (np.asarray(a, dtype=np.float32) for a in source)
+        shape = (len(qf), len(gf))
     else:
         d = np.asarray(source, dtype=np.float32)
+        shape = d.shape
     q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
     q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
-    if d.shape != (len(q_pids), len(g_pids)) or len(q_camids) != d.shape[0] \
-            or len(g_camids) != d.shape[1]:
-        raise ValueError(f"distance_distributions: distance matrix {d.shape} does not match "
+    if shape != (len(q_pids), len(g_pids)) or len(q_camids) != shape[0] \
+            or len(g_camids) != shape[1]:
+        what = "features" if feats else "distance matrix"
+        raise ValueError(f"distance_distributions: {what} {shape} does not match "
                          f"{len(q_pids)} query / {len(g_pids)} gallery labels")
     rng = np.random.default_rng(seed)
-    nq, ng = d.shape
+    nq, ng = shape
 
     def same_fn(rows):
         m = q_pids[rows, None] == g_pids[None, :]
@@ -224,9 +231,20 @@ def distance_distributions(source, q_pids, g_pids, q_camids, g_camids,
         return q_pids[rows, None] != g_pids[None, :]
 
     out = {"by_pair": {}}
-    for name, fn in (("same", same_fn), ("diff", diff_fn)):
-        r, c = _sample_pairs(fn, nq, ng, max_pairs, rng)
-        out[name] = d[r, c].astype(np.float32)
+    sampled = {name: _sample_pairs(fn, nq, ng, max_pairs, rng)
+               for name, fn in (("same", same_fn), ("diff", diff_fn))}
+    if feats:
+        vals = {name: np.empty(len(r), np.float32) for name, (r, _) in sampled.items()}
+        for blk, db in _distance_blocks(qf, gf, "euclidean", block_bytes):
+            for name, (r, c) in sampled.items():
+                lo, hi = np.searchsorted(r, [blk.start, blk.stop])  # r is sorted
+                vals[name][lo:hi] = db[r[lo:hi] - blk.start, c[lo:hi]]
+            del db
+    else:
+        vals = {name: d[r, c].astype(np.float32) for name, (r, c) in sampled.items()}
+    for name in ("same", "diff"):
+        r, c = sampled[name]
+        out[name] = vals[name]
         out[f"{name}_pairs"] = (r, c)
         ca, cb = q_camids[r], g_camids[c]
         for a, b in sorted(set(zip(ca.tolist(), cb.tolist()))):
@@ -309,27 +327,31 @@ def pooled_modality(fs) -> np.ndarray:
     return np.concatenate([np.asarray(fs.q_modality), np.asarray(fs.g_modality)[keep]])
 
 
-def gap_summary(fs, seed: int = 0, probe_cv: int = 5, max_pairs: int = 200_000) -> dict:
+def gap_summary(fs, seed: int = 0, probe_cv: int = 5, max_pairs: int = 200_000,
+                block_bytes: int = 1 << 28) -> dict:
     """All gap numbers for a FeatureSet.
 
     Probe, silhouettes and same-vs-cross retrieval use the pooled query+gallery tracklets
     (:func:`pooled`; probe folds hold out identities). Distances, the standard evaluation and
-    the per-camera-pair matrices use query vs gallery.
+    the per-camera-pair matrices use query vs gallery, computed in blocks of query rows (never
+    more than ``block_bytes`` of distances; the same numbers as the full matrix).
     """
-    from reidlab.eval.ranking import evaluate, evaluate_by_camera_pair
+    from reidlab.eval.ranking import evaluate_features
 
     feats, pids, camids = pooled(fs)
-    d = compute_distmat(fs.q_feat, fs.g_feat)
+    ev = evaluate_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
+                           fs.g_camids, block_bytes=block_bytes)
+    by_pair = ev.pop("pairs")
     return {
         "camera_probe": camera_probe(feats, camids, groups=pids, cv=probe_cv, seed=seed),
         "silhouette_camera": silhouette(feats, camids, seed=seed),
         "silhouette_identity": silhouette(feats, pids, seed=seed),
         "same_vs_cross": same_vs_cross_camera_retrieval(feats, pids, camids),
-        "distances": distance_distributions(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
-                                            max_pairs=max_pairs, seed=seed),
-        "evaluation": evaluate(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids),
-        "by_camera_pair": evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids,
-                                                  fs.g_camids),
+        "distances": distance_distributions((fs.q_feat, fs.g_feat), fs.q_pids, fs.g_pids,
+                                            fs.q_camids, fs.g_camids, max_pairs=max_pairs,
+                                            seed=seed, block_bytes=block_bytes),
+        "evaluation": ev,
+        "by_camera_pair": by_pair,
     }
 
 

@@ -52,7 +52,7 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
     from reidlab.analysis.domain_gap import (camera_probe, distance_distributions,
                                              pair_separation, pooled, silhouette)
     from reidlab.analysis.embedding import embed_2d
-    from reidlab.eval.ranking import compute_distmat, evaluate_by_camera_pair
+    from reidlab.eval.ranking import evaluate_features
 
     from reidlab.engine.baseline import is_baseline
 
@@ -82,14 +82,15 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
         figs["gap"] = F.gap_bars(gap, title=f"Camera-domain gap — {label}", style=style)
     if run.has_features("final"):
         fs = run.features("final")
-        d = compute_distmat(fs.q_feat, fs.g_feat)
-        pair = evaluate_by_camera_pair(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
+        # in blocks of query rows, never the whole Nq×Ng matrix (MARS-scale runs)
+        pair = evaluate_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
+                                 fs.g_camids)["pairs"]
         figs["pair_rank1"] = F.camera_pair_heatmap(
             100.0 * np.asarray(pair["rank1"], float),
             cam_names=[f"cam {c + 1}" for c in pair["cameras"]],
             title=f"rank-1 (%) per camera pair — {label}", style=style)
-        dd = distance_distributions(d, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
-                                    max_pairs=50_000)
+        dd = distance_distributions((fs.q_feat, fs.g_feat), fs.q_pids, fs.g_pids, fs.q_camids,
+                                    fs.g_camids, max_pairs=50_000)
         figs["distances"] = F.distance_histograms(
             {"all pairs": {"same person": dd["same"], "different person": dd["diff"]}},
             title=f"Distances — {label}", style=style)
