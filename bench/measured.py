@@ -148,6 +148,9 @@ def embedding_speed(d):
         f"; {', '.join(f'{k}={v}' for k, v in r['params'].items())}: {r['seconds']:.1f} s"
         f", 10-NN identity {r['knn10_identity']:.3f}" for r in d["rows"]
         if r["method"] == "tsne" and r["n"] == big["n"] and r["pca_dims"] and r is not big)
+    others += "".join(
+        f"; UMAP (a fresh process: numba's compilation included): {r['seconds']:.1f} s"
+        for r in d["rows"] if r["method"] == "umap" and r["n"] == big["n"])
     return (f"t-SNE of {big['n']} points ({big['dim']}-d, PCA to {big['pca_dims']} first, "
             f"the app's \"{app}\" schedule)",
             f"{big['seconds']:.1f} s, 10-NN identity {big['knn10_identity']:.3f}, peak {big['peak_rss_mb']:.0f} MB on "

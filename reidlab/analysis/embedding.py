@@ -24,11 +24,12 @@ _CACHE_VERSION = 5  # bump when an embedding's computation changes
 # t-SNE schedules (openTSNE parameters), by how converged the map is against how long it takes.
 # Each iteration's repulsive forces are interpolated on a grid of at least
 # ``min_num_intervals`` boxes per axis × ``n_interpolation_points``, whose FFTs cost the same
-# at 5k points as at 20k: the grid, not N, dominates below ~20k points. Measured on 20k points,
-# 2 cores (bench/results/embedding_speed.md): "full" (openTSNE's own 250 + 500 iterations on a
-# 1-unit grid) 146 s, "standard" 38 s, "fast" about 14 s, for a 10-NN identity accuracy of the
-# map within 0.02 of each other; "fast" ends at a higher KL divergence (a less expanded map,
-# the same clusters). The app's pages default to "fast"; the library and exports to "standard".
+# at 5k points as at 20k: the grid, not N, dominated below ~20k points. Measured on 20k points,
+# 2 cores (bench/results/embedding_speed.md, Intel Xeon): "full" (openTSNE's own 250 + 500
+# iterations on a 1-unit grid) 191 s, "standard" 40 s, "fast" 18 s, for a 10-NN identity
+# accuracy of the map of 0.282 / 0.269 / 0.266; "fast" ends at a higher KL divergence (2.89
+# against 2.68: a less expanded map, the same clusters). The app's Domain gap page defaults to
+# "fast"; the library and exports to "standard".
 TSNE_QUALITY = {
     "fast": dict(early_exaggeration_iter=100, n_iter=150, ints_in_interval=2,
                  min_num_intervals=25, n_interpolation_points=2,
