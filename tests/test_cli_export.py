@@ -109,3 +109,22 @@ def test_export_two_runs_html_and_errors(run_dir, tmp_path, capsys):
     assert "unknown ['gif']" in capsys.readouterr().err
     assert main(["export", "--run", str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "config.json" in capsys.readouterr().err
+
+
+def test_export_tsne_schedule_reaches_the_embedding(run_dir, tmp_path, monkeypatch):
+    """``--embedding tsne --tsne-quality fast`` embeds with that schedule (standard by default)."""
+    import reidlab.analysis.embedding as emb
+
+    seen = []
+    real = emb.embed_2d
+
+    def spy(feats, method="tsne", **kw):
+        seen.append((method, kw.get("quality")))
+        return real(feats, "pca", use_cache=False)  # the schedule is what is tested
+
+    monkeypatch.setattr(emb, "embed_2d", spy)
+    for extra, want in (([], "standard"), (["--tsne-quality", "fast"], "fast")):
+        seen.clear()
+        assert main(["export", "--run", str(run_dir), "--out", str(tmp_path / want),
+                     "--formats", "html", "--embedding", "tsne", *extra]) == 0
+        assert seen and all(s == ("tsne", want) for s in seen)
