@@ -166,3 +166,35 @@ def test_traits_come_from_the_methods():
     t = METHODS["cawcl"].traits()
     assert t["clusters"] and "cam_loss" in t["options"]
     assert np.all([isinstance(v, (bool, list)) for v in t.values()])
+
+
+def test_steps_per_epoch_caps_each_epoch_to_its_first_batches(tiny, tmp_path, monkeypatch):
+    """``steps_per_epoch`` trains the first k batches of each epoch's own order (a step budget
+    shared by settings whose epochs differ in length, e.g. 1 vs 4 clips per tracklet)."""
+    from reidlab.engine.runs import Run
+    from reidlab.errors import ConfigError
+
+    seen: dict[int, list] = {}
+    original = PadalID.training_step
+
+    def spy(self, batch, epoch):
+        seen.setdefault(epoch, []).append(sorted(batch["index"].tolist()))
+        return original(self, batch, epoch)
+
+    monkeypatch.setattr(PadalID, "training_step", spy)
+    cfg = make_config("test", dataset=str(tiny), method="padal_id", batch_size=2, epochs=2,
+                      clips_per_tracklet=2, steps_per_epoch=2)
+    train(cfg, tmp_path / "cap")
+    from reidlab.data import load_dataset
+
+    data = load_dataset("mars", str(tiny))
+    method = build_method(cfg, data.train, data.num_cameras)
+    for epoch in (0, 1):
+        full = method.epoch_batches(epoch)
+        assert len(full) > 2  # the cap removed batches
+        assert seen[epoch] == [sorted(t for t, _ in b) for b in full[:2]]
+    steps = [m for m in Run(tmp_path / "cap").metrics("step")]
+    assert max(m["step"] for m in steps) == 4
+    with pytest.raises(ConfigError, match="steps_per_epoch"):
+        train(make_config("test", dataset=str(tiny), method="padal_id", steps_per_epoch=-1),
+              tmp_path / "bad")

@@ -22,7 +22,7 @@ FLAGS = {
     "batch_size": "batch_size", "seed": "seed", "device": "device", "eval_every": "eval_every",
     "workers": "num_workers", "sampler": "sampler", "lr": "lr", "eval_frames": "eval_frames",
     "fragment_rate": "fragment_rate", "format": "dataset_format", "lam_schedule": "lam_schedule",
-    "adv_loss": "adv_loss",
+    "adv_loss": "adv_loss", "steps_per_epoch": "steps_per_epoch",
     "last_stride": "last_stride", "disc_lr_mult": "disc_lr_mult", "pretrained": "pretrained",
     "partial_domains": "partial_domains", "clip_mode": "clip_mode",
     "num_instances": "num_instances", "lr_step": "lr_step", "lr_gamma": "lr_gamma",
@@ -109,6 +109,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-instances", type=int, dest="num_instances",
                    help="the K of P×K sampling: items per group in a batch (PAM parts: --K)")
     p.add_argument("--eval-every", type=int, dest="eval_every", help="epochs between evaluations")
+    p.add_argument("--steps-per-epoch", type=int, dest="steps_per_epoch",
+                   help="at most this many batches per epoch (0: all): matches the step budget "
+                   "of settings whose epochs differ in length (e.g. --clips 1 vs 4)")
     p.add_argument("--eval-frames", type=int, dest="eval_frames",
                    help="frames per tracklet for features (0: all)")
     p.add_argument("--fragment-rate", type=float, dest="fragment_rate",

@@ -52,6 +52,7 @@ class TrainConfig:
     channels_last: bool = True  # NHWC weights and maps: 2-3x faster convolutions on CPU
     decode_on_device: bool = False  # feature extraction decodes JPEG frames on the GPU (nvJPEG)
     eval_every: int = 0  # epochs between evaluations (0: only at the end)
+    steps_per_epoch: int = 0  # at most this many batches per epoch (0: all); a step-matched budget
     log_every: int = 1  # steps between metrics.jsonl step records
     preset: str | None = None
 

@@ -307,6 +307,9 @@ class Trainer:
         if self.cfg.clip_mode not in CLIP_MODES:
             raise ConfigError(f"clip_mode: expected one of {list(CLIP_MODES)}, got "
                               f"{self.cfg.clip_mode!r}")
+        if int(self.cfg.steps_per_epoch) < 0:
+            raise ConfigError(f"steps_per_epoch: expected 0 (all batches) or a positive count, "
+                              f"got {self.cfg.steps_per_epoch}")
 
     def _write_config(self) -> None:
         fp = dataset_fingerprint(self.data)
@@ -662,7 +665,10 @@ class Trainer:
         cfg, method = self.cfg, self.method
         method.train()
         method.on_epoch_start(epoch, self)
-        batches = self.dist.shard(method.epoch_batches(epoch))  # this process's part
+        batches = method.epoch_batches(epoch)
+        if cfg.steps_per_epoch > 0:  # a step budget: the first batches of the epoch's order
+            batches = batches[: cfg.steps_per_epoch]
+        batches = self.dist.shard(batches)  # this process's part
         loader = train_loader(self.dataset, batches, epoch, cfg.num_workers,
                               pin_memory=self.device.type == "cuda")
         t_epoch = t_last = time.time()
