@@ -111,9 +111,9 @@ with ui.guard("runs"):
             "t-SNE schedule", ["fast", "standard", "full"], horizontal=True, key="gap_quality",
             help="fast: 100 + 150 iterations on a coarse FFT grid (about 18 s for 20k points on "
             "2 cores); standard: 250 + 250 iterations (the library's and the exports' default, "
-            "about 40 s); full: openTSNE's own 250 + 500 on a fine grid (about 3 minutes). The clusters "
-            "are the same; longer schedules spread them further (a lower KL divergence). Each "
-            "result is cached.")
+            "about 40 s); full: openTSNE's own 250 + 500 on a fine grid (about 3 minutes). "
+            "The clusters are the same; longer schedules spread them further (a lower KL "
+            "divergence). Each result is cached.")
     views = c[2].multiselect("models", ["initial", "final"], default=["initial", "final"],
                              key="gap_views", format_func={"initial": "before",
                                                            "final": "after"}.get,

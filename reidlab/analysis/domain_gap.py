@@ -195,8 +195,8 @@ def distance_distributions(source, q_pids, g_pids, q_camids, g_camids,
     ``source``: an Nq×Ng distance matrix, or a tuple ``(q_feat, g_feat)``: Euclidean distances
     are then computed in blocks of query rows (at most ``block_bytes`` of distances at a time,
     the evaluation's blocks, so the values equal the full matrix's) and only the sampled pairs
-    are kept — 20k × 100k tracklets without an 8 GB matrix. ``drop_junk``: leave out pairs with the same pid AND camera, as the
-    evaluation protocol does (in the official MARS protocol these include each query's own
+    are kept — 20k × 100k tracklets without an 8 GB matrix. ``drop_junk``: leave out pairs with
+    the same pid AND camera, as the evaluation protocol does (in the official MARS protocol these include each query's own
     track at distance 0). Each of the two sets is a uniform random subsample of at most
     ``max_pairs`` pairs (reproducible with ``seed``).
 

@@ -23,8 +23,10 @@ _CACHE_VERSION = 5  # bump when an embedding's computation changes
 
 # t-SNE schedules (openTSNE parameters), by how converged the map is against how long it takes.
 # Each iteration's repulsive forces are interpolated on a grid of at least
-# ``min_num_intervals`` boxes per axis × ``n_interpolation_points``, whose FFTs cost the same
-# at 5k points as at 20k: the grid, not N, dominated below ~20k points. Measured on 20k points,
+# ``min_num_intervals`` boxes per axis × ``n_interpolation_points``; at openTSNE's 50 × 3 its
+# FFTs cost the same at 5k points as at 20k (below 10k openTSNE would pick the slower
+# Barnes-Hut). The "fast" grid (25 × 2) leaves the attractive forces (3 × perplexity = 90
+# neighbours a point) as the main cost of an iteration (cProfile). Measured on 20k points,
 # 2 cores (bench/results/embedding_speed.md, Intel Xeon): "full" (openTSNE's own 250 + 500
 # iterations on a 1-unit grid) 191 s, "standard" 40 s, "fast" 18 s, for a 10-NN identity
 # accuracy of the map of 0.282 / 0.269 / 0.266; "fast" ends at a higher KL divergence (2.89
