@@ -305,6 +305,10 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("alignment_diagnosis.json", alignment),
     ("fragment_study.json", fragment),
     ("table_cawcl.json", generic("CAWCL ablation on SynthCams (target), style b as UDA source")),
+    ("table_cawcl_steps.json", generic("CAWCL clips per tracklet (UDA + CLC) at 44 steps an "
+                                       "epoch, the 2-clip budget",
+                                       ["uda_clc", "uda_clc_clips3", "uda_clc_clips4",
+                                        "uda_clc_clips8"])),
     ("table_pirid.json", generic("PIRID ablation on SynthCams")),
     ("pirid_linking.json", pirid_linking),
     ("table_calr.json", generic("CALR: refined vs global pseudo labels on SynthCams")),
