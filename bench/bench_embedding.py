@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from benchlib import RESULTS, md_header, stamp
+from benchlib import RESULTS, md_header, stamp, write_plot
 
 
 def features(n: int, dim: int, seed: int = 0):
@@ -118,12 +118,7 @@ def plot_growth(rows: list[dict], png: Path) -> None:
                              line=dict(dash="dot", color="grey")), 1, 1)
     fig.update_xaxes(title_text="points")
     fig.update_yaxes(type="log", row=1, col=1, dtick=1)
-    fig.update_layout(width=900, height=380, template="simple_white",
-                      title="2-D embeddings: cost against size (PCA to 50-d first)")
-    try:
-        fig.write_image(str(png), scale=2)
-    except Exception as e:  # no Chromium for kaleido: the numbers are in the JSON anyway
-        print(f"figure not written ({e})")
+    write_plot(fig, png, "2-D embeddings: cost against size (PCA to 50-d first)")
 
 
 def main(argv=None) -> int:

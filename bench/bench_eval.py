@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from benchlib import RESULTS, md_header, stamp
+from benchlib import RESULTS, md_header, stamp, write_plot
 
 from reidlab.eval import compute_distmat, evaluate, evaluate_by_camera_pair, evaluate_features
 
@@ -87,12 +87,7 @@ def plot_scale(rows: list[dict], png: Path) -> None:
                              line=dict(dash="dot"), name="full matrix"), 1, 2)
     fig.update_xaxes(type="log", title_text="queries × gallery")
     fig.update_yaxes(type="log")
-    fig.update_layout(width=900, height=380, template="simple_white",
-                      title="Evaluation from features in memory-bounded blocks")
-    try:
-        fig.write_image(str(png), scale=2)
-    except Exception as e:  # no Chromium for kaleido: the numbers are in the JSON anyway
-        print(f"figure not written ({e})")
+    write_plot(fig, png, "Evaluation from features in memory-bounded blocks")
 
 
 def main(argv=None) -> int:

@@ -72,3 +72,13 @@ def git_rev() -> str:
 
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                           capture_output=True, text=True).stdout.strip()
+
+
+def write_plot(fig, png: Path, title: str) -> None:
+    """The benches' plot style (900×380, simple white) and a PNG next to the results; without
+    Chromium for kaleido it says so and goes on (the numbers are in the JSON anyway)."""
+    fig.update_layout(width=900, height=380, template="simple_white", title=title)
+    try:
+        fig.write_image(str(png), scale=2)
+    except Exception as e:
+        print(f"figure not written ({e})")
