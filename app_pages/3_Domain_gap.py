@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from reidlab import app_support as ui
+from reidlab.analysis.embedding import TSNE_QUALITY
 from reidlab.viz import figures as F
 
 ui.page_header("Domain gap")
@@ -108,7 +109,7 @@ with ui.guard("runs"):
     quality = "fast"
     if method == "tsne":
         quality = c[1].radio(
-            "t-SNE schedule", ["fast", "standard", "full"], horizontal=True, key="gap_quality",
+            "t-SNE schedule", list(TSNE_QUALITY), horizontal=True, key="gap_quality",
             help="fast: 100 + 150 iterations on a coarse FFT grid (about 18 s for 20k points on "
             "2 cores); standard: 250 + 250 iterations (the library's and the exports' default, "
             "about 40 s); full: openTSNE's own 250 + 500 on a fine grid (about 3 minutes). "

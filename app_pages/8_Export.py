@@ -5,6 +5,7 @@ import functools
 import streamlit as st
 
 from reidlab import app_support as ui
+from reidlab.analysis.embedding import TSNE_QUALITY
 from reidlab.viz import export as E
 
 ui.page_header("Export")
@@ -27,7 +28,8 @@ with c[0]:
 embed = c[1].radio("embedding", ["pca", "tsne", "umap"], horizontal=True, key="ex_embed")
 quality = "standard"
 if embed == "tsne":
-    quality = c[1].radio("t-SNE schedule", ["fast", "standard", "full"], index=1,
+    quality = c[1].radio("t-SNE schedule", list(TSNE_QUALITY),
+                         index=list(TSNE_QUALITY).index(quality),
                          horizontal=True, key="ex_quality",
                          help="as on the Domain gap page; standard (250 + 250 iterations) is "
                          "the default of exported figures")

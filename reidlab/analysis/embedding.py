@@ -140,9 +140,7 @@ def _tsne(x, seed, report, params):
     params["perplexity"] = float(min(params["perplexity"], max(1.0, (n - 1) / 3.0)))
     params.setdefault("initialization", "pca")
     params.setdefault("n_jobs", 2)
-    # the schedule comes from TSNE_QUALITY (embed_2d); these are openTSNE's own defaults
-    params.setdefault("n_iter", 500)
-    params.setdefault("early_exaggeration_iter", 250)
+    # n_iter / early_exaggeration_iter: the TSNE_QUALITY schedule that embed_2d merged in
     every = int(params.pop("callbacks_every_iters", 25))
     total = max(1, params["n_iter"] + params["early_exaggeration_iter"])
     done = [0]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reidlab.analysis.embedding import TSNE_QUALITY
 from reidlab.viz import figures as F
 from reidlab.viz.export import FIGURE_FORMATS, ExportError, table_bytes, write_figure
 
@@ -159,7 +160,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--formats", default="png,svg,pdf,html",
                    help=f"comma-separated subset of {','.join(FIGURE_FORMATS)}")
     p.add_argument("--embedding", default="pca", choices=["pca", "tsne", "umap"])
-    p.add_argument("--tsne-quality", default="standard", choices=["fast", "standard", "full"],
+    p.add_argument("--tsne-quality", default="standard", choices=list(TSNE_QUALITY),
                    help="t-SNE schedule (reidlab.analysis.embedding.TSNE_QUALITY)")
     p.add_argument("--width", type=float, default=7.0, help="inches")
     p.add_argument("--height", type=float, default=4.0, help="inches")
