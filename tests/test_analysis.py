@@ -266,6 +266,37 @@ def test_gap_summary(rng):
         distance_distributions(d, *args, max_pairs=1000, seed=0)["diff"])
 
 
+
+def test_gap_summary_passes_over_the_distances_once(rng, monkeypatch):
+    """The evaluation's blocks also fill the distance histograms (DistanceSampler): every
+    query row's distances are computed once, and the sampled pairs equal the full matrix's."""
+    import reidlab.eval.ranking as ranking
+    from reidlab.analysis.domain_gap import DistanceSampler
+
+    fs = _featureset(rng, duplicate_queries=False)
+    rows = []
+    real = ranking.compute_distmat
+
+    def counting(q, g, *a, **kw):
+        rows.append(len(q))
+        return real(q, g, *a, **kw)
+
+    monkeypatch.setattr(ranking, "compute_distmat", counting)
+    s = gap_summary(fs, probe_cv=3, max_pairs=500)
+    assert sum(rows) == len(fs.q_feat)  # one pass over the query rows, not two
+    d = real(fs.q_feat, fs.g_feat)
+    args = (fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids)
+    ref = distance_distributions(d, *args, max_pairs=500, seed=0)
+    for k in ("same", "diff"):
+        np.testing.assert_array_equal(s["distances"][k], ref[k])
+    assert s["distances"]["by_pair"].keys() == ref["by_pair"].keys()
+    # a block left out is an error, never NaN distances in a histogram
+    half = DistanceSampler(*args, max_pairs=500)
+    half.take(slice(0, 10), d[:10])
+    with pytest.raises(RuntimeError, match="query rows"):
+        half.result()
+
+
 # ------------------------------------------------------------------------------ rank lists
 
 

@@ -4,6 +4,7 @@ Heavy libraries (openTSNE, umap-learn, scikit-learn) are imported inside the fun
 """
 
 from reidlab.analysis.domain_gap import (
+    DistanceSampler,
     camera_probe,
     distance_distributions,
     gap_summary,
@@ -15,6 +16,7 @@ from reidlab.analysis.embedding import embed_2d
 from reidlab.analysis.ranklists import per_query_ap, rank_list, worst_queries
 
 __all__ = [
+    "DistanceSampler",
     "camera_probe",
     "distance_distributions",
     "embed_2d",

@@ -187,6 +187,71 @@ def _sample_pairs(mask_fn, nq: int, ng: int, max_pairs: int, rng, chunk: int = 2
     return np.concatenate(rs).astype(np.int64), np.concatenate(cs).astype(np.int64)
 
 
+class DistanceSampler:
+    """The sampled pairs of :func:`distance_distributions`, filled one block of distance rows at
+    a time: pass :meth:`take` as ``on_block`` to :func:`reidlab.eval.ranking.evaluate_features`
+    and the evaluation's own pass over the distances also gathers the histograms' pairs (one
+    pass, not two), then :meth:`result`. The pairs are drawn up front from the labels alone, so
+    the values are the full matrix's whichever blocks bring them."""
+
+    def __init__(self, q_pids, g_pids, q_camids, g_camids, max_pairs: int = 200_000,
+                 seed: int = 0, drop_junk: bool = True):
+        self.q_pids, self.g_pids = np.asarray(q_pids), np.asarray(g_pids)
+        self.q_camids, self.g_camids = np.asarray(q_camids), np.asarray(g_camids)
+        if len(self.q_camids) != len(self.q_pids) or len(self.g_camids) != len(self.g_pids):
+            raise ValueError(f"distance_distributions: {len(self.q_pids)} query / "
+                             f"{len(self.g_pids)} gallery pids but {len(self.q_camids)} / "
+                             f"{len(self.g_camids)} camera ids")
+        qp, gp, qc, gc = self.q_pids, self.g_pids, self.q_camids, self.g_camids
+        nq, ng = len(qp), len(gp)
+
+        def same_fn(rows):
+            m = qp[rows, None] == gp[None, :]
+            if drop_junk:
+                m &= qc[rows, None] != gc[None, :]
+            return m
+
+        def diff_fn(rows):
+            return qp[rows, None] != gp[None, :]
+
+        rng = np.random.default_rng(seed)
+        self.pairs = {name: _sample_pairs(fn, nq, ng, max_pairs, rng)
+                      for name, fn in (("same", same_fn), ("diff", diff_fn))}
+        self.vals = {name: np.full(len(r), np.nan, np.float32)
+                     for name, (r, _) in self.pairs.items()}
+        self._seen = 0
+
+    def take(self, blk: slice, d: np.ndarray) -> None:
+        """Keep the sampled pairs among query rows ``blk`` (``d``: their distances, one row per
+        query of the block, one column per gallery item)."""
+        for name, (r, c) in self.pairs.items():
+            lo, hi = np.searchsorted(r, [blk.start, blk.stop])  # r is sorted
+            self.vals[name][lo:hi] = d[r[lo:hi] - blk.start, c[lo:hi]]
+        self._seen += blk.stop - blk.start
+
+    def take_matrix(self, d: np.ndarray) -> None:
+        """All query rows at once, from a full Nq×Ng matrix."""
+        self.take(slice(0, len(d)), d)
+
+    def result(self) -> dict:
+        """The dictionary :func:`distance_distributions` returns."""
+        if self._seen != len(self.q_pids):
+            raise RuntimeError(f"DistanceSampler: saw {self._seen} of {len(self.q_pids)} query "
+                               "rows; every block must be taken before the result")
+        out = {"by_pair": {}}
+        for name in ("same", "diff"):
+            r, c = self.pairs[name]
+            out[name] = self.vals[name]
+            out[f"{name}_pairs"] = (r, c)
+            ca, cb = self.q_camids[r], self.g_camids[c]
+            for a, b in sorted(set(zip(ca.tolist(), cb.tolist()))):
+                sel = (ca == a) & (cb == b)
+                out["by_pair"].setdefault((a, b), {"same": np.zeros(0, np.float32),
+                                                   "diff": np.zeros(0, np.float32)})
+                out["by_pair"][(a, b)][name] = out[name][sel]
+        return out
+
+
 def distance_distributions(source, q_pids, g_pids, q_camids, g_camids,
                            max_pairs: int = 200_000, seed: int = 0, drop_junk: bool = True,
                            block_bytes: int = 1 << 28) -> dict:
@@ -195,10 +260,12 @@ def distance_distributions(source, q_pids, g_pids, q_camids, g_camids,
     ``source``: an Nq×Ng distance matrix, or a tuple ``(q_feat, g_feat)``: Euclidean distances
     are then computed in blocks of query rows (at most ``block_bytes`` of distances at a time,
     the evaluation's blocks, so the values equal the full matrix's) and only the sampled pairs
-    are kept — 20k × 100k tracklets without an 8 GB matrix. ``drop_junk``: leave out pairs with
-    the same pid AND camera, as the evaluation protocol does (in the official MARS protocol these include each query's own
-    track at distance 0). Each of the two sets is a uniform random subsample of at most
-    ``max_pairs`` pairs (reproducible with ``seed``).
+    are kept — 20k × 100k tracklets without an 8 GB matrix. (To get them from an evaluation's
+    own pass instead of a second one, use :class:`DistanceSampler`, as :func:`gap_summary`
+    does.) ``drop_junk``: leave out pairs with the same pid AND camera, as the evaluation
+    protocol does (in the official MARS protocol these include each query's own track at
+    distance 0). Each of the two sets is a uniform random subsample of at most ``max_pairs``
+    pairs (reproducible with ``seed``).
 
     Returns ``{"same": float32[], "diff": float32[], "same_pairs": (q_rows, g_rows),
     "diff_pairs": (q_rows, g_rows), "by_pair": {(a, b): {"same": ..., "diff": ...}}}`` where
@@ -211,48 +278,20 @@ def distance_distributions(source, q_pids, g_pids, q_camids, g_camids,
     else:
         d = np.asarray(source, dtype=np.float32)
         shape = d.shape
-    q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
-    q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
     if shape != (len(q_pids), len(g_pids)) or len(q_camids) != shape[0] \
             or len(g_camids) != shape[1]:
         what = "features" if feats else "distance matrix"
         raise ValueError(f"distance_distributions: {what} {shape} does not match "
                          f"{len(q_pids)} query / {len(g_pids)} gallery labels")
-    rng = np.random.default_rng(seed)
-    nq, ng = shape
-
-    def same_fn(rows):
-        m = q_pids[rows, None] == g_pids[None, :]
-        if drop_junk:
-            m &= q_camids[rows, None] != g_camids[None, :]
-        return m
-
-    def diff_fn(rows):
-        return q_pids[rows, None] != g_pids[None, :]
-
-    out = {"by_pair": {}}
-    sampled = {name: _sample_pairs(fn, nq, ng, max_pairs, rng)
-               for name, fn in (("same", same_fn), ("diff", diff_fn))}
+    sampler = DistanceSampler(q_pids, g_pids, q_camids, g_camids, max_pairs=max_pairs,
+                              seed=seed, drop_junk=drop_junk)
     if feats:
-        vals = {name: np.empty(len(r), np.float32) for name, (r, _) in sampled.items()}
         for blk, db in _distance_blocks(qf, gf, "euclidean", block_bytes):
-            for name, (r, c) in sampled.items():
-                lo, hi = np.searchsorted(r, [blk.start, blk.stop])  # r is sorted
-                vals[name][lo:hi] = db[r[lo:hi] - blk.start, c[lo:hi]]
+            sampler.take(blk, db)
             del db
     else:
-        vals = {name: d[r, c].astype(np.float32) for name, (r, c) in sampled.items()}
-    for name in ("same", "diff"):
-        r, c = sampled[name]
-        out[name] = vals[name]
-        out[f"{name}_pairs"] = (r, c)
-        ca, cb = q_camids[r], g_camids[c]
-        for a, b in sorted(set(zip(ca.tolist(), cb.tolist()))):
-            sel = (ca == a) & (cb == b)
-            out["by_pair"].setdefault((a, b), {"same": np.zeros(0, np.float32),
-                                               "diff": np.zeros(0, np.float32)})
-            out["by_pair"][(a, b)][name] = out[name][sel]
-    return out
+        sampler.take_matrix(d)
+    return sampler.result()
 
 
 def separation_auc(same, diff) -> float:
@@ -334,22 +373,23 @@ def gap_summary(fs, seed: int = 0, probe_cv: int = 5, max_pairs: int = 200_000,
     Probe, silhouettes and same-vs-cross retrieval use the pooled query+gallery tracklets
     (:func:`pooled`; probe folds hold out identities). Distances, the standard evaluation and
     the per-camera-pair matrices use query vs gallery, computed in blocks of query rows (never
-    more than ``block_bytes`` of distances; the same numbers as the full matrix).
+    more than ``block_bytes`` of distances; the same numbers as the full matrix), in one pass:
+    the evaluation's blocks also fill the distance histograms (:class:`DistanceSampler`).
     """
     from reidlab.eval.ranking import evaluate_features
 
     feats, pids, camids = pooled(fs)
+    sampler = DistanceSampler(fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
+                              max_pairs=max_pairs, seed=seed)
     ev = evaluate_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
-                           fs.g_camids, block_bytes=block_bytes)
+                           fs.g_camids, block_bytes=block_bytes, on_block=sampler.take)
     by_pair = ev.pop("pairs")
     return {
         "camera_probe": camera_probe(feats, camids, groups=pids, cv=probe_cv, seed=seed),
         "silhouette_camera": silhouette(feats, camids, seed=seed),
         "silhouette_identity": silhouette(feats, pids, seed=seed),
         "same_vs_cross": same_vs_cross_camera_retrieval(feats, pids, camids),
-        "distances": distance_distributions((fs.q_feat, fs.g_feat), fs.q_pids, fs.g_pids,
-                                            fs.q_camids, fs.g_camids, max_pairs=max_pairs,
-                                            seed=seed, block_bytes=block_bytes),
+        "distances": sampler.result(),  # gathered during the evaluation's pass
         "evaluation": ev,
         "by_camera_pair": by_pair,
     }

@@ -431,11 +431,15 @@ def _distance_blocks(q_feat, g_feat, metric: str, block_bytes: int):
 def evaluate_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, q_tids=None,
                       g_tids=None, num_cams: int | None = None, metric: str = "euclidean",
                       max_rank: int = 20, block_bytes: int = 1 << 28,
-                      pairs: bool = True) -> dict:
+                      pairs: bool = True, on_block=None) -> dict:
     """:func:`evaluate` (and, with ``pairs``, :func:`evaluate_by_camera_pair` under
     ``"pairs"``) from features, never holding more than ``block_bytes`` of distances: the
     queries go in blocks of whole 1024-row distance chunks, so every number is the one the
-    full matrix gives (20k × 100k in 400 MB blocks instead of an 8 GB matrix)."""
+    full matrix gives (20k × 100k in 400 MB blocks instead of an 8 GB matrix).
+    ``on_block(rows, distances)``: also called with each block (a slice of query rows and
+    their distances) before it is dropped, so other views of the distances — the gap
+    analysis's sampled pairs (``reidlab.analysis.domain_gap.DistanceSampler``) — come from
+    this one pass."""
     q_feat, g_feat = np.asarray(q_feat), np.asarray(g_feat)
     q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
     q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
@@ -449,6 +453,8 @@ def evaluate_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, q_tids
     main, by_pair = [], {}
     for blk, d in _distance_blocks(q_feat, g_feat, metric, block_bytes):
         main.append(per_query(d, q_pids[blk], g_pids, q_camids[blk], g_camids))
+        if on_block is not None:
+            on_block(blk, d)
         if pairs:
             qt = None if q_tids is None else np.asarray(q_tids)[blk]
             for k, pq in _pair_per_query(d, q_pids[blk], g_pids, q_camids[blk], g_camids, qt,

@@ -50,7 +50,7 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
     gap bars, camera-pair rank-1, distance histograms, their separation per camera pair, loss
     and metric curves, and the trained network's part masks (each only when the run has the
     data: part masks need ``checkpoint.pt``)."""
-    from reidlab.analysis.domain_gap import (camera_probe, distance_distributions,
+    from reidlab.analysis.domain_gap import (DistanceSampler, camera_probe,
                                              pair_separation, pooled, silhouette)
     from reidlab.analysis.embedding import embed_2d
     from reidlab.eval.ranking import evaluate_features
@@ -84,14 +84,16 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
     if run.has_features("final"):
         fs = run.features("final")
         # in blocks of query rows, never the whole Nq×Ng matrix (MARS-scale runs)
+        # the histograms' sampled pairs are gathered during the evaluation's pass
+        sampler = DistanceSampler(fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
+                                  max_pairs=50_000)
         pair = evaluate_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
-                                 fs.g_camids)["pairs"]
+                                 fs.g_camids, on_block=sampler.take)["pairs"]
         figs["pair_rank1"] = F.camera_pair_heatmap(
             100.0 * np.asarray(pair["rank1"], float),
             cam_names=[f"cam {c + 1}" for c in pair["cameras"]],
             title=f"rank-1 (%) per camera pair — {label}", style=style)
-        dd = distance_distributions((fs.q_feat, fs.g_feat), fs.q_pids, fs.g_pids, fs.q_camids,
-                                    fs.g_camids, max_pairs=50_000)
+        dd = sampler.result()
         figs["distances"] = F.distance_histograms(
             {"all pairs": {"same person": dd["same"], "different person": dd["diff"]}},
             title=f"Distances — {label}", style=style)
