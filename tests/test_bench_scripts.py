@@ -133,3 +133,50 @@ def test_a_table_reuses_a_finished_run_only_with_the_rows_settings(tmp_path):
     assert (again.path / "metrics.jsonl").stat().st_mtime_ns == mtime  # reused, not retrained
     with pytest.raises(SystemExit, match="triplet_weight"):
         train_or_reuse(run.path, lambda: cfg(triplet_weight=1.0))
+
+
+def test_xmodal_diagnosis_reads_retrieval_inside_each_modality(tmp_path):
+    """bench/xmodal_diagnosis.py: colour → colour and infrared → infrared from a run's saved
+    features equal the evaluation of those tracklets against each other; the protocol's
+    cross-modal numbers and the last epoch's training means come from metrics.jsonl."""
+    import json
+
+    import numpy as np
+    import xmodal_diagnosis as xd
+
+    from reidlab.eval.features import FeatureSet
+    from reidlab.eval.ranking import compute_distmat, evaluate
+
+    rng = np.random.default_rng(0)
+    ids = np.repeat(np.arange(1, 9), 2)
+    centre = rng.normal(size=(9, 16)).astype(np.float32)
+
+    def side(cams, modality, noise):
+        f = (centre[ids] + noise * rng.normal(size=(16, 16))).astype(np.float32)
+        return f, ids.copy(), np.asarray(cams * 8), np.full(16, modality)
+
+    qf, qp, qc, qm = side([2, 5], 1, 0.3)  # infrared: cam3, cam6
+    gf, gp, gc, gm = side([0, 1], 0, 2.0)  # colour, noisier: lower numbers
+    fs = FeatureSet(qf, gf, qp, gp, qc, gc, np.arange(16), np.arange(16), qm, gm)
+    run = tmp_path / "runs" / "baseline_s0"
+    (run / "features").mkdir(parents=True)
+    for which in ("initial", "final"):
+        fs.save(run / "features" / f"{which}.npz")
+    (run / "config.json").write_text(json.dumps({"config": {"options": {"adv_stages": "none"}},
+                                                 "seed": 0}))
+    recs = [{"kind": "step", "epoch": e, "step": i, "metrics": {"id_acc": a, "trip_prec": 0.1}}
+            for i, (e, a) in enumerate([(1, 0.1), (2, 0.5), (2, 0.7)])]
+    recs.append({"kind": "eval", "which": "final", "rank1": 0.25, "mAP": 0.3})
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert xd.main(["--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res")]) == 0
+    row = json.loads((tmp_path / "res" / "xmodal_diagnosis.json").read_text())["rows"][0]
+    ref_ir = evaluate(compute_distmat(qf, qf), qp, qp, qc, qc)
+    ref_c = evaluate(compute_distmat(gf, gf), gp, gp, gc, gc)
+    assert row["final"]["infrared_to_infrared"]["rank1"] == ref_ir["rank1"]
+    assert row["final"]["colour_to_colour"]["mAP"] == ref_c["mAP"]
+    assert ref_ir["rank1"] > ref_c["rank1"]  # the case separates the two sides
+    assert row["final"]["infrared_to_colour"] == {"rank1": 0.25, "mAP": 0.3}
+    assert row["training"] == {"epoch": 2, "id_acc": 0.6, "trip_prec": 0.1}
+    assert row["options"] == {"adv_stages": "none"}
+    md = (tmp_path / "res" / "xmodal_diagnosis.md").read_text()
+    assert "| baseline_s0 |" in md and "60.0" in md
