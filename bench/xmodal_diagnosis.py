@@ -12,7 +12,9 @@ it back; if it fails inside a modality too, the features have not learnt the ide
 alignment loss has nothing to align. The training record adds why: identity accuracy and the
 share of batch-hard triplets already satisfied (``trip_prec``: the hardest positive nearer than
 the hardest negative) over the last epoch.
-Writes bench/results/NAME.{json,md} with the command, machine and date.
+For an infrared SynthCams it also counts how many test identities infrared can tell apart at
+all (their ``thermal_look``). Writes bench/results/NAME.{json,md} with the command, machine and
+date.
 """
 
 from __future__ import annotations
@@ -76,6 +78,32 @@ def diagnose(path: Path) -> dict | None:
     return out
 
 
+def infrared_looks(root: Path) -> dict | None:
+    """For an infrared SynthCams: how many of the test identities an infrared camera can tell
+    apart at all — their :func:`~reidlab.data.synth_render.thermal_look` (what a thermal render
+    keeps besides build), from the generator's plan (no rendering). None for other data."""
+    import collections
+    import dataclasses
+
+    from reidlab.data import synth_render as R
+    from reidlab.data import synthcams as S
+
+    marker = root / "SYNTHCAMS_COMPLETE.json"
+    if not marker.is_file():
+        return None
+    conf = json.loads(marker.read_text()).get("config", {})
+    if not conf.get("infrared"):
+        return None
+    names = {f.name for f in dataclasses.fields(S.SynthConfig)}
+    _, records = S.plan_infrared(S.SynthConfig(**{k: v for k, v in conf.items() if k in names}))
+    people = {r.pid: r.spec.person for r in records if r.split == "test"}
+    looks = collections.Counter(R.thermal_look(p) for p in people.values())
+    return {"test_ids": len(people), "distinct_looks": len(looks),
+            "ids_sharing_their_look": sum(n for n in looks.values() if n > 1),
+            "mean_lookalikes": float(np.mean([looks[R.thermal_look(p)] - 1
+                                              for p in people.values()]))}
+
+
 def pct(x) -> str:
     return "—" if x is None else f"{100 * x:.1f}"
 
@@ -95,11 +123,17 @@ def main(argv=None) -> int:
     rows = [d for d in (diagnose(p) for p in sorted(root.iterdir()) if p.is_dir()) if d]
     if not rows:
         raise SystemExit(f"--runs {root}: no finished run with final features")
+    data_root = (Run(root / rows[0]["run"]).config.get("dataset") or {}).get("root")
+    looks = None
+    if data_root:
+        data_root = Path(data_root)
+        looks = infrared_looks(data_root if data_root.is_absolute() else ROOT / data_root)
     st = stamp(argv, __file__)
     res = Path(args.results)
     res.mkdir(parents=True, exist_ok=True)
-    (res / f"{args.name}.json").write_text(json.dumps({"meta": {**st, "runs": str(args.runs)},
-                                                       "rows": rows}, indent=2) + "\n")
+    (res / f"{args.name}.json").write_text(json.dumps(
+        {"meta": {**st, "runs": str(args.runs)}, "infrared_looks": looks, "rows": rows},
+        indent=2) + "\n")
 
     def cell(d, k):
         return "—" if not d or not d.get(k) else f"{pct(d[k]['rank1'])} / {pct(d[k]['mAP'])}"
@@ -119,6 +153,13 @@ def main(argv=None) -> int:
                   f"| {cell(i, 'infrared_to_infrared')} → {cell(f, 'infrared_to_infrared')} | "
                   f"{cell(f, 'infrared_to_colour')} | {pct(t.get('id_acc'))} | "
                   f"{pct(t.get('trip_prec'))} |")
+    if looks:
+        md += ["", f"What infrared keeps of the {looks['test_ids']} test identities (their "
+               "`thermal_look`: hair style or cap, sleeves, legwear, bag, coat, suitcase; "
+               f"colours and patterns vanish): {looks['distinct_looks']} distinct looks; "
+               f"{looks['ids_sharing_their_look']} identities share theirs with another test "
+               f"identity (on average {looks['mean_lookalikes']:.1f} look-alikes each), told "
+               "apart in infrared only by build."]
     (res / f"{args.name}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     return 0

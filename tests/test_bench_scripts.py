@@ -162,7 +162,15 @@ def test_xmodal_diagnosis_reads_retrieval_inside_each_modality(tmp_path):
     (run / "features").mkdir(parents=True)
     for which in ("initial", "final"):
         fs.save(run / "features" / f"{which}.npz")
+    from reidlab.data import synth_render as R
+    from reidlab.data.synthcams import SynthConfig, generate, plan_infrared
+
+    cfg = SynthConfig(ids=10, frames=2, height=32, width=16, distractors=0, workers=1,
+                      infrared=True)
+    ir_root = generate(tmp_path / "ir", cfg)
     (run / "config.json").write_text(json.dumps({"config": {"options": {"adv_stages": "none"}},
+                                                 "dataset": {"root": str(ir_root),
+                                                             "format": "sysumm01"},
                                                  "seed": 0}))
     recs = [{"kind": "step", "epoch": e, "step": i, "metrics": {"id_acc": a, "trip_prec": 0.1}}
             for i, (e, a) in enumerate([(1, 0.1), (2, 0.5), (2, 0.7)])]
@@ -180,3 +188,10 @@ def test_xmodal_diagnosis_reads_retrieval_inside_each_modality(tmp_path):
     assert row["options"] == {"adv_stages": "none"}
     md = (tmp_path / "res" / "xmodal_diagnosis.md").read_text()
     assert "| baseline_s0 |" in md and "60.0" in md
+    # the dataset's test identities as infrared sees them, from the generator's plan
+    looks = json.loads((tmp_path / "res" / "xmodal_diagnosis.json").read_text())["infrared_looks"]
+    test = {r.pid: R.thermal_look(r.spec.person) for r in plan_infrared(cfg)[1]
+            if r.split == "test"}
+    assert looks["test_ids"] == len(test) == 5
+    assert looks["distinct_looks"] == len(set(test.values()))
+    assert "distinct looks" in md

@@ -275,6 +275,38 @@ def test_infrared_synthcams_is_read_by_the_sysu_reader(tmp_path):
         SynthConfig(cameras=4, infrared=True).validate()
 
 
+
+def test_thermal_look_is_all_an_infrared_camera_keeps_of_a_person():
+    """Two people who differ only in colours and patterns (clothes, skin, hair, bag) render
+    the same infrared frames, so ``thermal_look`` (plus build) is what identifies a person in
+    infrared; a colour camera tells them apart, and a different look changes the infrared
+    frames."""
+    import dataclasses
+
+    from reidlab.data import synth_render as R
+    from reidlab.data.synthcams import sample_cameras, sample_person
+
+    rng = np.random.default_rng(3)
+    a, b = sample_person(rng), sample_person(rng)
+    b = dataclasses.replace(b, **{k: getattr(a, k) for k in (
+        "hair_style", "long_sleeves", "legwear", "bag", "coat", "suitcase", "build_w",
+        "build_h")})
+    b = dataclasses.replace(b, pattern="stripes" if a.pattern == "plain" else "plain")
+    assert R.thermal_look(a) == R.thermal_look(b) and a.torso != b.torso
+    cam = sample_cameras(2, np.random.default_rng(0))[0]
+
+    def frames(person, thermal, **change):
+        spec = R.TrackletSpec(dataclasses.replace(person, **change),
+                              dataclasses.replace(cam, thermal=thermal), "front", ("x",) * 2,
+                              (0, 1), 64, 32, 90)
+        return np.stack(R.render_tracklet(spec))
+
+    np.testing.assert_array_equal(frames(a, True), frames(b, True))
+    assert not np.array_equal(frames(a, False), frames(b, False))
+    other = "shorts" if a.legwear != "shorts" else "trousers"
+    assert not np.array_equal(frames(a, True), frames(a, True, legwear=other))
+
+
 def test_pseudo_infrared_cameras_of_any_layout(tmp_path):
     """The paper's Market trick: half the cameras (seeded) or chosen ones become infrared and
     are read as their red channel, in training batches and features alike."""

@@ -559,6 +559,14 @@ def thermal_person(p: Person) -> Person:
                    bag_color=_warm(0.34), suitcase_color=_warm(0.28))
 
 
+
+def thermal_look(p: Person) -> tuple:
+    """What of a person's appearance a thermal camera keeps, besides build: the part styles
+    :func:`thermal_person` leaves (hair style or cap, sleeves, legwear, bag, coat, suitcase).
+    People with the same look and build render the same infrared images: colours and clothing
+    patterns never matter there (a test renders it)."""
+    return (p.hair_style, p.long_sleeves, p.legwear, p.bag, p.coat, p.suitcase)
+
 def thermal_background(bg: np.ndarray) -> np.ndarray:
     """A cool scene: the visible background's structure survives only as faint temperature
     differences (luminance squeezed into [0.12, 0.36], smoothed)."""
