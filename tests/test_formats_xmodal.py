@@ -307,6 +307,56 @@ def test_thermal_look_is_all_an_infrared_camera_keeps_of_a_person():
     assert not np.array_equal(frames(a, True), frames(a, True, legwear=other))
 
 
+
+def test_near_infrared_synthcams_keeps_garments_without_colour(tmp_path):
+    """``infrared_kind="nir"``: the same people, cameras and tracklets as the thermal
+    SynthCams, but cam3/cam6 render one grey level per garment (NIR reflectance: a garment keeps
+    its grey, colours are gone), so two people who look alike in thermal differ in NIR; the
+    SYSU-MM01 reader reads it; the thermal dataset's identity is unchanged."""
+    import dataclasses
+
+    from reidlab.data import synth_render as R
+    from reidlab.data.synthcams import SynthConfig, generate, plan_infrared, sample_cameras, \
+        sample_person
+
+    cfg = SynthConfig(ids=10, frames=2, height=32, width=16, distractors=0, workers=1,
+                      infrared=True, infrared_kind="nir")
+    thermal = dataclasses.replace(cfg, infrared_kind="thermal")
+    (cams_n, rec_n), (cams_t, rec_t) = plan_infrared(cfg), plan_infrared(thermal)
+    assert [c.index + 1 for c in cams_n if c.nir] == [3, 6] and not any(c.thermal for c in cams_n)
+    assert [(r.pid, r.cam, r.names, r.spec.person) for r in rec_n] == \
+        [(r.pid, r.cam, r.names, r.spec.person) for r in rec_t]
+    assert "infrared_kind" not in thermal.identity() and cfg.identity()["infrared_kind"] == "nir"
+    root = generate(tmp_path / "nir", cfg)
+    data = load_dataset("sysumm01", root, mode="all")
+    ir = np.asarray(Image.open(data.query[0].frames[0])).astype(int)
+    assert np.abs(ir[..., 0] - ir[..., 2]).max() <= 2  # one channel, replicated
+    # a thermal look-alike: same styles and build, other colours
+    rng = np.random.default_rng(3)
+    a, b = sample_person(rng), sample_person(rng)
+    b = dataclasses.replace(b, **{k: getattr(a, k) for k in (
+        "hair_style", "long_sleeves", "legwear", "bag", "coat", "suitcase", "build_w",
+        "build_h", "pattern")})
+    cam = sample_cameras(2, np.random.default_rng(0))[0]
+
+    def frames(person, **kind):
+        spec = R.TrackletSpec(person, dataclasses.replace(cam, **kind), "front", ("x",) * 2,
+                              (0, 1), 64, 32, 90)
+        return np.stack(R.render_tracklet(spec)).astype(int)
+
+    np.testing.assert_array_equal(frames(a, thermal=True), frames(b, thermal=True))
+    assert np.abs(frames(a, nir=True) - frames(b, nir=True)).mean() > 1.0
+    # NIR grey is partly the colour's luminance, partly not: neither lost nor a plain grey copy
+    cols = np.random.default_rng(1).random((500, 3))
+    refl = np.array([R.nir_reflectance(tuple(c)) for c in cols])
+    corr = np.corrcoef(refl, cols @ [0.299, 0.587, 0.114])[0, 1]
+    assert 0.12 <= refl.min() and refl.max() <= 0.92 and 0.3 < corr < 0.9
+    with pytest.raises(ConfigError, match="infrared_kind"):
+        SynthConfig(infrared_kind="nir").validate()
+    with pytest.raises(ConfigError, match="infrared_kind"):
+        SynthConfig(infrared=True, infrared_kind="uv").validate()
+
+
 def test_pseudo_infrared_cameras_of_any_layout(tmp_path):
     """The paper's Market trick: half the cameras (seeded) or chosen ones become infrared and
     are read as their red channel, in training batches and features alike."""

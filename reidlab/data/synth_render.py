@@ -92,6 +92,7 @@ class Camera:
     occluder_color: tuple[float, float, float]
     bg_shift: float = 12.0  # largest per-tracklet shift of the background texture (pixels at 128 rows)
     thermal: bool = False  # an infrared camera: renders temperature, one channel replicated
+    nir: bool = False  # a near-infrared camera (SYSU-MM01's night cameras): NIR reflectance
 
 
 @dataclass(frozen=True)
@@ -577,11 +578,12 @@ def thermal_background(bg: np.ndarray) -> np.ndarray:
     return np.repeat((0.12 + 0.24 * t)[..., None], 3, axis=2).astype(np.float32)
 
 
-def apply_thermal(img: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
-    """The infrared pipeline on T×H×W×3 temperature images: one channel, the camera's contrast
-    and gamma, stronger blur than its colour cameras, its own noise (fixed-pattern column
-    stripes of the sensor, per camera, plus temporal gaussian noise); replicated to 3 channels,
-    as SYSU-MM01's infrared images are stored."""
+def apply_thermal(img: np.ndarray, cam: Camera, rng: np.random.Generator,
+                  stripes: bool = True) -> np.ndarray:
+    """The infrared pipeline on T×H×W×3 temperature (or NIR grey) images: one channel, the
+    camera's contrast and gamma, stronger blur than its colour cameras, its own noise
+    (fixed-pattern column stripes of a thermal sensor, per camera — ``stripes`` — plus temporal
+    gaussian noise); replicated to 3 channels, as SYSU-MM01's infrared images are stored."""
     t, h, w, _ = img.shape
     x = img[..., :1].copy()
     x = (x - 0.5) * np.float32(cam.contrast) + 0.5
@@ -592,14 +594,48 @@ def apply_thermal(img: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.
     ax = spatial_operator(w, max(cam.downscale, 1.5), blur)
     x = (ay @ x.reshape(t, h, w)).reshape(t * h, w, 1)
     x = (ax @ x).reshape(t, h, w, 1)
-    stripes = np.random.default_rng(7000 + cam.index).normal(0, 0.035, size=w).astype(np.float32)
-    x += stripes[None, None, :, None]
+    if stripes:
+        col = np.random.default_rng(7000 + cam.index).normal(0, 0.035, size=w).astype(np.float32)
+        x += col[None, None, :, None]
     x += np.float32(max(cam.noise, 0.01) * 1.5) * rng.standard_normal(size=x.shape,
                                                                        dtype=np.float32)
     x *= np.float32(255.0)
     x += np.float32(0.5)
     np.clip(x, 0.0, 255.0, out=x)
     return np.repeat(x.astype(np.uint8), 3, axis=3)
+
+
+
+def nir_reflectance(c: tuple[float, float, float]) -> float:
+    """A surface's near-infrared reflectance from its visible colour: part its luminance (dark
+    cloth tends to stay dark), part a fixed pseudo-random function of the colour (many dyes are
+    transparent in NIR, so cloth of similar colours can look very different). The same colour
+    always gives the same grey, so a garment keeps its grey level across NIR cameras and
+    tracklets; the mapping from colour is only partly predictable, as on real NIR images."""
+    r, g, b = (float(v) for v in c)
+    lum = 0.299 * r + 0.587 * g + 0.114 * b
+    u = float(np.modf(np.abs(np.sin(12.9898 * r + 78.233 * g + 37.719 * b)) * 43758.5453)[0])
+    return 0.12 + 0.8 * (0.5 * lum + 0.5 * u)
+
+
+def nir_person(p: Person) -> Person:
+    """The person as an actively lit near-infrared camera sees them (SYSU-MM01's infrared
+    cameras are of this kind, not thermal): one grey level per surface from
+    :func:`nir_reflectance`, skin bright (skin reflects NIR strongly). Unlike a thermal render,
+    garments and patterns keep distinct grey levels, so identity survives — without colour."""
+    def g(c):
+        return _warm(nir_reflectance(c))
+
+    return replace(p, skin=_warm(0.82), hair=g(p.hair), cap=g(p.cap), torso=g(p.torso),
+                   pattern_color=g(p.pattern_color), legs=g(p.legs), shoes=g(p.shoes),
+                   bag_color=g(p.bag_color), suitcase_color=g(p.suitcase_color))
+
+
+def nir_background(bg: np.ndarray) -> np.ndarray:
+    """The scene under the camera's NIR illuminator: its luminance, dimmer (the light falls off
+    with distance)."""
+    lum = bg @ np.asarray([0.299, 0.587, 0.114], np.float32)
+    return np.repeat((0.08 + 0.6 * lum)[..., None], 3, axis=2).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- tracklet
@@ -614,6 +650,8 @@ def render_tracklet(spec: TrackletSpec) -> list[np.ndarray]:
     bg = camera_background(cam, h, w, shift)
     if cam.thermal:
         p, bg = thermal_person(p), thermal_background(bg)
+    elif cam.nir:
+        p, bg = nir_person(p), nir_background(bg)
     illum = float(rng.uniform(0.92, 1.08))
     ph0 = cam.scale * p.build_h * h * float(rng.uniform(0.95, 1.05))
     cx0 = w * (0.5 + cam.offset_x) + float(rng.normal(0, 0.03 * w))
@@ -628,7 +666,8 @@ def render_tracklet(spec: TrackletSpec) -> list[np.ndarray]:
             occl = ("pole", ox, float(rng.uniform(0.08, 0.16)) * w, float(rng.uniform(-0.6, 0.6)))
         else:  # something low in front of the legs (bench, car bonnet)
             occl = ("low", float(rng.uniform(0.62, 0.8)) * h, 0.0, 0.0)
-    occluder = _warm(0.22) if cam.thermal else cam.occluder_color  # things are cool in IR
+    occluder = (_warm(0.22) if cam.thermal  # things are cool in thermal IR
+                else _warm(nir_reflectance(cam.occluder_color)) if cam.nir else cam.occluder_color)
     canvas = np.empty((len(spec.paths), h, w, 3), dtype=np.float32)
     for t in range(len(spec.paths)):
         cv = Canvas(bg.copy())
@@ -644,6 +683,6 @@ def render_tracklet(spec: TrackletSpec) -> list[np.ndarray]:
                 cv.paint(cv.rect(occl[1], h + 1, -1, w + 1), occluder,
                          np.broadcast_to(1.0 - 0.3 * (cv.xx / w), (h, w)))
         canvas[t] = cv.img
-    if cam.thermal:
-        return list(apply_thermal(canvas, cam, rng))
+    if cam.thermal or cam.nir:
+        return list(apply_thermal(canvas, cam, rng, stripes=cam.thermal))
     return list(apply_camera(canvas, cam, rng, illum))

@@ -35,7 +35,14 @@ SYSU-MM01's 4 colour + 2 infrared, written in the real SYSU-MM01 layout
 (``cam<c>/<pid4>/<img4>.jpg``, ``exp/{train,val,test}_id.txt``) so that the default path exercises
 the SYSU-MM01 reader. Every person is seen by at least one infrared and one indoor colour camera
 (cam1 or cam2); people are drawn from their own random stream. ``ensure_infrared()`` writes it
-to ``data/synthcams_ir``.
+to ``data/synthcams_ir``. A thermal render keeps little of a person: 44 of the 100 default test
+identities are told apart only by build (``synth_render.thermal_look``).
+``SynthConfig.infrared_kind="nir"`` renders cam3 and cam6 as actively lit *near-infrared*
+cameras instead — what SYSU-MM01's infrared cameras are: one grey level per garment from its
+NIR reflectance (partly its luminance, partly a fixed function of its colour;
+:func:`reidlab.data.synth_render.nir_person`), so identity survives without colour. Same people,
+cameras and tracklets as the thermal one; ``ensure_infrared(NIR_ROOT, ...)`` or ``reidlab synth
+--infrared --infrared-kind nir`` writes it to ``data/synthcams_nir``.
 """
 
 from __future__ import annotations
@@ -68,6 +75,8 @@ FORMAT_VERSION = 1
 DEFAULT_ROOT = "data/synthcams"
 DOMAIN_B_ROOT = "data/synthcams_b"
 INFRARED_ROOT = "data/synthcams_ir"
+NIR_ROOT = "data/synthcams_nir"
+INFRARED_KINDS = ("thermal", "nir")
 INFRARED_CAMS = (3, 6)  # 1-based, as SYSU-MM01's cam3 and cam6
 STYLES = ("a", "b")
 # random streams per style: (plan generator key, per-tracklet generator key). numpy's SeedSequence
@@ -150,6 +159,7 @@ class SynthConfig:
     workers: int = 2
     style: str = "a"  # "a": the default domain; "b": the second domain (indoor/airport-like)
     infrared: bool = False  # cam3, cam6 thermal; SYSU-MM01 layout (see the module docstring)
+    infrared_kind: str = "thermal"  # with infrared: "thermal" or "nir" (near-infrared) cam3, cam6
 
     def validate(self) -> None:
         if self.style not in STYLES:
@@ -170,6 +180,11 @@ class SynthConfig:
         if self.infrared and self.cameras != 6:
             raise ConfigError(f"cameras={self.cameras} with infrared: expected 6 (SYSU-MM01's "
                               "cam1..cam6, cam3 and cam6 infrared)")
+        if self.infrared_kind not in INFRARED_KINDS:
+            raise ConfigError(f"infrared_kind={self.infrared_kind!r}: expected one of "
+                              f"{', '.join(map(repr, INFRARED_KINDS))}")
+        if self.infrared_kind != "thermal" and not self.infrared:
+            raise ConfigError(f"infrared_kind={self.infrared_kind!r} needs infrared=True")
         if self.infrared and self.ids < 8:
             raise ConfigError(f"ids={self.ids} with infrared: expected at least 8 (train, val "
                               "and test people)")
@@ -182,6 +197,8 @@ class SynthConfig:
             d.pop("style")
         if not d["infrared"]:  # likewise
             d.pop("infrared")
+        if d["infrared_kind"] == "thermal":  # likewise
+            d.pop("infrared_kind")
         d["format_version"] = FORMAT_VERSION
         return d
 
@@ -502,7 +519,8 @@ def plan(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord], list[int]
 
 
 def plan_infrared(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord]]:
-    """The infrared SynthCams: cameras (cam3, cam6 thermal) and every tracklet, its images named
+    """The infrared SynthCams: cameras (cam3, cam6 thermal or near-infrared) and every tracklet,
+    its images named
     in the SYSU-MM01 layout. Splits: half the people test, a quarter of the rest val."""
     import dataclasses
 
@@ -510,8 +528,8 @@ def plan_infrared(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord]]:
     plan_key, track_key = STREAMS["ir"]
     rng = np.random.default_rng([cfg.seed, plan_key])
     cams = sample_cameras(cfg.cameras, rng, cfg.domain_gap, cfg.style)
-    cams = [dataclasses.replace(c, thermal=True) if c.index + 1 in INFRARED_CAMS else c
-            for c in cams]
+    kind = {"thermal": {"thermal": True}, "nir": {"nir": True}}[cfg.infrared_kind]
+    cams = [dataclasses.replace(c, **kind) if c.index + 1 in INFRARED_CAMS else c for c in cams]
     pids = [int(p) for p in rng.permutation(np.arange(1, cfg.ids + 1))]
     n_test = cfg.ids // 2
     n_val = max(1, (cfg.ids - n_test) // 4)
@@ -771,6 +789,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--infrared", action="store_true",
                    help="the infrared ↔ colour SynthCams: cam3, cam6 thermal, written in the "
                         f"SYSU-MM01 layout (default out {INFRARED_ROOT}; no distractors)")
+    p.add_argument("--infrared-kind", choices=INFRARED_KINDS, default=d.infrared_kind,
+                   help="with --infrared: thermal cam3, cam6 (default), or nir: actively lit "
+                        f"near-infrared ones as SYSU-MM01's (default out {NIR_ROOT})")
     p.add_argument("--if-missing", action="store_true",
                    help="do nothing when a finished dataset with these settings is already there")
 
@@ -779,11 +800,12 @@ def run(args: argparse.Namespace) -> int:
     cfg = SynthConfig(ids=args.ids, cameras=args.cameras, frames=args.frames, height=args.height,
                       width=args.width, seed=args.seed, distractors=args.distractors,
                       domain_gap=args.domain_gap, workers=args.workers, style=args.style,
-                      infrared=args.infrared)
+                      infrared=args.infrared, infrared_kind=args.infrared_kind)
     if cfg.infrared:
         cfg = dataclasses.replace(cfg, distractors=0)  # SYSU-MM01 has none
     cfg.validate()
-    out = args.out or (INFRARED_ROOT if cfg.infrared else
+    out = args.out or (NIR_ROOT if cfg.infrared and cfg.infrared_kind == "nir" else
+                       INFRARED_ROOT if cfg.infrared else
                        DOMAIN_B_ROOT if cfg.style == "b" else DEFAULT_ROOT)
     if args.if_missing and is_complete(Path(out), cfg):
         print(f"{out}: SynthCams (style {cfg.style}) already there (delete it or drop --if-missing to rebuild)")
