@@ -285,6 +285,22 @@ def pirid_linking(d):
             f"{best.get('mode', 'paper')})", command(d))
 
 
+def xmodal_diagnosis(d):
+    def one(r):
+        f = r["final"]
+        c, i, x = (f.get(k) or {} for k in ("colour_to_colour", "infrared_to_infrared",
+                                             "infrared_to_colour"))
+        return (f"`{r['run']}` {pct(c.get('rank1'))} / {pct(i.get('rank1'))} / "
+                f"{pct(x.get('rank1'))}")
+
+    looks = d.get("infrared_looks")
+    tail = (f"; the test identities have {looks['distinct_looks']} distinct infrared looks "
+            f"for {looks['test_ids']} people" if looks else "")
+    return ("Infrared ↔ colour: retrieval inside each modality and across (trained xmodal runs)",
+            "rank-1 colour → colour / infrared → infrared / infrared → colour: "
+            + "; ".join(one(r) for r in d["rows"]) + tail, command(d))
+
+
 def generic(title: str, order: list[str] | None = None) -> Callable:
     def build(d):
         return (f"{title} ({seeds_of(d)})", "rank-1 / mAP: " + table_cells(d, order)
@@ -324,6 +340,10 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("table_xmodal_8ep.json", generic("xmodal_adv Table 2, quick preset's 8 epochs (SYSU protocol)",
                                       ["baseline", "deep", "shallow", "shallow_weighted",
                                        "shallow_weighted_conf"])),
+    ("table_xmodal_nir.json", generic("xmodal_adv Table 2 on the near-infrared SynthCams, 8 "
+                                      "epochs (SYSU protocol)",
+                                      ["baseline", "deep", "shallow", "shallow_weighted"])),
+    ("xmodal_diagnosis.json", xmodal_diagnosis),
 ]
 
 
