@@ -560,13 +560,13 @@ def thermal_person(p: Person) -> Person:
                    bag_color=_warm(0.34), suitcase_color=_warm(0.28))
 
 
-
 def thermal_look(p: Person) -> tuple:
     """What of a person's appearance a thermal camera keeps, besides build: the part styles
     :func:`thermal_person` leaves (hair style or cap, sleeves, legwear, bag, coat, suitcase).
     People with the same look and build render the same infrared images: colours and clothing
     patterns never matter there (a test renders it)."""
     return (p.hair_style, p.long_sleeves, p.legwear, p.bag, p.coat, p.suitcase)
+
 
 def thermal_background(bg: np.ndarray) -> np.ndarray:
     """A cool scene: the visible background's structure survives only as faint temperature
@@ -603,7 +603,6 @@ def apply_thermal(img: np.ndarray, cam: Camera, rng: np.random.Generator,
     x += np.float32(0.5)
     np.clip(x, 0.0, 255.0, out=x)
     return np.repeat(x.astype(np.uint8), 3, axis=3)
-
 
 
 def nir_reflectance(c: tuple[float, float, float]) -> float:

@@ -520,8 +520,8 @@ def plan(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord], list[int]
 
 def plan_infrared(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord]]:
     """The infrared SynthCams: cameras (cam3, cam6 thermal or near-infrared) and every tracklet,
-    its images named
-    in the SYSU-MM01 layout. Splits: half the people test, a quarter of the rest val."""
+    its images named in the SYSU-MM01 layout. Splits: half the people test, a quarter of the
+    rest val."""
     import dataclasses
 
     cfg.validate()
