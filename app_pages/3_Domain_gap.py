@@ -28,7 +28,12 @@ def gap_numbers(path: str, which: str, mtime: float) -> dict:
            "silhouette by identity": silhouette(feats, pids)}
     mods = pooled_modality(fs)
     if len(np.unique(mods)) > 1:  # infrared ↔ colour data: the modality gap too
+        from reidlab.analysis.modality import modality_retrieval
+
         out["modality probe acc."] = camera_probe(feats, mods, groups=pids, cv=3)["accuracy"]
+        # inside each modality and across: is it the gap, or a modality without identities?
+        for name, r in modality_retrieval(feats, pids, camids, mods).items():
+            out[f"{name} rank-1"] = r["rank1"]
     return out
 
 
@@ -170,6 +175,13 @@ if run is not None:
             st.caption(f"camera-probe accuracy: a linear classifier predicting the camera from "
                        f"held-out identities' features (chance {chance:.2f}); high = the "
                        f"features carry the camera.")
+            if any("modality probe acc." in d for d in numbers.values()):
+                st.caption("modality probe: the same for colour vs infrared. colour → colour and "
+                           "infrared → infrared rank-1: retrieval inside one modality, across "
+                           "cameras; infrared → colour: across modalities (one gallery of every "
+                           "colour tracklet, not the protocol's sampled trials). Low inside a "
+                           "modality = its features have not learnt the identities, and no "
+                           "alignment can match what is not there.")
         which = have[-1]
         with ui.guard("camera-pair matrix"):
             mtime = (run.path / "features" / f"{which}.npz").stat().st_mtime

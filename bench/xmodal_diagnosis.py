@@ -28,20 +28,18 @@ import numpy as np
 from benchlib import RESULTS, ROOT, md_header, stamp
 
 from reidlab.engine.runs import Run
-from reidlab.eval.ranking import evaluate_features
 
 
-def within(fs, side: str, modality: int) -> dict | None:
-    """Rank-1 / mAP of one side's tracklets of one modality against each other (cross-camera:
-    same-camera matches are junk)."""
-    feat, pids, cams, mods = (getattr(fs, f"{side}_{k}") for k in ("feat", "pids", "camids",
-                                                                     "modality"))
-    sel = np.flatnonzero(mods == modality)
-    if len(sel) < 2 or len(np.unique(cams[sel])) < 2:
-        return None
-    r = evaluate_features(feat[sel], feat[sel], pids[sel], pids[sel], cams[sel], cams[sel],
-                          pairs=False)
-    return {"rank1": r["rank1"], "mAP": r["mAP"], "queries": r["num_valid_queries"]}
+def within(fs) -> dict:
+    """Colour → colour and infrared → infrared rank-1 / mAP of one FeatureSet's tracklets
+    (query + gallery pooled; :func:`reidlab.analysis.modality.modality_retrieval`)."""
+    from reidlab.analysis.domain_gap import pooled, pooled_modality
+    from reidlab.analysis.modality import modality_retrieval
+
+    feats, pids, camids = pooled(fs)
+    r = modality_retrieval(feats, pids, camids, pooled_modality(fs))
+    return {"colour_to_colour": r.get("colour → colour"),
+            "infrared_to_infrared": r.get("infrared → infrared")}
 
 
 def last_epoch(run: Run) -> dict:
@@ -68,10 +66,7 @@ def diagnose(path: Path) -> dict | None:
     for which in ("initial", "final"):
         if not run.has_features(which):
             continue
-        fs = run.features(which)
-        # queries: the infrared tracklets; gallery: the colour tracklets (SYSU-MM01 layout)
-        out[which] = {"colour_to_colour": within(fs, "g", 0),
-                      "infrared_to_infrared": within(fs, "q", 1)}
+        out[which] = within(run.features(which))
     if final:
         out["final"]["infrared_to_colour"] = {"rank1": final["rank1"], "mAP": final["mAP"]}
     out["training"] = last_epoch(run)

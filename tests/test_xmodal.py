@@ -193,11 +193,41 @@ def test_domain_gap_page_shows_the_modality_views(sysu, tmp_path, monkeypatch):
     assert by_mod and {d["name"] for d in by_mod[0]["data"] if d.get("name")} >= {
         "colour", "infrared"}
     bars = next(c for c in charts() if c["layout"]["title"]["text"].startswith("Camera-domain"))
-    assert any("modality probe" in str(d.get("x")) + str(d.get("y")) for d in bars["data"])
+    labels = "".join(str(d.get("x")) + str(d.get("y")) for d in bars["data"])
+    assert "modality probe" in labels
+    assert "infrared → infrared rank-1" in labels and "colour → colour rank-1" in labels
     at.button(key="gap_stage_corr").click().run()
     assert not at.exception and not at.error
     corr = next(c for c in charts() if c["layout"]["title"]["text"].startswith("Cross-modality"))
     assert len(corr["data"]) == 4  # initial and trained, same person and different people
+
+
+def test_modality_retrieval_by_hand():
+    """Inside each modality and across, each the protocol's evaluation of that subset (own
+    camera junk); a colour-only set gives colour → colour alone."""
+    from reidlab.analysis.modality import modality_retrieval
+    from reidlab.eval.ranking import compute_distmat, evaluate
+
+    rng = np.random.default_rng(0)
+    pids = np.repeat(np.arange(6), 4)
+    cams = np.tile([0, 1, 2, 3], 6)
+    mods = np.where(cams >= 2, INFRARED, COLOUR)
+    centre = rng.normal(size=(6, 8))
+    # colour tracklets near their person's centre, infrared ones far from it (noisy)
+    feats = (centre[pids] + np.where(mods[:, None] == COLOUR, 0.1, 3.0)
+             * rng.normal(size=(24, 8))).astype(np.float32)
+    r = modality_retrieval(feats, pids, cams, mods)
+    assert list(r) == ["colour → colour", "infrared → infrared", "infrared → colour"]
+    for name, (a, b) in {"colour → colour": (COLOUR, COLOUR),
+                         "infrared → infrared": (INFRARED, INFRARED),
+                         "infrared → colour": (INFRARED, COLOUR)}.items():
+        q, g = np.flatnonzero(mods == a), np.flatnonzero(mods == b)
+        ref = evaluate(compute_distmat(feats[q], feats[g]), pids[q], pids[g], cams[q], cams[g])
+        assert r[name]["rank1"] == pytest.approx(ref["rank1"])
+        assert r[name]["mAP"] == pytest.approx(ref["mAP"])
+    assert r["colour → colour"]["rank1"] == 1.0 > r["infrared → infrared"]["rank1"]
+    assert r["colour → colour"]["queries"] == 12  # each colour tracklet has its other camera
+    assert list(modality_retrieval(feats, pids, cams, np.zeros(24, int))) == ["colour → colour"]
 
 
 def test_modality_distance_sets_by_hand(tmp_path):

@@ -132,3 +132,35 @@ def modality_distance_sets(feats, pids, camids, modality, max_pairs: int = 50_00
         if len(sets["same"]) or len(sets["diff"]):
             out[name] = sets
     return out
+
+
+def modality_retrieval(feats, pids, camids, modality) -> dict[str, dict]:
+    """Retrieval inside each modality and across, over the tracklets given (e.g.
+    :func:`reidlab.analysis.domain_gap.pooled` query + gallery): ``"colour → colour"`` and
+    ``"infrared → infrared"`` (every tracklet of the modality against the others, across
+    cameras: the protocols' junk rule leaves a query's own camera out), ``"infrared →
+    colour"`` (infrared queries, colour gallery: one gallery of every colour tracklet, not the
+    SYSU-MM01 protocol's sampled trials). Each: ``{"rank1", "mAP", "queries"}`` (queries with
+    a true match). A set without two cameras, or without queries that have a match, is left
+    out: a colour-only dataset gives colour → colour alone. If a model matches people inside
+    each modality but not across, the modality gap holds it back; if it fails inside one,
+    that modality's features have not learnt the identities (the infrared SynthCams' thermal
+    kind: docs/methods.md)."""
+    from reidlab.data.tracklets import MODALITY_NAMES
+    from reidlab.eval.ranking import evaluate_features
+
+    feats = np.asarray(feats, np.float32)
+    pids, camids, modality = (np.asarray(a) for a in (pids, camids, modality))
+    out = {}
+    for a, b in ((COLOUR, COLOUR), (INFRARED, INFRARED), (INFRARED, COLOUR)):
+        q, g = np.flatnonzero(modality == a), np.flatnonzero(modality == b)
+        if len(q) == 0 or len(g) == 0 or len(np.unique(np.concatenate([camids[q],
+                                                                         camids[g]]))) < 2:
+            continue
+        r = evaluate_features(feats[q], feats[g], pids[q], pids[g], camids[q], camids[g],
+                              pairs=False)
+        if r["num_valid_queries"]:
+            out[f"{MODALITY_NAMES[a]} → {MODALITY_NAMES[b]}"] = {
+                "rank1": float(r["rank1"]), "mAP": float(r["mAP"]),
+                "queries": int(r["num_valid_queries"])}
+    return out
