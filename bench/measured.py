@@ -296,7 +296,8 @@ def xmodal_diagnosis(d):
     looks = d.get("infrared_looks")
     tail = (f"; the test identities have {looks['distinct_looks']} distinct infrared looks "
             f"for {looks['test_ids']} people" if looks else "")
-    return ("Infrared ↔ colour: retrieval inside each modality and across (trained xmodal runs)",
+    return ("Infrared ↔ colour: retrieval inside each modality and across (trained xmodal runs "
+            f"of {d['meta'].get('runs', '?')})",
             "rank-1 colour → colour / infrared → infrared / infrared → colour: "
             + "; ".join(one(r) for r in d["rows"]) + tail, command(d))
 
@@ -344,6 +345,7 @@ BUILDERS: list[tuple[str, Callable]] = [
                                       "epochs (SYSU protocol)",
                                       ["baseline", "deep", "shallow", "shallow_weighted"])),
     ("xmodal_diagnosis.json", xmodal_diagnosis),
+    ("xmodal_diagnosis_nir.json", xmodal_diagnosis),
 ]
 
 
