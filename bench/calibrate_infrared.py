@@ -28,7 +28,7 @@ from calibrate_synthcams import extract
 
 from reidlab.analysis.domain_gap import camera_probe
 from reidlab.data import load_dataset
-from reidlab.data.synthcams import INFRARED_ROOT, NIR_ROOT, SynthConfig, ensure_infrared
+from reidlab.data.synthcams import INFRARED_ROOTS, ensure_infrared
 from reidlab.eval import evaluate
 from reidlab.eval.crossmodal import evaluate_trials
 from reidlab.eval.ranking import compute_distmat
@@ -88,9 +88,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     t0 = time.time()
     nir = args.kind == "nir"
-    root = ensure_infrared(args.root or str(ROOT / (NIR_ROOT if nir else INFRARED_ROOT)),
-                           SynthConfig(infrared=True, distractors=0, infrared_kind=args.kind))
-    tag = "synthcams_nir" if nir else "synthcams_ir"
+    root = ensure_infrared(args.root or str(ROOT / INFRARED_ROOTS[args.kind]), kind=args.kind)
+    tag = Path(INFRARED_ROOTS[args.kind]).name  # synthcams_ir, synthcams_nir
     t_gen = time.time() - t0
     # the whole test pool: all colour images of the test people (all-search cameras), and the
     # infrared queries; the trials index the pool

@@ -112,13 +112,11 @@ def main(argv: list[str] | None = None) -> int:
                     seeds="0,1", method="xmodal_adv")
     ap.set_defaults(dataset="data/synthcams_ir")
     args = parse_common(ap, argv, ROWS)
-    from reidlab.data.synthcams import INFRARED_ROOT, NIR_ROOT, SynthConfig, ensure_infrared
+    from reidlab.data.synthcams import INFRARED_ROOTS, ensure_infrared
 
-    if args.dataset == INFRARED_ROOT:
-        ensure_infrared(args.dataset)
-    elif args.dataset == NIR_ROOT:  # the near-infrared kind (--dataset data/synthcams_nir)
-        ensure_infrared(args.dataset, SynthConfig(infrared=True, distractors=0,
-                                                  infrared_kind="nir"))
+    for kind, root in INFRARED_ROOTS.items():  # a default infrared SynthCams: made if missing
+        if args.dataset == root:
+            ensure_infrared(kind=kind)
     run_table(args, run_row, write, ("rank1", "mAP", "modality_probe_final"))
     return 0
 

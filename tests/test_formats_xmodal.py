@@ -355,6 +355,11 @@ def test_near_infrared_synthcams_keeps_garments_without_colour(tmp_path):
         SynthConfig(infrared_kind="nir").validate()
     with pytest.raises(ConfigError, match="infrared_kind"):
         SynthConfig(infrared=True, infrared_kind="uv").validate()
+    from reidlab.data.synthcams import ensure_infrared
+
+    with pytest.raises(ConfigError, match="infrared_kind"):  # before anything is written
+        ensure_infrared(tmp_path / "uv", kind="uv")
+    assert not (tmp_path / "uv").exists()
 
 
 def test_pseudo_infrared_cameras_of_any_layout(tmp_path):

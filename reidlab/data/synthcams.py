@@ -41,7 +41,7 @@ identities are told apart only by build (``synth_render.thermal_look``).
 cameras instead — what SYSU-MM01's infrared cameras are: one grey level per garment from its
 NIR reflectance (partly its luminance, partly a fixed function of its colour;
 :func:`reidlab.data.synth_render.nir_person`), so identity survives without colour. Same people,
-cameras and tracklets as the thermal one; ``ensure_infrared(NIR_ROOT, ...)`` or ``reidlab synth
+cameras and tracklets as the thermal one; ``ensure_infrared(kind="nir")`` or ``reidlab synth
 --infrared --infrared-kind nir`` writes it to ``data/synthcams_nir``.
 """
 
@@ -77,6 +77,7 @@ DOMAIN_B_ROOT = "data/synthcams_b"
 INFRARED_ROOT = "data/synthcams_ir"
 NIR_ROOT = "data/synthcams_nir"
 INFRARED_KINDS = ("thermal", "nir")
+INFRARED_ROOTS = {"thermal": INFRARED_ROOT, "nir": NIR_ROOT}  # default folder of each kind
 INFRARED_CAMS = (3, 6)  # 1-based, as SYSU-MM01's cam3 and cam6
 STYLES = ("a", "b")
 # random streams per style: (plan generator key, per-tracklet generator key). numpy's SeedSequence
@@ -759,14 +760,17 @@ def ensure_domain_b(root: str | Path = DOMAIN_B_ROOT, cfg: SynthConfig | None = 
 # ----------------------------------------------------------------------------- CLI
 
 
-def ensure_infrared(root: str | Path = INFRARED_ROOT, cfg: SynthConfig | None = None,
-                    progress: Progress | None = None) -> Path:
-    """``ensure_default`` for the infrared ↔ colour SynthCams (SYSU-MM01 layout, default
-    ``data/synthcams_ir``)."""
-    cfg = SynthConfig(infrared=True, distractors=0) if cfg is None else cfg
+def ensure_infrared(root: str | Path | None = None, cfg: SynthConfig | None = None,
+                    progress: Progress | None = None, kind: str = "thermal") -> Path:
+    """``ensure_default`` for the infrared ↔ colour SynthCams (SYSU-MM01 layout): without
+    ``cfg``, the default one of ``kind`` ("thermal" or "nir"); without ``root``, that kind's
+    folder (``INFRARED_ROOTS``: data/synthcams_ir, data/synthcams_nir)."""
+    cfg = SynthConfig(infrared=True, distractors=0, infrared_kind=kind) if cfg is None else cfg
     if not cfg.infrared:
         raise ConfigError("ensure_infrared: cfg.infrared is False (use ensure_default)")
-    return ensure_default(root, cfg, progress)
+    cfg.validate()
+    return ensure_default(INFRARED_ROOTS[cfg.infrared_kind] if root is None else root, cfg,
+                          progress)
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
@@ -804,8 +808,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.infrared:
         cfg = dataclasses.replace(cfg, distractors=0)  # SYSU-MM01 has none
     cfg.validate()
-    out = args.out or (NIR_ROOT if cfg.infrared and cfg.infrared_kind == "nir" else
-                       INFRARED_ROOT if cfg.infrared else
+    out = args.out or (INFRARED_ROOTS[cfg.infrared_kind] if cfg.infrared else
                        DOMAIN_B_ROOT if cfg.style == "b" else DEFAULT_ROOT)
     if args.if_missing and is_complete(Path(out), cfg):
         print(f"{out}: SynthCams (style {cfg.style}) already there (delete it or drop --if-missing to rebuild)")
