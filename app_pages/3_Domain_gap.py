@@ -15,18 +15,18 @@ st.caption("Features that cluster by camera (left panel, one colour per camera) 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def gap_numbers(path: str, which: str, mtime: float) -> dict:
-    from reidlab.analysis.domain_gap import camera_probe, pooled, silhouette
+    from reidlab.analysis.domain_gap import camera_probe, pooled, pooled_keep, \
+        pooled_modality, silhouette
     from reidlab.eval.features import FeatureSet
 
-    from reidlab.analysis.domain_gap import pooled_modality
-
     fs = FeatureSet.load(f"{path}/features/{which}.npz")
-    feats, pids, camids = pooled(fs)
+    keep = pooled_keep(fs)
+    feats, pids, camids = pooled(fs, keep)
     probe = camera_probe(feats, camids, groups=pids, cv=3)
     out = {"camera probe acc.": probe["accuracy"], "chance": probe["chance"],
            "silhouette by camera": silhouette(feats, camids),
            "silhouette by identity": silhouette(feats, pids)}
-    mods = pooled_modality(fs)
+    mods = pooled_modality(fs, keep)
     if len(np.unique(mods)) > 1:  # infrared ↔ colour data: the modality gap too
         from reidlab.analysis.modality import modality_retrieval
 
@@ -127,7 +127,7 @@ with ui.guard("runs"):
     seed = c[3].number_input("seed", 0, 999, 0, key="gap_seed")
 
 if run is not None:
-    from reidlab.analysis.domain_gap import pooled
+    from reidlab.analysis.domain_gap import pooled, pooled_keep, pooled_modality
 
     label = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}[method]
     have = [w for w in views if run.has_features(w)]
@@ -145,17 +145,17 @@ if run is not None:
     for which in have:
         with ui.guard(f"{which} features"):
             fs = ui.features(run, which)
-            _, pids, camids = pooled(fs)
+            keep = pooled_keep(fs)
+            _, pids, camids = pooled(fs, keep)
             xy = embedding(fs, method, int(seed), quality)
             when = when_of(which)
             title = f"{ui.run_label(run)} — {when}"
             ui.show_figure(F.embedding_scatter_pair(xy, camids, pids, method=label, title=title,
                                                     style=ui.paper_style()),
                            f"embedding_{run.name}_{which}_{method}", key=f"emb_{which}")
-            from reidlab.analysis.domain_gap import pooled_modality
             from reidlab.data.tracklets import MODALITY_NAMES
 
-            mods = pooled_modality(fs)
+            mods = pooled_modality(fs, keep)
             if len(np.unique(mods)) > 1:  # infrared ↔ colour: the same map by modality
                 ui.show_figure(F.embedding_scatter_pair(
                     xy, mods, pids, method=label, title=f"{title} (by modality)",

@@ -21,15 +21,16 @@ st.caption("Same-person pairs across cameras vs different-person pairs (same-cam
 def modality_sets(path: str, which: str, mtime: float) -> dict:
     """Distances per modality pair (colour ↔ colour, infrared ↔ infrared, infrared ↔ colour)
     over the run's test tracklets; {} for a colour-only dataset."""
-    from reidlab.analysis.domain_gap import pooled, pooled_modality
+    from reidlab.analysis.domain_gap import pooled, pooled_keep, pooled_modality
     from reidlab.analysis.modality import modality_distance_sets
     from reidlab.eval.features import FeatureSet
 
     fs = FeatureSet.load(f"{path}/features/{which}.npz")
-    mods = pooled_modality(fs)
+    keep = pooled_keep(fs)
+    mods = pooled_modality(fs, keep)
     if len(np.unique(mods)) < 2:
         return {}
-    feats, pids, camids = pooled(fs)
+    feats, pids, camids = pooled(fs, keep)
     return modality_distance_sets(feats, pids, camids, mods)
 
 

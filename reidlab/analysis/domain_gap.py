@@ -339,30 +339,34 @@ def pair_separation(by_pair: dict, cameras=None) -> dict:
 # ---------------------------------------------------------------------------- FeatureSet
 
 
-def pooled(fs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Query + gallery rows of a FeatureSet as one set of tracklets (feats, pids, camids).
-
-    Gallery rows that duplicate a query row exactly (same feature bytes, pid and camera — the
-    official MARS protocol keeps the query tracks in the gallery) are dropped.
-    """
+def pooled_keep(fs) -> np.ndarray:
+    """Boolean mask over the gallery rows of a FeatureSet: False where a row duplicates a query
+    row exactly (same feature bytes, pid and camera — the official MARS protocol keeps the
+    query tracks in the gallery). :func:`pooled` and :func:`pooled_modality` drop those rows."""
     q = np.asarray(fs.q_feat, dtype=np.float32)
     g = np.asarray(fs.g_feat, dtype=np.float32)
     seen = {(row.tobytes(), int(p), int(c)) for row, p, c in zip(q, fs.q_pids, fs.q_camids)}
-    keep = np.array([(row.tobytes(), int(p), int(c)) not in seen
+    return np.array([(row.tobytes(), int(p), int(c)) not in seen
                      for row, p, c in zip(g, fs.g_pids, fs.g_camids)], dtype=bool)
-    feats = np.concatenate([q, g[keep]])
+
+
+def pooled(fs, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Query + gallery rows of a FeatureSet as one set of tracklets (feats, pids, camids).
+
+    Gallery rows that duplicate a query row exactly are dropped (:func:`pooled_keep`; pass
+    ``keep`` when it is already computed).
+    """
+    keep = pooled_keep(fs) if keep is None else keep
+    feats = np.concatenate([np.asarray(fs.q_feat, dtype=np.float32),
+                            np.asarray(fs.g_feat, dtype=np.float32)[keep]])
     pids = np.concatenate([np.asarray(fs.q_pids), np.asarray(fs.g_pids)[keep]])
     camids = np.concatenate([np.asarray(fs.q_camids), np.asarray(fs.g_camids)[keep]])
     return feats, pids, camids
 
 
-def pooled_modality(fs) -> np.ndarray:
+def pooled_modality(fs, keep: np.ndarray | None = None) -> np.ndarray:
     """The modality (COLOUR 0 / INFRARED 1) of each row of :func:`pooled`."""
-    q = np.asarray(fs.q_feat, dtype=np.float32)
-    g = np.asarray(fs.g_feat, dtype=np.float32)
-    seen = {(row.tobytes(), int(p), int(c)) for row, p, c in zip(q, fs.q_pids, fs.q_camids)}
-    keep = np.array([(row.tobytes(), int(p), int(c)) not in seen
-                     for row, p, c in zip(g, fs.g_pids, fs.g_camids)], dtype=bool)
+    keep = pooled_keep(fs) if keep is None else keep
     return np.concatenate([np.asarray(fs.q_modality), np.asarray(fs.g_modality)[keep]])
 
 
