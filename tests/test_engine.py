@@ -378,3 +378,29 @@ def test_frame_cache_decodes_each_frame_once_within_its_budget(tmp_path):
     off = FrameCache(budget_mb=0)
     off.get(paths[0], (16, 8))
     assert not off.items
+
+
+def test_frozen_stages_train_resume_and_restore(tiny, tmp_path):
+    """``freeze_stages``: the frozen pieces keep their initial weights through training, a
+    resumed run loads its checkpoint, and the run's model is rebuilt frozen from its folder."""
+    from reidlab.cli import main
+    from reidlab.engine.restore import TRAINED, load_run_model
+
+    out = tmp_path / "frozen"
+    assert main(["train", "--preset", "test", "--method", "padal_id", "--dataset", str(tiny),
+                 "--out", str(out), "--freeze-stages", "2", "--epochs", "1",
+                 "--no-progress"]) == 0
+    cfg = Run(out).train_config()
+    assert cfg.freeze_stages == 2
+    torch.manual_seed(cfg.seed)
+    m = load_run_model(out)
+    assert m.source == TRAINED and m.net.backbone.frozen_stages == 2
+    trained = m.net.backbone.state_dict()
+    assert main(["train", "--dataset", str(tiny), "--out", str(out), "--resume", "--epochs", "2",
+                 "--no-progress"]) == 0
+    assert Run(out).status()["state"] == "finished"
+    resumed = load_run_model(out).net.backbone.state_dict()
+    first = [k for k in trained if k.startswith("convs.0.") or k.startswith("convs.1.")]
+    later = [k for k in trained if k.startswith("convs.3.") and "weight" in k]
+    assert first and all(torch.equal(trained[k], resumed[k]) for k in first)
+    assert later and any(not torch.equal(trained[k], resumed[k]) for k in later)

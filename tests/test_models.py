@@ -248,3 +248,41 @@ def test_pcb_pool():
     torch.testing.assert_close(p[:, 1], x[:, :, 2:4].mean((2, 3)))
     feats, logits = PCBHead(5, 3, 7, reduce_dim=4)(x)
     assert feats.shape == (2, 3, 4) and [z.shape for z in logits] == [(2, 7)] * 3
+
+
+# ---------------------------------------------------------------- frozen stages
+@pytest.mark.parametrize("name", ["effnet_lite0", "resnet18", "tiny"])
+def test_freeze_stages_stops_gradients_and_fixes_batchnorm(name):
+    torch.manual_seed(0)
+    ref = build_backbone(name, pretrained=False).eval()
+    torch.manual_seed(0)
+    net = build_backbone(name, pretrained=False, freeze_stages=2)
+    assert net.frozen_stages == 2
+    pieces = net.pieces()
+    for i, piece in enumerate(pieces):
+        params = list(piece.parameters())
+        assert params and all(p.requires_grad == (i >= 2) for p in params), i
+        live_bn = [m for m in piece.modules()
+                   if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        assert (not live_bn) == (i < 2), i  # frozen pieces have no trainable BatchNorm left
+    x = torch.randn(4, 3, 64, 32)
+    stats = {k: v.clone() for k, v in net.state_dict().items() if "running" in k}
+    net.train()
+    first = pieces[1](pieces[0](x))
+    with torch.no_grad():  # frozen pieces: training mode computes what evaluation mode does ...
+        r = ref.pieces()[1](ref.pieces()[0](x))
+    torch.testing.assert_close(first, r)
+    net(x)["map"].sum().backward()
+    for i, piece in enumerate(pieces):  # ... and backpropagation stops at the first trained one
+        assert all((p.grad is None) == (i < 2) for p in piece.parameters()), i
+    after = net.state_dict()
+    frozen_keys = {f"{k}.{n}" for k, m in net.named_modules() for n, _ in m.named_buffers(
+        recurse=False) if type(m).__name__.startswith("Frozen") and "running" in n}
+    assert frozen_keys and all(torch.equal(after[k], stats[k]) for k in frozen_keys)
+    assert any(not torch.equal(after[k], stats[k]) for k in stats if k not in frozen_keys)
+
+
+def test_freeze_stages_bad_value():
+    for bad in (4, -1, 1.5, True):
+        with pytest.raises(ConfigError, match="freeze_stages"):
+            build_backbone("tiny", freeze_stages=bad)

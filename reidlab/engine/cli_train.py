@@ -23,7 +23,8 @@ FLAGS = {
     "workers": "num_workers", "sampler": "sampler", "lr": "lr", "eval_frames": "eval_frames",
     "fragment_rate": "fragment_rate", "format": "dataset_format", "lam_schedule": "lam_schedule",
     "adv_loss": "adv_loss", "steps_per_epoch": "steps_per_epoch",
-    "last_stride": "last_stride", "disc_lr_mult": "disc_lr_mult", "pretrained": "pretrained",
+    "last_stride": "last_stride", "freeze_stages": "freeze_stages",
+    "disc_lr_mult": "disc_lr_mult", "pretrained": "pretrained",
     "partial_domains": "partial_domains", "clip_mode": "clip_mode",
     "num_instances": "num_instances", "lr_step": "lr_step", "lr_gamma": "lr_gamma",
     "warmup_epochs": "warmup_epochs", "channels_last": "channels_last",
@@ -99,6 +100,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="random initialisation instead of ImageNet weights")
     p.add_argument("--last-stride", type=int, choices=[1, 2], dest="last_stride",
                    help="stride of the backbone's last stage (1 keeps 8x4 maps at 128x64)")
+    p.add_argument("--freeze-stages", type=int, choices=[0, 1, 2, 3], dest="freeze_stages",
+                   help="freeze the backbone's first N stages (ImageNet weights and BatchNorm "
+                        "statistics kept; a faster step on CPU)")
     p.add_argument("--batch-size", type=int, dest="batch_size", help="clips per batch")
     p.add_argument("--lr", type=float)
     p.add_argument("--lr-step", type=int, dest="lr_step", help="epochs between lr decays")

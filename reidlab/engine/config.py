@@ -39,6 +39,7 @@ class TrainConfig:
     backbone: str = "effnet_lite0"  # effnet_lite0 | resnet18 | resnet50 | tiny
     pretrained: bool = True  # ImageNet weights (packaged for effnet_lite0)
     last_stride: int = 1  # 1 keeps more rows in X (8x4 at 128x64 for resnet/effnet)
+    freeze_stages: int = 0  # first N (0-3) backbone pieces frozen: no gradient, fixed BN stats
     # optimisation
     epochs: int = 10
     lr: float = 3.5e-4

@@ -72,7 +72,8 @@ def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
         from reidlab.models.reid_net import ReIDNet
 
         net = ReIDNet(build_backbone(cfg.backbone, pretrained=cfg.pretrained,
-                                     last_stride=cfg.last_stride))
+                                     last_stride=cfg.last_stride,
+                                     freeze_stages=cfg.freeze_stages))
         return RunModel(net.to(device).eval(), size, INITIAL, 0)
 
     from reidlab.engine.trainer import load_source

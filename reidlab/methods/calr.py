@@ -203,7 +203,8 @@ class CALR(Method):
         epochs = int(cfg.epochs)
         self.intra_epochs = (round(epochs / 3) if o.intra_camera_epochs < 0
                              else int(o.intra_camera_epochs))
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride))
+        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
+                                          cfg.freeze_stages))
         dim = self.net.out_channels
         h = o.domain_hidden
         self.cam_head = nn.Sequential(

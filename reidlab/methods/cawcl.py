@@ -138,7 +138,8 @@ class CAWCL(Method):
         self.num_target = len(target)
         self.train_tracklets = target + source
         self.clips = int(cfg.clips_per_tracklet)
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride))
+        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
+                                          cfg.freeze_stages))
         dim = self.net.out_channels
         self.cam_head = nn.Sequential(nn.Linear(dim, o.cam_hidden), nn.ReLU(inplace=True),
                                       nn.Linear(o.cam_hidden, num_cameras))

@@ -97,7 +97,8 @@ class PadalID(Method):
         labels, counts = camera_local_labels(self.train_tracklets, num_cameras, self.fragment_plan)
         self.classes_per_camera = counts
         self.register_buffer("local_labels", torch.as_tensor(labels), persistent=False)
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride))
+        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
+                                          cfg.freeze_stages))
         dim = self.net.out_channels
         self.id_head = PerCameraClassifier(dim, counts)
         self.disc = self.pam = None

@@ -174,7 +174,8 @@ class PIRID(Method):
         pid_of_slot = np.zeros(self.num_slots, np.int64)  # ground truth, for link_stats only
         pid_of_slot[slot] = [t.pid for t in self.train_tracklets]
         self.slot_pid = pid_of_slot
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride))
+        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
+                                          cfg.freeze_stages))
         dim = self.net.out_channels
         self.dim = dim
         # state that changes size (saved through get/set_extra_state)

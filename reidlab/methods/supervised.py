@@ -52,7 +52,8 @@ class Supervised(Method):
         index = {p: i for i, p in enumerate(pids)}
         self.register_buffer("labels", torch.tensor([index[t.pid] for t in self.train_tracklets]),
                              persistent=False)
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride))
+        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
+                                          cfg.freeze_stages))
         self.classifier = nn.Linear(self.net.out_channels, len(pids), bias=False)
         nn.init.normal_(self.classifier.weight, std=0.001)
 

@@ -192,7 +192,8 @@ class XModalAdv(Method):
         index = {p: i for i, p in enumerate(pids)}
         self.register_buffer("labels", torch.tensor([index[t.pid] for t in self.train_tracklets]),
                              persistent=False)
-        self.net = TwoStreamNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride),
+        self.net = TwoStreamNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
+                                               cfg.freeze_stages),
                                 o.share_from)
         c = self.net.out_channels
         self.embedders = nn.ModuleList(nn.Linear(c, o.part_dim) for _ in range(o.stripes))

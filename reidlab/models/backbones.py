@@ -16,6 +16,12 @@ Names:
   already in the torch hub cache (``torch.hub.get_dir()/checkpoints/<file>``); nothing is ever
   downloaded. X = layer4; stages = layer1..layer3.
 - ``tiny``: a 4-conv CNN (random init) for tests; strides 2, 2, 2, ``last_stride``.
+
+``freeze_stages=n`` (0–3) freezes the first ``n`` of the four :meth:`Backbone.pieces`: their
+weights get no gradient and their BatchNorm layers become frozen ones (the ImageNet running
+statistics, in training too), as detectron2's ``FREEZE_AT`` and fast-reid's frozen layers do.
+Backpropagation then stops at the first trained piece, which on a CPU saves the most expensive
+part of a step (the early stages run at the highest resolution).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class Backbone(nn.Module):
     stage_channels: list[int]
     input_norm: tuple[tuple[float, float, float], tuple[float, float, float]]
     pretrained_loaded: bool = False
+    frozen_stages: int = 0  # see freeze_backbone_stages
 
     def forward(self, x: torch.Tensor) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -222,15 +229,45 @@ class TinyCNN(Backbone):
         return list(self.convs)
 
 
-def build_backbone(name: str, pretrained: bool = True, last_stride: int = 1) -> Backbone:
+def build_backbone(name: str, pretrained: bool = True, last_stride: int = 1,
+                   freeze_stages: int = 0) -> Backbone:
     """Build a backbone by name (see module docstring). Never downloads anything."""
     if name == "effnet_lite0":
-        return EffNetLite0(pretrained=pretrained, last_stride=last_stride)
-    if name in ("resnet18", "resnet50"):
-        return ResNetBackbone(name, pretrained=pretrained, last_stride=last_stride)
-    if name == "tiny":
-        return TinyCNN(last_stride=last_stride)
-    raise ConfigError(f"unknown backbone {name!r}; expected one of {list(BACKBONE_NAMES)}")
+        net = EffNetLite0(pretrained=pretrained, last_stride=last_stride)
+    elif name in ("resnet18", "resnet50"):
+        net = ResNetBackbone(name, pretrained=pretrained, last_stride=last_stride)
+    elif name == "tiny":
+        net = TinyCNN(last_stride=last_stride)
+    else:
+        raise ConfigError(f"unknown backbone {name!r}; expected one of {list(BACKBONE_NAMES)}")
+    return freeze_backbone_stages(net, freeze_stages)
+
+
+def freeze_backbone_stages(net: Backbone, n: int) -> Backbone:
+    """Freeze the first ``n`` of ``net``'s four pieces in place (module docstring): no
+    gradients, BatchNorm → frozen BatchNorm (timm's, which keeps a fused activation)."""
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 3:
+        raise ConfigError(f"freeze_stages: expected an integer 0-3 (pieces of the backbone "
+                          f"before the last), got {n!r}")
+    if n == 0:
+        return net
+    from timm.layers import freeze_batch_norm_2d
+
+    frozen = net.pieces()[:n]
+    ids = {id(m) for piece in frozen for m in piece.modules()}
+    for piece in frozen:
+        piece.requires_grad_(False)
+
+    def swap(parent: nn.Module) -> None:
+        for name, child in parent.named_children():
+            if id(child) in ids and isinstance(child, nn.modules.batchnorm._BatchNorm):
+                setattr(parent, name, freeze_batch_norm_2d(child))
+            else:
+                swap(child)
+
+    swap(net)
+    net.frozen_stages = n
+    return net
 
 
 def imagenet_status(name: str) -> str:
