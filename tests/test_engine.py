@@ -404,3 +404,17 @@ def test_frozen_stages_train_resume_and_restore(tiny, tmp_path):
     later = [k for k in trained if k.startswith("convs.3.") and "weight" in k]
     assert first and all(torch.equal(trained[k], resumed[k]) for k in first)
     assert later and any(not torch.equal(trained[k], resumed[k]) for k in later)
+
+
+def test_eval_bf16_changes_only_the_feature_passes(tiny, tmp_path):
+    """``eval_bf16``: training is the same; the features come from bfloat16 autocast on the CPU
+    (close to the float32 ones, not equal)."""
+    a = train(cfg_for(tiny, epochs=1), tmp_path / "fp32")
+    b = train(cfg_for(tiny, epochs=1, eval_bf16=True), tmp_path / "bf16")
+    la = [(r["step"], r["loss"]) for r in Run(a).metrics("step")]
+    assert la == [(r["step"], r["loss"]) for r in Run(b).metrics("step")]
+    fa, fb = Run(a).features(), Run(b).features()
+    assert not np.array_equal(fa.q_feat, fb.q_feat)
+    x, y = fa.q_feat, fb.q_feat
+    cos = (x * y).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1)
+    assert cos.min() > 0.98

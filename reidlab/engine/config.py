@@ -50,6 +50,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # mixed precision when on CUDA
+    eval_bf16: bool = False  # CPU feature extraction under bfloat16 autocast (docs/training.md)
     channels_last: bool = True  # NHWC weights and maps: 2-3x faster convolutions on CPU
     decode_on_device: bool = False  # feature extraction decodes JPEG frames on the GPU (nvJPEG)
     eval_every: int = 0  # epochs between evaluations (0: only at the end)

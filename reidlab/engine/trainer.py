@@ -357,6 +357,8 @@ class Trainer:
         self.device = self.dist.device(select_device(cfg.device))
         self.dist.check_batch(cfg.batch_size)
         self.amp = bool(cfg.amp) and self.device.type == "cuda"
+        # feature passes (evaluation, label updates): CUDA AMP, or bfloat16 on a CPU if asked
+        self.eval_autocast = self.amp or (bool(cfg.eval_bf16) and self.device.type == "cpu")
         self.report(0.0, "loading dataset")
         self.data = load_data(cfg)
         self.source = load_source(cfg)
@@ -499,7 +501,7 @@ class Trainer:
         try:
             return embed_tracklets(self.method.embed, tracklets, self.cfg,
                                    self.method.net.input_norm, device=self.device,
-                                   progress=progress, autocast=self.amp)
+                                   progress=progress, autocast=self.eval_autocast)
         finally:
             self.method.train(was)
 
@@ -522,7 +524,8 @@ class Trainer:
                 self.warn(f"{split} tracklet {i} has no readable frame; left out of the features")
 
         fs = extract_features(self.method, self.data.query, self.data.gallery, self.cfg,
-                              progress=prog, device=self.device, autocast=self.amp,
+                              progress=prog, device=self.device,
+                              autocast=self.eval_autocast,
                               on_corrupt=on_corrupt)
         if which in ("initial", "final"):
             fs.save(self.out / "features" / f"{which}.npz")
@@ -565,7 +568,7 @@ class Trainer:
         try:
             emb = embed_tracklets(method.embed, [s[2] for s in samples], cfg,
                                   method.net.input_norm, device=self.device, progress=prog,
-                                  autocast=self.amp)
+                                  autocast=self.eval_autocast)
         finally:
             method.train(was)
         self._note_corrupt(emb.corrupt, "label update")
