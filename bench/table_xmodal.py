@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(ap, rows=DEFAULT_ROWS, out="runs/table_xmodal", name="table_xmodal",
                     seeds="0,1", method="xmodal_adv")
-    ap.set_defaults(dataset="data/synthcams_ir")
+    ap.set_defaults(dataset="data/synthcams_ir", layout="SYSU-MM01")
     args = parse_common(ap, argv, ROWS)
     from reidlab.data.synthcams import INFRARED_ROOTS, ensure_infrared
 

@@ -147,7 +147,8 @@ def write_results(args, title: str, rows: list[dict], order: list[str], started:
              f"Command (the last; rows of earlier invocations are kept): `{meta['command']}`  ",
              f"Machine: {describe(meta['machine'])}  ",
              f"Date: {meta['date']} (git {meta['git']}), total {meta['wall_s']} s  ",
-             f"Protocol: {protocol} (MARS layout); dataset {args.dataset}; seeds "
+             f"Protocol: {protocol} ({getattr(args, 'layout', 'MARS')} layout); "
+             f"dataset {args.dataset}; seeds "
              f"{', '.join(map(str, seeds))}; settings: {shown}", "", explain, "",
              "| row | seeds | " + " | ".join(columns) + " |",
              "|---|---|" + "---|" * len(columns)]
