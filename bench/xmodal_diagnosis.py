@@ -76,7 +76,8 @@ def diagnose(path: Path) -> dict | None:
 def infrared_looks(root: Path) -> dict | None:
     """For an infrared SynthCams: how many of the test identities an infrared camera can tell
     apart at all — their :func:`~reidlab.data.synth_render.thermal_look` (what a thermal render
-    keeps besides build), from the generator's plan (no rendering). None for other data."""
+    keeps besides build), from the generator's plan (no rendering). None for other data,
+    near-infrared SynthCams included (its grey levels keep the clothes)."""
     import collections
     import dataclasses
 
@@ -87,7 +88,7 @@ def infrared_looks(root: Path) -> dict | None:
     if not marker.is_file():
         return None
     conf = json.loads(marker.read_text()).get("config", {})
-    if not conf.get("infrared"):
+    if not conf.get("infrared") or conf.get("infrared_kind", "thermal") != "thermal":
         return None
     names = {f.name for f in dataclasses.fields(S.SynthConfig)}
     _, records = S.plan_infrared(S.SynthConfig(**{k: v for k, v in conf.items() if k in names}))

@@ -195,3 +195,9 @@ def test_xmodal_diagnosis_reads_retrieval_inside_each_modality(tmp_path):
     assert looks["test_ids"] == len(test) == 5
     assert looks["distinct_looks"] == len(set(test.values()))
     assert "distinct looks" in md
+    # near-infrared data keeps the clothes: no thermal-look count for it
+    nir = tmp_path / "nir"
+    nir.mkdir()
+    (nir / "SYNTHCAMS_COMPLETE.json").write_text(json.dumps(
+        {"config": {"infrared": True, "infrared_kind": "nir"}}))
+    assert xd.infrared_looks(nir) is None
