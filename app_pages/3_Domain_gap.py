@@ -197,8 +197,6 @@ if run is not None:
 # ------------------------------------------------------- the infrared paper's Fig. 3
 
     if run is not None and have:
-        from reidlab.analysis.domain_gap import pooled_modality
-
         fs_last = ui.features(run, have[-1])
         if len(np.unique(pooled_modality(fs_last))) > 1:
             st.subheader("The modality gap by stage")

@@ -33,11 +33,12 @@ from reidlab.engine.runs import Run
 def within(fs) -> dict:
     """Colour → colour and infrared → infrared rank-1 / mAP of one FeatureSet's tracklets
     (query + gallery pooled; :func:`reidlab.analysis.modality.modality_retrieval`)."""
-    from reidlab.analysis.domain_gap import pooled, pooled_modality
+    from reidlab.analysis.domain_gap import pooled, pooled_keep, pooled_modality
     from reidlab.analysis.modality import modality_retrieval
 
-    feats, pids, camids = pooled(fs)
-    r = modality_retrieval(feats, pids, camids, pooled_modality(fs))
+    keep = pooled_keep(fs)
+    feats, pids, camids = pooled(fs, keep)
+    r = modality_retrieval(feats, pids, camids, pooled_modality(fs, keep))
     return {"colour_to_colour": r.get("colour → colour"),
             "infrared_to_infrared": r.get("infrared → infrared")}
 
