@@ -418,3 +418,9 @@ def test_eval_bf16_changes_only_the_feature_passes(tiny, tmp_path):
     x, y = fa.q_feat, fb.q_feat
     cos = (x * y).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1)
     assert cos.min() > 0.98
+
+
+def test_bad_freeze_stages_fails_before_the_run_folder_is_written(tiny, tmp_path):
+    with pytest.raises(ConfigError, match="freeze_stages"):
+        train(cfg_for(tiny, freeze_stages=7), tmp_path / "bad")
+    assert not [p for p in (tmp_path / "bad").rglob("*")]

@@ -310,6 +310,9 @@ class Trainer:
         if int(self.cfg.steps_per_epoch) < 0:
             raise ConfigError(f"steps_per_epoch: expected 0 (all batches) or a positive count, "
                               f"got {self.cfg.steps_per_epoch}")
+        from reidlab.models.backbones import check_freeze_stages
+
+        check_freeze_stages(self.cfg.freeze_stages)  # here, before the run folder is written
 
     def _write_config(self) -> None:
         fp = dataset_fingerprint(self.data)

@@ -243,12 +243,17 @@ def build_backbone(name: str, pretrained: bool = True, last_stride: int = 1,
     return freeze_backbone_stages(net, freeze_stages)
 
 
-def freeze_backbone_stages(net: Backbone, n: int) -> Backbone:
-    """Freeze the first ``n`` of ``net``'s four pieces in place (module docstring): no
-    gradients, BatchNorm → frozen BatchNorm (timm's, which keeps a fused activation)."""
+def check_freeze_stages(n) -> None:
+    """ConfigError unless ``n`` is a valid ``freeze_stages`` (an integer 0-3)."""
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 3:
         raise ConfigError(f"freeze_stages: expected an integer 0-3 (pieces of the backbone "
                           f"before the last), got {n!r}")
+
+
+def freeze_backbone_stages(net: Backbone, n: int) -> Backbone:
+    """Freeze the first ``n`` of ``net``'s four pieces in place (module docstring): no
+    gradients, BatchNorm → frozen BatchNorm (timm's, which keeps a fused activation)."""
+    check_freeze_stages(n)
     if n == 0:
         return net
     from timm.layers import freeze_batch_norm_2d
