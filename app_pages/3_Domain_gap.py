@@ -115,9 +115,9 @@ with ui.guard("runs"):
     if method == "tsne":
         quality = c[1].radio(
             "t-SNE schedule", list(TSNE_QUALITY), horizontal=True, key="gap_quality",
-            help="fast: 100 + 150 iterations on a coarse FFT grid (about 18 s for 20k points on "
+            help="fast: 75 + 125 iterations on a coarse FFT grid (about 12 s for 20k points on "
             "2 cores); standard: 250 + 250 iterations (the library's and the exports' default, "
-            "about 40 s); full: openTSNE's own 250 + 500 on a fine grid (about 3 minutes). "
+            "about 33 s); full: openTSNE's own 250 + 500 on a fine grid (about 2 minutes). "
             "The clusters are the same; longer schedules spread them further (a lower KL "
             "divergence). Each result is cached.")
     views = c[2].multiselect("models", ["initial", "final"], default=["initial", "final"],

@@ -445,7 +445,7 @@ def test_tsne_quality_schedules(rng, tmp_path, monkeypatch):
         assert KNeighborsClassifier(5).fit(y, labels).score(y, labels) > 0.95
     fast, standard = seen
     assert (fast["n_iter"], fast["early_exaggeration_iter"], fast["min_num_intervals"]) == \
-        (150, 100, 25) and fast["negative_gradient_method"] == "fft"
+        (125, 75, 25) and fast["negative_gradient_method"] == "fft"
     assert (standard["n_iter"], standard["early_exaggeration_iter"]) == (250, 250)
     assert len(list(tmp_path.glob("tsne-*.npy"))) == 2  # one cache entry per schedule
     embed_2d(x, "tsne", seed=0, use_cache=False, quality="fast", n_iter=60, n_jobs=1)
@@ -555,3 +555,25 @@ def _spy(init, msgs):
             msgs.append(("knn_index", type(k["knn_index"]).__name__))
         return init(self, *a, **k)
     return wrapped
+
+
+def test_exact_pca_matches_sklearn_and_is_the_default_up_to_2048_dims(rng):
+    """The covariance-eigh PCA of the t-SNE/UMAP pre-projection gives sklearn's exact
+    components (up to float32 rounding, signs by sklearn's rule), captures at least the
+    randomized solver's variance, and "auto" picks it up to EXACT_PCA_MAX_DIM dimensions."""
+    from sklearn.decomposition import PCA
+
+    from reidlab.analysis import embedding as E
+
+    x = (rng.normal(size=(600, 80)) * np.linspace(3, 0.5, 80)).astype(np.float32)
+    ours = E._pca_exact(x, 10)
+    ref = PCA(n_components=10, svd_solver="full").fit_transform(x.astype(np.float64))
+    ref = ref * np.sign(ref[np.abs(ref).argmax(axis=0), np.arange(10)])
+    np.testing.assert_allclose(ours, ref, atol=2e-3 * np.abs(ref).max())
+    rand = E._reduce(x, 0, lambda f, m: None, {"pca_dims": 10, "pca_solver": "randomized"},
+                     "t")
+    assert (ours ** 2).sum() >= (rand ** 2).sum() * (1 - 1e-5)
+    np.testing.assert_array_equal(E._reduce(x, 0, lambda f, m: None, {"pca_dims": 10}, "t"),
+                                  ours)
+    with pytest.raises(ValueError, match="pca_solver must be one of"):
+        E._reduce(x, 0, lambda f, m: None, {"pca_solver": "svd"}, "t")

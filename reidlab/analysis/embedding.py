@@ -19,7 +19,7 @@ from reidlab.atomic import write_npy_atomic
 
 METHODS = ("pca", "tsne", "umap")
 DEFAULT_CACHE = Path.home() / ".cache" / "reidlab" / "embeddings"
-_CACHE_VERSION = 5  # bump when an embedding's computation changes
+_CACHE_VERSION = 6  # bump when an embedding's computation changes
 
 # t-SNE schedules (openTSNE parameters), by how converged the map is against how long it takes.
 # Each iteration's repulsive forces are interpolated on a grid of at least
@@ -27,13 +27,14 @@ _CACHE_VERSION = 5  # bump when an embedding's computation changes
 # FFTs cost the same at 5k points as at 20k (below 10k openTSNE would pick the slower
 # Barnes-Hut). The "fast" grid (25 × 2) leaves the attractive forces (3 × perplexity = 90
 # neighbours a point) as the main cost of an iteration (cProfile). Measured on 20k points,
-# 2 cores (bench/results/embedding_speed.md, Intel Xeon): "full" (openTSNE's own 250 + 500
-# iterations on a 1-unit grid) 191 s, "standard" 40 s, "fast" 18 s, for a 10-NN identity
-# accuracy of the map of 0.282 / 0.269 / 0.266; "fast" ends at a higher KL divergence (2.89
-# against 2.68: a less expanded map, the same clusters). The app's Domain gap page defaults to
-# "fast"; the library and exports to "standard".
+# 2 cores (bench/results/embedding_speed.md, Intel Xeon, after the exact PCA below): "full"
+# (openTSNE's own 250 + 500 iterations on a 1-unit grid) 118 s, "standard" 33 s, "fast"
+# (75 + 125) 11.5 s, for a 10-NN identity accuracy of the map of 0.283 / 0.268 / 0.263; the
+# previous "fast" (100 + 150, randomized PCA) took 16.3 s for 0.266 in the same run. "fast"
+# ends at a higher KL divergence (2.95 against 2.64: a less expanded map, the same clusters).
+# The app's Domain gap page defaults to "fast"; the library and exports to "standard".
 TSNE_QUALITY = {
-    "fast": dict(early_exaggeration_iter=100, n_iter=150, ints_in_interval=2,
+    "fast": dict(early_exaggeration_iter=75, n_iter=125, ints_in_interval=2,
                  min_num_intervals=25, n_interpolation_points=2,
                  negative_gradient_method="fft"),
     "standard": dict(early_exaggeration_iter=250, n_iter=250, ints_in_interval=2,
@@ -117,18 +118,51 @@ def _pca(x, seed, report, params):
     return y
 
 
+PCA_SOLVERS = ("auto", "exact", "randomized")
+EXACT_PCA_MAX_DIM = 2048  # above it the D×D eigendecomposition costs more than sklearn's
+
+
 def _reduce(x, seed, report, params, name):
     """``x`` projected on its first ``pca_dims`` principal components (default 50) when it
     has more dimensions: the neighbour search of t-SNE/UMAP then costs a fraction (2048-d CNN
-    features → 50-d keeps the neighbourhoods; the usual practice). ``pca_dims=0`` disables it."""
+    features → 50-d keeps the neighbourhoods; the usual practice). ``pca_dims=0`` disables it.
+
+    ``pca_solver``: "exact" eigendecomposes the D×D covariance matrix (one N×D×D product in
+    torch, then ``eigh`` in float64): the true leading components, and faster than sklearn's
+    randomized solver up to D ≈ 2048 (20k × 1280: 1.0 s against 2.2 s on 2 cores);
+    "randomized" is sklearn's (approximate: ~96 % of the leading components' variance on
+    isotropic features); "auto" (default) takes "exact" up to ``EXACT_PCA_MAX_DIM`` dimensions."""
     k = int(params.pop("pca_dims", 50))
+    solver = params.pop("pca_solver", "auto")
+    if solver not in PCA_SOLVERS:
+        raise ValueError(f"embed_2d: pca_solver must be one of {PCA_SOLVERS}, got {solver!r}")
     if not k or x.shape[1] <= k or x.shape[0] <= k:
         return x
+    report(0.01, f"{name}: PCA {x.shape[1]} → {k} dimensions")
+    if solver == "exact" or (solver == "auto" and x.shape[1] <= EXACT_PCA_MAX_DIM):
+        return _pca_exact(x, k)
     from sklearn.decomposition import PCA
 
-    report(0.01, f"{name}: PCA {x.shape[1]} → {k} dimensions")
     return PCA(n_components=k, random_state=seed, svd_solver="randomized").fit_transform(
         x).astype(np.float32)
+
+
+def _pca_exact(x: np.ndarray, k: int) -> np.ndarray:
+    """Projection of ``x`` (N×D) on its ``k`` leading principal components, from the
+    eigendecomposition of the covariance matrix; each component's sign is fixed so that its
+    largest-magnitude projection is positive (sklearn's convention), so the result does not
+    depend on the LAPACK build's choice of sign."""
+    import torch
+
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    xc = xt - xt.mean(dim=0, keepdim=True)
+    cov = (xc.T @ xc).double()
+    _, vecs = torch.linalg.eigh(cov)  # ascending eigenvalues
+    y = xc @ vecs[:, -k:].flip(1).to(torch.float32)
+    rows = y.abs().argmax(dim=0)
+    signs = torch.sign(y[rows, torch.arange(k)])
+    signs[signs == 0] = 1
+    return (y * signs).numpy().astype(np.float32)
 
 
 def _tsne(x, seed, report, params):
