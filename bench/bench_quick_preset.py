@@ -2,7 +2,7 @@
 
     python bench/bench_quick_preset.py [--dataset data/synthcams] [--method padal_mp]
         [--steps 8] [--eval-tracklets 64] [--full [--variant KEY=VALUE[,KEY=VALUE]] ...
-        [--seeds 0,1]]
+        [--seeds 0,1]] [--name quick_preset] [--results bench/results]
 
 Measures training throughput (images/s, forward+backward+step, after 2 warm-up steps) and
 feature-extraction throughput, then predicts epochs × train images / train rate + 2 × eval
@@ -127,6 +127,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=None, help="seed of the full runs (one)")
     ap.add_argument("--seeds", default="0", help="seeds of the full runs, e.g. 0,1")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    ap.add_argument("--name", default="quick_preset",
+                    help="results file stem in bench/results (default quick_preset)")
+    ap.add_argument("--results", default=str(RESULTS), help="results folder")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -224,9 +227,9 @@ def main() -> None:
         res["full_runs"] = {tag: summarise(runs, None if tag == "preset" else got["preset"])
                             for tag, runs in got.items()}
         res["measured_quick_run_s"] = res["full_runs"]["preset"]["seconds_mean"]
-    out = RESULTS
+    out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "quick_preset.json").write_text(json.dumps(res, indent=1))
+    (out / f"{args.name}.json").write_text(json.dumps(res, indent=1))
     md = ["# quick preset timing", "", f"`{res['command']}` — {res['date']}, "
           f"{describe(res['machine'])}", ""]
     md += [f"- {k}: {v}" for k, v in res.items()
@@ -248,7 +251,7 @@ def main() -> None:
             f"{tag} seed {r['seed']}: {r['seconds']:.0f} s, rank-1 {100 * r['rank1']:.1f}, "
             f"load after {r['load_avg_1min_after']:.1f}"
             for tag, f in res["full_runs"].items() for r in f["runs"])]
-    (out / "quick_preset.md").write_text("\n".join(md) + "\n")
+    (out / f"{args.name}.md").write_text("\n".join(md) + "\n")
     print(json.dumps(res, indent=1))
 
 
