@@ -406,9 +406,13 @@ def test_frozen_stages_train_resume_and_restore(tiny, tmp_path):
     assert later and any(not torch.equal(trained[k], resumed[k]) for k in later)
 
 
-def test_eval_bf16_changes_only_the_feature_passes(tiny, tmp_path):
+def test_eval_bf16_changes_only_the_feature_passes(tiny, tmp_path, monkeypatch):
     """``eval_bf16``: training is the same; the features come from bfloat16 autocast on the CPU
-    (close to the float32 ones, not equal)."""
+    (close to the float32 ones, not equal). The CPU's bfloat16 support is forced on, so the
+    test runs the bf16 path on any CPU (oneDNN emulates it where it is not native)."""
+    import reidlab.engine.trainer as trainer_mod
+
+    monkeypatch.setattr(trainer_mod, "cpu_has_bf16", lambda: True)
     a = train(cfg_for(tiny, epochs=1), tmp_path / "fp32")
     b = train(cfg_for(tiny, epochs=1, eval_bf16=True), tmp_path / "bf16")
     la = [(r["step"], r["loss"]) for r in Run(a).metrics("step")]
@@ -418,6 +422,21 @@ def test_eval_bf16_changes_only_the_feature_passes(tiny, tmp_path):
     x, y = fa.q_feat, fb.q_feat
     cos = (x * y).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1)
     assert cos.min() > 0.98
+
+
+def test_eval_bf16_is_skipped_with_a_warning_on_a_cpu_without_native_bf16(tiny, tmp_path,
+                                                                          monkeypatch):
+    """Emulated bfloat16 is slower than float32, so on such a CPU ``eval_bf16`` does nothing
+    but say so: the features are the float32 ones, bit for bit."""
+    import reidlab.engine.trainer as trainer_mod
+
+    monkeypatch.setattr(trainer_mod, "cpu_has_bf16", lambda: False)
+    a = train(cfg_for(tiny, epochs=1), tmp_path / "fp32")
+    b = train(cfg_for(tiny, epochs=1, eval_bf16=True), tmp_path / "bf16")
+    np.testing.assert_array_equal(Run(a).features().q_feat, Run(b).features().q_feat)
+    warnings = [r["message"] for r in Run(b).metrics("warning")]
+    assert len(warnings) == 1 and "no native bfloat16" in warnings[0]
+    assert not Run(a).metrics("warning")
 
 
 def test_bad_freeze_stages_fails_before_the_run_folder_is_written(tiny, tmp_path):

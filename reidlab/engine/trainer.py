@@ -196,6 +196,16 @@ def lr_factor(cfg, epoch: int) -> float:
     warm = min(1.0, (epoch + 1) / w) if w > 0 else 1.0
     return warm * cfg.lr_gamma ** (epoch // max(int(cfg.lr_step), 1))
 
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (oneDNN: AMX or AVX512-BF16); elsewhere
+    oneDNN emulates it, slower than float32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 class Trainer:
     """One run. Methods' ``on_epoch_start(epoch, trainer)`` may use ``cfg``, ``device``,
     ``data``, ``method``, ``log(record)``, ``warn(message, path)`` and
@@ -362,6 +372,13 @@ class Trainer:
         self.amp = bool(cfg.amp) and self.device.type == "cuda"
         # feature passes (evaluation, label updates): CUDA AMP, or bfloat16 on a CPU if asked
         self.eval_autocast = self.amp or (bool(cfg.eval_bf16) and self.device.type == "cpu")
+        self._setup_warnings = []
+        if bool(cfg.eval_bf16) and self.device.type == "cpu" and not cpu_has_bf16():
+            # emulated bfloat16 is slower than float32: the switch is for speed, so skip it
+            self.eval_autocast = False
+            self._setup_warnings.append(
+                "eval_bf16 ignored: this CPU has no native bfloat16 (AMX or AVX512-BF16), "
+                "where bfloat16 extraction would be slower than float32; features are float32")
         self.report(0.0, "loading dataset")
         self.data = load_data(cfg)
         self.source = load_source(cfg)
@@ -623,6 +640,8 @@ class Trainer:
             resumed = self._load_checkpoint()
             self._clear_stale_outputs(resumed)
             self._open_metrics(resumed)
+            for message in self._setup_warnings:
+                self.warn(message)
             cfg = self.cfg
             # decided by all processes before any of them can write the file
             if self.dist.any(not (self.out / "features" / "initial.npz").is_file(),
