@@ -60,8 +60,9 @@ traits = cls.traits()
 with st.form("train_form"):
     c = st.columns(2)
     preset = c[0].selectbox("preset", sorted(PRESETS), index=sorted(PRESETS).index("quick"),
-                            help="test: seconds (tiny CNN); quick: ~5 min on a 2-core CPU; "
-                                 "paper: GPU")
+                            help="test: seconds (tiny CNN); quick: 96×48, ~4 min on a 2-core "
+                                 "CPU; quick128: the quick preset before 2026-12-03 (128×64, "
+                                 "~7.5 min); paper: GPU")
     backbone = c[1].selectbox("backbone", ["(preset)", "effnet_lite0", "resnet18", "resnet50",
                                            "tiny"])
     from reidlab.engine.config import method_config_defaults

@@ -51,8 +51,10 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--out", default="runs/diag")
+    ap.add_argument("--preset", default="quick",
+                    help="training preset (results before 2026-12-03: quick128)")
     args = ap.parse_args()
-    args.preset, args.lam, args.overrides = "quick", 0.1, {}
+    args.lam, args.overrides = 0.1, {}
     started, rows = time.time(), []
     for name in args.rows.split(","):
         print(f"== {name}", flush=True)

@@ -229,7 +229,10 @@ def quick_preset(d):
                  f"eval frames): {r['seconds_mean']:.0f} s, rank-1 {100 * r['rank1_mean']:.1f}"
                  + (f" ± {100 * r['rank1_std']:.1f}" if len(seeds) > 1 else "")
                  + f" ({'seeds' if len(seeds) > 1 else 'seed'} {', '.join(map(str, seeds))})")
-    return (f"Quick preset speed (`{d.get('method', 'padal_mp')}`, effnet-lite0 128×64)",
+    qp = d.get("quick_preset") or {}
+    size = f"{qp.get('height', 128)}×{qp.get('width', 64)}"
+    return (f"Quick preset speed (`{d.get('method', 'padal_mp')}`, effnet-lite0; parts timed "
+            f"at {size})",
             f"{d['train_images_per_s']:.0f} train images/s, {d['eval_images_per_s']:.0f} eval "
             f"images/s on {d['machine']['nproc']} cores"
             + (f" (1-min load {load:.1f})" if load is not None else "") + cl + full, command(d))

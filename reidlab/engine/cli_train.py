@@ -129,12 +129,16 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-bf16", dest="eval_bf16", action="store_const", const=True,
                    help="CPU feature extraction (evaluations, label updates) under bfloat16 "
                    "autocast: faster on CPUs with AVX-512-BF16/AMX, features within a cosine "
-                   "of 0.997 of float32 (default off)")
+                   "of 0.997 of float32 (default off; on in the quick preset; skipped with a "
+                   "warning on CPUs without native bfloat16)")
+    p.add_argument("--no-eval-bf16", dest="eval_bf16", action="store_const", const=False,
+                   help="float32 feature extraction where a preset turns --eval-bf16 on")
     p.add_argument("--decode-on-device", dest="decode_on_device", action="store_const",
                    const=True, help="feature extraction decodes JPEG frames on the GPU "
                    "(torchvision nvJPEG; resized there with antialiasing) instead of in the "
                    "data-loading processes (default off; no effect on CPU)")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="quick (CPU, ~5 min on SynthCams), paper, test")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="quick (CPU, ~4 min on SynthCams: 96×48, bf16 extraction), quick128 (the quick "
+                   "preset before 2026-12-03: 128×64, ~7.5 min), paper, test")
     p.add_argument("--seed", type=int)
     p.add_argument("--clip-mode", choices=["interleaved", "segments"], dest="clip_mode",
                    help="how the clips of a tracklet differ: interleaved (each spans the "

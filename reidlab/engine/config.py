@@ -128,15 +128,21 @@ def flat_config(config: dict) -> dict:
             **(config.get("options") or {})}
 
 
-# Presets: ``quick`` finishes on the default SynthCams in 4-8 minutes on a 2-core CPU;
-# ``paper`` uses the paper's settings (224x112, ResNet-50) for GPU users; ``test`` is tiny.
+# Presets: ``quick`` finishes on the default SynthCams in about 4 minutes on a 2-core CPU;
+# ``quick128`` is the quick preset before 2026-12-03 (128x64, float32 extraction), kept so that
+# the results in bench/results made with it can be reproduced; ``paper`` uses the paper's
+# settings (224x112, ResNet-50) for GPU users; ``test`` is tiny.
+QUICK_128 = dict(backbone="effnet_lite0", pretrained=True, height=128, width=64, epochs=8,
+                 batch_size=32, frames_per_clip=4, clips_per_tracklet=1, eval_frames=8)
 PRESETS: dict[str, dict] = {
     "test": dict(backbone="tiny", pretrained=False, height=32, width=16, epochs=2,
                  batch_size=8, frames_per_clip=2),
     # quick: see docs/training.md for the arithmetic (536 SynthCams train tracklets → 16
-    # batches × 32 clips × 4 frames = 2048 images/epoch; 8 epochs + 2 evaluations ≈ 4-6 min).
-    "quick": dict(backbone="effnet_lite0", pretrained=True, height=128, width=64, epochs=8,
-                  batch_size=32, frames_per_clip=4, clips_per_tracklet=1, eval_frames=8),
+    # batches × 32 clips × 4 frames = 2048 images/epoch; 8 epochs + 2 evaluations) and the
+    # measurements behind 96×48 with bfloat16 extraction (half the time of 128×64, the same
+    # rank-1 within the seeds' spread: bench/results/quick_preset_resolution*.md).
+    "quick": {**QUICK_128, "height": 96, "width": 48, "eval_bf16": True},
+    "quick128": QUICK_128,
     "paper": dict(backbone="resnet50", pretrained=True, height=224, width=112, epochs=60,
                   batch_size=32, frames_per_clip=8, lr_step=40),
 }
