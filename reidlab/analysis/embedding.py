@@ -162,7 +162,7 @@ def _pca_exact(x: np.ndarray, k: int) -> np.ndarray:
     rows = y.abs().argmax(dim=0)
     signs = torch.sign(y[rows, torch.arange(k)])
     signs[signs == 0] = 1
-    return (y * signs).numpy().astype(np.float32)
+    return (y * signs).numpy()  # float32
 
 
 def _tsne(x, seed, report, params):

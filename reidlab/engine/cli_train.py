@@ -137,8 +137,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    const=True, help="feature extraction decodes JPEG frames on the GPU "
                    "(torchvision nvJPEG; resized there with antialiasing) instead of in the "
                    "data-loading processes (default off; no effect on CPU)")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="quick (CPU, ~4 min on SynthCams: 96×48, bf16 extraction), quick128 (the quick "
-                   "preset before 2026-12-03: 128×64, ~7.5 min), paper, test")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="quick (CPU, ~4 min on SynthCams: 96×48, bf16 extraction), quick128 (the "
+                   "quick preset before 2026-12-03: 128×64, ~7.5 min), paper, test")
     p.add_argument("--seed", type=int)
     p.add_argument("--clip-mode", choices=["interleaved", "segments"], dest="clip_mode",
                    help="how the clips of a tracklet differ: interleaved (each spans the "

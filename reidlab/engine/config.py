@@ -140,7 +140,8 @@ PRESETS: dict[str, dict] = {
     # quick: see docs/training.md for the arithmetic (536 SynthCams train tracklets → 16
     # batches × 32 clips × 4 frames = 2048 images/epoch; 8 epochs + 2 evaluations) and the
     # measurements behind 96×48 with bfloat16 extraction (half the time of 128×64, the same
-    # rank-1 within the seeds' spread: bench/results/quick_preset_resolution*.md).
+    # rank-1 within the seeds' spread: bench/results/quick_preset.md and
+    # quick_preset_resolution_s2.md).
     "quick": {**QUICK_128, "height": 96, "width": 48, "eval_bf16": True},
     "quick128": QUICK_128,
     "paper": dict(backbone="resnet50", pretrained=True, height=224, width=112, epochs=60,

@@ -371,14 +371,10 @@ class Trainer:
         self.dist.check_batch(cfg.batch_size)
         self.amp = bool(cfg.amp) and self.device.type == "cuda"
         # feature passes (evaluation, label updates): CUDA AMP, or bfloat16 on a CPU if asked
-        self.eval_autocast = self.amp or (bool(cfg.eval_bf16) and self.device.type == "cpu")
-        self._setup_warnings = []
-        if bool(cfg.eval_bf16) and self.device.type == "cpu" and not cpu_has_bf16():
-            # emulated bfloat16 is slower than float32: the switch is for speed, so skip it
-            self.eval_autocast = False
-            self._setup_warnings.append(
-                "eval_bf16 ignored: this CPU has no native bfloat16 (AMX or AVX512-BF16), "
-                "where bfloat16 extraction would be slower than float32; features are float32")
+        # (emulated bfloat16 is slower than float32: the switch is for speed, so a CPU without
+        # native bfloat16 skips it, and fit() says so)
+        self.eval_autocast = self.amp or (bool(cfg.eval_bf16) and self.device.type == "cpu"
+                                          and cpu_has_bf16())
         self.report(0.0, "loading dataset")
         self.data = load_data(cfg)
         self.source = load_source(cfg)
@@ -640,8 +636,10 @@ class Trainer:
             resumed = self._load_checkpoint()
             self._clear_stale_outputs(resumed)
             self._open_metrics(resumed)
-            for message in self._setup_warnings:
-                self.warn(message)
+            if self.cfg.eval_bf16 and self.device.type == "cpu" and not self.eval_autocast:
+                self.warn("eval_bf16 ignored: this CPU has no native bfloat16 (AMX or "
+                          "AVX512-BF16), where bfloat16 extraction would be slower than "
+                          "float32; features are float32")
             cfg = self.cfg
             # decided by all processes before any of them can write the file
             if self.dist.any(not (self.out / "features" / "initial.npz").is_file(),
