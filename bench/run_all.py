@@ -35,6 +35,9 @@ SPEED: dict[str, tuple[str, list[str], list[str]]] = {
     "cluster": ("bench_cluster.py", [], ["--sizes", "2000", "5000", "--dims", "128"]),
     "app_startup": ("bench_app_startup.py", [], ["--quick"]),
     "quick_preset": ("bench_quick_preset.py", [], ["--steps", "4"]),
+    "resolution_probe": ("resolution_probe.py", [],
+                         ["--sizes", "128x64,96x48", "--eval-frames", "4", "--name",
+                          "resolution_probe_quick"]),
     "gpu": ("bench_gpu.py", ["--compile"], ["--steps", "10"]),  # says so without a GPU
 }
 TABLES: dict[str, tuple[str, list[str], list[str]]] = {

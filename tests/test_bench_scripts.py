@@ -201,3 +201,16 @@ def test_xmodal_diagnosis_reads_retrieval_inside_each_modality(tmp_path):
     (nir / "SYNTHCAMS_COMPLETE.json").write_text(json.dumps(
         {"config": {"infrared": True, "infrared_kind": "nir"}}))
     assert xd.infrared_looks(nir) is None
+
+
+def test_resolution_probe_refuses_bad_sizes_and_a_missing_dataset(tmp_path):
+    import pytest
+    import resolution_probe as rp
+
+    assert rp.parse_sizes("128x64, 96x48") == [(128, 64), (96, 48)]
+    for bad in ("128", "128x", "ax64", "128×64"):
+        with pytest.raises(SystemExit, match="expected HEIGHTxWIDTH"):
+            rp.parse_sizes(bad)
+    with pytest.raises(SystemExit, match="expected a dataset folder"):
+        rp.main(["--dataset", str(tmp_path / "nothing"), "--results", str(tmp_path)])
+    assert not list(tmp_path.iterdir())  # nothing written
