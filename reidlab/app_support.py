@@ -57,7 +57,7 @@ INTROS = {
             "tracklet's frames. **First:** SynthCams is loaded; to use your own data, pick its "
             "layout and folder here.",
     "Train": "Training jobs run in the background and survive reloads; their curves update "
-             "live. **First:** pick a method and a preset (*quick*: about five minutes on a 2-core "
+             "live. **First:** pick a method and a preset (*quick*: about four minutes on a 2-core "
              "CPU) and press **Start training**.",
     "Domain gap": "Do the features cluster by camera (the gap) or by identity, before and after "
                   "training? **First:** pick a run (the ImageNet init needs no training) and an "
