@@ -346,6 +346,40 @@ class Run:
     def created(self) -> float:
         return float(self.config.get("created", (self.path / CONFIG).stat().st_mtime))
 
+    def settings(self) -> dict:
+        """The settings that change this run's result (``reidlab.engine.settings``)."""
+        from reidlab.engine.settings import run_settings
+
+        return run_settings(self._checked_config())
+
+    def fingerprint(self) -> str:
+        """Equal for runs of equal settings (seed excluded): seeds of one row."""
+        from reidlab.engine.settings import fingerprint
+
+        return fingerprint(self._checked_config())
+
+    def _checked_config(self) -> dict:
+        info = self.config
+        train_config_of(info, self.path / CONFIG)  # a RunStoreError naming the file if bad
+        return info
+
+    def details(self) -> dict:
+        """What a person needs to tell runs apart: preset, backbone, input size, epochs,
+        dataset, seed and wall time (seconds, None while unknown)."""
+        from reidlab.engine.settings import dataset_name, size_of
+
+        info = self.config
+        c = info.get("config", {})
+        s = self.settings()
+        st = self.status()
+        wall = None  # the last training process's time (a resumed run: since the resume)
+        if all(isinstance(st.get(k), (int, float)) for k in ("updated", "started")):
+            wall = float(st["updated"]) - float(st["started"])
+        return {"method": c.get("method"), "preset": c.get("preset"),
+                "backbone": c.get("backbone"), "size": size_of(s), "epochs": c.get("epochs"),
+                "dataset": dataset_name(s), "seed": c.get("seed"),
+                "wall_s": None if wall is None else round(float(wall), 1)}
+
 
 def list_runs(root: str | Path = "runs", problems: list | None = None) -> list[Run]:
     """Every run folder directly under ``root`` (also one level of sweep folders), oldest

@@ -40,6 +40,7 @@ from reidlab.data.sampling import CLIP_MODES, SAMPLERS
 from reidlab.data.tracklets import SOURCE, TrackletSet
 from reidlab.engine.config import TrainConfig
 from reidlab.engine.distributed import Dist, convert_sync_batchnorm
+from reidlab.engine.settings import diff_line, fingerprint, settings_diff
 from reidlab.engine.runs import (CANCEL, CHECKPOINT, CONFIG, METRICS, STATUS, clean_json,
                                  evaluate_features, live_writer, read_jsonl,
                                  read_run_config, train_config_of, write_json_atomic)
@@ -306,6 +307,11 @@ class Trainer:
                                     "--resume trains on the same dataset)", "none; a run "
                                     "folder from an older version cannot be resumed")
             epochs = self.cfg.epochs
+            diff = settings_diff(stored, self.cfg, ignore=("epochs",))
+            if diff:  # resuming must never train (or report) one setting under another's name
+                raise ConfigError(f"{self.out} holds a run with other settings: "
+                                  f"{diff_line(diff)}; resume it with its own settings, or "
+                                  "train these under another name")
             self.cfg = train_config_of(stored, self.out / CONFIG)
             self.cfg.epochs = max(epochs, 1)  # resuming may extend (or shorten) a run
         if self.dist.is_main:
@@ -361,6 +367,7 @@ class Trainer:
                                   "name": self.source.name, "fingerprint": src_fp,
                                   "num_cameras": self.source.num_cameras,
                                   "summary": self.source.summary()}
+        info["settings_fingerprint"] = fingerprint(info)  # equal settings, seed excluded
         if self.dist.is_main:
             write_json_atomic(self.out / CONFIG, info)
 
