@@ -314,13 +314,49 @@ def jaccard_distance(feat: np.ndarray, k1: int = DEFAULT_K1, k2: int = DEFAULT_K
     k, kh, kq = _sizes(n, k1, k2)
     sim, idx = _knn(x, k, use_gpu)
     t1 = time.perf_counter()
-    v = _encoding(x, sim, idx, k, kh, kq)
-    del sim, idx
-    dist = _jaccard_from_encoding(v, int(block), float(max_distance))
+    dist = _jaccard_of_lists(x, sim, idx, k1, k2, block, max_distance)
     if times is not None:
         times["knn"] = t1 - t0
         times["jaccard"] = time.perf_counter() - t1
     return dist
+
+
+def jaccard_distance_from_knn(feat: np.ndarray, sim: np.ndarray, idx: np.ndarray,
+                              k1: int = DEFAULT_K1, k2: int = DEFAULT_K2,
+                              block: int = DEFAULT_BLOCK,
+                              max_distance: float = 1.0) -> sp.csr_matrix:
+    """:func:`jaccard_distance` on given neighbour lists instead of the plain kNN: ``idx``
+    (n × k, int) lists each sample's candidates, the sample itself first and the rest by
+    decreasing similarity ``sim`` (n × k, the cosine similarities of the unit rows of
+    ``feat``), k >= min(k1, n). N(i, k1) is the first k1 entries of row i, the half set and
+    the query expansion the first ``round(k1/2) + 1`` and k2 — so camera-aware lists
+    (``reidlab.cluster.debias``) change who may be a neighbour, nothing else. With the lists
+    of :func:`knn` this is exactly :func:`jaccard_distance`."""
+    _check_k(k1, k2)
+    if not 0.0 <= max_distance <= 1.0:
+        raise ConfigError(f"jaccard distance max_distance={max_distance}: expected 0..1")
+    x = _normalised(feat)
+    n = x.shape[0]
+    sim = np.ascontiguousarray(sim, dtype=np.float32)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    k = min(int(k1), n)
+    if sim.shape != idx.shape or idx.ndim != 2 or idx.shape[0] != n or idx.shape[1] < k:
+        raise ConfigError(f"jaccard neighbour lists: expected {n} × >= {k} sim and idx, found "
+                          f"{sim.shape} and {idx.shape}")
+    if (idx[:, 0] != np.arange(n)).any() or idx.min() < 0 or idx.max() >= n:
+        raise ConfigError("jaccard neighbour lists: expected each row to start with the sample "
+                          "itself and to hold sample indices only")
+    return _jaccard_of_lists(x, sim, idx, k1, k2, int(block), float(max_distance))
+
+
+def _jaccard_of_lists(x: np.ndarray, sim: np.ndarray, idx: np.ndarray, k1: int, k2: int,
+                      block: int, max_distance: float) -> sp.csr_matrix:
+    """Steps 2–6 on normalised rows ``x`` and their neighbour lists (self first)."""
+    n = x.shape[0]
+    k, kh, kq = _sizes(n, k1, k2)
+    v = _encoding(x, sim, idx, k, kh, kq)
+    del sim, idx
+    return _jaccard_from_encoding(v, int(block), float(max_distance))
 
 
 # ----------------------------------------------------------------------------- dense reference

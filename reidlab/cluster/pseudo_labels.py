@@ -179,6 +179,31 @@ def _one_label_per_group(labels: np.ndarray, core: np.ndarray,
     return out
 
 
+def check_groups(groups, n: int, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(groups, weight)``: the checked group ids (or None) and each sample's DBSCAN weight
+    1/|group| (None without groups)."""
+    if groups is None:
+        return None, None
+    groups = np.asarray(groups)
+    if groups.shape != (n,) or not np.issubdtype(groups.dtype, np.integer):
+        raise ConfigError(f"{name} groups: expected {n} integer group ids, "
+                          f"found shape {groups.shape} of {groups.dtype}")
+    _, gid, size = np.unique(groups, return_inverse=True, return_counts=True)
+    # 1/|group|, a hair over so that |group| members add up to at least 1 in floats
+    return groups, (1.0 + 1e-9) / size[gid.ravel()]
+
+
+def partition(dist, eps: float, min_samples: int, groups: np.ndarray | None = None,
+              weight: np.ndarray | None = None) -> np.ndarray:
+    """Renumbered DBSCAN labels of a distance matrix that already holds the group zeros
+    (:func:`_with_group_zeros`), one label per group — the last step of
+    :func:`cluster_pseudo_labels`."""
+    raw, core = _dbscan(dist, float(eps), int(min_samples), sample_weight=weight)
+    if groups is not None:
+        raw = _one_label_per_group(raw, core, groups)
+    return renumber(raw)
+
+
 def cluster_pseudo_labels(feat: np.ndarray, k1: int = DEFAULT_K1, k2: int = DEFAULT_K2,
                           eps: float = DEFAULT_EPS, min_samples: int = DEFAULT_MIN_SAMPLES,
                           groups: np.ndarray | None = None,
@@ -201,15 +226,7 @@ def cluster_pseudo_labels(feat: np.ndarray, k1: int = DEFAULT_K1, k2: int = DEFA
         raise ConfigError(f"cluster_pseudo_labels: expected a 2-D feature matrix of at least 2 "
                           f"samples, found shape {x.shape}")
     n = x.shape[0]
-    weight = None
-    if groups is not None:
-        groups = np.asarray(groups)
-        if groups.shape != (n,) or not np.issubdtype(groups.dtype, np.integer):
-            raise ConfigError(f"cluster_pseudo_labels groups: expected {n} integer group ids, "
-                              f"found shape {groups.shape} of {groups.dtype}")
-        _, gid, size = np.unique(groups, return_inverse=True, return_counts=True)
-        # 1/|group|, a hair over so that |group| members add up to at least 1 in floats
-        weight = (1.0 + 1e-9) / size[gid]
+    groups, weight = check_groups(groups, n, "cluster_pseudo_labels")
     t0 = time.perf_counter()
     times: dict = {}
     dist = jaccard_distance(x, k1=k1, k2=k2, max_distance=float(eps), use_gpu=use_gpu,
@@ -217,10 +234,7 @@ def cluster_pseudo_labels(feat: np.ndarray, k1: int = DEFAULT_K1, k2: int = DEFA
     if groups is not None:
         dist = _with_group_zeros(dist, groups)
     t1 = time.perf_counter()
-    raw, core = _dbscan(dist, float(eps), int(min_samples), sample_weight=weight)
-    if groups is not None:
-        raw = _one_label_per_group(raw, core, groups)
-    labels = renumber(raw)
+    labels = partition(dist, float(eps), int(min_samples), groups, weight)
     t2 = time.perf_counter()
     num = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
     res = ClusterResult(labels=labels, num_clusters=num,
