@@ -118,6 +118,15 @@ def debias_active(opts) -> bool:
     return any(getattr(opts, f) != getattr(DebiasOptions, f) for f in DEBIAS_FIELDS)
 
 
+def update_stats(res) -> dict:
+    """The numbers of a :class:`DebiasResult`'s ``info`` for a label update's record (k1, k2,
+    the same-camera neighbour shares, the reliability counts); {} for another result."""
+    info = getattr(res, "info", None) or {}
+    return {k: v for k, v in info.items()
+            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            and k != "eps"}
+
+
 def _check_choice(name: str, value, choices) -> None:
     if value not in choices:
         raise ConfigError(f"debiased labels {name}={value!r}: expected one of {list(choices)}")
@@ -344,6 +353,17 @@ def reliable(labels: np.ndarray, tight: np.ndarray, loose: np.ndarray,
 
 # ----------------------------------------------------------------------------- the update
 
+def _cross_camera_pairs(dist, cams: np.ndarray):
+    """``dist`` without its stored pairs of two different samples of one camera."""
+    import scipy.sparse as sp
+
+    coo = dist.tocoo()
+    keep = (cams[coo.row] != cams[coo.col]) | (coo.row == coo.col)
+    out = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=dist.shape)
+    out.sort_indices()
+    return out
+
+
 @dataclass
 class DebiasResult(ClusterResult):
     """A :class:`ClusterResult` with what the debiasing did (``info``: the k1/k2 used, the
@@ -363,12 +383,15 @@ def debiased_labels(feat: np.ndarray, camids, *, groups=None, cam_norm: str = "n
                     eps: float = DEFAULT_EPS, min_samples: int = DEFAULT_MIN_SAMPLES,
                     k_rule: str = "fixed", reliability: bool = False,
                     k_scale: float = K_SCALE, cross_same: int | None = None,
-                    share_k: int = SHARE_K, use_gpu: bool | None = None) -> DebiasResult:
+                    cross_camera_pairs_only: bool = False, share_k: int = SHARE_K,
+                    use_gpu: bool | None = None) -> DebiasResult:
     """Pseudo labels of the rows of ``feat`` (−1 = outlier): DBSCAN(eps, min_samples) on the
     k-reciprocal Jaccard distance, with the camera levers of this module (see its docstring).
     With every lever at its default (none, plain, fixed, False) the labels are exactly
     :func:`reidlab.cluster.pseudo_labels.cluster_pseudo_labels`'s. ``groups``: as there (the
     clips of one tracklet are strong positives, one label per group).
+    ``cross_camera_pairs_only`` (PIRID's ``cross_camera_only``): two samples of one camera are
+    never DBSCAN neighbours (their Jaccard entry is dropped; groups keep their zeros).
 
     ``info`` (also in :meth:`DebiasResult.stats`): ``k1``, ``k2``, ``eps``, ``cam_norm``,
     ``neighbours``, ``k_rule``; ``same_cam_share_raw`` / ``same_cam_share`` — the same-camera
@@ -399,6 +422,8 @@ def debiased_labels(feat: np.ndarray, camids, *, groups=None, cam_norm: str = "n
     gap = RELIABILITY_GAP if reliability else 0.0
     dist = _jaccard_of_lists(x, sim, idx, int(k1), int(k2), 250_000,
                              float(min(1.0, eps + gap)))
+    if cross_camera_pairs_only:
+        dist = _cross_camera_pairs(dist, cams)
     if groups is not None:
         dist = _with_group_zeros(dist, groups)
     t2 = time.perf_counter()

@@ -72,6 +72,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reidlab.cluster.debias import DebiasOptions, debias_kwargs, update_stats
 from reidlab.cluster.refine import LOCAL_CLUSTERINGS
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
@@ -86,7 +87,7 @@ CALR_DOMAIN_LOSSES = ("ce", "prob_ce", "none")
 
 
 @dataclass
-class CALROptions:
+class CALROptions(DebiasOptions):
     intra_camera_epochs: int = option(-1, "epochs of the intra-camera stage before the "
                                       "inter-camera stage; -1: a third of the run (the "
                                       "code: 25 intra + 50 inter)")
@@ -298,7 +299,7 @@ class CALR(Method):
     def update_labels(self, feats: LabelFeatures, epoch: int) -> list[LabelUpdate]:
         import time
 
-        from reidlab.cluster.pseudo_labels import cluster_pseudo_labels
+        from reidlab.cluster.debias import debiased_labels
         from reidlab.cluster.quality import cluster_quality
         from reidlab.cluster.refine import choose_pivots, pivot_scores, refine_by_pivots
 
@@ -338,10 +339,10 @@ class CALR(Method):
             self._reset_memory(feats, slots, current, intra=True)
             return [LabelUpdate(current, {**local_stats, "cluster_time": local_time}, "local")]
 
-        res = cluster_pseudo_labels(feats.feat, k1=o.k1, k2=o.k2, eps=o.eps,
-                                    min_samples=o.min_samples, groups=groups)
+        res = debiased_labels(feats.feat, feats.camids, groups=groups, k1=o.k1, k2=o.k2,
+                              eps=o.eps, min_samples=o.min_samples, **debias_kwargs(o))
         glob = np.asarray(res.labels, np.int64)
-        g_stats = {"cluster_time": float(res.time_s)}
+        g_stats = {"cluster_time": float(res.time_s), **update_stats(res)}
         if res.num_clusters == 0:
             g_stats["note"] = "no global cluster found: nothing to train on this epoch"
         updates = [LabelUpdate(kept_local, {**local_stats, "cluster_time": local_time}, "local"),

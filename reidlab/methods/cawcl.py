@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reidlab.cluster.debias import DebiasOptions, debias_kwargs, update_stats
 from reidlab.data.tracklets import SOURCE, TARGET, Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.camera import CAMERA_LOSSES, camera_loss, uniform_confusion
@@ -49,7 +50,7 @@ from reidlab.models.reid_net import ReIDNet
 
 
 @dataclass
-class CAWCLOptions:
+class CAWCLOptions(DebiasOptions):
     cam_loss: str = option("clc", "camera classifier loss: clc (eq. 4), ce (eq. 3), uniform "
                            "(not in the paper: bounded confusion, PADAL's fix) or none",
                            CAMERA_LOSSES)
@@ -67,7 +68,8 @@ class CAWCLOptions:
     min_samples: int = option(4, "DBSCAN min_samples (SpCL default)")
     clip_positives: bool = option(True, "clips of one tracklet are one cluster (distance 0)")
     camera_centering: bool = option(False, "not in the paper: subtract each camera's mean "
-                                    "feature before clustering (see docs/methods.md)")
+                                    "feature before clustering (the same as cam_norm=center, "
+                                    "kept for earlier runs; see docs/methods.md)")
     temperature: float = option(0.05, "τ of the memory softmax (SpCL default)")
     momentum: float = option(0.2, "μ of the memory update m ← μm + (1−μ)q (SpCL default)")
     cam_hidden: int = option(256, "hidden width of the camera classifier θ_c")
@@ -174,16 +176,18 @@ class CAWCL(Method):
                 for c in range(self.clips)]
 
     def update_labels(self, feats: LabelFeatures, epoch: int) -> LabelUpdate:
-        from reidlab.cluster.pseudo_labels import cluster_pseudo_labels
+        from reidlab.cluster.debias import debiased_labels
 
         o = self.opts
         groups = feats.index if (o.clip_positives and self.clips > 1) else None
-        feat = camera_centred(feats.feat, feats.camids) if o.camera_centering else feats.feat
+        debias = debias_kwargs(o)
+        if o.camera_centering and debias["cam_norm"] == "none":
+            debias["cam_norm"] = "center"
         if o.oracle_labels:  # the machinery with perfect clusters: what pseudo labels cost
             res = oracle_clusters(feats.pids)
         else:
-            res = cluster_pseudo_labels(feat, k1=o.k1, k2=o.k2, eps=o.eps,
-                                        min_samples=o.min_samples, groups=groups)
+            res = debiased_labels(feats.feat, feats.camids, groups=groups, k1=o.k1, k2=o.k2,
+                                  eps=o.eps, min_samples=o.min_samples, **debias)
         n_slots = self.num_target * self.clips
         memfeat = torch.zeros(n_slots, feats.feat.shape[1])
         labels = torch.full((n_slots,), -1, dtype=torch.long)
@@ -193,7 +197,7 @@ class CAWCL(Method):
         self.memory.reset(memfeat, labels)
         self.history.append(labels.clone())
         stats = {"cluster_time": float(res.time_s), "memory_entries": int(
-            res.num_clusters + int((labels < 0).sum()))}
+            res.num_clusters + int((labels < 0).sum())), **update_stats(res)}
         if res.num_clusters == 0:
             stats["note"] = "no cluster found: every instance is its own memory entry"
         return LabelUpdate(labels=np.asarray(res.labels), stats=stats)

@@ -46,6 +46,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from reidlab.cluster.debias import DebiasOptions, debias_kwargs
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.memory import momentum_update
@@ -60,7 +61,7 @@ MEMORY_RULES = ("centroid", "as_printed")
 
 
 @dataclass
-class PIRIDOptions:
+class PIRIDOptions(DebiasOptions):
     intra_epochs: int = option(5, "epochs of intra-camera learning before the prototypes "
                                "(the paper: 5 of 50)")
     inter: bool = option(True, "inter-camera prototype learning (False: PIRID-1, intra only)")
@@ -104,28 +105,27 @@ def memory_update(memory: torch.Tensor, rows: torch.Tensor, feat: torch.Tensor,
 
 def link_prototypes(slots: np.ndarray, camids: np.ndarray, k1: int = 30, k2: int = 6,
                     eps: float = 0.6, min_samples: int = 2,
-                    cross_camera_only: bool = False) -> np.ndarray:
+                    cross_camera_only: bool = False, info: dict | None = None,
+                    **debias) -> np.ndarray:
     """Prototype label of every ID slot (−1: isolated, dropped): DBSCAN on the k-reciprocal
     Jaccard distance of the unit rows of ``slots``. With ``cross_camera_only`` two slots of
-    one camera are never neighbours (DBSCAN can still chain them through another camera)."""
-    from reidlab.cluster.jaccard import jaccard_distance
-    from reidlab.cluster.pseudo_labels import dbscan_labels
+    one camera are never neighbours (DBSCAN can still chain them through another camera).
+    ``debias``: the camera-debiasing keywords of :func:`reidlab.cluster.debias.debiased_labels`
+    (cam_norm, neighbours, k_rule, reliability; their defaults change nothing); ``info``, when
+    given, receives the clustering's numbers (k1, k2, same-camera neighbour shares)."""
+    from reidlab.cluster.debias import debiased_labels, update_stats
 
     x = np.asarray(slots, np.float32)
     n = len(x)
     if n < 2:
         return np.full(n, -1, np.int64)
     k1 = min(int(k1), n - 1)
-    dist = jaccard_distance(x, k1=max(k1, 1), k2=max(min(int(k2), k1), 1),
-                            max_distance=float(eps))
-    if cross_camera_only:
-        coo = dist.tocoo()
-        cam = np.asarray(camids)
-        keep = (cam[coo.row] != cam[coo.col]) | (coo.row == coo.col)
-        import scipy.sparse as sp
-
-        dist = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=dist.shape)
-    return dbscan_labels(dist, eps=float(eps), min_samples=int(min_samples))
+    res = debiased_labels(x, np.asarray(camids), k1=max(k1, 1), k2=max(min(int(k2), k1), 1),
+                          eps=float(eps), min_samples=int(min_samples),
+                          cross_camera_pairs_only=cross_camera_only, **debias)
+    if info is not None:
+        info.update(update_stats(res))
+    return res.labels
 
 
 def link_stats(proto: np.ndarray, slot_pids: np.ndarray, slot_cams: np.ndarray) -> dict:
@@ -213,8 +213,10 @@ class PIRID(Method):
         if self.stage_at(epoch).name != "inter":
             return updates
         mem = self.id_memory.numpy()
+        link_info: dict = {}
         proto = link_prototypes(mem, self.slot_cam.cpu().numpy(), o.k1, o.k2, o.eps,
-                                o.min_samples, o.cross_camera_only)
+                                o.min_samples, o.cross_camera_only, info=link_info,
+                                **debias_kwargs(o))
         self.proto = torch.as_tensor(proto, dtype=torch.long)
         num = int(proto.max()) + 1 if (proto >= 0).any() else 0
         pm = torch.zeros(num, self.dim)
@@ -223,7 +225,7 @@ class PIRID(Method):
             pm.index_add_(0, self.proto[keep], self.id_memory[keep])
         self.proto_memory = F.normalize(pm, dim=1)
         self.history.append(self.proto.clone())
-        stats = link_stats(proto, self.slot_pid, self.slot_cam.cpu().numpy())
+        stats = {**link_stats(proto, self.slot_pid, self.slot_cam.cpu().numpy()), **link_info}
         if num == 0:
             stats["note"] = "no prototype found: the inter-camera losses are off this epoch"
         updates.append(LabelUpdate(labels=proto[slot], stage="prototype", stats=stats))
