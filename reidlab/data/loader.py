@@ -147,6 +147,26 @@ class _FrameReader:
         return None
 
 
+ERASE_AREA = (0.02, 0.4)  # random erasing (Zhong et al. 2020): area fraction of the box
+ERASE_ASPECT = 0.3  # and its aspect ratio h/w in [0.3, 1/0.3]; 100 tries
+
+
+def erase_box(size: tuple[int, int], rng: np.random.Generator, tries: int = 100
+              ) -> tuple[int, int, int, int] | None:
+    """The box ``(y, x, h, w)`` of random erasing in an image of ``size`` (H, W): an area of
+    2–40 % of the image and an aspect ratio h/w in [0.3, 3.33], placed at random; ``None``
+    when no box fits in ``tries`` draws (the code bases' defaults: torchreid, CAP, SpCL)."""
+    height, width = size
+    for _ in range(tries):
+        area = rng.uniform(*ERASE_AREA) * height * width
+        aspect = rng.uniform(ERASE_ASPECT, 1.0 / ERASE_ASPECT)
+        h = int(round(np.sqrt(area * aspect)))
+        w = int(round(np.sqrt(area / aspect)))
+        if 0 < h < height and 0 < w < width:
+            return int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1)), h, w
+    return None
+
+
 class TrainClipDataset(Dataset):
     """Training clips. ``ds[(epoch, t, c)]`` → dict with ``clips`` T×3×H×W, ``camid``, ``pid``,
     ``index`` (= t), ``clip`` (= c), ``domain`` (0 target, 1 source), ``frame_pos`` (T frame
@@ -162,6 +182,7 @@ class TrainClipDataset(Dataset):
         self.size = (int(cfg.height), int(cfg.width))
         self.hflip = bool(getattr(cfg, "hflip", False)) and augment
         self.crop_pad = int(getattr(cfg, "crop_pad", 0)) if augment else 0
+        self.random_erase = float(getattr(cfg, "random_erase", 0.0) or 0.0) if augment else 0.0
         self.mean, self.std = norm_params(input_norm)
         self.reader = _FrameReader(self.size)
 
@@ -186,6 +207,12 @@ class TrainClipDataset(Dataset):
             p = self.crop_pad
             padded = np.pad(frames, ((0, 0), (p, p), (p, p), (0, 0)))
             frames = padded[:, dy:dy + self.size[0], dx:dx + self.size[1]]
+        if self.random_erase > 0 and rng.random() < self.random_erase:
+            box = erase_box(self.size, rng)
+            if box is not None:
+                y, x, h, w = box
+                frames = frames.copy()
+                frames[:, y:y + h, x:x + w] = np.round(self.mean * 255).astype(np.uint8)
         return {
             "clips": to_tensor(frames, self.mean, self.std),
             "camid": tr.camid,
@@ -364,6 +391,9 @@ def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
     """Embed each tracklet as the mean of the embeddings of its clips (see
     ``EvalTrackletDataset``). ``embed_fn`` maps clips B×T×3×H×W to B×D.
 
+    ``embed_fn`` marked ``takes_modality`` gets each clip's modality as a second argument,
+    one marked ``takes_camid`` each clip's camera (a camera-specific BN-neck).
+
     ``tracklets_per_batch`` (default: about ``EVAL_IMAGES_PER_BATCH`` frames per forward pass)
     only changes the speed: in eval mode every clip is embedded on its own. The default keeps
     8 video tracklets per pass and packs 64 one-frame "tracklets" of an image dataset
@@ -398,6 +428,8 @@ def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
             clips = batch["clips"].to(device, non_blocking=True)
             if getattr(embed_fn, "takes_modality", False):  # two-stream models (xmodal_adv)
                 f = embed_fn(clips, batch["modality"].to(device)).float().cpu()
+            elif getattr(embed_fn, "takes_camid", False):  # camera-specific BN (camera_bn)
+                f = embed_fn(clips, batch["camid"][batch["owner"]].to(device)).float().cpu()
             else:
                 f = embed_fn(clips).float().cpu()
         owner = batch["owner"]

@@ -10,8 +10,10 @@
   clustering) are not sampled by any sampler.
 * An epoch is a list of items ``(tracklet, clip)``; a sampler orders them into batches:
   ``random`` (shuffle), ``pk`` (P groups × K items per batch over arbitrary group labels — e.g.
-  camera-local pseudo IDs, since PADAL has no cross-camera IDs) and ``camera`` (every batch holds
-  the same number of items from each camera; small cameras are over-sampled).
+  camera-local pseudo IDs, since PADAL has no cross-camera IDs), ``pk_cam`` (P×K with the K
+  items of a group drawn from as many of its cameras as it has: the camera-mixed sampler of
+  the clustering papers' code bases) and ``camera`` (every batch holds the same number of
+  items from each camera; small cameras are over-sampled).
 
 Randomness comes from ``numpy.random.default_rng([seed, epoch, ...])`` so a resumed run draws
 exactly the same batches and frames as an uninterrupted one, with no generator state to store.
@@ -25,7 +27,7 @@ import numpy as np
 
 from reidlab.errors import ConfigError
 
-SAMPLERS = ("random", "pk", "camera")
+SAMPLERS = ("random", "pk", "pk_cam", "camera")
 CLIP_MODES = ("interleaved", "segments")
 
 
@@ -103,12 +105,39 @@ def random_batches(items: Sequence, batch_size: int, rng: np.random.Generator,
     return batches
 
 
+def camera_mixed_chunks(idx: list[int], cams: Sequence[int], instances: int,
+                        rng: np.random.Generator) -> list[list[int]]:
+    """Cut one group's items ``idx`` (cameras ``cams``, aligned) into chunks of ``instances``
+    items, each drawn from as many different cameras as the group has left: a chunk takes one
+    item from each of the cameras with the most items remaining (ties broken at random), and
+    goes round again only when it has more places than cameras. Items that do not fill a
+    whole chunk are left out, as in :func:`pk_batches`."""
+    by_cam: dict[int, list[int]] = {}
+    for i, c in zip(idx, cams):
+        by_cam.setdefault(int(c), []).append(i)
+    for c in sorted(by_cam):
+        by_cam[c] = [by_cam[c][j] for j in rng.permutation(len(by_cam[c]))]
+    chunks, left = [], len(idx)
+    while left >= instances:
+        chunk: list[int] = []
+        while len(chunk) < instances:
+            avail = sorted(c for c in by_cam if by_cam[c])
+            tie = rng.random(len(avail))
+            order = sorted(range(len(avail)), key=lambda j: (-len(by_cam[avail[j]]), tie[j]))
+            for j in order[: instances - len(chunk)]:
+                chunk.append(by_cam[avail[j]].pop())
+        left -= instances
+        chunks.append(chunk)
+    return chunks
+
+
 def pk_batches(items: Sequence, groups: Sequence[int], batch_size: int, instances: int,
-               rng: np.random.Generator) -> list[list]:
+               rng: np.random.Generator, camids: Sequence[int] | None = None) -> list[list]:
     """P×K batches: P = batch_size // K distinct groups, K items each (torchreid's
     RandomIdentitySampler over arbitrary labels). ``groups[i]`` is the group of ``items[i]``.
     Groups with fewer than K items are filled by drawing with replacement; with fewer than P
-    groups, each batch holds all of them."""
+    groups, each batch holds all of them. With ``camids`` (the camera of each item) the K items
+    of a group come from as many different cameras as it has (:func:`camera_mixed_chunks`)."""
     if instances < 1 or batch_size < instances:
         raise ConfigError(f"P×K sampling needs 1 <= instances ({instances}) <= batch_size "
                           f"({batch_size})")
@@ -121,6 +150,9 @@ def pk_batches(items: Sequence, groups: Sequence[int], batch_size: int, instance
         idx = by_group[g]
         if len(idx) < instances:
             idx = list(idx) + list(rng.choice(idx, instances - len(idx), replace=True))
+        if camids is not None:
+            chunks[g] = camera_mixed_chunks(idx, [camids[i] for i in idx], instances, rng)
+            continue
         idx = [idx[i] for i in rng.permutation(len(idx))]
         chunks[g] = [idx[s:s + instances] for s in range(0, len(idx) - instances + 1, instances)]
     batches = []
@@ -187,6 +219,11 @@ def epoch_batches(sampler: str, num_tracklets: int, clips_per_tracklet: int, bat
         if groups is None:
             raise ValueError("pk sampler needs group labels")
         return pk_batches(items, [groups[t] for t, _ in items], batch_size, instances, rng)
+    if sampler == "pk_cam":
+        if groups is None or camids is None:
+            raise ValueError("pk_cam sampler needs group labels and camera ids")
+        return pk_batches(items, [groups[t] for t, _ in items], batch_size, instances, rng,
+                          camids=[camids[t] for t, _ in items])
     if sampler == "camera":
         if camids is None:
             raise ValueError("camera sampler needs camera ids")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from reidlab.errors import ConfigError
 # importing the modules registers the methods
-from reidlab.methods import calr, cawcl, padal, pirid, supervised, xmodal  # noqa: F401
+from reidlab.methods import calr, cap, cawcl, padal, pirid, supervised, xmodal  # noqa: F401
 from reidlab.methods.base import METHODS, Method, StepOutput, register
 
 
