@@ -19,6 +19,9 @@ _FORMAT_MODULES = {
     "folder": "folder",
     "sysumm01": "sysu",
     "regdb": "regdb",
+    "cuhk03": "cuhk03",
+    "cuhk01": "cuhk01",
+    "viper": "viper",
 }
 
 
