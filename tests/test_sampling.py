@@ -131,3 +131,49 @@ def test_camera_balanced_batches():
 def test_unknown_sampler():
     with pytest.raises(ConfigError, match="unknown sampler"):
         epoch_batches("nope", 4, 1, 2, 0, 0)
+
+
+def test_pk_cam_draws_each_groups_k_items_from_as_many_cameras_as_it_has():
+    from reidlab.data.sampling import camera_mixed_chunks
+
+    # group 0: 3 cameras × 4 tracklets; group 1: 2 cameras (6 + 2); group 2: one camera
+    camids = [0, 1, 2] * 4 + [3] * 6 + [4] * 2 + [5] * 8
+    groups = [0] * 12 + [1] * 8 + [2] * 8
+    n = len(groups)
+    batches = epoch_batches("pk_cam", n, 1, 8, 0, 0, groups=groups, camids=camids, instances=4)
+    assert batches == epoch_batches("pk_cam", n, 1, 8, 0, 0, groups=groups, camids=camids,
+                                    instances=4)
+    seen = 0
+    for b in batches:
+        for g in {groups[t] for t, _ in b}:
+            members = [t for t, _ in b if groups[t] == g]
+            assert len(members) == 4
+            cams = {camids[t] for t in members}
+            assert len(cams) == {0: 3, 1: 2, 2: 1}[g], (g, members)
+            seen += 1
+    assert seen >= 4
+    # plain pk on the same groups does put several of a group's K items in one camera
+    plain = [b for e in range(10) for b in epoch_batches("pk", n, 1, 8, 0, e, groups=groups,
+                                                          camids=camids, instances=4)]
+    assert any(len({camids[t] for t, _ in b if groups[t] == 0}) < 3 for b in plain
+               if any(groups[t] == 0 for t, _ in b))
+    # the chunking itself: every chunk as mixed as the cameras left allow, nothing repeated
+    rng = np.random.default_rng(1)
+    idx = list(range(12))
+    cams = [0] * 6 + [1] * 3 + [2] * 3
+    chunks = camera_mixed_chunks(idx, cams, 3, rng)
+    assert len(chunks) == 4 and len({i for c in chunks for i in c}) == 12
+    # cameras 1 and 2 have 3 items for 4 chunks: each is in 3 chunks, camera 0 in all 4 —
+    # 10 (chunk, camera) pairs, the most there can be
+    assert sorted(len({cams[i] for i in c}) for c in chunks) == [2, 2, 3, 3]
+    with pytest.raises(ValueError, match="camera ids"):
+        epoch_batches("pk_cam", n, 1, 8, 0, 0, groups=groups, instances=4)
+
+
+def test_pk_cam_with_camera_local_groups_is_plain_pk_in_shape():
+    camids = [i % 3 for i in range(18)]
+    groups = [(c, i // 6) for i, c in enumerate(camids)]
+    gid = {g: k for k, g in enumerate(sorted(set(groups)))}
+    groups = [gid[g] for g in groups]
+    for b in epoch_batches("pk_cam", 18, 1, 4, 0, 0, groups=groups, camids=camids, instances=2):
+        assert len(b) == 4 and all(n == 2 for n in Counter(groups[t] for t, _ in b).values())

@@ -107,28 +107,27 @@ def random_batches(items: Sequence, batch_size: int, rng: np.random.Generator,
 
 def camera_mixed_chunks(idx: list[int], cams: Sequence[int], instances: int,
                         rng: np.random.Generator) -> list[list[int]]:
-    """Cut one group's items ``idx`` (cameras ``cams``, aligned) into chunks of ``instances``
-    items, each drawn from as many different cameras as the group has left: a chunk takes one
-    item from each of the cameras with the most items remaining (ties broken at random), and
-    goes round again only when it has more places than cameras. Items that do not fill a
-    whole chunk are left out, as in :func:`pk_batches`."""
+    """Cut one group's items ``idx`` (cameras ``cams``, aligned) into m = len // K chunks of
+    K = ``instances`` items whose cameras are as mixed as the group's cameras allow: the items,
+    listed camera by camera (shuffled inside each camera), are dealt to the m chunks in turn,
+    so a camera with at least m items is in every chunk and a smaller one in as many chunks as
+    it has items, once each. The len − m·K items left over (as in :func:`pk_batches`) come
+    from the largest cameras, which are in every chunk anyway."""
+    m = len(idx) // instances
+    if m == 0:
+        return []
     by_cam: dict[int, list[int]] = {}
     for i, c in zip(idx, cams):
         by_cam.setdefault(int(c), []).append(i)
-    for c in sorted(by_cam):
+    order = list(by_cam)
+    order = [order[j] for j in rng.permutation(len(order))]
+    for c in order:
         by_cam[c] = [by_cam[c][j] for j in rng.permutation(len(by_cam[c]))]
-    chunks, left = [], len(idx)
-    while left >= instances:
-        chunk: list[int] = []
-        while len(chunk) < instances:
-            avail = sorted(c for c in by_cam if by_cam[c])
-            tie = rng.random(len(avail))
-            order = sorted(range(len(avail)), key=lambda j: (-len(by_cam[avail[j]]), tie[j]))
-            for j in order[: instances - len(chunk)]:
-                chunk.append(by_cam[avail[j]].pop())
-        left -= instances
-        chunks.append(chunk)
-    return chunks
+    for _ in range(len(idx) - m * instances):  # drop the surplus from the largest camera
+        by_cam[max(order, key=lambda c: len(by_cam[c]))].pop()
+    seq = [i for c in order for i in by_cam[c]]
+    chunks = [seq[j::m] for j in range(m)]
+    return [chunks[j] for j in rng.permutation(m)]
 
 
 def pk_batches(items: Sequence, groups: Sequence[int], batch_size: int, instances: int,
