@@ -440,3 +440,34 @@ def test_train_cuhk03_new_protocol_cli(tmp_path, capsys):
     assert main(["eval", "--run", str(out)]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["protocol"] == "cuhk03-new-detected" and res["rank1"] == pytest.approx(m["rank1"])
+
+
+def test_eval_splits_averages_the_runs_of_each_split(tmp_path, capsys):
+    from reidlab.cli import main
+    from reidlab.engine.cli_eval import evaluate_run
+    from reidlab.engine.runs import Run
+
+    root = viper_tree(tmp_path / "VIPeR", people=tuple(range(12)))
+    base = tmp_path / "runs_viper"
+    for k in (0, 1):
+        assert main(["train", "--format", "viper", "--dataset", str(root), "--data-opt",
+                     f"split={k}", "--preset", "test", "--epochs", "1", "--out",
+                     str(base / f"split{k}"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--run", str(base), "--splits", "2"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    each = [evaluate_run(Run(base / f"split{k}")) for k in (0, 1)]
+    assert [p["split"] for p in res["per_split"]] == [0, 1]
+    assert [p["rank1"] for p in res["per_split"]] == [e["rank1"] for e in each]
+    assert res["rank1"] == pytest.approx(np.mean([e["rank1"] for e in each]))
+    assert res["mAP_std"] == pytest.approx(np.std([e["mAP"] for e in each], ddof=1))
+    assert res["splits"] == 2 and res["format"] == "viper"
+    assert res["protocol"] == "viper-split-0-single-shot (mean over 2 splits)"
+    # the test people differ between the splits (each run is evaluated on its own split)
+    q = [{t.pid for t in Run(base / f"split{k}").dataset().query} for k in (0, 1)]
+    assert q[0] != q[1]
+    # bad uses: a missing split, one run instead of the folder
+    assert main(["eval", "--run", str(base), "--splits", "3"]) == 2
+    assert "holds no run of split(s) [2] (found splits [0, 1])" in capsys.readouterr().err
+    assert main(["eval", "--run", str(base / "split0"), "--splits", "2"]) == 2
+    assert "is one run; pass the folder" in capsys.readouterr().err
