@@ -13,7 +13,7 @@ default (so the default is exactly today's, paper-faithful clustering):
     the clustered features).
 ``neighbours`` — who may be in a sample's k1 candidate list N(i, k1) of the Jaccard step:
     ``plain``: the k1 nearest (SpCL); ``balanced``: at most ⌈k1/C⌉ from each of the C cameras
-    (the sample's own included), topped up with the nearest of the rest only where a camera
+    (the sample itself not counted), topped up with the nearest of the rest only where a camera
     has fewer samples than its quota; ``cross``: from its own camera only the sample and
     ``cross_same − 1`` nearest (default: the size of its group, i.e. its tracklet's clips; 1
     without groups), the rest from the other cameras. The lists are built by one exact faiss
@@ -204,7 +204,8 @@ def camera_aware_knn(x: np.ndarray, camids, k: int, mode: str = "balanced",
     (:func:`reidlab.cluster.jaccard.jaccard_distance_from_knn`) on unit rows ``x``.
 
     ``plain``: the exact k nearest (:func:`reidlab.cluster.jaccard.knn`). ``balanced``: at
-    most ⌈k/C⌉ from each camera (the k nearest within that quota), the list topped up with the
+    most ⌈k/C⌉ from each camera (the sample itself not counted; the k nearest within these
+    quotas), the list topped up with the
     nearest of the rest only where cameras hold fewer samples than the quota. ``cross``: from
     the sample's own camera only ``cross_same`` (itself included; default the size of its
     group, 1 without groups), the rest from the other cameras (topped up from its own camera
