@@ -18,9 +18,6 @@ fmt = c1.selectbox("layout", names, index=names.index(fmt0) if fmt0 in names els
 root = c2.text_input("dataset folder", value=root0, key="root",
                      help="SynthCams (default) or your own copy of MARS, PRID-2011, iLIDS-VID, "
                           "Market-1501, DukeMTMC-reID, MSMT17 or a folder layout")
-if (fmt, root) != (fmt0, root0):
-    st.session_state["dataset"] = (fmt, root)
-
 data = None
 with ui.guard("could not read the dataset"):
     if not Path(root).expanduser().is_dir():
@@ -29,6 +26,12 @@ with ui.guard("could not read the dataset"):
         else:
             raise FileNotFoundError(f"{root}: no such folder (expected a {fmt} dataset)")
     data = ui.load_dataset(fmt, root)
+# only a dataset that loads becomes the lab's dataset (sidebar, Train, every page)
+if data is not None and (fmt, root) != (fmt0, root0):
+    st.session_state["dataset"] = (fmt, root)
+    st.rerun()  # the sidebar, drawn before this line, names the new dataset
+if data is None and (fmt, root) != (fmt0, root0):
+    st.info(f"The lab keeps using `{root0}` ({fmt0}) until a dataset loads here.")
 
 if data is not None:
     s = data.summary()

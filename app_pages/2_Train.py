@@ -17,7 +17,6 @@ with ui.guard("methods"):
     method_names = sorted(METHODS)
 fmt, root = ui.current_dataset()
 
-
 SHOWN_ABOVE = {"K", "parts", "lam", "adv_loss", "lam_schedule"}  # dedicated widgets
 
 
@@ -27,54 +26,41 @@ def option_widgets(cls) -> dict:
     the defaults."""
     import dataclasses
 
-    values = {}
     fields = [f for f in (dataclasses.fields(cls.Options) if cls.Options is not None else [])
               if f.name not in SHOWN_ABOVE and isinstance(f.default, (bool, int, float, str))]
-    cols = st.columns(4)
-    for i, f in enumerate(fields):
-        col, helptext, key = cols[i % 4], f.metadata.get("help"), f"opt_{cls.name}_{f.name}"
-        choices = f.metadata.get("choices")
-        if choices:
-            v = col.selectbox(f.name, list(choices), index=list(choices).index(f.default),
-                              help=helptext, key=key)
-        elif isinstance(f.default, bool):
-            v = col.checkbox(f.name, f.default, help=helptext, key=key)
-        elif isinstance(f.default, int):
-            v = int(col.number_input(f.name, value=f.default, step=1, help=helptext, key=key))
-        elif isinstance(f.default, float):
-            v = float(col.number_input(f.name, value=f.default, format="%g", help=helptext,
-                                       key=key))
-        else:
-            v = col.text_input(f.name, str(f.default), help=helptext, key=key)
-        if v != f.default:
-            values[f.name] = v
-    return values
+    return ui.field_widgets(fields, {f.name: f.default for f in fields},
+                            key=f"opt_{cls.name}", columns=4)
 
 
-method = st.selectbox("method", method_names,
-                      index=method_names.index("padal_mp") if "padal_mp" in method_names else 0,
-                      help="the Train form below shows this method's own options")
+# the dataset every job of this page trains on: shown, and checked before Start
+st.markdown(f"**dataset:** `{root}` ({fmt}) — pick another on the **Data** page")
+dataset_problem = ui.dataset_problem(fmt, root)
+if dataset_problem:
+    st.error(f"dataset {root} ({fmt}): {dataset_problem} — training cannot start; pick a "
+             "dataset that loads on the Data page")
+
+c = st.columns(2)
+method = c[0].selectbox("method", method_names,
+                        index=method_names.index("padal_mp") if "padal_mp" in method_names else 0,
+                        help="the form below shows this method's own options")
+presets = sorted(PRESETS)
+preset = c[1].selectbox("preset", presets, index=presets.index("quick"), key="train_preset",
+                        help=ui.PRESET_HELP)
 cls = METHODS[method]
 traits = cls.traits()
+base = ui.preset_config(preset, method, root, fmt)  # what the preset and the method give
+est = ui.estimate_seconds(preset, method)
+if est:
+    st.caption(f"A {preset} run of {method} takes about {ui.duration_text(est)} here "
+               f"({ui.estimate_basis(preset, method)}).")
 
 with st.form("train_form"):
-    c = st.columns(2)
-    preset = c[0].selectbox("preset", sorted(PRESETS), index=sorted(PRESETS).index("quick"),
-                            help="test: seconds (tiny CNN); quick: 96×48, ~4 min on a 2-core "
-                                 "CPU; quick128: the quick preset before 2026-12-03 (128×64, "
-                                 "~7.5 min); paper: GPU")
-    backbone = c[1].selectbox("backbone", ["(preset)", "effnet_lite0", "resnet18", "resnet50",
-                                           "tiny"])
-    from reidlab.engine.config import method_config_defaults
-
+    settings = ui.settings_widgets(base, key=f"cfg_{preset}_{method}")
     c = st.columns(4)
-    default_clips = int(method_config_defaults(method).get("clips_per_tracklet", 1))
-    clips = c[0].slider("clips per tracklet", 1, 8, default_clips)
-    epochs = c[1].number_input("epochs (0 = preset)", 0, 500, 0)
     K = lam = parts = adv_loss = lam_schedule = source = None
     if traits["uses_parts"]:
-        K = c[2].slider("K (parts)", 1, 8, 3)
-        parts = c[3].selectbox("part masks (PAM)", ["kmeans", "strict"],
+        K = c[0].slider("K (parts)", 1, 8, 3)
+        parts = c[1].selectbox("part masks (PAM)", ["kmeans", "strict"],
                                help="kmeans: clusters of the feature map ordered by height; "
                                     "strict: K uniform horizontal stripes")
     if traits["uses_lam"]:
@@ -97,20 +83,77 @@ with st.form("train_form"):
         source = st.text_input("source dataset for domain adaptation (optional, MARS layout)",
                                "", help="a labelled dataset trained beside the target, e.g. "
                                "data/synthcams_b (python -m reidlab synth --style b)") or None
-    name = st.text_input("run name", value=f"{method}_K{K}" if K else method, key="run_name",
-                         help="one run per name: submitting an existing name shows that run")
+    name = st.text_input("run name", "", key="run_name",
+                         placeholder="empty: a name from the settings",
+                         help="one run per name: an existing name with the same settings shows "
+                              "that run; with other settings it is refused")
     submitted = st.form_submit_button("Start training", type="primary")
 
 if submitted:
     with ui.guard("could not start the job"):
-        job = jobs.submit(name, root=ui.runs_root(), method=method, preset=preset,
-                          K=K, lam=lam, clips=clips, epochs=epochs or None, parts=parts,
-                          adv_loss=adv_loss, lam_schedule=lam_schedule,
-                          backbone=None if backbone == "(preset)" else backbone,
-                          dataset=root, format=fmt if fmt != "mars" else None,
-                          source=source, **options)
+        if dataset_problem:
+            raise jobs.ConfigError(f"dataset {root} ({fmt}): {dataset_problem}; pick a dataset "
+                                   "that loads on the Data page")
+        method_opts = {k: v for k, v in dict(K=K, parts=parts, lam=lam, adv_loss=adv_loss,
+                                             lam_schedule=lam_schedule, **options).items()
+                       if v is not None}
+        cfg = ui.preset_config(preset, method, root, fmt, source=source,
+                               **settings, **method_opts)
+        name = name.strip() or ui.auto_run_name(cfg, preset)
+        same = ui.check_run_name(name, cfg)  # refuses a name holding other settings
+        if same is not None:
+            st.info(f"run **{name}** already has these settings ({same.state}): it is shown "
+                    "below; leave the name empty (or give another) to train another run")
+            job = same
+        else:
+            job = jobs.submit(name, root=ui.runs_root(), method=method, preset=preset,
+                              dataset=root, format=fmt if fmt != "mars" else None,
+                              source=source, settings=settings, **method_opts)
+            st.toast(f"job {job.name} started")
         st.session_state["watch"] = job.name
-        st.success(f"job **{job.name}**: {job.state} (pid {job.pid})")
+        st.session_state["curves_of"] = job.name  # the curves follow the new run
+
+
+LOSS_COLOURS = ("#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+                "#999933")  # distinct hues: the total loss black, no two blues side by side
+
+
+def loss_figure(steps, name: str):
+    fig = F.loss_curves([{**r, **{f"loss/{k}": v for k, v in (r.get("terms") or {}).items()}}
+                         for r in steps])
+    for i, t in enumerate(fig.data):
+        t.line.color = LOSS_COLOURS[i % len(LOSS_COLOURS)]
+    return fig
+
+
+def metric_figure(evals):
+    """Evaluations as points (they are measured only at some epochs; a line between epoch 0
+    and the last one would invent the values between), on whole-epoch ticks."""
+    fig = F.metric_curves(F.to_percent(evals))
+    fig.update_traces(mode="markers", marker=dict(size=10))
+    last = max([int(e.get("epoch") or 0) for e in evals] + [1])
+    fig.update_xaxes(title="epoch", tickformat="d", tickmode="linear", tick0=0,
+                     dtick=max(1, -(-last // 10)), range=[-0.5, last + 0.5])
+    return fig
+
+
+def job_line(j) -> str:
+    """Details of a job's run (preset, backbone, size, epochs, dataset, seed, wall time), and
+    elapsed time with an estimate of what is left for a running job."""
+    d = {}
+    if j.run_dir is not None and (j.run_dir / "config.json").is_file():
+        from reidlab.engine.runs import Run
+
+        with ui.guard():
+            d = ui.run_details(Run(j.run_dir))
+    text = ui.details_text(d, wall=not j.active) if d else ""
+    if j.state == "running":
+        el, eta = j.elapsed(), j.eta()
+        text += (" · " if text else "") + f"running {ui.duration_text(el)}"
+        text += f", about {ui.duration_text(eta)} left" if eta is not None else ""
+    elif j.state == "queued":
+        text = text or "queued: starts when the jobs before it end"
+    return text
 
 
 def job_panel() -> None:
@@ -122,8 +165,13 @@ def job_panel() -> None:
     for j in all_jobs[:12]:
         c = st.columns([3, 4, 1])
         c[0].markdown(f"**{j.name}** · {j.state}")
+        line = job_line(j)
+        if line:
+            c[0].caption(line)
         c[1].progress(j.progress if j.state != "finished" else 1.0,
-                      text=(j.message or j.state)[:80])
+                      text=(j.message or j.state)[:80] if j.state != "failed" else "failed")
+        if j.state == "failed":  # the one-line cause, in the list (the log is below it)
+            c[1].markdown(f":red[**failed:** {j.message}]")
         if j.active and c[2].button("Cancel", key=f"cancel_{j.name}"):
             jobs.cancel(j.name, root=ui.runs_root(), grace_s=2.0)
             st.rerun()
@@ -132,8 +180,9 @@ def job_panel() -> None:
                 st.code(j.log_tail(30) or "(empty log)")
     names = [j.name for j in all_jobs]
     watch = st.session_state.get("watch")
-    pick = st.selectbox("curves of", names, index=names.index(watch) if watch in names else 0,
-                        key="curves_of")
+    if st.session_state.get("curves_of") not in names:
+        st.session_state["curves_of"] = watch if watch in names else names[0]
+    pick = st.selectbox("curves of", names, key="curves_of")
     from reidlab.engine.runs import Run
 
     run_dir = ui.runs_root() / pick
@@ -144,15 +193,13 @@ def job_panel() -> None:
         c = st.columns(2)
         with c[0]:
             if steps:
-                ui.show_figure(F.loss_curves([{**r, **{f"loss/{k}": v for k, v in
-                                                      (r.get("terms") or {}).items()}}
-                                             for r in steps]), f"loss_{pick}", downloads=False,
+                ui.show_figure(loss_figure(steps, pick), f"loss_{pick}", downloads=False,
                                key=f"loss_chart_{pick}")
             else:
                 st.caption("no losses logged yet")
         with c[1]:
             if evals:
-                ui.show_figure(F.metric_curves(F.to_percent(evals)), f"metrics_{pick}", downloads=False,
+                ui.show_figure(metric_figure(evals), f"metrics_{pick}", downloads=False,
                                key=f"metric_chart_{pick}")
             else:
                 st.caption("no evaluation yet")

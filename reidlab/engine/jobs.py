@@ -52,10 +52,28 @@ class Job:
     progress: float = 0.0
     message: str = ""
     run_dir: Path | None = None
+    started: float | None = None  # when training started (status.json), unix time
+    updated: float | None = None  # the last status update (status.json), unix time
 
     @property
     def active(self) -> bool:
         return self.state in ("queued", "starting", "running")
+
+    def elapsed(self, now: float | None = None) -> float | None:
+        """Seconds since the job started (until its last status update once it ended)."""
+        start = self.started or (self.submitted if self.state != "queued" else None)
+        if start is None:
+            return None
+        end = (now or time.time()) if self.active else (self.updated or now or time.time())
+        return max(0.0, end - start)
+
+    def eta(self, now: float | None = None) -> float | None:
+        """Seconds left for a running job, from its elapsed time and progress (None before
+        2 % progress, where the estimate means nothing, and for a job that is not running)."""
+        el = self.elapsed(now)
+        if self.state != "running" or el is None or self.progress < 0.02:
+            return None
+        return el * (1.0 - self.progress) / self.progress
 
     def log_tail(self, n: int = 20) -> str:
         """The last ``n`` lines of the job's log (empty when none)."""
@@ -90,11 +108,13 @@ def _run_dir(name: str, root: Path) -> Path:
 
 
 def train_argv(out: str | Path, *, method: str, preset: str | None = None,
-               runs: str | Path | None = None, **options) -> list[str]:
+               runs: str | Path | None = None, settings: dict | None = None,
+               **options) -> list[str]:
     """argv (after the interpreter) of ``python -m reidlab train``; ``options`` are the CLI
-    flags (K, lam, clips, epochs, backbone, dataset, ...); None values are left out. ``runs``
-    is the runs folder ``out`` lies in (``--runs``, read like ``out``, from the job's working
-    directory)."""
+    flags (K, lam, clips, epochs, backbone, dataset, ...); None values are left out.
+    ``settings``: ``TrainConfig`` fields by name (what the app's Train form sets), written as
+    each field's own flag (:func:`setting_flags`). ``runs`` is the runs folder ``out`` lies in
+    (``--runs``, read like ``out``, from the job's working directory)."""
     argv = ["-m", "reidlab", "train", "--method", method]
     if runs is not None:
         argv += ["--runs", str(runs)]
@@ -104,7 +124,31 @@ def train_argv(out: str | Path, *, method: str, preset: str | None = None,
         if v is None:
             continue
         argv += [f"--{k.replace('_', '-')}", str(v)]
+    argv += setting_flags(settings or {})
     return argv + ["--out", str(out)]
+
+
+def setting_flags(settings: dict) -> list[str]:
+    """CLI flags of ``TrainConfig`` fields ``{name: value}``, from the schema (each field's
+    flag; a boolean as ``--name`` / ``--no-name``); an unknown field is a ConfigError."""
+    import dataclasses
+
+    from reidlab.engine.config import TrainConfig
+    from reidlab.schema import flag_of
+
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    out: list[str] = []
+    for k, v in settings.items():
+        if k not in fields:
+            raise ConfigError(f"setting {k!r}: not a training setting (TrainConfig field)")
+        if v is None:
+            continue
+        flag = flag_of(fields[k])
+        if isinstance(v, bool):
+            out.append(flag if v else "--no-" + flag[2:])
+        else:
+            out += [flag, str(v)]
+    return out
 
 
 def _pid_start_time(pid: int) -> str | None:
@@ -190,10 +234,31 @@ def job_state(name: str, root: str | Path | None = None) -> Job | None:
         state = "failed"
     msg = status.get("message", "")
     if state == "failed" and st not in TERMINAL:
-        msg = msg or "the training process ended without finishing (see job.log)"
+        cause = failure_cause(run / "job.log")
+        msg = cause or msg or "the training process ended without finishing (see job.log)"
+    num = lambda v: float(v) if isinstance(v, (int, float)) else None  # noqa: E731
     return Job(name, state, info.get("argv", []), info.get("pid"), info.get("submitted"),
                float(status.get("progress", 1.0 if state == "finished" else 0.0) or 0.0),
-               msg, run)
+               msg, run, num(status.get("started")), num(status.get("updated")))
+
+
+def failure_cause(log: Path) -> str:
+    """The one-line cause of a job that died before writing its own status: the CLI's
+    ``error: ...`` line, else the last ``SomeError: ...`` line of a traceback in ``job.log``
+    (empty when the log says neither)."""
+    try:
+        lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    for ln in reversed(lines):
+        if ln.startswith("error: "):
+            return ln[len("error: "):]
+    for ln in reversed(lines):
+        head = ln.split(":", 1)[0]
+        if ":" in ln and head.replace(".", "").isidentifier() and \
+                head.rsplit(".", 1)[-1].endswith(("Error", "Exception")):
+            return ln
+    return ""
 
 
 def list_jobs(root: str | Path | None = None) -> list[Job]:
@@ -275,6 +340,54 @@ def cancel(name: str, *, root: str | Path | None = None, grace_s: float = 5.0) -
         _write_json(run / "status.json", {**status, "state": "cancelled",
                                           "message": "cancelled from the app"})
     return job_state(name, root)
+
+
+# --------------------------------------------------------------------------- delete / archive
+
+ARCHIVE_DIR = "_archive"
+
+
+def remove_run(path: str | Path, *, root: str | Path | None = None,
+               archive: bool = False) -> Path | None:
+    """Delete the run folder ``path`` (a run directly in the runs folder ``root`` or one level
+    down, in a sweep folder), or with ``archive=True`` move it to
+    ``<root>/_archive/<time>/[sweep/]<name>`` (not listed by any page; move it back to restore
+    it). A path outside the runs folder, the runs folder itself, a folder that is no run, and
+    a run whose job is still queued or running are refused with a :class:`ConfigError`; nothing
+    else is touched. Returns the archive folder (None when deleted)."""
+    import shutil
+
+    from reidlab.engine.runs import CONFIG, confine
+
+    root = runs_root(root)
+    run = confine(path, root)  # RunStoreError for anything outside the runs folder
+    rel = Path(os.path.relpath(os.path.abspath(run), os.path.abspath(root)))
+    if ".." in rel.parts or rel.parts[0] in (QUEUE_DIR, ARCHIVE_DIR) or len(rel.parts) > 2 \
+            or not (run / CONFIG).is_file():
+        raise ConfigError(f"{run}: not a run folder of {root} (expected <runs>/NAME or "
+                          "<runs>/SWEEP/NAME with a config.json)")
+    with _locked(root):
+        job = job_state(rel.parts[-1], root) if len(rel.parts) == 1 else None
+        from reidlab.engine.runs import live_writer
+
+        if (job is not None and job.active) or live_writer(run) is not None:
+            raise ConfigError(f"{run}: a job is still training it; cancel it first")
+        for q in _queued_files(root, rel.parts[-1]) if len(rel.parts) == 1 else []:
+            q.unlink(missing_ok=True)
+        if not archive:
+            if run.is_symlink():
+                run.unlink()  # a link to a run listed elsewhere: only the link goes
+            else:
+                shutil.rmtree(run)
+            return None
+        dest = root / ARCHIVE_DIR / time.strftime("%Y%m%d-%H%M%S") / rel
+        n = 1
+        while dest.exists():
+            n += 1
+            dest = dest.with_name(f"{rel.name}.{n}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(run, dest)
+        return dest
 
 
 # --------------------------------------------------------------------------- queue

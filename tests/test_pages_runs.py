@@ -1,0 +1,317 @@
+"""The run pages (Home, Data, Train, Ablations, Export) and the job list under Streamlit's
+AppTest, on a tiny SynthCams and run stores written here: runs of different settings are
+never averaged or shown as identical rows, a run name holding other settings is refused, a bad
+dataset never reaches a job, and runs can be deleted or archived inside the runs folder only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from reidlab.eval.features import FeatureSet
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / name), default_timeout=TIMEOUT)
+
+
+def no_errors(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def charts(at) -> list[dict]:
+    import base64
+
+    def decode(obj):
+        if isinstance(obj, dict):
+            if "bdata" in obj and "dtype" in obj:
+                a = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
+                return a.reshape([int(s) for s in str(obj["shape"]).split(",")]) \
+                    if "shape" in obj else a
+            return {k: decode(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [decode(v) for v in obj]
+        return obj
+
+    return [decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
+
+
+def chart_titled(at, text: str) -> dict:
+    for c in charts(at):
+        t = c["layout"].get("title", {})
+        t = t.get("text", "") if isinstance(t, dict) else str(t)
+        if text in (t or ""):
+            return c
+    raise AssertionError(f"no chart titled {text!r}")
+
+
+def texts(at) -> str:
+    """Every markdown, caption, info, warning and error text of the page, joined."""
+    return "\n".join(str(e.value) for kind in ("markdown", "caption", "info", "warning",
+                                                "error", "success", "toast")
+                     for e in at.get(kind))
+
+
+def write_run(runs: Path, name: str, data_root: Path, *, rank1: float, mAP: float,
+              preset: str = "test", seed: int = 0, wall_s: float = 12.0, state="finished",
+              **settings) -> Path:
+    """A finished run store (config, status with wall time, final metrics, features) of the
+    given settings, with the given final rank-1 and mAP (fractions)."""
+    from reidlab.engine.config import make_config
+
+    out = runs / name
+    cfg = make_config(preset, dataset=str(data_root), seed=seed, **settings)
+    (out / "features").mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    q, g = rng.normal(size=(6, 4)).astype(np.float32), rng.normal(size=(9, 4)).astype(np.float32)
+    FeatureSet(q, g, np.arange(6) % 3, np.arange(9) % 3, np.zeros(6, int), np.ones(9, int),
+               np.arange(6), np.arange(9)).save(out / "features" / "final.npz")
+    now = time.time()
+    (out / "config.json").write_text(json.dumps({
+        "config": cfg.to_dict(), "created": now,
+        "dataset": {"format": "mars", "root": str(data_root), "options": {},
+                    "name": "synthcams", "num_cameras": 3}}))
+    (out / "status.json").write_text(json.dumps({
+        "state": state, "progress": 1.0, "started": now - wall_s, "updated": now}))
+    recs = [{"kind": "step", "epoch": 1, "step": s, "loss": 1.0 / (s + 1),
+             "terms": {"id": 0.5, "adv": 0.2, "adv_part": 0.1}} for s in range(4)]
+    recs += [{"kind": "eval", "which": "initial", "epoch": 0, "rank1": 0.01, "mAP": 0.01},
+             {"kind": "eval", "which": "final", "epoch": cfg.epochs, "rank1": rank1,
+              "rank5": rank1, "mAP": mAP, "mINP": mAP / 2}]
+    (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return out
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    from reidlab.data.synthcams import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("pages_data") / "synth"
+    generate(root, SynthConfig(ids=8, cameras=3, frames=3, height=32, width=16,
+                               distractors=0, workers=1))
+    return root
+
+
+@pytest.fixture
+def lab(data_root, tmp_path, monkeypatch):
+    """An empty runs folder of its own per test (and the tiny dataset)."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setenv("REIDLAB_DATA", str(data_root))
+    monkeypatch.setenv("REIDLAB_RUNS", str(runs))
+    monkeypatch.chdir(ROOT)
+    return {"data": data_root, "runs": runs}
+
+
+# --------------------------------------------------------------------------- Train
+
+def set_form(at, **values):
+    """Set Train-form widgets by label."""
+    for label, v in values.items():
+        w = next(w for kind in ("selectbox", "number_input", "text_input", "checkbox",
+                                "slider", "select_slider")
+                 for w in at.get(kind) if w.label == label)
+        w.set_value(v)
+    return at
+
+
+def start(at):
+    next(b for b in at.button if b.label == "Start training").click().run()
+    return at
+
+
+def test_train_form_shows_and_checks_the_dataset(lab):
+    from reidlab.engine import jobs
+
+    at = page("app_pages/2_Train.py").run()
+    no_errors(at)
+    assert str(lab["data"]) in texts(at)  # the form says what it trains on
+    at = page("app_pages/2_Train.py")
+    at.session_state["dataset"] = ("mars", "/nonexistent/folder")
+    at.run()
+    assert any("/nonexistent/folder" in e.value for e in at.error)
+    start(at)
+    assert jobs.list_jobs(lab["runs"]) == []  # nothing started
+    assert not any(p.name != ".jobs.lock" for p in lab["runs"].iterdir())
+
+
+def test_train_settings_come_from_the_schema(lab):
+    """Every general setting of the form is a TrainConfig field with its help and choices;
+    the preset's values are the defaults; a changed one reaches the job's argv."""
+    import dataclasses
+
+    from reidlab.engine import jobs
+    from reidlab.engine.config import TrainConfig, make_config
+    from reidlab.schema import choices_of
+
+    at = page("app_pages/2_Train.py").run()
+    no_errors(at)
+    set_form(at, preset="test").run()
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    backbone = next(s for s in at.selectbox if s.label == "backbone")
+    assert list(backbone.options) == list(choices_of(fields["backbone"]))
+    assert backbone.value == make_config("test").backbone == "tiny"
+    sampler = next(s for s in at.selectbox if s.label == "sampler")
+    assert list(sampler.options) == list(choices_of(fields["sampler"]))
+    assert sampler.help == fields["sampler"].metadata["help"]
+    height = next(n for n in at.number_input if n.label.startswith("height"))
+    assert height.value == make_config("test").height
+    set_form(at, epochs=1, sampler="pk")
+    at.text_input(key="run_name").set_value("schema_job")
+    start(at)
+    no_errors(at)
+    argv = jobs.job_state("schema_job", lab["runs"]).argv
+    assert argv[argv.index("--epochs") + 1] == "1" and argv[argv.index("--sampler") + 1] == "pk"
+    assert "--backbone" not in argv  # the preset's own value is not repeated
+    jobs.cancel("schema_job", root=lab["runs"], grace_s=1.0)
+
+
+def write_job(runs: Path, name: str, *, pid=None, log: str = "", status: dict | None = None):
+    """A job's files as the app writes them (job.json; job.log; status.json if given)."""
+    from reidlab.engine import jobs
+
+    d = runs / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "job.json").write_text(json.dumps({
+        "name": name, "pid": pid or 2**22 - 11, "start": jobs._pid_start_time(pid) if pid
+        else "1", "argv": ["-m", "reidlab", "train", "--out", str(d)],
+        "submitted": time.time() - 100}))
+    (d / "job.log").write_text(log)
+    if status is not None:
+        (d / "status.json").write_text(json.dumps(status))
+    return d
+
+
+def test_job_list_shows_the_cause_details_and_time_left(lab):
+    import os
+
+    write_job(lab["runs"], "died", log="using the dataset\nerror: /x/y: expected a MARS "
+              "dataset folder, found no such folder\n")
+    d = write_run(lab["runs"], "ran", lab["data"], rank1=0.5, mAP=0.4, method="padal_mp",
+                  K=2, wall_s=75)
+    write_job(lab["runs"], "ran")
+    now = time.time()
+    write_job(lab["runs"], "busy", pid=os.getpid(),
+              status={"state": "running", "progress": 0.25, "started": now - 60,
+                      "updated": now, "message": "epoch 1/2"})
+    at = page("app_pages/2_Train.py").run()
+    no_errors(at)
+    shown = texts(at)
+    # the failed job's one-line cause in the list, not only in its collapsed log
+    assert "/x/y: expected a MARS dataset folder, found no such folder" in shown
+    # a finished job's run details: preset, backbone, size, epochs, dataset, seed, wall time
+    assert "test · tiny 32×16 · 2 ep · synth · seed 0 · 75 s" in shown, shown
+    # a running job: elapsed and the time left from its progress (60 s for 25 %: 180 s)
+    import re
+
+    line = next(c.value for c in at.caption if "running" in c.value and "left" in c.value)
+    el, left = re.search(r"running (\d+) s, about ([\d.]+) min left", line).groups()
+    assert 60 <= int(el) < 90 and abs(float(left) - 3 * int(el) / 60) <= 0.1
+    assert d.is_dir()
+
+
+def test_curves_follow_the_new_run_and_no_stale_starting_box(lab):
+    from reidlab.engine import jobs
+
+    write_run(lab["runs"], "old", lab["data"], rank1=0.5, mAP=0.4, method="padal_mp", K=2)
+    write_job(lab["runs"], "old")
+    at = page("app_pages/2_Train.py").run()
+    assert at.selectbox(key="curves_of").value == "old"
+    set_form(at, preset="test").run()
+    set_form(at, epochs=1)
+    at.text_input(key="run_name").set_value("new_job")
+    start(at)
+    no_errors(at)
+    try:
+        assert at.selectbox(key="curves_of").value == "new_job"
+        # the start is said once (a toast), not in a box that keeps saying "starting"
+        assert not any("starting" in str(e.value) for kind in ("success", "info")
+                       for e in at.get(kind))
+    finally:
+        jobs.cancel("new_job", root=lab["runs"], grace_s=1.0)
+
+
+def test_evaluation_chart_has_points_on_whole_epochs_and_distinct_loss_colours(lab):
+    write_run(lab["runs"], "curves", lab["data"], rank1=0.5, mAP=0.4, method="padal_mp", K=2)
+    write_job(lab["runs"], "curves")
+    at = page("app_pages/2_Train.py").run()
+    no_errors(at)
+    ev = chart_titled(at, "Evaluation")
+    assert all(t["mode"] == "markers" for t in ev["data"])  # no line invented between evals
+    assert ev["layout"]["xaxis"]["tickformat"] == "d" and ev["layout"]["xaxis"]["dtick"] >= 1
+    loss = chart_titled(at, "Training losses")
+    colours = [t["line"]["color"] for t in loss["data"]]
+    assert len(colours) == 4 and len(set(colours)) == 4
+
+    def rgb(h):
+        return np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)], float)
+
+    # no two terms near-identical and none faint on white (the old yellow: luminance 219)
+    assert min(np.linalg.norm(rgb(a) - rgb(b)) for i, a in enumerate(colours)
+               for b in colours[i + 1:]) > 70
+    assert all(rgb(c) @ [0.2126, 0.7152, 0.0722] < 180 for c in colours)
+
+
+def test_a_run_name_with_other_settings_is_refused(lab):
+    """Start with other settings under an existing run name never reports success: a one-line
+    refusal naming the differing settings; an empty name trains under a new name."""
+    from reidlab.engine import jobs
+
+    write_run(lab["runs"], "taken", lab["data"], rank1=0.5, mAP=0.4, method="padal_mp", K=3)
+    write_job(lab["runs"], "taken")
+    at = page("app_pages/2_Train.py").run()
+    set_form(at, preset="test").run()
+    set_form(at, epochs=1)
+    at.text_input(key="run_name").set_value("taken")
+    start(at)
+    err = [e.value for e in at.error]
+    assert len(err) == 1 and "taken" in err[0] and "epochs 2 (stored) → 1 (asked)" in err[0]
+    assert "\n" not in err[0]
+    assert not any("finished" in str(s.value) for s in at.success)
+    assert jobs.job_state("taken", lab["runs"]).argv[-1].endswith("taken")  # untouched
+    # the same settings under that name: shown as that run, nothing started
+    at = page("app_pages/2_Train.py").run()
+    set_form(at, preset="test")
+    at.text_input(key="run_name").set_value("taken")
+    start(at)
+    no_errors(at)
+    assert any("already has these settings" in i.value for i in at.info)
+    # an empty name: a new name from the settings
+    at = page("app_pages/2_Train.py").run()
+    set_form(at, preset="test").run()
+    set_form(at, epochs=1)
+    start(at)
+    no_errors(at)
+    names = {j.name for j in jobs.list_jobs(lab["runs"])}
+    new = names - {"taken"}
+    try:
+        assert new == {"padal_mp_K3_test"}, names
+    finally:
+        for n in new:
+            jobs.cancel(n, root=lab["runs"], grace_s=1.0)
+
+
+# --------------------------------------------------------------------------- Data
+
+def test_a_bad_folder_typed_on_data_is_not_kept(lab):
+    """A folder that does not load stays on the Data page: the session's dataset (what the
+    sidebar, Train, Home and every page read) is still the last one that loaded."""
+    at = page("app_pages/1_Data.py").run()
+    no_errors(at)
+    at.text_input(key="root").set_value("/nonexistent/folder").run()
+    assert any("/nonexistent/folder" in e.value for e in at.error)
+    assert "dataset" not in at.session_state or \
+        at.session_state["dataset"][1] == str(lab["data"])
+    sidebar = "\n".join(c.value for c in at.sidebar.caption)
+    assert str(lab["data"]) in sidebar and "/nonexistent" not in sidebar
