@@ -30,6 +30,7 @@ from benchlib import RESULTS, describe, git_rev, stamp
 from reidlab.analysis.domain_gap import camera_probe, pooled  # noqa: E402
 from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
+from reidlab.engine.settings import diff_line, settings_diff  # noqa: E402
 from reidlab.engine.trainer import train  # noqa: E402
 
 ROWS = {
@@ -64,10 +65,16 @@ def parse_set(items: list[str]) -> dict:
 def run_row(name: str, over: dict, args, seed: int) -> dict:
     out = Path(args.out) / (name if seed == 0 else f"{name}_s{seed}")
     done = Run(out).status().get("state") == "finished" if out.exists() else False
-    if not done:
-        params = dict(dataset=args.dataset, seed=seed, epochs=args.epochs, lam=args.lam,
-                      **args.overrides)
-        cfg = make_config(args.preset, **{**params, **over})
+    params = dict(dataset=args.dataset, seed=seed, epochs=args.epochs, lam=args.lam,
+                  **args.overrides)
+    cfg = make_config(args.preset, **{**params, **over})
+    if done:  # a finished run is this row only when its settings are the row's
+        diff = settings_diff(Run(out).config, cfg)
+        if diff:
+            raise SystemExit(f"{out}: expected a run with this row's settings, found one "
+                             f"trained with others ({diff_line(diff)}); delete the folder or "
+                             "choose another --out")
+    else:
         train(cfg, out, resume=(out / "checkpoint.pt").is_file())
     run = Run(out)
     final = run.final_metrics()

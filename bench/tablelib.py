@@ -5,7 +5,6 @@ arguments, finished runs reused and unfinished ones resumed, rows appended acros
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -54,26 +53,13 @@ def parse_common(ap: argparse.ArgumentParser, argv, known_rows) -> argparse.Name
     return args
 
 
-# Settings that do not change what a run computes: a finished run that differs only in these
-# is the same row.
-REUSE_IGNORES = ("device", "num_workers", "log_every", "preset", "amp", "decode_on_device")
-
-
 def settings_differ(run: Run, cfg) -> dict:
     """{setting: (stored, wanted)} where the run in ``run`` was trained with other settings than
-    ``cfg`` (method options compared as their declared types)."""
-    from reidlab.methods import METHODS
+    ``cfg`` (``reidlab.engine.settings``: the seed and where/how fast a run computes do not
+    count)."""
+    from reidlab.engine.settings import settings_diff
 
-    have, want = run.train_config().to_dict(), cfg.to_dict()
-    cls = METHODS.get(want.get("method"))
-    for d in (have, want):
-        if cls is not None and d.get("method") == want.get("method"):
-            opts = cls.parse_options(d.get("options") or {})
-            d["options"] = {} if opts is None else dataclasses.asdict(opts)
-        for k in REUSE_IGNORES:
-            d.pop(k, None)
-    return {k: (have.get(k), want.get(k)) for k in sorted(set(have) | set(want))
-            if have.get(k) != want.get(k)}
+    return settings_diff(run.config, cfg)
 
 
 def train_or_reuse(out: Path, make_cfg: Callable) -> Run:
@@ -87,9 +73,11 @@ def train_or_reuse(out: Path, make_cfg: Callable) -> Run:
     if out.exists() and Run(out).status().get("state") == "finished":
         diff = settings_differ(Run(out), cfg)
         if diff:
+            from reidlab.engine.settings import diff_line
+
             raise SystemExit(f"{out}: expected a run with this row's settings, found one "
-                             f"trained with others {diff}; delete the folder or choose "
-                             "another --out")
+                             f"trained with others ({diff_line(diff)}); delete the folder or "
+                             "choose another --out")
         return Run(out)
     train(cfg, out, resume=(out / "checkpoint.pt").is_file())
     return Run(out)

@@ -22,11 +22,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("reidlab.engine.cli_eval", "evaluate a run (CMC/mAP/mINP, per camera pair) as JSON"),
     "sweep": ("reidlab.engine.cli_sweep", "train a series of runs over one hyper-parameter"),
     "export": ("reidlab.viz.cli_export", "export a run's figures and tables for a paper"),
+    "gap": ("reidlab.analysis.gap", "a dataset's camera gap: same-camera neighbour share, "
+            "cross-camera same-identity share, camera probe"),
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line naming the command and the flag (``--help`` shows the
+    rest), exit status 2; sub-command parsers are of this class too."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m reidlab",
         description="reidlab: camera-aware person re-identification lab",
     )
@@ -42,7 +52,10 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # a usage error (one line, printed) or --help
+        return int(e.code or 0)
     if args.command is None:
         parser.print_help()
         return 0

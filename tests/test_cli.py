@@ -15,6 +15,7 @@ from tiny_mars import write_tiny_mars  # noqa: E402
 from reidlab.engine.config import flat_config  # noqa: E402
 from reidlab.cli import main  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
+from reidlab.errors import ConfigError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,9 +78,14 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 def test_bad_inputs_in_process(tiny, tmp_path, capsys):
     assert main(["eval", "--run", str(tmp_path / "missing")]) == 2
     assert "config.json" in capsys.readouterr().err
-    assert main(["train", "--dataset", str(tiny), "--preset", "test", "--method", "nope",
-                 "--out", str(tmp_path / "x"), "--no-progress"]) == 2
-    assert "unknown method" in capsys.readouterr().err
+    for bad in (["--method", "nope"], ["--format", "foo"], ["--sampler", "q"],
+                ["--epochs", "x"], ["--method", "padal_mp", "--K", "x"]):
+        assert main(["train", "--dataset", str(tiny), "--preset", "test", *bad,
+                     "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        assert bad[-2] in err or bad[-2].lstrip("-") in err, err  # names the flag
+        assert not (tmp_path / "x").exists()  # refused before anything is written
     # an existing run is not silently overwritten
     out = tmp_path / "y"
     assert main(["train", "--dataset", str(tiny), "--preset", "test", "--epochs", "1",
@@ -101,9 +107,43 @@ def test_sweep_writes_summary(tiny, tmp_path, capsys):
         assert run.config["config"]["options"]["K"] == int(r["K"])
         assert float(r["mAP"]) == run.final_metrics()["mAP"]
     md = (base / "summary.md").read_text()
-    assert "| K | run | status |" in md and md.count("finished") == 2
+    assert "| K | seed | run | status |" in md and md.count("finished") == 2
     assert main(["sweep", "--param", "bogus", "--values", "1", "--dataset", str(tiny),
                  "--base-out", str(base)]) == 2
+    # the same sweep with other settings into the same folder: refused, naming the setting,
+    # and the finished runs are neither kept as if they were these settings nor retrained
+    mtime = (base / "K=1" / "metrics.jsonl").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["sweep", "--param", "K", "--values", "1,2", "--dataset", str(tiny),
+                 "--method", "padal_mp", "--preset", "test", "--epochs", "2",
+                 "--base-out", str(base), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and "epochs 1" in err and "2" in err
+    assert (base / "K=1" / "metrics.jsonl").stat().st_mtime_ns == mtime
+    # the same settings again: kept (not retrained)
+    assert main(["sweep", "--param", "K", "--values", "1", "--dataset", str(tiny),
+                 "--method", "padal_mp", "--preset", "test", "--epochs", "1",
+                 "--base-out", str(base), "--no-progress"]) == 0
+    assert (base / "K=1" / "metrics.jsonl").stat().st_mtime_ns == mtime
+
+
+def test_sweep_seeds_and_values_typed(tiny, tmp_path):
+    from reidlab.engine.cli_sweep import parse_values
+
+    assert parse_values("clips", "1,2") == ("clips_per_tracklet", [1, 2])
+    assert parse_values("lam", "0,0.5", "padal_mp") == ("lam", [0.0, 0.5])
+    assert parse_values("hflip", "on,off") == ("hflip", [True, False])
+    with pytest.raises(ConfigError, match="sampler"):
+        parse_values("sampler", "random,nope")
+    base = tmp_path / "seeds"
+    assert main(["sweep", "--param", "lam", "--values", "0.5", "--seeds", "0,1",
+                 "--dataset", str(tiny), "--method", "padal_m", "--preset", "test", "--epochs",
+                 "1", "--base-out", str(base), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(base / "summary.csv")))
+    assert [(r["lam"], r["seed"]) for r in rows] == [("0.5", "0"), ("0.5", "1")]
+    runs = [Run(r["run"]) for r in rows]
+    assert runs[0].fingerprint() == runs[1].fingerprint()  # seeds of one setting
+    assert [r.train_config().seed for r in runs] == [0, 1]
 
 
 def test_study_flags_reach_the_stored_config(tiny, tmp_path):
@@ -121,6 +161,6 @@ def test_study_flags_reach_the_stored_config(tiny, tmp_path):
 
 @pytest.mark.parametrize("groups", ["1", "a,b", "0,1", ";"])
 def test_bad_partial_domains_are_refused(groups, capsys):
-    with pytest.raises(SystemExit):
-        main(["train", "--partial-domains", groups, "--out", "x"])
-    assert "camera groups" in capsys.readouterr().err
+    assert main(["train", "--partial-domains", groups, "--out", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "camera groups" in err and len(err.strip().splitlines()) == 1

@@ -6,57 +6,128 @@ Presets fill in sizes for a use case; explicit arguments override them.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from reidlab.errors import ConfigError
+from reidlab.schema import coerce, option
+
+
+def _formats():
+    from reidlab.data import dataset_names
+
+    return dataset_names()
+
+
+def _samplers():
+    from reidlab.data.sampling import SAMPLERS
+
+    return SAMPLERS
+
+
+def _clip_modes():
+    from reidlab.data.sampling import CLIP_MODES
+
+    return CLIP_MODES
+
+
+def _backbones():
+    from reidlab.models.backbones import BACKBONE_NAMES
+
+    return BACKBONE_NAMES
+
+
+def _methods():
+    from reidlab.methods import METHODS
+
+    return sorted(METHODS)
+
+
+def _presets():
+    return sorted(PRESETS)
 
 
 @dataclass
 class TrainConfig:
+    """Every training setting, declared once: the CLI flags of ``reidlab train``/``sweep``,
+    the app's Train form, the sweep's ``--param`` and the reading of KEY=VALUE strings are
+    generated from these fields (their help, choices and flag names)."""
+
     # data
-    dataset: str = "data/synthcams"  # dataset root folder
-    dataset_format: str = "mars"  # a name from reidlab.data.dataset_names()
-    dataset_options: dict = field(default_factory=dict)  # e.g. {"protocol": "official"}
-    height: int = 128
-    width: int = 64
-    clips_per_tracklet: int = 1  # N clips drawn per tracklet per epoch
-    clip_mode: str = "interleaved"  # interleaved (each clip spans the tracklet) | segments
-    frames_per_clip: int = 4  # frames sampled from equal chunks of the tracklet
-    batch_size: int = 32  # clips per batch
-    num_workers: int = 0
-    sampler: str = "random"  # random | pk (P groups x num_instances) | camera (balanced)
-    num_instances: int = 4  # items per group in a P×K batch (the K of P×K; PAM parts: K)
-    hflip: bool = True  # random horizontal flip (one decision per clip)
-    crop_pad: int = 0  # random crop after zero padding by this many pixels (0: off)
-    eval_frames: int = 0  # frames per tracklet at feature extraction (0: all), evenly spaced
+    dataset: str = option("data/synthcams", "dataset root folder (default: SynthCams at "
+                          "data/synthcams, generated on first use)", form=False)
+    dataset_format: str = option("mars", "dataset layout (docs/datasets.md)", _formats,
+                                 flag="--format")
+    dataset_options: dict = option({}, "reader options, e.g. sysumm01: mode=indoor shots=10; "
+                                   "regdb: trial=3 direction=t2v; prid2011: split=2",
+                                   flag="--data-opt", form=False)
+    height: int = option(128, "input height in pixels")
+    width: int = option(64, "input width in pixels")
+    clips_per_tracklet: int = option(1, "clips drawn per tracklet per epoch", flag="--clips")
+    clip_mode: str = option("interleaved", "how the clips of a tracklet differ: interleaved "
+                            "(each spans the tracklet) or segments (successive parts, CAWCL)",
+                            _clip_modes)
+    frames_per_clip: int = option(4, "frames per clip, sampled from equal chunks of the "
+                                  "tracklet", flag="--frames")
+    batch_size: int = option(32, "clips per batch")
+    num_workers: int = option(0, "data-loading processes", flag="--workers", form=False)
+    sampler: str = option("random", "batch sampler: random, pk (P groups × num_instances) or "
+                          "camera (balanced)", _samplers)
+    num_instances: int = option(4, "the K of P×K sampling: items per group in a batch (PAM "
+                                "parts: --K)")
+    hflip: bool = option(True, "random horizontal flip (one decision per clip)")
+    crop_pad: int = option(0, "random crop after zero padding by this many pixels (0: off)")
+    random_erase: float = option(0.0, "random erasing probability per clip (one box on all "
+                                 "its frames, 2-40 % of the area, mean-value fill; 0: off)")
+    eval_frames: int = option(0, "frames per tracklet for features, evenly spaced (0: all)")
     # unsupervised domain adaptation: a labelled source dataset trained beside the target
-    source: str | None = None  # source dataset root (None: no source)
-    source_format: str = "mars"
-    source_options: dict = field(default_factory=dict)
+    source: str | None = option(None, "domain adaptation: a labelled source dataset folder "
+                                "trained beside the target (cawcl)", form=False)
+    source_format: str = option("mars", "layout of --source", _formats)
+    source_options: dict = option({}, "reader options of --source", flag="--source-opt",
+                                  form=False)
     # model
-    method: str = "padal_id"
-    options: dict = field(default_factory=dict)  # the method's own options (its Options class)
-    backbone: str = "effnet_lite0"  # effnet_lite0 | resnet18 | resnet50 | tiny
-    pretrained: bool = True  # ImageNet weights (packaged for effnet_lite0)
-    last_stride: int = 1  # 1 keeps more rows in X (8x4 at 128x64 for resnet/effnet)
-    freeze_stages: int = 0  # first N (0-3) backbone pieces frozen: no gradient, fixed BN stats
+    method: str = option("padal_id", "the method (docs/methods.md)", _methods)
+    options: dict = option({}, "the method's own options (its Options class)", flag="--opt",
+                           form=False)
+    backbone: str = option("effnet_lite0", "backbone network", _backbones)
+    pretrained: bool = option(True, "ImageNet weights (--no-pretrained: random "
+                              "initialisation)")
+    last_stride: int = option(1, "stride of the backbone's last stage (1 keeps 8×4 maps at "
+                              "128×64)", (1, 2))
+    freeze_stages: int = option(0, "freeze the backbone's first N stages (ImageNet weights "
+                                "and BatchNorm statistics kept; a faster step on CPU)",
+                                (0, 1, 2, 3))
+    camera_bn: bool = option(False, "camera-specific BN-neck: per-camera statistics in "
+                             "training and at test time (each camera's own, from its test "
+                             "clips); methods: cap")
     # optimisation
-    epochs: int = 10
-    lr: float = 3.5e-4
-    weight_decay: float = 5e-4
-    lr_step: int = 40  # epochs between lr decays
-    lr_gamma: float = 0.1
-    warmup_epochs: int = 0  # linear learning-rate warm-up over the first epochs (0: none)
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    amp: bool = True  # mixed precision when on CUDA
-    eval_bf16: bool = False  # CPU feature extraction under bfloat16 autocast (docs/training.md)
-    channels_last: bool = True  # NHWC weights and maps: 2-3x faster convolutions on CPU
-    decode_on_device: bool = False  # feature extraction decodes JPEG frames on the GPU (nvJPEG)
-    eval_every: int = 0  # epochs between evaluations (0: only at the end)
-    steps_per_epoch: int = 0  # at most this many batches per epoch (0: all); a step-matched budget
-    log_every: int = 1  # steps between metrics.jsonl step records
-    preset: str | None = None
+    epochs: int = option(10, "training epochs")
+    lr: float = option(3.5e-4, "learning rate (Adam)")
+    weight_decay: float = option(5e-4, "weight decay")
+    lr_step: int = option(40, "epochs between learning-rate decays")
+    lr_gamma: float = option(0.1, "learning-rate decay factor")
+    warmup_epochs: int = option(0, "linear learning-rate warm-up over the first epochs "
+                                "(0: none)")
+    seed: int = option(0, "random seed (runs that differ only in it are seeds of one row)")
+    device: str = option("auto", "where to train", ("auto", "cpu", "cuda"), form=False)
+    amp: bool = option(True, "mixed precision when on CUDA", form=False)
+    eval_bf16: bool = option(False, "CPU feature extraction (evaluations, label updates) "
+                             "under bfloat16 autocast: faster on CPUs with AVX-512-BF16/AMX, "
+                             "features within a cosine of 0.997 of float32 (on in the quick "
+                             "preset; skipped with a warning on CPUs without native bfloat16)")
+    channels_last: bool = option(True, "NHWC weights and maps (2-3× faster convolutions on "
+                                 "CPU)", form=False)
+    decode_on_device: bool = option(False, "feature extraction decodes JPEG frames on the GPU "
+                                    "(torchvision nvJPEG) instead of in the data-loading "
+                                    "processes (no effect on CPU)", form=False)
+    eval_every: int = option(0, "epochs between evaluations (0: only at the end)")
+    steps_per_epoch: int = option(0, "at most this many batches per epoch (0: all): matches "
+                                  "the step budget of settings whose epochs differ in length")
+    log_every: int = option(1, "steps between metrics.jsonl step records", form=False)
+    preset: str | None = option(None, "quick (CPU, ~4 min on SynthCams: 96×48, bf16 "
+                                "extraction), quick128 (the quick preset before 2026-12-03: "
+                                "128×64), paper (ResNet-50 224×112, for GPUs), test (tiny)",
+                                _presets, form=False)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -165,6 +236,9 @@ def make_config(preset: str | None = None, **overrides) -> TrainConfig:
     for key in [k for k in explicit if k not in names and option_field(method, k) is not None]:
         options[key] = explicit.pop(key)  # e.g. make_config(method="padal_mp", K=3)
     values.update(explicit)
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for k in [k for k in values if k in fields and k != "options"]:
+        values[k] = coerce("setting", fields[k], values[k])  # types and choices, here
     values["options"] = options
     cfg = TrainConfig.from_dict(values)
     from reidlab.methods import METHODS

@@ -48,6 +48,7 @@ from torch import nn
 
 from reidlab.data.tracklets import TARGET, Tracklet
 from reidlab.errors import ConfigError
+from reidlab.schema import coerce, option  # noqa: F401  (option: the methods' field helper)
 
 
 @dataclass
@@ -92,59 +93,8 @@ class LabelUpdate:
     stage: str = "global"
 
 
-def option(default, help: str, choices=None):
-    """A field of an ``Options`` dataclass: its default, a help text (CLI ``--help``, the
-    app's tooltip) and, for a fixed set of values, ``choices``."""
-    meta = {"help": help}
-    if choices:
-        meta["choices"] = tuple(choices)
-    return field(default=default, metadata=meta)
-
-
 def option_fields(options_cls) -> list[dataclasses.Field]:
     return list(dataclasses.fields(options_cls)) if options_cls is not None else []
-
-
-def _check_type(cls_name: str, f: dataclasses.Field, value):
-    """``value`` converted to the field's declared type, or a ConfigError naming the option."""
-    tp = f.type if not isinstance(f.type, str) else eval(f.type, vars(typing), {})  # noqa: S307
-    allowed = typing.get_args(tp) if isinstance(tp, types.UnionType) or \
-        typing.get_origin(tp) is typing.Union else (tp,)
-    if value is None and type(None) in allowed:
-        return None
-    choices = f.metadata.get("choices")
-    for t in allowed:
-        if t is type(None):
-            continue
-        try:
-            if t is bool:
-                if isinstance(value, str):
-                    if value.lower() in ("1", "true", "yes", "on"):
-                        value = True
-                    elif value.lower() in ("0", "false", "no", "off"):
-                        value = False
-                    else:
-                        continue
-                if not isinstance(value, (bool, np.bool_)):
-                    continue
-                v = bool(value)
-            elif t is int:
-                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                    continue
-                v = int(value)
-            elif t is float:
-                v = float(value)
-            elif t is str:
-                v = str(value)
-            else:
-                v = value
-        except (TypeError, ValueError):
-            continue
-        if choices and v not in choices:
-            raise ConfigError(f"{cls_name} option {f.name}={value!r}: expected one of "
-                              f"{list(choices)}")
-        return v
-    raise ConfigError(f"{cls_name} option {f.name}={value!r}: expected {tp}")
 
 
 class Method(nn.Module):
@@ -196,7 +146,7 @@ class Method(nn.Module):
         if unknown:
             raise ConfigError(f"unknown {cls.name} options {unknown}; expected a subset of "
                               f"{sorted(fields)}")
-        values = {k: _check_type(cls.name, fields[k], v) for k, v in options.items()}
+        values = {k: coerce(f"{cls.name} option", fields[k], v) for k, v in options.items()}
         opts = cls.Options(**values)
         check = getattr(opts, "validate", None)
         if check is not None:

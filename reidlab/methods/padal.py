@@ -42,6 +42,19 @@ from reidlab.models.pam import PartAdversary
 from reidlab.models.reid_net import ReIDNet
 
 
+def camera_groups(text: str) -> list[list[int]]:
+    """``"1,2,3;4,5,6"`` (1-based cameras, ';' between discriminators) → [[0,1,2],[3,4,5]]."""
+    try:
+        groups = [[int(c) - 1 for c in part.split(",") if c.strip()]
+                  for part in text.split(";") if part.strip()]
+    except ValueError:
+        groups = []
+    if not groups or any(len(g) < 2 or min(g) < 0 for g in groups):
+        raise ValueError(f"expected camera groups like '1,2,3;4,5,6' (1-based, >= 2 cameras "
+                         f"each), got {text!r}")
+    return groups
+
+
 @dataclass
 class PadalOptions:
     """PADAL's options (``cfg.options``; CLI ``--K``, ``--lam``, …)."""
@@ -55,7 +68,9 @@ class PadalOptions:
     parts: str = option("kmeans", "PAM part masks: kmeans of the feature map, or strict stripes",
                       ("kmeans", "strict"))
     partial_domains: list[list[int]] | None = option(
-        None, "partial-domain study: camera groups (0-based), one discriminator each")
+        None, "partial-domain study (padal_m/padal_mp): one discriminator per camera group; "
+        "on the command line 1-based, e.g. '1,2,3;4,5,6'; stored 0-based",
+        parse=lambda text: camera_groups(text))
     fragment_rate: float = option(0.0, "ID-fragment study: fraction of tracklets split in two")
     label_smoothing: float = option(0.0, "label smoothing of the per-camera ID loss")
     disc_hidden: int = option(256, "hidden width of the global camera discriminators")
