@@ -93,6 +93,10 @@ class Camera:
     bg_shift: float = 12.0  # largest per-tracklet shift of the background texture (pixels at 128 rows)
     thermal: bool = False  # an infrared camera: renders temperature, one channel replicated
     nir: bool = False  # a near-infrared camera (SYSU-MM01's night cameras): NIR reflectance
+    # the camera-gap knob's scene part (SynthConfig.gap): the background drawn is
+    # scene_mix × this camera's scene + (1 − scene_mix) × scene_ref's (the shared scene)
+    scene_mix: float = 1.0
+    scene_ref: "Camera | None" = None
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,16 @@ def camera_background(cam: Camera, h: int, w: int, shift: tuple[float, float]) -
     gy, gx = cam.gradient
     img *= (1.0 + gy * (yy - 0.5) + gx * (xx - 0.5))[..., None]
     return img.astype(np.float32)
+
+
+def scene_background(cam: Camera, h: int, w: int, shift: tuple[float, float]) -> np.ndarray:
+    """The background a tracklet of ``cam`` is drawn on: its scene, blended with
+    ``cam.scene_ref``'s by the camera-gap knob's scene part (``scene_mix`` < 1)."""
+    bg = camera_background(cam, h, w, shift)
+    if cam.scene_ref is not None and cam.scene_mix < 1.0:
+        ref = camera_background(cam.scene_ref, h, w, shift)
+        bg = np.float32(cam.scene_mix) * bg + np.float32(1.0 - cam.scene_mix) * ref
+    return bg
 
 
 def _texture_b(cam: Camera, py: np.ndarray, px: np.ndarray, h: int, w: int, sy: float, sx: float) -> np.ndarray:
@@ -646,7 +660,7 @@ def render_tracklet(spec: TrackletSpec) -> list[np.ndarray]:
     cam, p = spec.camera, spec.person
     h, w = spec.height, spec.width
     shift = (float(rng.uniform(0, cam.bg_shift)), float(rng.uniform(0, cam.bg_shift)))
-    bg = camera_background(cam, h, w, shift)
+    bg = scene_background(cam, h, w, shift)
     if cam.thermal:
         p, bg = thermal_person(p), thermal_background(bg)
     elif cam.nir:

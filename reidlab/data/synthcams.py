@@ -43,6 +43,19 @@ NIR reflectance (partly its luminance, partly a fixed function of its colour;
 :func:`reidlab.data.synth_render.nir_person`), so identity survives without colour. Same people,
 cameras and tracklets as the thermal one; ``ensure_infrared(kind="nir")`` or ``reidlab synth
 --infrared --infrared-kind nir`` writes it to ``data/synthcams_nir``.
+
+``SynthConfig.gap`` (in [0, 1]) is one knob for the whole camera gap: 1 (the default) is the
+SynthCams above, frame for frame; 0 gives every camera the same scene, imaging, viewpoint habit
+and framing, so that only the person (and per-tracklet chance) tells tracklets apart. Its four
+parts (``GAP_PARTS``) can be set apart with ``gap_parts`` ("background=1,imaging=0"):
+*background* — the scene drawn is a blend of the camera's own and camera 1's (the shared scene),
+and the occlusion rate and occluder colour move to the cameras' common values; *imaging* — the
+colour cast, gain, contrast, gamma, saturation, resolution loss, blur, noise and haze move to a
+neutral camera (multiplied with the older ``domain_gap``, which scales the same things);
+*viewpoint* — the probability of a camera's usual viewpoint moves from 0.85 to 0.25 (no habit);
+*framing* — person size and position in the frame move to the cameras' mean. Every random draw
+is made as at gap 1 and the values are then moved, so a gap level changes the cameras and
+nothing else (same people, tracklets, viewpoints' random stream and file names).
 """
 
 from __future__ import annotations
@@ -79,6 +92,7 @@ NIR_ROOT = "data/synthcams_nir"
 INFRARED_KINDS = ("thermal", "nir")
 INFRARED_ROOTS = {"thermal": INFRARED_ROOT, "nir": NIR_ROOT}  # default folder of each kind
 INFRARED_CAMS = (3, 6)  # 1-based, as SYSU-MM01's cam3 and cam6
+GAP_PARTS = ("background", "imaging", "viewpoint", "framing")  # SynthConfig.gap's parts
 STYLES = ("a", "b")
 # random streams per style: (plan generator key, per-tracklet generator key). numpy's SeedSequence
 # pads entropy with zeros, so the keys must differ in a non-trailing position: [seed, 0] and
@@ -143,9 +157,12 @@ CALIBRATION_B: dict[str, tuple[float, float] | float] = {
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """What to generate. ``domain_gap`` scales how far each camera's imaging departs from a
-    neutral camera (colour cast, gain, contrast, gamma, saturation, resolution, blur, noise);
-    backgrounds, viewpoint habits and framing always differ per camera."""
+    """What to generate. ``gap`` (0..1) is the whole camera gap: 1 = today's cameras, 0 = every
+    camera the same scene, imaging, viewpoint habit and framing; ``gap_parts``
+    ("background=1,imaging=0.5", parts of ``GAP_PARTS``) sets parts apart from ``gap`` (see the
+    module docstring). ``domain_gap`` (older) scales how far each camera's imaging departs from
+    a neutral camera (colour cast, gain, contrast, gamma, saturation, resolution, blur, noise);
+    the imaging part's level multiplies it."""
 
     ids: int = 200
     cameras: int = 6
@@ -161,8 +178,36 @@ class SynthConfig:
     style: str = "a"  # "a": the default domain; "b": the second domain (indoor/airport-like)
     infrared: bool = False  # cam3, cam6 thermal; SYSU-MM01 layout (see the module docstring)
     infrared_kind: str = "thermal"  # with infrared: "thermal" or "nir" (near-infrared) cam3, cam6
+    gap: float = 1.0  # the camera gap, 0 (none) .. 1 (the default SynthCams)
+    gap_parts: str = ""  # per-part levels overriding gap: "background=1,imaging=0"
+
+    def part_levels(self) -> dict[str, float]:
+        """The level (0..1) of each camera-gap part (``GAP_PARTS``): ``gap`` unless
+        ``gap_parts`` names it. ConfigError for a bad value."""
+        try:
+            gap = float(self.gap)
+        except (TypeError, ValueError):
+            gap = float("nan")
+        if not 0.0 <= gap <= 1.0:
+            raise ConfigError(f"gap={self.gap!r}: expected a number in [0, 1] (0 = no camera gap, "
+                              "1 = the default SynthCams)")
+        levels = dict.fromkeys(GAP_PARTS, gap)
+        for item in filter(None, (x.strip() for x in str(self.gap_parts or "").split(","))):
+            part, sep, value = item.partition("=")
+            part = part.strip()
+            try:
+                level = float(value) if sep else float("nan")
+            except ValueError:
+                level = float("nan")
+            if part not in GAP_PARTS or not 0.0 <= level <= 1.0:
+                raise ConfigError(f"gap_parts={self.gap_parts!r}: expected PART=LEVEL[,PART=LEVEL...] "
+                                  f"with PART one of {', '.join(GAP_PARTS)} and LEVEL in [0, 1], "
+                                  f"got {item!r}")
+            levels[part] = level
+        return levels
 
     def validate(self) -> None:
+        self.part_levels()
         if self.style not in STYLES:
             raise ConfigError(f"style={self.style!r}: expected one of {', '.join(map(repr, STYLES))} "
                               "(a = the default SynthCams domain, b = the second domain for adaptation)")
@@ -200,6 +245,11 @@ class SynthConfig:
             d.pop("infrared")
         if d["infrared_kind"] == "thermal":  # likewise
             d.pop("infrared_kind")
+        d.pop("gap")
+        d.pop("gap_parts")
+        levels = self.part_levels()
+        if any(v != 1.0 for v in levels.values()):  # gap 1 predates the knob: identity unchanged
+            d["gap_levels"] = levels  # the effective levels: equal datasets, equal identities
         d["format_version"] = FORMAT_VERSION
         return d
 
@@ -313,15 +363,19 @@ def _imaging_spreads(K: dict, spread: Callable[[float, float], np.ndarray]) -> d
 
 
 def _camera_imaging(K: dict, pipe: dict, i: int, cast_angle: float, cast_strength: float,
-                    dominant_view: str, gap: float, haze_tint: tuple[float, float, float]) -> dict:
+                    dominant_view: str, gap: float, haze_tint: tuple[float, float, float],
+                    view_level: float = 1.0) -> dict:
     """Camera ``i``'s imaging keywords of ``R.Camera`` (no random draws): colour-cast gains,
     tone curve, resolution, blur, noise, occlusion, view habit and the haze offset, tinted per
-    channel by the style's ``haze_tint``."""
+    channel by the style's ``haze_tint``. ``view_level`` (the camera-gap knob's viewpoint part)
+    moves the usual view's probability from ``K["dominant_view"]`` (1) to 1/4 (0: no habit)."""
     s = cast_strength * gap
     gains = tuple(float(pipe["illum"][i] ** gap * (1.0 + s * np.cos(cast_angle - k * 2 * np.pi
                                                                      / 3))) for k in range(3))
-    vp = np.full(4, (1.0 - K["dominant_view"]) / 3)
-    vp[R.VIEWS.index(dominant_view)] = K["dominant_view"]
+    dom = K["dominant_view"] if view_level == 1.0 else \
+        0.25 + (K["dominant_view"] - 0.25) * view_level
+    vp = np.full(4, (1.0 - dom) / 3)
+    vp[R.VIEWS.index(dominant_view)] = dom
     return {
         "view_probs": tuple(float(x) for x in vp),
         "gains": gains,
@@ -334,15 +388,66 @@ def _camera_imaging(K: dict, pipe: dict, i: int, cast_angle: float, cast_strengt
     }
 
 
-def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: str = "a") -> list[R.Camera]:
+def _apply_levels(cams: list[R.Camera], levels: dict[str, float], K: dict,
+                  offset_y_mid: float) -> list[R.Camera]:
+    """The camera-gap knob's background and framing parts on cameras drawn at full gap (the
+    imaging and viewpoint parts act in ``_camera_imaging``). Background level b: each camera's
+    scene is drawn blended with camera 1's (``scene_mix`` = b; camera 1's is the shared scene),
+    its occlusion rate moves to the middle of ``K["occlusion"]`` and its occluder colour to
+    camera 1's. Framing level f: person scale, horizontal and vertical offset move to the middle
+    of their ranges. Level 1 returns the cameras untouched."""
+    b, f = levels["background"], levels["framing"]
+    if b == 1.0 and f == 1.0:
+        return cams
+    ref = cams[0]
+    occ_mid = (K["occlusion"][0] + K["occlusion"][1]) / 2
+    scale_mid = (K["scale"][0] + K["scale"][1]) / 2
+    out = []
+    for c in cams:
+        kw: dict = {}
+        if b < 1.0:
+            kw.update(occlusion_prob=float(occ_mid + (c.occlusion_prob - occ_mid) * b),
+                      occluder_color=tuple(float(r + (x - r) * b) for x, r in
+                                           zip(c.occluder_color, ref.occluder_color)))
+            if c.index != ref.index:
+                kw.update(scene_mix=float(b), scene_ref=ref)
+        if f < 1.0:
+            kw.update(scale=float(scale_mid + (c.scale - scale_mid) * f),
+                      offset_x=float(c.offset_x * f),
+                      offset_y=float(offset_y_mid + (c.offset_y - offset_y_mid) * f))
+        out.append(dataclasses.replace(c, **kw))
+    return out
+
+
+def _full_levels(levels: dict[str, float] | None) -> dict[str, float]:
+    return {**dict.fromkeys(GAP_PARTS, 1.0), **(levels or {})}
+
+
+def camera_record(cam: R.Camera) -> dict:
+    """A camera as the completion marker stores it: the camera-gap knob's scene fields only
+    where they act (so a gap-1 marker is byte for byte the one written before the knob)."""
+    d = asdict(cam)
+    if cam.scene_ref is None and cam.scene_mix == 1.0:
+        d.pop("scene_ref")
+        d.pop("scene_mix")
+    else:
+        d["scene_ref"] = None if cam.scene_ref is None else cam.scene_ref.index
+    return d
+
+
+def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: str = "a",
+                   levels: dict[str, float] | None = None) -> list[R.Camera]:
     """``n`` camera domains spread over the space of scenes and imaging pipelines.
 
     Each property is spread evenly over the cameras (then shuffled) so that no two cameras
-    look alike, whatever the seed. ``gap`` scales the imaging departures from neutral.
-    ``style`` "b" draws the indoor/airport-like cameras of ``CALIBRATION_B``.
+    look alike, whatever the seed. ``gap`` (``SynthConfig.domain_gap``) scales the imaging
+    departures from neutral. ``levels``: the camera-gap knob's part levels
+    (``SynthConfig.part_levels()``; default all 1 = no change). ``style`` "b" draws the
+    indoor/airport-like cameras of ``CALIBRATION_B``.
     """
+    levels = _full_levels(levels)
     if style == "b":
-        return sample_cameras_b(n, rng, gap)
+        return sample_cameras_b(n, rng, gap, levels)
 
     K = CALIBRATION
 
@@ -364,7 +469,8 @@ def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: st
     for i in range(n):
         hb = float(bg_hues[i])
         imaging = _camera_imaging(K, pipe, i, float(cast_angle[i]), float(cast_strength[i]),
-                                  dominant[i], gap, (0.9, 1.0, 1.1))
+                                  dominant[i], gap * levels["imaging"], (0.9, 1.0, 1.1),
+                                  levels["viewpoint"])
         cams.append(
             R.Camera(
                 index=i,
@@ -384,11 +490,13 @@ def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: st
                 bg_shift=float(K["bg_shift"]),
             )
         )
-    return cams
+    return _apply_levels(cams, levels, K, 0.0)
 
 
-def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0) -> list[R.Camera]:
+def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0,
+                     levels: dict[str, float] | None = None) -> list[R.Camera]:
     """Style-b cameras (see ``CALIBRATION_B``), spread over the cameras like style a's."""
+    levels = _full_levels(levels)
     K = CALIBRATION_B
 
     def spread(lo: float, hi: float) -> np.ndarray:
@@ -410,7 +518,8 @@ def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0) -> list
     for i in range(n):
         hb = float(bg_hues[i])
         imaging = _camera_imaging(K, pipe, i, float(cast_angle[i]), float(cast_strength[i]),
-                                  dominant[i], gap, (1.05, 1.0, 0.9))
+                                  dominant[i], gap * levels["imaging"], (1.05, 1.0, 0.9),
+                                  levels["viewpoint"])
         tex = textures[i % len(textures)]
         if tex == "signage":  # a saturated sign colour: yellow, blue, green or red
             c2 = R.hsv(float(rng.choice([0.14, 0.6, 0.38, 0.0])), rng.uniform(0.6, 0.9), rng.uniform(0.5, 0.9))
@@ -440,7 +549,7 @@ def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0) -> list
                 bg_shift=float(K["bg_shift"]),
             )
         )
-    return cams
+    return _apply_levels(cams, levels, K, sum(K["offset_y"]) / 2)
 
 
 def choose_queries(tracks_by_cam: dict[int, int], rng: np.random.Generator) -> list[int]:
@@ -468,7 +577,7 @@ def plan(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord], list[int]
     cfg.validate()
     plan_key, track_key = STREAMS[cfg.style]
     rng = np.random.default_rng([cfg.seed, plan_key])
-    cams = sample_cameras(cfg.cameras, rng, cfg.domain_gap, cfg.style)
+    cams = sample_cameras(cfg.cameras, rng, cfg.domain_gap, cfg.style, cfg.part_levels())
     pids = rng.permutation(np.arange(1, cfg.ids + 1))
     n_train = cfg.ids // 2
     split_of = {int(p): ("train" if i < n_train else "test") for i, p in enumerate(pids)}
@@ -528,7 +637,7 @@ def plan_infrared(cfg: SynthConfig) -> tuple[list[R.Camera], list[TrackRecord]]:
     cfg.validate()
     plan_key, track_key = STREAMS["ir"]
     rng = np.random.default_rng([cfg.seed, plan_key])
-    cams = sample_cameras(cfg.cameras, rng, cfg.domain_gap, cfg.style)
+    cams = sample_cameras(cfg.cameras, rng, cfg.domain_gap, cfg.style, cfg.part_levels())
     kind = {"thermal": {"thermal": True}, "nir": {"nir": True}}[cfg.infrared_kind]
     cams = [dataclasses.replace(c, **kind) if c.index + 1 in INFRARED_CAMS else c for c in cams]
     pids = [int(p) for p in rng.permutation(np.arange(1, cfg.ids + 1))]
@@ -672,7 +781,7 @@ def generate_infrared(out: Path, cfg: SynthConfig, progress: Progress | None = N
     counts.update(tracklets=len(records), frames=sum(len(r.names) for r in records),
                   infrared_frames=sum(len(r.names) for r in records if r.cam in INFRARED_CAMS))
     marker = {"config": cfg.identity(), "counts": counts, "layout": "sysumm01",
-              "cameras": [asdict(c) for c in cams]}
+              "cameras": [camera_record(c) for c in cams]}
     (out / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
     return out
 
@@ -717,7 +826,7 @@ def generate(out: str | Path, cfg: SynthConfig = SynthConfig(), progress: Progre
     marker = {
         "config": cfg.identity(),
         "counts": counts,
-        "cameras": [asdict(c) for c in cams],
+        "cameras": [camera_record(c) for c in cams],
     }
     (out / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
     return out
@@ -789,6 +898,12 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     p.add_argument("--distractors", type=int, default=d.distractors, help="pid-0 gallery tracklets (default %(default)s)")
     p.add_argument("--domain-gap", type=float, default=d.domain_gap, help="camera imaging gap scale (default %(default)s)")
+    p.add_argument("--gap", type=float, default=d.gap,
+                   help="the whole camera gap, 0 (every camera the same scene, imaging, viewpoint "
+                        "habit and framing) .. 1 (the default SynthCams) (default %(default)s)")
+    p.add_argument("--gap-parts", default=d.gap_parts, metavar="PART=LEVEL[,...]",
+                   help=f"levels of single parts of the camera gap, overriding --gap; parts: "
+                        f"{', '.join(GAP_PARTS)} (e.g. background=1,imaging=0)")
     p.add_argument("--workers", type=int, default=d.workers, help="processes (default %(default)s)")
     p.add_argument("--infrared", action="store_true",
                    help="the infrared ↔ colour SynthCams: cam3, cam6 thermal, written in the "
@@ -804,7 +919,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = SynthConfig(ids=args.ids, cameras=args.cameras, frames=args.frames, height=args.height,
                       width=args.width, seed=args.seed, distractors=args.distractors,
                       domain_gap=args.domain_gap, workers=args.workers, style=args.style,
-                      infrared=args.infrared, infrared_kind=args.infrared_kind)
+                      infrared=args.infrared, infrared_kind=args.infrared_kind,
+                      gap=args.gap, gap_parts=args.gap_parts)
     if cfg.infrared:
         cfg = dataclasses.replace(cfg, distractors=0)  # SYSU-MM01 has none
     cfg.validate()
