@@ -11,8 +11,8 @@ evaluation of the ``supervised`` runs, so it needs no training of its own), ``su
 which on SynthCams at this budget falls far below the cross-entropy alone: see
 docs/methods.md, "The supervised bound on SynthCams"), the PADAL methods
 (``padal_id``, ``padal_m``, ``padal_mp`` K = 3 — GRL, the paper's objective — and
-``padal_mp_conf``, the bounded confusion loss), ``cawcl`` (fully unsupervised), ``pirid``
-and ``calr``. Every row has the same preset, seeds and dataset; the methods' own defaults
+``padal_mp_conf``, the bounded confusion loss), ``cawcl`` (fully unsupervised), ``pirid``,
+``calr`` and ``cap`` (camera-aware proxies, fully unsupervised). Every row has the same preset, seeds and dataset; the methods' own defaults
 (their papers') otherwise, with PIRID's intra-camera stage cut to 3 of the quick preset's 8
 epochs (see bench/table_pirid.py).
 
@@ -50,6 +50,7 @@ ROWS: dict[str, dict] = {
     "pirid": {"method": "pirid", "options": {"intra_epochs": 3, "label_frames": 4},
               "config": {"warmup_epochs": 2}},
     "calr": {"method": "calr"},
+    "cap": {"method": "cap"},
 }
 KIND = {"imagenet": "lower bound", "supervised": "upper bound (true identities, CE)",
         "supervised_bot": "true identities, CE + batch-hard triplet (BoT)",
@@ -57,7 +58,8 @@ KIND = {"imagenet": "lower bound", "supervised": "upper bound (true identities, 
         "padal_mp": "camera-local IDs + GRL alignment + parts",
         "padal_mp_conf": "camera-local IDs + confusion alignment + parts",
         "cawcl": "no labels (clusters + camera alignment)",
-        "pirid": "camera-local IDs → prototypes", "calr": "no labels (camera-aware clusters)"}
+        "pirid": "camera-local IDs → prototypes", "calr": "no labels (camera-aware clusters)",
+        "cap": "no labels (camera-aware proxies)"}
 
 
 def train_row(name: str, args, seed: int) -> Run:
