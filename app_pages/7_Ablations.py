@@ -258,3 +258,22 @@ with ui.guard("leaderboard"):
         shown = shown.rename(columns=METRIC_NAMES)
         shown.index.name = "setting"
         ui.show_table(shown, "leaderboard", key="abl_leaderboard")
+
+st.subheader("Camera-gap sweep")
+with ui.guard("camera-gap sweep"):
+    from reidlab.viz import gap_sweep as GS
+
+    sweep = GS.load_sweep()
+    if sweep is None or not sweep["rows"]:
+        st.caption("No sweep yet: `python bench/gap_sweep.py` trains the leaderboard's methods "
+                   "on SynthCams at several camera-gap levels (`reidlab synth --gap G`) into "
+                   "bench/results/gap_sweep.json; `python -m reidlab gap DATASET` places any "
+                   "dataset on the same axis.")
+    else:
+        st.caption("The leaderboard's methods on SynthCams from no camera gap (0) to the default "
+                   "(1), mean ± std over the seeds (bench/results/gap_sweep.json); the ticks "
+                   "name each level's same-camera neighbour share of ImageNet features — "
+                   "`python -m reidlab gap DATASET` gives a real dataset's.")
+        gap_metric = st.radio("metric", ["rank1", "mAP"], horizontal=True, key="abl_gap_metric")
+        ui.show_figure(GS.gap_sweep_figure(sweep["rows"], gap_metric, sweep.get("levels")),
+                       f"gap_sweep_{gap_metric}", key="abl_gap_sweep")
