@@ -168,8 +168,8 @@ def test_two_epoch_run_with_proxies_and_both_losses(target, tmp_path):
     out = train(cap_cfg(target), tmp_path / "c")
     run = Run(out)
     assert run.status()["state"] == "finished"
-    cfg = run.train_config()  # the code's sampler: P×K over the proxies, K = 4
-    assert (cfg.sampler, cfg.num_instances, cfg.crop_pad) == ("pk", 4, 4)
+    cfg = run.train_config()  # the code's sampler (P×K over proxies, K 4) and augmentation
+    assert (cfg.sampler, cfg.num_instances, cfg.crop_pad, cfg.random_erase) == ("pk", 4, 4, 0.5)
     labels = run.metrics("labels")
     assert [r["epoch"] for r in labels] == [0, 1]
     for r in labels:

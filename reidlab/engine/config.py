@@ -77,7 +77,8 @@ class TrainConfig:
     hflip: bool = option(True, "random horizontal flip (one decision per clip)")
     crop_pad: int = option(0, "random crop after zero padding by this many pixels (0: off)")
     random_erase: float = option(0.0, "random erasing probability per clip (one box on all "
-                                 "its frames, 2-40 % of the area, mean-value fill; 0: off)")
+                                 "its frames, 2-40 percent of the area, mean-value fill; "
+                                 "0: off)")
     eval_frames: int = option(0, "frames per tracklet for features, evenly spaced (0: all)")
     # unsupervised domain adaptation: a labelled source dataset trained beside the target
     source: str | None = option(None, "domain adaptation: a labelled source dataset folder "

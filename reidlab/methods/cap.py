@@ -219,7 +219,7 @@ def camera_statistics(net, tracklets, cfg, device="cpu") -> dict[int, tuple]:
 class CAP(Method):
     Options = CAPOptions
     config_defaults = {"sampler": "pk", "num_instances": 4, "batch_size": 32, "lr": 3.5e-4,
-                       "crop_pad": 4}
+                       "crop_pad": 4, "random_erase": 0.5}
     clusters = True
     normalize_embedding = True  # retrieval on ℓ2-normalised f, cosine as in the code
 
