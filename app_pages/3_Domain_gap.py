@@ -15,26 +15,11 @@ st.caption("Features that cluster by camera (left panel, one colour per camera) 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def gap_numbers(path: str, which: str, mtime: float) -> dict:
-    from reidlab.analysis.domain_gap import camera_probe, pooled, pooled_keep, \
-        pooled_modality, silhouette
+    """The run's gap numbers (reidlab.analysis.gap_report: the export's recipe too)."""
+    from reidlab.analysis import gap_report
     from reidlab.eval.features import FeatureSet
 
-    fs = FeatureSet.load(f"{path}/features/{which}.npz")
-    keep = pooled_keep(fs)
-    feats, pids, camids = pooled(fs, keep)
-    probe = camera_probe(feats, camids, groups=pids, cv=3)
-    out = {"camera probe acc.": probe["accuracy"], "chance": probe["chance"],
-           "silhouette by camera": silhouette(feats, camids),
-           "silhouette by identity": silhouette(feats, pids)}
-    mods = pooled_modality(fs, keep)
-    if len(np.unique(mods)) > 1:  # infrared ↔ colour data: the modality gap too
-        from reidlab.analysis.modality import modality_retrieval
-
-        out["modality probe acc."] = camera_probe(feats, mods, groups=pids, cv=3)["accuracy"]
-        # inside each modality and across: is it the gap, or a modality without identities?
-        for name, r in modality_retrieval(feats, pids, camids, mods).items():
-            out[f"{name} rank-1"] = r["rank1"]
-    return out
+    return gap_report.gap_numbers(FeatureSet.load(f"{path}/features/{which}.npz"))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -66,20 +51,12 @@ def stage_correlations(path: str, mtime: float, max_tracklets: int = 600) -> dic
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def pair_matrix(path: str, which: str, mtime: float) -> dict:
-    """Per-camera-pair rank-1 (%): the run's own evaluation record (its diagonal is same-camera
-    retrieval, own tracklet ignored), else recomputed from the features (no diagonal)."""
+    """Per-camera-pair rank-1 (%) (reidlab.analysis.gap_report.pair_rank1: the run's own
+    evaluation record, its diagonal same-camera retrieval, else recomputed from features)."""
+    from reidlab.analysis.gap_report import pair_rank1
     from reidlab.engine.runs import Run
-    from reidlab.eval.features import FeatureSet
-    from reidlab.eval.ranking import evaluate_features
 
-    rec = [m for m in Run(path).metrics("eval") if m.get("which") == which]
-    if rec and rec[-1].get("pair_rank1") is not None:
-        r = {"rank1": rec[-1]["pair_rank1"], "cameras": rec[-1]["cameras"]}
-    else:
-        fs = FeatureSet.load(f"{path}/features/{which}.npz")
-        r = evaluate_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
-                              fs.g_camids)["pairs"]  # in blocks, never the whole matrix
-    return {"rank1": 100.0 * np.asarray(r["rank1"], float), "cameras": list(r["cameras"])}
+    return pair_rank1(Run(path), which)
 
 
 def embedding(fs, method: str, seed: int, quality: str) -> np.ndarray:
@@ -104,77 +81,127 @@ def embedding_of(feats: np.ndarray, method: str, seed: int, quality: str) -> np.
 with ui.guard():
     ui.ensure_default_dataset()
     ui.ensure_baseline_run()
-run = None
+run = run_b = None
 with ui.guard("runs"):
-    c = st.columns([3, 2, 3, 1])
+    all_runs = ui.list_runs()
+    c = st.columns([3, 3, 2, 3, 1])
     with c[0]:
-        run = ui.run_picker("run", key="gap_run")
-    method = c[1].radio("embedding", ["pca", "tsne", "umap"], horizontal=True, key="gap_method",
-                        format_func={"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}.get)
+        run = ui.run_picker("run", key="gap_run", runs=all_runs)
+    with c[1]:
+        run_b = ui.run_picker("compare with a second run", key="gap_run_b", runs=all_runs,
+                              allow_none=True, default_baseline=False)
+    method = c[2].radio("embedding", list(F.EMBEDDING_NAMES), horizontal=True,
+                        key="gap_method", format_func=F.EMBEDDING_NAMES.get)
     quality = "fast"
     if method == "tsne":
-        quality = c[1].radio(
+        quality = c[2].radio(
             "t-SNE schedule", list(TSNE_QUALITY), horizontal=True, key="gap_quality",
             help="fast: 75 + 125 iterations on a coarse FFT grid (about 12 s for 20k points on "
             "2 cores); standard: 250 + 250 iterations (the library's and the exports' default, "
             "about 33 s); full: openTSNE's own 250 + 500 on a fine grid (about 2 minutes). "
             "The clusters are the same; longer schedules spread them further (a lower KL "
             "divergence). Each result is cached.")
-    views = c[2].multiselect("models", ["initial", "final"], default=["initial", "final"],
-                             key="gap_views", format_func={"initial": "before",
-                                                           "final": "after"}.get,
+    views = c[3].multiselect("models", ["initial", "final"], default=["initial", "final"],
+                             key="gap_views", format_func=F.STAGE_NAMES.get,
                              help="before = the run's initial model, after = its final model")
-    seed = c[3].number_input("seed", 0, 999, 0, key="gap_seed")
+    seed = c[4].number_input("seed", 0, 999, 0, key="gap_seed")
+    if run_b is not None and run is not None and run_b.path == run.path:
+        run_b = None  # the same run twice: one
+label = F.EMBEDDING_NAMES[method]
 
-if run is not None:
-    from reidlab.analysis.domain_gap import pooled, pooled_keep, pooled_modality
 
-    label = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}[method]
-    have = [w for w in views if run.has_features(w)]
-    if not have:
-        st.warning(f"{ui.run_label(run)} has no features for {views}")
-    untrained = ui.no_training(run)
-
-    def when_of(which: str) -> str:
-        return "no training" if untrained else "before" if which == "initial" else "after"
-    if untrained and len(have) > 1:  # before = after: one figure, said once
+def stages_of(r) -> list[str]:
+    """The chosen models of run ``r`` that it has features of (one for a run that trained
+    nothing: its before = after)."""
+    have = [w for w in views if r.has_features(w)]
+    if ui.no_training(r) and len(have) > 1:
         have = ["final"]
+    return have
+
+
+def when_of(r, which: str) -> str:
+    from reidlab.analysis.gap_report import stage_name
+
+    return stage_name(ui.no_training(r), which)
+
+
+def feature_mtime(r, which: str) -> float:
+    return (r.path / "features" / f"{which}.npz").stat().st_mtime
+
+
+def show_embeddings(r, which: str, key: str) -> None:
+    from reidlab.analysis.domain_gap import pooled, pooled_keep, pooled_modality
+    from reidlab.data.tracklets import MODALITY_NAMES
+
+    fs = ui.features(r, which)
+    keep = pooled_keep(fs)
+    _, pids, camids = pooled(fs, keep)
+    xy = embedding(fs, method, int(seed), quality)
+    title = f"{ui.run_label(r)} — {when_of(r, which)}"
+    ui.show_figure(F.embedding_scatter_pair(xy, camids, pids, method=label, title=title,
+                                            style=ui.paper_style()),
+                   f"embedding_{r.name}_{which}_{method}", key=f"emb_{key}_{which}")
+    mods = pooled_modality(fs, keep)
+    if len(np.unique(mods)) > 1:  # infrared ↔ colour: the same map by modality
+        ui.show_figure(F.embedding_scatter_pair(
+            xy, mods, pids, method=label, title=f"{title} (by modality)",
+            group_title="by modality", group_names=list(MODALITY_NAMES),
+            style=ui.paper_style()), f"embedding_modality_{r.name}_{which}_{method}",
+            key=f"emb_mod_{key}_{which}")
+
+
+have = []
+if run is not None:
+    have = stages_of(run)
+    if not have:
+        st.warning(f"{ui.run_label(run)} has no features for "
+                   f"{[F.STAGE_NAMES[v] for v in views]}")
+    if ui.no_training(run) and len(views) > 1 and have:
         st.info(f"{ui.run_label(run)} did not train: its features before and after are the "
                 "same, so they are shown once. Pick a trained run to compare before and after.")
-    numbers = {}
-    for which in have:
-        with ui.guard(f"{which} features"):
-            fs = ui.features(run, which)
-            keep = pooled_keep(fs)
-            _, pids, camids = pooled(fs, keep)
-            xy = embedding(fs, method, int(seed), quality)
-            when = when_of(which)
-            title = f"{ui.run_label(run)} — {when}"
-            ui.show_figure(F.embedding_scatter_pair(xy, camids, pids, method=label, title=title,
-                                                    style=ui.paper_style()),
-                           f"embedding_{run.name}_{which}_{method}", key=f"emb_{which}")
-            from reidlab.data.tracklets import MODALITY_NAMES
+    runs_shown = [run] + ([run_b] if run_b is not None else [])
+    for which in ("initial", "final"):
+        row = [r for r in runs_shown if which in stages_of(r)]
+        if not row:
+            continue
+        cols = st.columns(len(runs_shown)) if run_b is not None else [st.container()]
+        for col, r in zip(cols, runs_shown):
+            if r not in row:
+                continue
+            with col, ui.guard(f"{ui.run_label(r)}: {F.STAGE_NAMES[which]} features"):
+                show_embeddings(r, which, "b" if r is run_b else "a")
 
-            mods = pooled_modality(fs, keep)
-            if len(np.unique(mods)) > 1:  # infrared ↔ colour: the same map by modality
-                ui.show_figure(F.embedding_scatter_pair(
-                    xy, mods, pids, method=label, title=f"{title} (by modality)",
-                    group_title="by modality", group_names=list(MODALITY_NAMES),
-                    style=ui.paper_style()), f"embedding_modality_{run.name}_{which}_{method}",
-                    key=f"emb_mod_{which}")
-            mtime = (run.path / "features" / f"{which}.npz").stat().st_mtime
-            numbers[when] = gap_numbers(str(run.path), which, mtime)
+    # ----------------------------------------------------------------- gap numbers
+    numbers, colours, patterns = {}, {}, {}
+    for r in runs_shown:
+        for which in stages_of(r):
+            with ui.guard(f"{ui.run_label(r)}: gap numbers"):
+                when = when_of(r, which)
+                name = when if run_b is None else f"{r.name}: {when}"
+                numbers[name] = gap_numbers(str(r.path), which, feature_mtime(r, which))
+                colours[name] = F.stage_colour(when)
+                if r is run_b:
+                    patterns[name] = "/"  # the second run hatched, in its stages' colours
     if numbers:
+        from reidlab.analysis.gap_report import gap_figure, pair_rank1_figure, pair_rank1_panels
+
         st.subheader("Gap numbers")
         with ui.guard("gap numbers"):
-            bars = {w: {k: v for k, v in d.items() if k != "chance"} for w, d in numbers.items()}
-            ui.show_figure(F.gap_bars(bars, title=f"Camera-domain gap — {ui.run_label(run)}",
+            runs_title = " vs ".join(ui.run_label(r) for r in runs_shown)
+            ui.show_figure(gap_figure(numbers, title=f"Camera-domain gap — {runs_title}",
+                                      colours=colours, patterns=patterns,
                                       style=ui.paper_style()),
-                           f"gap_{run.name}", key="gap_bars")
+                           f"gap_{run.name}" + (f"_vs_{run_b.name}" if run_b else ""),
+                           key="gap_bars")
             chance = next(iter(numbers.values()))["chance"]
-            st.caption(f"camera-probe accuracy: a linear classifier predicting the camera from "
-                       f"held-out identities' features (chance {chance:.2f}); high = the "
-                       f"features carry the camera.")
+            st.caption(f"One panel per measure, each on its own axis. camera-probe accuracy: "
+                       f"a linear classifier predicting the camera from held-out identities' "
+                       f"features (chance {chance:.2f}, dashed); high = the features carry the "
+                       f"camera. Silhouette (−1…1): how well the features group by camera "
+                       f"(want low) and by identity (want high)." +
+                       (f" Light grey = before, dark grey = after training; "
+                        f"{run_b.name} hatched." if run_b is not None else
+                        " Light grey = before, dark grey = after training."))
             if any("modality probe acc." in d for d in numbers.values()):
                 st.caption("modality probe: the same for colour vs infrared. colour → colour and "
                            "infrared → infrared rank-1: retrieval inside one modality, across "
@@ -182,21 +209,48 @@ if run is not None:
                            "colour tracklet, not the protocol's sampled trials). Low inside a "
                            "modality = its features have not learnt the identities, and no "
                            "alignment can match what is not there.")
-        which = have[-1]
+
+        st.subheader("rank-1 per camera pair")
         with ui.guard("camera-pair matrix"):
-            mtime = (run.path / "features" / f"{which}.npz").stat().st_mtime
-            pm = pair_matrix(str(run.path), which, mtime)
-            ui.show_figure(F.camera_pair_heatmap(
-                pm["rank1"], cam_names=[f"cam {c + 1}" for c in pm["cameras"]],
-                title=f"rank-1 (%) per camera pair — {ui.run_label(run)} ({when_of(which)})",
-                style=ui.paper_style()), f"pair_rank1_{run.name}_{which}", key="pair_heat")
-            st.caption("Query camera = row, gallery camera = column (standard protocol); the "
-                       "diagonal is same-camera retrieval, ignoring only the query's own "
-                       "tracklet. Off-diagonal ≪ diagonal is the camera gap.")
+            which = have[-1] if have else "final"
+            pm = {}
+            if run_b is not None:  # two runs side by side, and run B − run A
+                for r in runs_shown:
+                    w = which if which in stages_of(r) else stages_of(r)[-1]
+                    short = r.name if run.name != run_b.name else ui.run_label(r)
+                    pm[f"{short} ({when_of(r, w)})"] = pair_matrix(str(r.path), w,
+                                                                     feature_mtime(r, w))
+                a, b = list(pm)
+                fig = pair_rank1_panels(pm, difference=(a, b), style=ui.paper_style(),
+                                        title=f"rank-1 (%) per camera pair — {a} vs {b}")
+                name = f"pair_rank1_{run.name}_vs_{run_b.name}"
+            elif len(have) == 2:  # one run before and after, and the change
+                for w in have:
+                    pm[F.STAGE_NAMES[w]] = pair_matrix(str(run.path), w, feature_mtime(run, w))
+                fig = pair_rank1_panels(pm, difference=("before", "after"),
+                                        style=ui.paper_style(),
+                                        title=f"rank-1 (%) per camera pair — {ui.run_label(run)}")
+                name = f"pair_rank1_{run.name}_before_after"
+            else:  # the figure `reidlab export` writes
+                fig = pair_rank1_figure(
+                    pair_matrix(str(run.path), which, feature_mtime(run, which)),
+                    style=ui.paper_style(),
+                    title=f"rank-1 (%) per camera pair — {ui.run_label(run)} "
+                          f"({when_of(run, which)})")
+                name = f"pair_rank1_{run.name}_{which}"
+            ui.show_figure(fig, name, key="pair_heat")
+            st.caption("Query camera = row, gallery camera = column (standard protocol). The "
+                       "grey diagonal is same-camera retrieval (ignoring only the query's own "
+                       "tracklet), written but left off the colour scale, which spans the "
+                       "cross-camera cells: off-diagonal ≪ diagonal is the camera gap." +
+                       (" The last panel is the difference (blue = higher in the second)."
+                        if len(pm) == 2 else ""))
 
 # ------------------------------------------------------- the infrared paper's Fig. 3
 
     if run is not None and have:
+        from reidlab.analysis.domain_gap import pooled_modality
+
         fs_last = ui.features(run, have[-1])
         if len(np.unique(pooled_modality(fs_last))) > 1:
             st.subheader("The modality gap by stage")

@@ -77,9 +77,11 @@ def test_camera_pair_heatmap_keeps_nan():
 def test_gap_bars_groups_runs():
     fig = F.gap_bars({"ImageNet init": {"camera probe": 0.9, "silhouette": 0.3},
                       "trained": {"camera probe": 0.4}})
-    assert [t.name for t in fig.data] == ["ImageNet init", "trained"]
-    assert list(fig.data[0].x) == ["camera probe", "silhouette"]
-    assert fig.data[1].y[0] == 0.4 and np.isnan(fig.data[1].y[1])
+    # one panel per measure, a bar per model in each
+    assert [(t.meta["measure"], t.name) for t in fig.data] == [
+        ("camera probe", "ImageNet init"), ("camera probe", "trained"),
+        ("silhouette", "ImageNet init"), ("silhouette", "trained")]
+    assert fig.data[1].y[0] == 0.4 and np.isnan(fig.data[3].y[0])
 
 
 def test_distance_histograms_overlay_and_facets(rng):
@@ -120,7 +122,7 @@ def test_rank_list_borders_and_junk():
     assert all(a.font.size >= fig.layout.font.size for a in fig.layout.annotations)
     assert F.RANK_LIST_KEY["wrong"][:2] == ("vermillion", F.WRONG_RGB)
     assert F.RANK_LIST_KEY["match"][1] == F.MATCH_RGB and F.RANK_LIST_KEY["junk"][1] == F.JUNK_RGB
-    assert titles[0] == "query" and titles[1] == "#1<br>0.1" and "junk" in titles[3]
+    assert titles[0] == "query" and titles[1] == "rank 1<br>d 0.1" and "junk" in titles[3]
     with pytest.raises(ValueError):
         F.rank_list_figure(q, gal, ["match", "bad", "junk"])
 
@@ -136,8 +138,8 @@ def test_part_masks_overlay_colours_parts():
     images = [t for t in fig.data if t.type == "image"]
     assert len(images) == 3  # frame, K-means overlay, strict overlay
     top = F.decode_data_uri(images[1].source)
-    c0 = np.array(F._hex_rgb(style.colors()[0]))
-    c1 = np.array(F._hex_rgb(style.colors()[1]))
+    c0 = np.array(F._hex_rgb(F.part_colours(K)[0]))  # parts: their own sequential colours
+    c1 = np.array(F._hex_rgb(F.part_colours(K)[1]))
     expect_top = np.round(0.45 * 255 + 0.55 * c0)
     expect_bottom = np.round(0.45 * 255 + 0.55 * c1)
     np.testing.assert_allclose(top[2, 8], expect_top, atol=1)
@@ -257,4 +259,4 @@ def test_rank_list_top_margin_holds_its_longest_label():
     fig = F.rank_list_figure(_img(), [_img(), _img()], ["junk", "wrong"], distances=[0.0, 1.5],
                              labels=["4<br>c2", "9<br>c1"], query_label="query<br>id 4<br>c2")
     lines = max(a.text.count("<br>") + 1 for a in fig.layout.annotations)
-    assert lines == 5 and fig.layout.margin.t >= lines * fig.layout.font.size * 1.2
+    assert lines == 4 and fig.layout.margin.t >= lines * fig.layout.font.size * 1.2

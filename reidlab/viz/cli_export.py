@@ -50,10 +50,10 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
     gap bars, camera-pair rank-1, distance histograms, their separation per camera pair, loss
     and metric curves, and the trained network's part masks (each only when the run has the
     data: part masks need ``checkpoint.pt``)."""
-    from reidlab.analysis.domain_gap import (DistanceSampler, camera_probe,
-                                             pair_separation, pooled, silhouette)
+    from reidlab.analysis.domain_gap import distance_distributions, pair_separation, pooled
     from reidlab.analysis.embedding import embed_2d
-    from reidlab.eval.ranking import evaluate_features
+    from reidlab.analysis.gap_report import (gap_figure, gap_numbers, pair_rank1,
+                                             pair_rank1_figure, stage_name)
 
     from reidlab.engine.baseline import is_baseline
 
@@ -74,26 +74,18 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
             title=f"{label} ({'before' if which == 'initial' else 'after'})" if trained else
             f"{label} (no training)",
             style=style)
-        probe = camera_probe(feats, camids, groups=pids, cv=3)
-        when = "no training" if not trained else "before" if which == "initial" else "after"
-        gap[when] = {"camera probe acc.": probe["accuracy"],
-                     "silhouette by camera": silhouette(feats, camids),
-                     "silhouette by identity": silhouette(feats, pids)}
+        # the Domain gap page's recipe (reidlab.analysis.gap_report): the same numbers
+        gap[stage_name(not trained, which)] = gap_numbers(fs)
     if gap:
-        figs["gap"] = F.gap_bars(gap, title=f"Camera-domain gap — {label}", style=style)
+        figs["gap"] = gap_figure(gap, title=f"Camera-domain gap — {label}", style=style)
     if run.has_features("final"):
         fs = run.features("final")
-        # in blocks of query rows, never the whole Nq×Ng matrix (MARS-scale runs)
-        # the histograms' sampled pairs are gathered during the evaluation's pass
-        sampler = DistanceSampler(fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
-                                  max_pairs=50_000)
-        pair = evaluate_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
-                                 fs.g_camids, on_block=sampler.take)["pairs"]
-        figs["pair_rank1"] = F.camera_pair_heatmap(
-            100.0 * np.asarray(pair["rank1"], float),
-            cam_names=[f"cam {c + 1}" for c in pair["cameras"]],
-            title=f"rank-1 (%) per camera pair — {label}", style=style)
-        dd = sampler.result()
+        figs["pair_rank1"] = pair_rank1_figure(
+            pair_rank1(run, "final"), style=style,
+            title=f"rank-1 (%) per camera pair — {label} ({stage_name(not trained, 'final')})")
+        # sampled pairs, in blocks of query rows (never the whole Nq×Ng matrix)
+        dd = distance_distributions((fs.q_feat, fs.g_feat), fs.q_pids, fs.g_pids, fs.q_camids,
+                                    fs.g_camids, max_pairs=50_000)
         figs["distances"] = F.distance_histograms(
             {"all pairs": {"same person": dd["same"], "different person": dd["diff"]}},
             title=f"Distances — {label}", style=style)

@@ -57,6 +57,38 @@ def rgb_hex(rgb: Sequence[int]) -> str:
     return "#%02X%02X%02X" % tuple(int(v) for v in rgb)
 
 
+# --------------------------------------------------------------------------- one meaning per colour
+# Every page and export takes its colours from here, so one colour means one thing in the
+# whole lab: cameras get the style's categorical palette (without the colours kept for the
+# meanings below), identities and pseudo labels another colour family (identity_colours),
+# the same / a different person the rank lists' green / vermillion, the model before / after
+# training light / dark grey, the data splits shades of blue (query = the rank lists' query
+# blue), and the parts of a person a sequential scale from head (dark) to legs (light).
+SAME_RGB, DIFFERENT_RGB = MATCH_RGB, WRONG_RGB  # a pair of one person / of two people
+STAGE_COLOURS = {"initial": "#B8B8B8", "final": "#3A3A3A"}  # before / after training
+SPLIT_COLOURS = {"train": "#332288", "query": rgb_hex(QUERY_RGB), "gallery": "#88CCEE"}
+RESERVED_COLOURS = frozenset(rgb_hex(c) for c in (MATCH_RGB, WRONG_RGB, JUNK_RGB, QUERY_RGB))
+NEUTRAL = "#555555"  # a marker that means no colour-coded thing (e.g. a camera's symbol)
+
+# one vocabulary: what the pages and exports call things
+STAGE_NAMES = {"initial": "before", "final": "after"}  # the run's initial / final model
+NO_TRAINING = "no training"
+EMBEDDING_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+RANK1 = "rank-1"
+
+
+def stage_colour(name: str, default: str | None = None) -> str | None:
+    """The colour of a model stage named ``initial``/``final``, ``before``/``after`` or
+    ``no training`` (the final model), else ``default``."""
+    key = {"before": "initial", "after": "final", NO_TRAINING: "final"}.get(name, name)
+    return STAGE_COLOURS.get(key, default)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n} {word if int(n) == 1 else (words or word + 's')}"
+
+
 @dataclass(frozen=True)
 class Style:
     """How a figure looks on screen and in a paper.
@@ -81,6 +113,20 @@ class Style:
     def color(self, i: int) -> str:
         c = self.colors()
         return c[int(i) % len(c)]
+
+    def camera_colors(self) -> tuple[str, ...]:
+        """The cameras' colours: the palette without the colours that mean something else
+        (same/different person, query, junk), then darker shades of those."""
+        base = [c.upper() for c in self.colors() if c.upper() not in RESERVED_COLOURS] or \
+            [c.upper() for c in self.colors()]
+        # very light colours (yellow) last: weak on white for the first cameras
+        base.sort(key=lambda c: np.dot(_hex_rgb(c), (0.299, 0.587, 0.114)) > 200)
+        dark = ["#%02X%02X%02X" % tuple(int(v * 0.6) for v in _hex_rgb(c)) for c in base]
+        return tuple(dict.fromkeys(base + dark))
+
+    def camera_color(self, c: int) -> str:
+        cc = self.camera_colors()
+        return cc[int(c) % len(cc)]
 
     @property
     def width_px(self) -> float:
@@ -409,9 +455,9 @@ def embedding_scatter_pair(
         fig.add_trace(go.Scattergl(
             x=xy[m, 0], y=xy[m, 1], mode="markers",
             name=group_names[c] if group_names is not None else f"cam {c + 1}",
-            marker=dict(size=5, color=style.color(c), opacity=0.8), legendgroup="cam",
+            marker=dict(size=5, color=style.camera_color(c), opacity=0.8), legendgroup="cam",
             customdata=np.stack([pids[m], camids[m] + 1], axis=1),
-            hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
+            hovertemplate="id %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
         ), row=1, col=1)
     rank = {p: i for i, p in enumerate(uniq)}
     n_col = min(len(uniq), max_id_colors or 24) or 1
@@ -423,7 +469,7 @@ def embedding_scatter_pair(
                     symbol=[("circle", "square", "diamond", "cross", "x")[rank[p] // n_col % 5]
                             for p in pids]),
         customdata=np.stack([pids, camids + 1], axis=1),
-        hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
+        hovertemplate="id %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
     ), row=1, col=2)
     fig.update_xaxes(showticklabels=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False)
@@ -469,20 +515,17 @@ def identity_panels(panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarr
                     style: Style | None = None) -> go.Figure:
     """PIRID's Fig. 3: one scatter per model of a few identities — colour = identity, marker =
     camera. ``panels``: (panel title, N×2 points, pids, camids) each. Identities share their
-    colour across panels; one legend entry per camera (its marker)."""
+    colour (:func:`identity_colours`) across panels; the legend names each camera by its
+    marker alone, drawn in a neutral grey (colour means identity here, never camera)."""
     style = style or DEFAULT_STYLE
     if not panels:
         raise ValueError("identity_panels: expected at least one panel")
     all_pids = np.unique(np.concatenate([np.asarray(p[2]) for p in panels]).astype(int))
     rank = {int(p): i for i, p in enumerate(all_pids)}
-    n_col = len(style.colors())
-    palette = [style.color(i) for i in range(n_col)]
-    extra = ["#%02x%02x%02x" % tuple(int(v) for v in (np.array(_hex_rgb(c)) * 0.55))
-             for c in palette]  # darker shades: 2× the distinct colours before repeating
-    colours = palette + extra
+    colours = identity_colours(max(1, len(all_pids)))
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels],
                         horizontal_spacing=0.04)
-    seen_cams: set[int] = set()
+    cams: set[int] = set()
     for k, (_, xy, pids, camids) in enumerate(panels):
         xy = np.asarray(xy, dtype=np.float64)
         pids, camids = np.asarray(pids).astype(int), np.asarray(camids).astype(int)
@@ -493,20 +536,26 @@ def identity_panels(panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarr
             m = camids == c
             fig.add_trace(go.Scatter(
                 x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"cam {c + 1}",
-                legendgroup=f"cam{c}", showlegend=int(c) not in seen_cams,
+                legendgroup=f"cam{c}", showlegend=False,
                 marker=dict(size=8, symbol=CAMERA_SYMBOLS[int(c) % len(CAMERA_SYMBOLS)],
                             color=[colours[rank[p] % len(colours)] for p in pids[m]],
                             line=dict(width=0.5, color="#333")),
                 customdata=np.stack([pids[m], camids[m] + 1], axis=1),
-                hovertemplate="pid %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
+                hovertemplate="id %{customdata[0]}<br>cam %{customdata[1]}<extra></extra>",
             ), row=1, col=k + 1)
-            seen_cams.add(int(c))
+            cams.add(int(c))
+    for c in sorted(cams):  # the legend: each camera's marker in one neutral colour
+        fig.add_trace(go.Scatter(
+            x=[None], y=[None], mode="markers", name=f"cam {c + 1}", legendgroup=f"cam{c}",
+            showlegend=True, hoverinfo="skip", customdata=np.zeros((0, 2), int),
+            marker=dict(size=9, symbol=CAMERA_SYMBOLS[c % len(CAMERA_SYMBOLS)], color=NEUTRAL,
+                        line=dict(width=0.5, color="#333"))), row=1, col=1)
     fig.update_xaxes(showticklabels=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False)
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title or f"{len(all_pids)} identities ({method}): colour = identity,"
                       " marker = camera",
-                      legend=dict(title="camera", orientation="h", x=0, xanchor="left",
+                      legend=dict(title="camera (marker)", orientation="h", x=0, xanchor="left",
                                   yref="container", y=0, yanchor="bottom"),
                       margin=dict(l=20, r=20, t=80, b=45))
     return fig
@@ -565,36 +614,155 @@ def _series_figure(records: Sequence[Mapping], keys: Sequence[str], x: str, mode
 
 # --------------------------------------------------------------------------- domain gap
 
-def camera_pair_heatmap(matrix: np.ndarray, *, metric: str = "rank-1 (%)",
+DIAGONAL_GREY = "#D9D9D9"  # same-camera cells: written, not coloured by the scale
+
+
+def _pair_traces(m: np.ndarray, names: Sequence[str], *, metric: str, zmin, zmax,
+                 colorscale="Viridis", diagonal: str = "grey", colorbar: dict | None = None,
+                 showscale: bool = True, textsize: float | None = None,
+                 hover: str = "%{z:.2f}") -> list:
+    """The heat-map traces of one query camera × gallery camera matrix: the cells coloured by
+    the scale and, with ``diagonal="grey"``, the diagonal (same-camera) cells as a second,
+    grey trace outside the colour scale, their values written in them."""
+    rows = list(names)[:m.shape[0]]
+    decimals = 1 if max(m.shape) <= 8 else 0  # whole numbers from 9 cameras on (MSMT17: 15)
+    coloured = m.copy()
+    diag = np.full_like(m, np.nan)
+    if diagonal == "grey":
+        n = min(m.shape)
+        idx = np.arange(n)
+        diag[idx, idx] = m[idx, idx]
+        coloured[idx, idx] = np.nan
+    elif diagonal != "scale":
+        raise ValueError(f"diagonal must be 'grey' or 'scale', got {diagonal!r}")
+
+    def text(z):
+        return [["" if not np.isfinite(v) else f"{v:.{decimals}f}" for v in row] for row in z]
+
+    out = [go.Heatmap(
+        z=coloured, x=list(names), y=rows, text=text(coloured), texttemplate="%{text}",
+        colorscale=colorscale, zmin=zmin, zmax=zmax, showscale=showscale,
+        colorbar=colorbar or dict(title=dict(text=metric, side="right"), thickness=12),
+        xgap=1, ygap=1, name=metric, textfont=dict(size=textsize) if textsize else None,
+        hovertemplate="query %{y}<br>gallery %{x}<br>" + hover + "<extra></extra>")]
+    if diagonal == "grey" and np.isfinite(diag).any():
+        out.append(go.Heatmap(
+            z=np.where(np.isfinite(diag), 0.0, np.nan), x=list(names), y=rows, text=text(diag),
+            texttemplate="%{text}", colorscale=[[0, DIAGONAL_GREY], [1, DIAGONAL_GREY]],
+            showscale=False, xgap=1, ygap=1, name="same camera",
+            textfont=dict(size=textsize, color="#444") if textsize else dict(color="#444"),
+            customdata=diag, hovertemplate="query %{y}<br>gallery %{x}<br>same camera: "
+            "%{customdata:.2f} (not on the colour scale)<extra></extra>"))
+    return out
+
+
+def _off_diagonal_range(mats: Sequence[np.ndarray], zmin, zmax, diagonal: str):
+    vals = []
+    for m in mats:
+        m = np.asarray(m, np.float64).copy()
+        if diagonal == "grey":
+            n = min(m.shape)
+            m[np.arange(n), np.arange(n)] = np.nan
+        vals.append(m[np.isfinite(m)])
+    v = np.concatenate(vals) if vals else np.array([])
+    if zmin is None:
+        zmin = float(v.min()) if v.size else None
+    if zmax is None:
+        zmax = float(v.max()) if v.size else None
+        if zmax is not None and zmin is not None and zmax <= zmin:
+            zmax = zmin + 1.0
+    return zmin, zmax
+
+
+def camera_pair_heatmap(matrix: np.ndarray, *, metric: str = f"{RANK1} (%)",
                         cam_names: Sequence[str] | None = None, title: str = "",
                         style: Style | None = None, zmin: float | None = 0.0,
-                        zmax: float | None = None) -> go.Figure:
-    """Query camera (rows) × gallery camera (columns) heat map; NaN cells stay empty."""
+                        zmax: float | None = None, diagonal: str = "grey") -> go.Figure:
+    """Query camera (rows) × gallery camera (columns) heat map; NaN cells stay empty.
+
+    ``diagonal="grey"`` (default): the same-camera cells are drawn grey with their values
+    written in them, outside the colour scale, so the scale spans the cross-camera cells (the
+    camera gap) and the diagonal never sets it; ``"scale"`` colours them like the others."""
     style = style or DEFAULT_STYLE
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2:
         raise ValueError(f"expected a C×C matrix, got shape {m.shape}")
     names = list(cam_names) if cam_names is not None else [f"cam {i + 1}" for i in range(m.shape[1])]
     rows = names[:m.shape[0]]
-    # cells stay readable up to MSMT17's 15 cameras: whole numbers from 9 cameras on
-    decimals = 1 if max(m.shape) <= 8 else 0
-    text = [["" if not np.isfinite(v) else f"{v:.{decimals}f}" for v in row] for row in m]
-    fig = go.Figure(go.Heatmap(
-        z=m, x=names, y=rows, text=text, texttemplate="%{text}", colorscale="Viridis",
-        zmin=zmin, zmax=zmax, colorbar=dict(title=dict(text=metric, side="right"),
-                                            thickness=12),
-        xgap=1, ygap=1,
-        hovertemplate="query %{y}<br>gallery %{x}<br>%{z:.2f}<extra></extra>",
-    ))
+    zmin, zmax = _off_diagonal_range([m], zmin, zmax, diagonal)
+    big = max(m.shape) > 8
+    fig = go.Figure(_pair_traces(m, names, metric=metric, zmin=zmin, zmax=zmax,
+                                 diagonal=diagonal,
+                                 textsize=style.font_px * 0.8 if big else None))
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title or f"{metric} per camera pair", xaxis_title="gallery camera",
                       yaxis_title="query camera")
     fig.update_yaxes(autorange="reversed")
-    if max(m.shape) > 8:  # 15 cameras (MSMT17): "1".."15", every one, cell text a bit smaller
+    if big:  # 15 cameras (MSMT17): "1".."15", every one, cell text a bit smaller
         short = [str(n).removeprefix("cam ") for n in names]
         fig.update_xaxes(tickmode="array", tickvals=names, ticktext=short, tickangle=0)
         fig.update_yaxes(tickmode="array", tickvals=rows, ticktext=short[:len(rows)])
-        fig.update_traces(textfont_size=style.font_px * 0.8)
+    return fig
+
+
+def camera_pair_panels(panels: Mapping[str, np.ndarray], *, metric: str = f"{RANK1} (%)",
+                       cam_names: Sequence[str] | None = None, title: str = "",
+                       difference: tuple[str, str] | None = None,
+                       zmin: float | None = 0.0, zmax: float | None = None,
+                       diagonal: str = "grey", style: Style | None = None) -> go.Figure:
+    """Several camera-pair heat maps side by side on one colour scale (e.g. two runs, or one
+    run before and after training), and with ``difference=(a, b)`` a last panel of
+    ``panels[b] − panels[a]`` on its own diverging scale centred on 0 (blue = b higher).
+    The diagonal is grey and off the scales as in :func:`camera_pair_heatmap`."""
+    style = style or DEFAULT_STYLE
+    if not panels:
+        raise ValueError("camera_pair_panels: expected at least one matrix")
+    mats = {k: np.asarray(v, np.float64) for k, v in panels.items()}
+    shapes = {m.shape for m in mats.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"camera_pair_panels: expected C×C matrices of one shape, got "
+                         f"{sorted(shapes)}")
+    m0 = next(iter(mats.values()))
+    names = list(cam_names) if cam_names is not None else [f"cam {i + 1}" for i in range(m0.shape[1])]
+    titles = list(mats)
+    if difference is not None:
+        a, b = difference
+        if a not in mats or b not in mats:
+            raise ValueError(f"difference {difference}: both must be among {titles}")
+        titles.append(f"{b} − {a}")
+    n = len(titles)
+    fig = make_subplots(rows=1, cols=n, subplot_titles=[_wrap(t, 34) for t in titles],
+                        horizontal_spacing=0.09 if difference is not None else 0.05)
+    zmin, zmax = _off_diagonal_range(list(mats.values()), zmin, zmax, diagonal)
+    gap = 1.0 / n
+    for i, (name, m) in enumerate(mats.items()):
+        bar = dict(title=dict(text=metric, side="right"), thickness=10,
+                   x=(n - 1 if difference is not None else n) * gap - 0.01, xanchor="left",
+                   len=0.9)
+        for t in _pair_traces(m, names, metric=metric, zmin=zmin, zmax=zmax,
+                              diagonal=diagonal, colorbar=bar, showscale=i == 0):
+            t.meta = {"panel": name}
+            fig.add_trace(t, row=1, col=i + 1)
+    if difference is not None:
+        d = mats[difference[1]] - mats[difference[0]]
+        off = d.copy()
+        k = min(off.shape)
+        off[np.arange(k), np.arange(k)] = np.nan
+        lim = float(np.nanmax(np.abs(off))) if np.isfinite(off).any() else 1.0
+        lim = lim or 1.0
+        for t in _pair_traces(d, names, metric=f"Δ {metric}", zmin=-lim, zmax=lim,
+                              colorscale="RdBu", diagonal=diagonal, hover="%{z:+.2f}",
+                              colorbar=dict(title=dict(text=f"Δ {metric}", side="right"),
+                                            thickness=10, x=1.0, xanchor="left", len=0.9)):
+            t.meta = {"panel": titles[-1]}
+            fig.add_trace(t, row=1, col=n)
+    apply_style(fig, style, sized=False)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(title_text="query camera", col=1)
+    for i in range(n):
+        fig.update_xaxes(title_text="gallery camera", row=1, col=i + 1)
+    fig.update_layout(title=title or f"{metric} per camera pair", height=420,
+                      margin=dict(l=60, r=80, t=90, b=50))
     return fig
 
 
@@ -606,37 +774,106 @@ def auc_floor(auc_percent) -> float:
     return float(min(50.0, np.floor(low / 10.0) * 10.0))
 
 
+def gap_measure_axis(measure: str) -> tuple[str, list[float] | None]:
+    """The y-axis title and range of one gap measure: accuracies and rank-1 in [0, 1],
+    silhouettes in [−1, 1] units (auto range, 0 kept in view)."""
+    m = measure.lower()
+    if "probe" in m:
+        return "accuracy (0–1)", [0.0, 1.05]
+    if RANK1 in m:
+        return f"{RANK1} (0–1)", [0.0, 1.05]
+    if "silhouette" in m:
+        return "silhouette (−1…1)", None
+    return measure, None
+
+
 def gap_bars(values: Mapping[str, Mapping[str, float]], *, title: str = "Camera-domain gap",
-             style: Style | None = None, yaxis_title: str = "") -> go.Figure:
-    """Grouped bars: one group per measure (e.g. camera-probe accuracy, silhouette by camera),
-    one bar per run (e.g. "ImageNet init" vs a trained run)."""
+             style: Style | None = None, chance: float | None = None,
+             colours: Mapping[str, str] | None = None,
+             patterns: Mapping[str, str] | None = None, cols: int = 4) -> go.Figure:
+    """Small multiples: one panel per measure (camera-probe accuracy, silhouette by camera,
+    …), each with its own labelled y axis (:func:`gap_measure_axis`), one bar per model
+    (``values``: model name → {measure: value}), e.g. "before" vs "after". Bars take
+    ``colours[name]``, else the model stage's colour (:data:`STAGE_COLOURS`) for before / after
+    / no training, else the palette; ``patterns[name]`` hatches a bar (a second run).
+    ``chance``: a dashed line in the probe panels."""
     style = style or DEFAULT_STYLE
     measures: list[str] = []
     for d in values.values():
         measures += [k for k in d if k not in measures]
-    fig = go.Figure()
-    for i, (run, d) in enumerate(values.items()):
-        fig.add_trace(go.Bar(x=measures, y=[d.get(k, np.nan) for k in measures], name=run,
-                             marker_color=style.color(i),
-                             text=[f"{d[k]:.2f}" if k in d else "" for k in measures],
-                             textposition="outside"))
+    if not measures:
+        raise ValueError("gap_bars: no measures to plot")
+    cols = max(1, min(cols, len(measures)))
+    nrows = math.ceil(len(measures) / cols)
+    fig = make_subplots(rows=nrows, cols=cols, subplot_titles=[_wrap(m, 24) for m in measures],
+                        horizontal_spacing=0.35 / cols + 0.04,
+                        vertical_spacing=0.35 / nrows if nrows > 1 else 0.1)
+    names = list(values)
+    for j, m in enumerate(measures):
+        r, c = j // cols + 1, j % cols + 1
+        for i, (run, d) in enumerate(values.items()):
+            v = d.get(m, np.nan)
+            colour = (colours or {}).get(run) or stage_colour(run.split(": ")[-1]) or \
+                style.color(i)
+            marker = dict(color=colour, line=dict(color="#222", width=0.5))
+            if (patterns or {}).get(run):
+                marker["pattern"] = dict(shape=patterns[run], fgcolor="#FFFFFF", solidity=0.35)
+            fig.add_trace(go.Bar(
+                x=[_wrap(run, 14)], y=[v], name=run, legendgroup=run, showlegend=j == 0,
+                marker=marker, meta={"measure": m},
+                text=["" if not np.isfinite(v) else f"{v:.2f}"], textposition="outside",
+                cliponaxis=False,
+                hovertemplate=f"{run}<br>{m}: %{{y:.3f}}<extra></extra>"), row=r, col=c)
+        axis_title, rng = gap_measure_axis(m)
+        if rng is None:
+            vals = [d.get(m) for d in values.values() if d.get(m) is not None]
+            lo, hi = min([0.0, *vals]), max([0.0, *vals])
+            pad = 0.15 * (hi - lo or 1.0)
+            rng = [lo - (pad if lo < 0 else 0), hi + pad]
+        fig.update_yaxes(title_text=axis_title, range=rng, row=r, col=c)
+        if chance is not None and "probe" in m.lower():
+            fig.add_hline(y=chance, line=dict(dash="dash", color="#777", width=1),
+                          annotation_text="chance", annotation_position="top left",
+                          annotation_font_size=style.font_px * 0.8, row=r, col=c)
+    fig.update_xaxes(showticklabels=len(names) > 1, tickangle=0)
     apply_style(fig, style, sized=False)
-    fig.update_layout(title=title, barmode="group", yaxis_title=yaxis_title)
-    # "silhouette<br>by identity": two short lines instead of long labels turned 45°
-    fig.update_xaxes(tickmode="array", tickvals=measures, ticktext=[_wrap(m, 11) for m in measures],
-                     tickangle=0)
+    fig.update_layout(title=title, barmode="group", showlegend=True, height=300 * nrows + 130,
+                      legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0,
+                                  yanchor="bottom"),
+                      margin=dict(l=50, r=20, t=80, b=60))
     return fig
+
+
+def _histogram_look(key: str, prefixes: Sequence[str], i: int, style: Style) -> dict:
+    """Marker of one overlaid histogram series: the same person in the rank lists' green, a
+    different person in their vermillion (else the palette); the first run filled, a second
+    run's series outlined and hatched, so two runs never blend into one colour."""
+    low = key.lower()
+    colour = rgb_hex(SAME_RGB) if low.endswith("same person") or low.endswith("same") else \
+        rgb_hex(DIFFERENT_RGB) if low.endswith("different person") or \
+        low.endswith("different") else style.color(i)
+    prefix = key.split(": ")[0] if ": " in key else ""
+    if prefixes.index(prefix) == 0:
+        return dict(marker=dict(color=colour, line=dict(color=colour, width=0.5)), opacity=0.5)
+    r, g, b = _hex_rgb(colour)
+    return dict(marker=dict(color=f"rgba({r},{g},{b},0.06)", line=dict(color=colour, width=1.2),
+                            pattern=dict(shape="/", fgcolor=colour, solidity=0.25)),
+                opacity=1.0)
 
 
 def distance_histograms(groups: Mapping[str, Mapping[str, np.ndarray]], *,
                         nbins: int = 40, title: str = "Distances",
-                        style: Style | None = None, facet_cols: int = 3) -> go.Figure:
+                        style: Style | None = None, facet_cols: int = 3,
+                        x_title: str = "distance") -> go.Figure:
     """Same-person vs different-person distance histograms.
 
-    ``groups`` maps a panel name to ``{"same": d, "different": d}`` (one panel overall) or, for
-    two runs overlaid, ``{"runA same": d, "runA different": d, "runB same": ...}``: every key of
-    a panel becomes one overlaid, probability-normalised histogram. Several panels (e.g. one
-    per camera pair) become facets. Bins are shared across the whole figure.
+    ``groups`` maps a panel name to ``{"same person": d, "different person": d}`` (one panel
+    overall) or, for two runs overlaid, ``{"runA: same person": d, "runA: different person": d,
+    "runB: same person": ...}``: every key of a panel becomes one overlaid,
+    probability-normalised histogram — same person green, different person vermillion, a
+    second run (the text before ": ") outlined and hatched. Several panels (e.g. one per
+    camera pair) become facets. Bins are shared across the whole figure; ``x_title`` names
+    the distance (e.g. "Euclidean distance / median").
     """
     style = style or DEFAULT_STYLE
     panels = list(groups)
@@ -655,6 +892,7 @@ def distance_histograms(groups: Mapping[str, Mapping[str, np.ndarray]], *,
     series_names: list[str] = []
     for g in groups.values():
         series_names += [k for k in g if k not in series_names]
+    prefixes = list(dict.fromkeys(k.split(": ")[0] if ": " in k else "" for k in series_names))
     shown: set[str] = set()
     for p, name in enumerate(panels):
         r, c = p // cols + 1, p % cols + 1
@@ -668,12 +906,12 @@ def distance_histograms(groups: Mapping[str, Mapping[str, np.ndarray]], *,
             shown |= {key} if legend else set()
             fig.add_trace(go.Histogram(
                 x=v, name=key, legendgroup=key, showlegend=legend,
-                histnorm="probability", opacity=0.55, marker_color=style.color(i),
+                histnorm="probability", **_histogram_look(key, prefixes, i, style),
                 xbins=dict(start=lo, end=hi + size, size=size),
             ), row=r, col=c)
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title, barmode="overlay")
-    fig.update_xaxes(title_text="distance", row=rows)
+    fig.update_xaxes(title_text=x_title, row=rows)
     fig.update_xaxes(matches="x", range=[lo, hi + size])  # one distance scale in every panel
     fig.update_yaxes(title_text="fraction of pairs", col=1)
     return fig
@@ -684,26 +922,34 @@ def distance_histograms(groups: Mapping[str, Mapping[str, np.ndarray]], *,
 def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: Sequence[str], *,
                      distances: Sequence[float] | None = None, labels: Sequence[str] | None = None,
                      query_label: str = "query", thumb: tuple[int, int] = (128, 64),
-                     border: int = 4, title: str = "", style: Style | None = None) -> go.Figure:
+                     border: int = 4, title: str = "", style: Style | None = None,
+                     ranks: Sequence[int | None] | None = None) -> go.Figure:
     """A query thumbnail and its top-k gallery: bluish-green border = same person (correct),
     vermillion (orange-red) = different person, greyed with a grey border = junk (same person
-    seen by the same camera, ignored by the protocol). ``status[i]`` is one of "match", "wrong", "junk"."""
+    seen by the same camera, ignored by the protocol). ``status[i]`` is one of "match", "wrong", "junk".
+
+    Each label names its numbers, one per line (a column is ~0.3 in wide in one column):
+    ``rank 3`` — the gallery rank under the protocol, junk not counted (``ranks``, default
+    counted here), ``junk`` instead for a junk item; ``d 11.9`` — the distance to the query;
+    then ``labels[i]`` (the page gives ``id 172`` and ``cam 1``)."""
     style = style or DEFAULT_STYLE
     if len(status) != len(gallery):
         raise ValueError(f"{len(gallery)} gallery images but {len(status)} status values")
     colours = {"match": MATCH_RGB, "wrong": WRONG_RGB, "junk": JUNK_RGB}
     k = len(gallery)
     titles = [query_label]
+    counted = 0
     for i, s in enumerate(status):
         if s not in colours:
             raise ValueError(f"rank-list status must be match|wrong|junk, got {s!r}")
-        t = f"#{i + 1}"  # one short item per line: a column is ~0.3 in wide in one column
+        if s != "junk":
+            counted += 1
+        rank = ranks[i] if ranks is not None else (None if s == "junk" else counted)
+        t = "junk" if s == "junk" or rank is None else f"rank {rank}"
         if distances is not None:
-            t += f"<br>{distances[i]:.3g}"
+            t += f"<br>d {distances[i]:.3g}"
         if labels is not None:
             t += f"<br>{labels[i]}"
-        if s == "junk":
-            t += "<br>junk"
         titles.append(t)
     fig = make_subplots(rows=1, cols=k + 1, subplot_titles=titles, horizontal_spacing=0.01)
     h, w = thumb
@@ -723,6 +969,16 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
     fig.update_layout(title=title or None, height=int(h * 1.6 + top),
                       margin=dict(l=10, r=10, t=top, b=10))
     return fig
+
+
+def part_colours(K: int) -> list[str]:
+    """The colours of K parts ordered head→legs: a sequential scale (plasma, dark head to
+    light legs), another family than the cameras' categorical palette."""
+    from plotly.colors import sample_colorscale, unlabel_rgb
+
+    pos = [0.0] if K <= 1 else list(np.linspace(0.0, 0.88, int(K)))
+    return [rgb_hex(tuple(round(v) for v in unlabel_rgb(c)))
+            for c in sample_colorscale("Plasma", pos)]
 
 
 def _overlay(frame: np.ndarray, masks: np.ndarray, colors: Sequence[str],
@@ -770,7 +1026,7 @@ def part_masks_figure(frames: Sequence[np.ndarray], masks: np.ndarray,
             titles.append(f"{lab}" if r == 0 else (name if b == 0 else ""))
     fig = make_subplots(rows=len(rows), cols=B, subplot_titles=titles,
                         horizontal_spacing=0.01, vertical_spacing=0.06)
-    colors = style.colors()
+    colors = part_colours(masks.shape[1])
     for r, (name, m) in enumerate(rows):
         for b, frame in enumerate(frames):
             img = to_uint8(frame) if m is None else _overlay(frame, m[b], colors)
@@ -850,7 +1106,7 @@ def counts_bar(summary: Mapping[str, Mapping], *, title: str = "Tracklets per ca
     for i, (split, s) in enumerate(summary.items()):
         per = {int(k): v for k, v in s.get("per_camera", {}).items()}
         fig.add_trace(go.Bar(x=[f"cam {c + 1}" for c in cams], y=[per.get(c, 0) for c in cams],
-                             name=split, marker_color=style.color(i)))
+                             name=split, marker_color=SPLIT_COLOURS.get(split, style.color(i))))
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title, barmode="group", yaxis_title="tracklets")
     return fig
@@ -985,7 +1241,7 @@ def pseudo_label_embedding(xy: np.ndarray, labels: np.ndarray, pids: np.ndarray,
     ids = identity_colours(n_col)
     shapes = ("circle", "square", "diamond", "cross", "x")
     custom = np.stack([labels, pids, camids + 1], axis=1)
-    hover = "label %{customdata[0]}<br>pid %{customdata[1]}<br>cam %{customdata[2]}<extra></extra>"
+    hover = "label %{customdata[0]}<br>id %{customdata[1]}<br>cam %{customdata[2]}<extra></extra>"
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.04,
                         subplot_titles=("pseudo label", "true identity", "camera"))
 
@@ -1010,15 +1266,20 @@ def pseudo_label_embedding(xy: np.ndarray, labels: np.ndarray, pids: np.ndarray,
     for c in np.unique(camids):
         m = camids == c
         fig.add_trace(go.Scattergl(
-            x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"cam {c + 1}",
-            marker=dict(size=5, color=style.color(c), opacity=0.8), customdata=custom[m],
+            x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"cam {c + 1}", legend="legend2",
+            marker=dict(size=5, color=style.camera_color(c), opacity=0.8), customdata=custom[m],
             hovertemplate=hover), row=1, col=3)
     fig.update_xaxes(showticklabels=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False)
     apply_style(fig, style, sized=False)
+    # two legends, each under its panels: the grey "no cluster / unknown" points of the first
+    # two panels, and the cameras of the third — never camera colours in one row with them
+    below = dict(orientation="h", yref="container", y=0, yanchor="bottom",
+                 itemsizing="constant", font_size=round(style.font_px * 0.9, 2))
+    x3 = fig.layout.xaxis3.domain[0]
     fig.update_layout(title=(f"{title} · " if title else "") + f"{method}, coloured by", height=460,
-                      legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0,
-                                  yanchor="bottom", itemsizing="constant"),
+                      legend=dict(**below, x=0, xanchor="left"),
+                      legend2=dict(**below, x=x3, xanchor="left"),
                       margin=dict(l=20, r=20, t=80, b=45))
     return fig
 
@@ -1046,7 +1307,9 @@ def image_strip(images: Sequence[np.ndarray], *, height: int = 64, width: int = 
 __all__ = [
     "Style", "PALETTES", "COLORBLIND_SAFE", "DEFAULT_STYLE", "apply_style", "restyle",
     "embedding_scatter_pair", "loss_curves", "loss_keys", "metric_curves", "camera_pair_heatmap",
-    "gap_bars", "distance_histograms", "rank_list_figure", "part_masks_figure", "frames_strip",
+    "gap_bars", "gap_measure_axis", "camera_pair_panels", "part_colours", "STAGE_COLOURS",
+    "SPLIT_COLOURS", "STAGE_NAMES", "EMBEDDING_NAMES", "stage_colour", "plural",
+    "distance_histograms", "rank_list_figure", "part_masks_figure", "frames_strip",
     "thumbnail_grid", "counts_bar", "ablation_plot", "to_percent", "METRIC_KEYS", "png_data_uri", "decode_data_uri",
     "add_border", "grey_out", "label_quality_curves", "pseudo_label_embedding", "image_strip",
     "auc_floor", "identity_colours", "RANK_LIST_KEY", "rgb_hex",

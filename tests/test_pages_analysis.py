@@ -1,0 +1,159 @@
+"""The analysis pages (Domain gap, Part masks, Distances, Rank lists, Pseudo labels) under
+Streamlit's AppTest: what each figure says is labelled, the same figure as the export, two
+runs side by side, and one vocabulary. On the tiny SynthCams and fake runs of
+``test_app_pages`` (its ``lab`` fixture)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_app_pages import chart_titled, charts, env, lab, no_errors, page, pick  # noqa: E402,F401
+
+from reidlab.eval.features import FeatureSet  # noqa: E402
+
+
+def title_of(fig: dict) -> str:
+    t = fig["layout"].get("title", {})
+    return (t.get("text", "") if isinstance(t, dict) else str(t)) or ""
+
+
+def panel(fig: dict, name: str) -> list[dict]:
+    return [t for t in fig["data"] if (t.get("meta") or {}).get("panel") == name]
+
+
+# --------------------------------------------------------------------------- Domain gap
+
+def test_pair_heat_map_leaves_the_diagonal_off_the_scale_and_equals_the_export(lab):
+    """The same-camera diagonal (85–87 on a real run) no longer sets the colour scale: it is
+    a grey, written trace of its own; the page's one-model figure is the export's."""
+    from reidlab.analysis.gap_report import pair_rank1
+    from reidlab.engine.runs import Run
+    from reidlab.viz.cli_export import standard_figures
+
+    at = page("app_pages/3_Domain_gap.py").run()
+    pick(at, "gap_run", "fake_k2").run()
+    at.multiselect(key="gap_views").set_value(["final"]).run()
+    no_errors(at)
+    heat = chart_titled(at, "rank-1 (%) per camera pair")
+    run = Run(lab["runs"] / "fake_k2")
+    pr = pair_rank1(run, "final")
+    m = pr["rank1"]
+    off = m.copy()
+    np.fill_diagonal(off, np.nan)
+    coloured = heat["data"][0]
+    np.testing.assert_allclose(np.asarray(coloured["z"], float), off, equal_nan=True)
+    assert coloured["zmax"] == pytest.approx(np.nanmax(off))
+    # the diagonal, when the record has one, is written in grey cells off the scale
+    export = standard_figures(run, part_masks=False)["pair_rank1"]
+    assert len(export.data) == len(heat["data"])
+    for t, u in zip(export.data, heat["data"]):
+        np.testing.assert_array_equal(np.asarray(t.z, float), np.asarray(u["z"], float))
+        assert t.zmax == u.get("zmax") and t.zmin == u.get("zmin")
+    assert list(export.data[0].text) == [list(r) for r in coloured["text"]]
+    # the gap numbers: the export's figure holds the page's numbers
+    gap = chart_titled(at, "Camera-domain gap")
+    egap = standard_figures(run, part_masks=False)["gap"]
+    page_vals = {(t["meta"]["measure"], t["name"]): float(t["y"][0]) for t in gap["data"]
+                 if t["name"] == "after"}
+    exp_vals = {(t.meta["measure"], t.name): float(t.y[0]) for t in egap.data
+                if t.name == "after"}
+    assert page_vals == pytest.approx(exp_vals)
+
+
+def test_heat_map_with_a_diagonal_keeps_it_out_of_the_range():
+    from reidlab.viz import figures as F
+
+    m = np.array([[86.0, 10.0, 20.0], [15.0, 87.0, 30.0], [5.0, 25.0, 85.0]])
+    fig = F.camera_pair_heatmap(m)
+    assert fig.data[0].zmax == 30.0 and fig.data[0].zmin == 0.0
+    z = np.asarray(fig.data[0].z, float)
+    assert np.isnan(np.diag(z)).all()
+    same = fig.data[1]
+    assert same.name == "same camera" and same.showscale is False
+    assert [same.text[i][i] for i in range(3)] == ["86.0", "87.0", "85.0"]
+    assert len({c for _, c in same.colorscale}) == 1  # one grey, no scale
+
+
+def test_gap_numbers_one_labelled_axis_per_measure(lab):
+    at = page("app_pages/3_Domain_gap.py").run()
+    pick(at, "gap_run", "fake_k2").run()
+    no_errors(at)
+    gap = chart_titled(at, "Camera-domain gap")
+    measures = list(dict.fromkeys(t["meta"]["measure"] for t in gap["data"]))
+    assert len(measures) >= 3
+    axes = {t["meta"]["measure"]: t.get("yaxis", "y") for t in gap["data"]}
+    assert len(set(axes.values())) == len(measures)  # one axis per measure
+    for m, ax in axes.items():
+        title = gap["layout"]["yaxis" + ax[1:]]["title"]["text"]
+        assert title and ("accuracy" in title or "silhouette" in title), (m, title)
+    # before light, after dark: the model stages' colours
+    from reidlab.viz import figures as F
+
+    colours = {t["name"]: t["marker"]["color"] for t in gap["data"]}
+    assert colours == {"before": F.STAGE_COLOURS["initial"], "after": F.STAGE_COLOURS["final"]}
+
+
+def test_identities_across_models_camera_legend_has_no_colours(lab):
+    at = page("app_pages/3_Domain_gap.py").run()
+    pick(at, "gap_run", "fake_k2").run()
+    at.slider(key="fig3_ids").set_value(5).run()
+    at.button(key="fig3_draw").click().run()
+    no_errors(at)
+    fig = chart_titled(at, "identities")
+    legend = [t for t in fig["data"] if t.get("showlegend")]
+    assert [t["name"] for t in legend] == ["cam 1", "cam 2", "cam 3"]
+    colours = {t["marker"]["color"] for t in legend}  # a string each: one neutral colour
+    assert len(colours) == 1
+    symbols = [t["marker"]["symbol"] for t in legend]
+    assert len(set(symbols)) == 3
+    # points are coloured by identity only: one identity, one colour, in every camera
+    pts = [t for t in fig["data"] if not t.get("showlegend") and t.get("x") is not None
+           and len(t["x"])]
+    by_id: dict = {}
+    for t in pts:
+        for (pid, _), c in zip(t["customdata"], t["marker"]["color"]):
+            by_id.setdefault(int(pid), set()).add(c)
+    assert all(len(c) == 1 for c in by_id.values())
+    assert not colours & {c for cs in by_id.values() for c in cs}
+
+
+def test_two_runs_side_by_side_and_before_after_difference(lab):
+    from reidlab.analysis.gap_report import pair_rank1
+    from reidlab.engine.runs import Run
+
+    at = page("app_pages/3_Domain_gap.py").run()
+    pick(at, "gap_run", "fake_k2").run()
+    no_errors(at)
+    # one run: before and after side by side, and after − before
+    heat = chart_titled(at, "rank-1 (%) per camera pair")
+    r2 = Run(lab["runs"] / "fake_k2")
+    before, after = pair_rank1(r2, "initial")["rank1"], pair_rank1(r2, "final")["rank1"]
+    diff = panel(heat, "after − before")[0]
+    want = after - before
+    np.fill_diagonal(want, np.nan)
+    np.testing.assert_allclose(np.asarray(diff["z"], float), want, equal_nan=True)
+    assert diff["zmin"] == -diff["zmax"]  # centred on no change
+    # a second run: its embeddings beside the first's, the gap numbers of both, the two
+    # heat maps and their difference
+    pick(at, "gap_run_b", "fake_k4").run()
+    no_errors(at)
+    titles = [title_of(c) for c in charts(at)]
+    for r in ("fake_k2", "fake_k4"):
+        for w in ("before", "after"):
+            assert any(t.startswith(f"{r} (padal_mp) — {w}") for t in titles), titles
+    gap = chart_titled(at, "Camera-domain gap — fake_k2 (padal_mp) vs fake_k4 (padal_mp)")
+    names = list(dict.fromkeys(t["name"] for t in gap["data"]))
+    assert names == ["fake_k2: before", "fake_k2: after", "fake_k4: before", "fake_k4: after"]
+    hatched = {t["name"] for t in gap["data"] if (t["marker"].get("pattern") or {}).get("shape")}
+    assert hatched == {"fake_k4: before", "fake_k4: after"}
+    heat = chart_titled(at, "rank-1 (%) per camera pair — fake_k2")
+    a4 = pair_rank1(Run(lab["runs"] / "fake_k4"), "final")["rank1"]
+    d = panel(heat, "fake_k4 (after) − fake_k2 (after)")[0]
+    want = a4 - after
+    np.fill_diagonal(want, np.nan)
+    np.testing.assert_allclose(np.asarray(d["z"], float), want, equal_nan=True)
