@@ -520,8 +520,8 @@ def test_part_masks_of_trained_run(lab, trained, monkeypatch):
     no_errors(at)
     assert any("trained (checkpoint.pt), epoch 2" in c.value for c in at.caption), \
         [c.value for c in at.caption]
-    colors = F.DEFAULT_STYLE.colors()
     for K in (3, 2):
+        colors = F.part_colours(K)
         if K != 3:
             at.slider(key="pm_K").set_value(K).run()
             no_errors(at)
