@@ -345,10 +345,11 @@ def test_ablations_plot_and_table(lab):
     assert [t["name"] for t in chart_titled(at, "vs K")["data"]] == ["padal_mp mAP"]
     table = at.dataframe[0].value
     assert {"fake_k2 (padal_mp)", "fake_k4 (padal_mp)"} <= set(table.index)
-    board = at.dataframe[1].value  # the leaderboard: one line per variant, over its runs
-    mp = [table.loc[n, "mAP"] for n in ("fake_k2 (padal_mp)", "fake_k4 (padal_mp)")]
-    assert board.loc["padal_mp", "runs"] == 2
-    assert board.loc["padal_mp", "mAP"].startswith(f"{np.mean(mp):.1f} ± ")
+    # the leaderboard: one line per setting (K=2 and K=4 are never averaged together)
+    board = at.dataframe[1].value
+    for n, k in (("fake_k2 (padal_mp)", 2), ("fake_k4 (padal_mp)", 4)):
+        assert board.loc[f"padal_mp · K={k}", "runs"] == 1
+        assert board.loc[f"padal_mp · K={k}", "mAP"] == f"{table.loc[n, 'mAP']:.1f}"
     # a global-alignment run has a K in its config, but K is no point of its curve; λ is
     import shutil
 
@@ -361,12 +362,14 @@ def test_ablations_plot_and_table(lab):
         (fake_m / "config.json").write_text(json.dumps(cfg))
         at = page("app_pages/7_Ablations.py").run()
         no_errors(at)
-        assert "padal_m confusion" in at.multiselect(key="abl_methods").options
         assert not any(t["name"].startswith("padal_m ") for t in chart_titled(at, "vs K")["data"])
         pick(at, "abl_x", "λ").run()
+        lines = at.multiselect(key="abl_lines_lam").options
+        m_line = next(n for n in lines if n.startswith("padal_m "))
+        assert "adv_loss=confusion" in m_line
         names = [t["name"] for t in chart_titled(at, "vs λ")["data"]]
-        assert "padal_m confusion rank1" in names and "padal_mp rank1" in names
-        assert at.dataframe[0].value.loc["fake_m (padal_m)", "variant"] == "padal_m confusion"
+        assert f"{m_line} rank1" in names and any(n.startswith("padal_mp ") for n in names)
+        assert at.dataframe[0].value.loc["fake_m (padal_m)", "group"].startswith("padal_m ")
     finally:
         shutil.rmtree(fake_m)
 
@@ -750,12 +753,12 @@ def test_ablations_with_only_the_baseline_says_what_to_do(baseline_only):
     msg = " ".join(i.value for i in at.info)
     assert "Only the ImageNet init run" in msg and "Queue sweep" in msg and "Train" in msg
     assert at.expander[0].proto.expanded  # the sweep form is open, right there
-    assert at.button(key="FormSubmitter:sweep-Queue sweep") is not None
+    assert at.button(key="sw_go") is not None
     keys = [m.key for m in at.multiselect]
-    assert "abl_methods" not in keys  # no empty "No options to select" picker
+    assert not any(k.startswith("abl_lines") for k in keys)  # no empty "No options" picker
     table = at.dataframe[0].value
     row = table.loc[[i for i in table.index if i.startswith("ImageNet init")][0]]
-    assert [row[c] for c in ("K", "lam", "clips_per_tracklet", "epochs", "seed")] == ["—"] * 5
+    assert [row[c] for c in ("K", "λ", "clips", "epochs", "seed")] == ["—"] * 5
 
 
 def test_export_results_table_has_no_settings_for_the_baseline(lab):

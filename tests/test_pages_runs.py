@@ -315,3 +315,72 @@ def test_a_bad_folder_typed_on_data_is_not_kept(lab):
         at.session_state["dataset"][1] == str(lab["data"])
     sidebar = "\n".join(c.value for c in at.sidebar.caption)
     assert str(lab["data"]) in sidebar and "/nonexistent" not in sidebar
+
+
+# --------------------------------------------------------------------------- Ablations
+
+@pytest.fixture
+def mixed(lab):
+    """A test-preset and a quick-preset run of padal_mp K=3, and two seeds of test K=2."""
+    runs, data = lab["runs"], lab["data"]
+    write_run(runs, "t_k3", data, rank1=0.003, mAP=0.01, method="padal_mp", K=3)
+    write_run(runs, "q_k3", data, rank1=0.352, mAP=0.30, preset="quick", method="padal_mp",
+              K=3, wall_s=240)
+    write_run(runs, "t_k2_s0", data, rank1=0.20, mAP=0.10, method="padal_mp", K=2, seed=0)
+    write_run(runs, "t_k2_s1", data, rank1=0.40, mAP=0.20, method="padal_mp", K=2, seed=1)
+    return lab
+
+
+def test_ablations_average_only_runs_of_equal_settings(mixed):
+    at = page("app_pages/7_Ablations.py").run()
+    no_errors(at)
+    fig = chart_titled(at, "vs K")
+    r1 = {t["name"]: t for t in fig["data"] if t["name"].endswith("rank1")}
+    assert len(r1) == 2  # the quick run is its own line, never in a test+quick mean
+    quick = next(t for n, t in r1.items() if "96×48" in n)
+    test = next(t for n, t in r1.items() if "32×16" in n)
+    assert list(quick["x"]) == [3] and list(quick["y"]) == pytest.approx([35.2])
+    assert list(test["x"]) == [2, 3]
+    assert list(test["y"]) == pytest.approx([30.0, 0.3])  # seeds of K=2 averaged, K=3 alone
+    err = list(test["error_y"]["array"])
+    assert err[0] == pytest.approx(np.std([20, 40], ddof=1)) and err[1] == 0
+    assert all(y - e >= 0 for y, e in zip(test["y"], err))  # no bar below 0 from mixed runs
+    board = at.dataframe[1].value
+    assert sorted(board["runs"]) == [1, 1, 2]  # K=3 test, K=3 quick, K=2 test (2 seeds)
+    two = board[board["runs"] == 2]
+    assert two["seeds"].iloc[0] == "0, 1" and two["rank-1"].iloc[0].startswith("30.0 ± 14.1")
+    # each row names what tells it apart: the K and the preset's backbone/size
+    assert len(set(board.index)) == 3 and all("K=" in i for i in board.index)
+    assert any("backbone=effnet_lite0" in i for i in board.index)
+    table = at.dataframe[0].value
+    assert table.loc["q_k3 (padal_mp)", "preset"] == "quick"
+    assert table.loc["t_k3 (padal_mp)", "size"] == "32×16"
+    assert table.loc["q_k3 (padal_mp)", "wall time"] == "4.0 min"
+
+
+def test_sweep_form_has_seeds_and_a_time_estimate(mixed):
+    from reidlab.engine import jobs
+
+    at = page("app_pages/7_Ablations.py").run()
+    no_errors(at)
+    at.selectbox(key="sw_preset").set_value("quick")
+    at.text_input(key="sw_values").set_value("1,2")
+    at.text_input(key="sw_seeds").set_value("0,1").run()
+    # 4 runs of the measured 240 s (the quick run on disk): 16 min
+    assert any("4 run(s)" in c.value and "16.0 min" in c.value for c in at.caption)
+    at.text_input(key="sw_seeds").set_value("0,x").run()
+    assert any("seeds" in e.value for e in at.error)
+    at.text_input(key="sw_seeds").set_value("0,1").run()
+    at.button(key="sw_go").click().run()
+    no_errors(at)
+    queued = sorted(jobs.job_state(n, mixed["runs"]).argv[-1].rsplit("/", 1)[-1]
+                    for n in [p.stem.split("-", 1)[1] for p in
+                              (mixed["runs"] / jobs.QUEUE_DIR).glob("[0-9]*-*.json")])
+    try:
+        assert queued == ["sweep_padal_mp_quick_K1_s0", "sweep_padal_mp_quick_K1_s1",
+                          "sweep_padal_mp_quick_K2_s0", "sweep_padal_mp_quick_K2_s1"]
+        argv = jobs.job_state("sweep_padal_mp_quick_K2_s1", mixed["runs"]).argv
+        assert argv[argv.index("--seed") + 1] == "1" and argv[argv.index("--K") + 1] == "2"
+    finally:
+        for n in queued:
+            jobs.cancel(n, root=mixed["runs"], grace_s=1.0)
