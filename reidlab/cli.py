@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from reidlab.errors import ReidlabError
@@ -40,6 +41,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
         prog="python -m reidlab",
         description="reidlab: camera-aware person re-identification lab",
     )
+    parser.add_argument("--offline", action="store_true",
+                        help="never download ImageNet weights (sets REIDLAB_OFFLINE=1): a file "
+                        "missing from the torch cache is an error naming where to place it")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (module, help_) in COMMANDS.items():
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # a usage error (one line, printed) or --help
         return int(e.code or 0)
+    if args.offline:  # read by reidlab.models.backbones.fetch_weights, also in child processes
+        os.environ["REIDLAB_OFFLINE"] = "1"
     if args.command is None:
         parser.print_help()
         return 0

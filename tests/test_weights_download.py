@@ -216,3 +216,15 @@ def test_resnet50_ibn_a_architecture():
                                                                 keepdim=True) + 1e-5)
     torch.testing.assert_close(z[:, :4], inst, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(z[:, 4:], y[:, 4:] / (1 + 1e-5) ** 0.5, atol=1e-4, rtol=1e-4)
+
+
+def test_offline_flag_of_the_cli(tmp_path, monkeypatch):
+    import os
+
+    from reidlab.cli import main
+
+    monkeypatch.delenv("REIDLAB_OFFLINE", raising=False)
+    assert main(["eval", "--run", str(tmp_path / "none")]) == 2
+    assert "REIDLAB_OFFLINE" not in os.environ
+    assert main(["--offline", "eval", "--run", str(tmp_path / "none")]) == 2
+    assert os.environ["REIDLAB_OFFLINE"] == "1" and backbones.offline()
