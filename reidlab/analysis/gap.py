@@ -153,16 +153,16 @@ def dataset_gap(dataset: str | Path, fmt: str = "mars", runs: str | Path = "runs
 
 def describe(g: dict) -> str:
     """The numbers as ``python -m reidlab gap`` prints them."""
-    return "\n".join([
-        f"{g['dataset']} ({g['format']}): {g['n']} tracklets of people, {g['cameras']} cameras; "
-        f"{g['backbone']} ImageNet features ({g['features']})",
-        f"same-camera neighbour share (k={g['k']}):   {g['same_camera_neighbour_share']:.3f}"
-        f"   (chance {g['chance_share']:.3f})",
-        f"cross-camera same-identity share:        {g['cross_camera_identity_share']:.3f}"
-        f"   (over {g['cross_camera_queries']} tracklets seen by another camera)",
-        f"camera probe (linear, held-out people):  {g['camera_probe']:.3f}"
-        f"   (chance {g['camera_probe_chance']:.3f})",
-    ])
+    lines = [(f"same-camera neighbour share (k={g['k']}):", g["same_camera_neighbour_share"],
+              f"chance {g['chance_share']:.3f}"),
+             ("cross-camera same-identity share:", g["cross_camera_identity_share"],
+              f"over {g['cross_camera_queries']} tracklets seen by another camera"),
+             ("camera probe (linear, held-out people):", g["camera_probe"],
+              f"chance {g['camera_probe_chance']:.3f}")]
+    return "\n".join([f"{g['dataset']} ({g['format']}): {g['n']} tracklets of people, "
+                      f"{g['cameras']} cameras; {g['backbone']} ImageNet features "
+                      f"({g['features']})"]
+                     + [f"{label:<41}{value:.3f}   ({note})" for label, value, note in lines])
 
 
 # -- CLI: python -m reidlab gap DATASET --------------------------------------------------------
