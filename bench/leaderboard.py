@@ -18,7 +18,9 @@ epochs (see bench/table_pirid.py).
 
 Columns: rank-1/5, mAP, mINP (the official MARS protocol), the camera probe (linear camera
 classifier on held-out identities; lower = less camera in the features), cross-camera rank-1
-(every tracklet against the tracklets of the other cameras), the cluster F-score of the last
+(every tracklet against the tracklets of the other cameras), the same-camera neighbour share
+(of each test tracklet's 30 nearest, the share from its own camera: ``reidlab.analysis.gap``),
+the cluster F-score of the last
 label update for methods that cluster, and the run's wall time. A finished run is reused, an
 unfinished one resumed; rows are appended to bench/results/NAME.{json,md} one by one.
 """
@@ -35,6 +37,7 @@ from tablelib import add_common_args, cell, parse_common, run_dir, run_table, tr
     write_results
 
 from reidlab.analysis.domain_gap import pooled, same_vs_cross_camera_retrieval  # noqa: E402
+from reidlab.analysis.gap import neighbour_shares  # noqa: E402
 from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
 
@@ -74,9 +77,11 @@ def measure(run: Run, which: str) -> dict:
     feats, pids, camids = pooled(run.features(which))
     keep = pids > 0  # distractors out, as the calibration does
     cross = same_vs_cross_camera_retrieval(feats[keep], pids[keep], camids[keep])
+    share = neighbour_shares(feats, pids, camids)["same_camera_neighbour_share"]
     return {"rank1": ev["rank1"], "rank5": ev["rank5"], "mAP": ev["mAP"],
             "mINP": ev.get("mINP"), "protocol": ev.get("protocol"),
             "probe": probe(run, which), "cross_rank1": cross["cross_camera_rank1"],
+            "same_cam_share": share,
             "seconds": round(ev["time"], 1) if which == "final" and ev.get("time") else None}
 
 
@@ -97,7 +102,8 @@ def run_row(name: str, args, seed: int) -> dict:
 def line(name: str, rs: list[dict]) -> list:
     secs = [r["seconds"] for r in rs if r.get("seconds")]
     return [KIND[name], cell(rs, "rank1"), cell(rs, "rank5"), cell(rs, "mAP"), cell(rs, "mINP"),
-            cell(rs, "probe"), cell(rs, "cross_rank1"), cell(rs, "fscore"),
+            cell(rs, "probe"), cell(rs, "cross_rank1"), cell(rs, "same_cam_share"),
+            cell(rs, "fscore"),
             f"{np.mean(secs):.0f}" if secs else "—"]
 
 
@@ -106,10 +112,12 @@ def write(rows: list[dict], args, started: float) -> None:
         args, "Leaderboard on SynthCams", rows, list(ROWS), started, args.overrides,
         "Mean ± standard deviation over the seeds. Camera probe: linear camera classifier on "
         "held-out identities (lower = less camera in the features). Cross-camera rank-1: every "
-        "test tracklet against the tracklets of the other cameras. Cluster F: pairwise F-score "
+        "test tracklet against the tracklets of the other cameras. Same-camera share: of each "
+        "test tracklet's 30 nearest (cosine), the share from its own camera (python -m reidlab "
+        "gap; chance about 17 %). Cluster F: pairwise F-score "
         "of the last label update (methods that cluster).",
         ["supervision", "rank-1", "rank-5", "mAP", "mINP", "camera probe",
-         "cross-camera rank-1", "cluster F", "run (s)"], line)
+         "cross-camera rank-1", "same-camera share", "cluster F", "run (s)"], line)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,20 +43,30 @@ def gap_numbers(feats, pids, camids, k: int = DEFAULT_K, seed: int = 0, probe_cv
     (never the whole N×N matrix)."""
     from reidlab.analysis.domain_gap import camera_probe
 
+    out = neighbour_shares(feats, pids, camids, k, chunk)
+    keep = np.asarray(pids) > 0
+    probe = camera_probe(np.asarray(feats, dtype=np.float32)[keep], np.asarray(camids)[keep],
+                         groups=np.asarray(pids)[keep], cv=probe_cv, seed=seed)
+    return {**out, "camera_probe": float(probe["accuracy"]),
+            "camera_probe_chance": float(probe["chance"])}
+
+
+def neighbour_shares(feats, pids, camids, k: int = DEFAULT_K, chunk: int = 1024) -> dict:
+    """:func:`gap_numbers` without the camera probe (the neighbour numbers only: fast)."""
     x = np.asarray(feats, dtype=np.float32)
     pids, camids = np.asarray(pids), np.asarray(camids)
     if x.ndim != 2 or not (len(x) == len(pids) == len(camids)):
-        raise ValueError(f"gap_numbers: expected N×D features with N pids and camids, got "
+        raise ValueError(f"neighbour_shares: expected N×D features with N pids and camids, got "
                          f"{x.shape}, {len(pids)}, {len(camids)}")
     keep = pids > 0
     x, pids, camids = x[keep], pids[keep], camids[keep]
     n = len(x)
     cams, cam_counts = np.unique(camids, return_counts=True)
     if n < 3 or cams.size < 2:
-        raise ValueError(f"gap_numbers: needs at least 3 tracklets of people (pid > 0) from at "
+        raise ValueError(f"neighbour_shares: needs at least 3 tracklets of people (pid > 0) from at "
                          f"least 2 cameras, got {n} from {cams.size}")
     if k < 1:
-        raise ValueError(f"gap_numbers: k={k}, expected at least 1")
+        raise ValueError(f"neighbour_shares: k={k}, expected at least 1")
     k = min(int(k), n - 1)
     xn = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     share = np.empty(n, dtype=np.float64)
@@ -75,7 +85,6 @@ def gap_numbers(feats, pids, camids, k: int = DEFAULT_K, seed: int = 0, probe_cv
         hit[rows] = pids[nearest] == pids[rows]
     size = dict(zip(cams.tolist(), cam_counts.tolist()))
     chance = np.array([(size[c] - 1) / (n - 1) for c in camids.tolist()]).mean()
-    probe = camera_probe(x, camids, groups=pids, cv=probe_cv, seed=seed)
     return {
         "n": int(n),
         "k": int(k),
@@ -85,8 +94,6 @@ def gap_numbers(feats, pids, camids, k: int = DEFAULT_K, seed: int = 0, probe_cv
         "per_camera_share": {int(c): float(share[camids == c].mean()) for c in cams},
         "cross_camera_identity_share": float(hit[valid].mean()) if valid.any() else float("nan"),
         "cross_camera_queries": int(valid.sum()),
-        "camera_probe": float(probe["accuracy"]),
-        "camera_probe_chance": float(probe["chance"]),
     }
 
 
