@@ -267,7 +267,9 @@ def kill_attempt(kill: str, data: Path, out: Path) -> int:
     """``python tests/kill_driver.py KILL -- train --method cap ...`` on ``out``."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
         [str(HERE.parent), str(HERE), os.environ.get("PYTHONPATH", "")]))
-    args = ["--preset", "test", "--method", "cap", "--dataset", str(data), "--out", str(out),
+    # a resume reads the preset from the run's config.json
+    preset = [] if (out / "config.json").is_file() else ["--preset", "test"]
+    args = [*preset, "--method", "cap", "--dataset", str(data), "--out", str(out),
             "--batch-size", "8", "--seed", "3", *[x for k, v in SMALL.items()
                                                   for x in ("--opt", f"{k}={v}")]]
     p = subprocess.run([sys.executable, str(HERE / "kill_driver.py"), kill, "--", *args],
