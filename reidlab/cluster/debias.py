@@ -59,6 +59,7 @@ from reidlab.cluster.pseudo_labels import (DEFAULT_EPS, DEFAULT_MIN_SAMPLES, Clu
                                            _check_eps, _with_group_zeros, check_groups,
                                            partition, renumber)
 from reidlab.errors import ConfigError
+from reidlab.schema import option
 
 log = logging.getLogger(__name__)
 
@@ -74,33 +75,23 @@ SHARE_K = 30
 
 # ----------------------------------------------------------------------------- options
 
-def _option(default, help: str, choices=None):
-    """A field in the format of :func:`reidlab.methods.base.option` (help and choices in its
-    metadata: the CLI flags and the Train form read them). Defined here because the methods
-    package imports this module."""
-    meta = {"help": help}
-    if choices:
-        meta["choices"] = tuple(choices)
-    return field(default=default, metadata=meta)
-
-
 @dataclass
 class DebiasOptions:
     """The camera-debiasing options every clustering method shares: its ``Options`` dataclass
     inherits them, and its label update calls :func:`debiased_labels` with
     :func:`debias_kwargs`. Defaults keep the paper-faithful clustering."""
 
-    cam_norm: str = _option("none", "camera-wise normalisation of the clustered features (not "
+    cam_norm: str = option("none", "camera-wise normalisation of the clustered features (not "
                             "in the paper): none, center (minus each camera's mean) or "
                             "standardize (each camera's mean and std, as camera-based BN)",
                             CAM_NORMS)
-    neighbours: str = _option("plain", "k-reciprocal candidate lists (not in the paper): plain "
+    neighbours: str = option("plain", "k-reciprocal candidate lists (not in the paper): plain "
                               "(k1 nearest), balanced (at most ceil(k1/cameras) per camera) or "
                               "cross (own camera: only the sample's own clips)", NEIGHBOURS)
-    k_rule: str = _option("fixed", "k1/k2: fixed (as given) or auto (k1 = clamp(round(clips per "
+    k_rule: str = option("fixed", "k1/k2: fixed (as given) or auto (k1 = clamp(round(clips per "
                           "tracklet x cameras), 4, 30), k2 = max(2, round(k1/5)); not in the "
                           "paper)", K_RULES)
-    reliability: bool = _option(False, "SpCL's cluster reliability criterion (independence + "
+    reliability: bool = option(False, "SpCL's cluster reliability criterion (independence + "
                                 "compactness at eps -/+ 0.02): unreliable members un-clustered")
 
 
