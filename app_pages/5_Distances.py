@@ -12,9 +12,11 @@ from reidlab import app_support as ui
 from reidlab.viz import figures as F
 
 ui.page_header("Distances")
-st.caption("Same-person pairs across cameras vs different-person pairs (same-camera same-person "
-           "pairs are junk and left out). The more the two histograms overlap, the harder "
-           "retrieval is.")
+st.caption("Euclidean distances between query and gallery features (centred on the gallery "
+           "mean, the distance the evaluation ranks by): same-person pairs across cameras "
+           "(green) vs different-person pairs (vermillion); same-camera same-person pairs are "
+           "junk and left out. The more the two histograms overlap, the harder retrieval is.")
+MAX_PAIRS = 100_000  # a random sample of at most this many pairs of each kind
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -55,7 +57,9 @@ with c[0]:
 with c[1]:
     run_b = ui.run_picker("overlay a second run", key="dist_b", runs=runs, allow_none=True,
                           default_baseline=False)
-which = c[2].radio("model", ["final", "initial"], horizontal=True, key="dist_which")
+which = c[2].radio("model", ["final", "initial"], horizontal=True, key="dist_which",
+                   format_func=F.STAGE_NAMES.get,
+                   help="before = the run's initial model, after = its final model")
 per_pair = c[3].toggle("per camera pair", key="dist_pairs",
                        help="a heat map of the separation of every camera pair, and the "
                             "histograms of the pair you pick")
@@ -76,7 +80,7 @@ if run_a is not None:
             p = r.path / "features" / f"{which}.npz"
             if not p.is_file():
                 raise FileNotFoundError(f"{p}: run {r.name} has no {which} features")
-            d = dists(str(r.path), which, p.stat().st_mtime, 100_000)
+            d = dists(str(r.path), which, p.stat().st_mtime, MAX_PAIRS)
             scale = float(np.median(np.concatenate([d["same"], d["diff"]]))) if normalise else 1.0
             prefix = "" if run_b is None else f"{ui.run_label(r)}: "
             sets.append((r, prefix, d, scale or 1.0))
@@ -85,9 +89,16 @@ if run_a is not None:
             overall[f"{prefix}same person"] = d["same"] / s
             overall[f"{prefix}different person"] = d["diff"] / s
         runs_title = " vs ".join(ui.run_label(r) for r in [run_a, run_b] if r)
+        when = F.STAGE_NAMES[which]
+        x_title = "Euclidean distance" + (" / the run's median" if normalise else "")
         fname = f"distances_{run_a.name}" + (f"_vs_{run_b.name}" if run_b else "")
+        if run_b is not None:
+            st.caption(f"{ui.run_label(run_a)}: filled bars; {ui.run_label(run_b)}: outlined, "
+                       "hatched bars (same colours: green = same person, vermillion = "
+                       "different person).")
         if not per_pair:
-            fig = F.distance_histograms({"all pairs": overall}, title=f"Distances — {runs_title}",
+            fig = F.distance_histograms({"all pairs": overall}, x_title=x_title,
+                                        title=f"Distances ({when}) — {runs_title}",
                                         style=ui.paper_style())
             ui.show_figure(fig, fname, key="dist_fig")
             p = run_a.path / "features" / f"{which}.npz"
@@ -98,8 +109,8 @@ if run_a is not None:
                           for name, s in by_mod.items()}
                 ui.show_figure(F.distance_histograms(
                     panels, title=f"Distances by modality pair — {ui.run_label(run_a)}",
-                    style=ui.paper_style()), f"distances_modality_{run_a.name}",
-                    key="dist_mod_fig")
+                    x_title="Euclidean distance", style=ui.paper_style()),
+                    f"distances_modality_{run_a.name}", key="dist_mod_fig")
                 st.caption("All test tracklets against each other, pairs of one camera left "
                            "out: same- vs different-person distances within colour, within "
                            "infrared and across the modalities. A same-person infrared ↔ "
@@ -111,19 +122,28 @@ if run_a is not None:
                        "different-person pair of the same query and gallery cameras: 100 = "
                        "perfectly separated, 50 = no better than chance. Empty cells have no "
                        "same-person pair (the diagonal: same-camera matches are junk).")
-            seps = []
-            cols = st.columns(len(sets))
-            for col, (r, prefix, d, s) in zip(cols, sets):
-                sep = pair_separation(d["by_pair"])
-                seps.append(sep)
-                with col:
-                    ui.show_figure(F.camera_pair_heatmap(
-                        100 * sep["auc"], metric="AUC (%)",
-                        cam_names=[f"cam {c + 1}" for c in sep["cameras"]],
-                        zmin=F.auc_floor(100 * sep["auc"]), zmax=100,
-                        title=f"same vs different separation — {ui.run_label(r)} ({which})",
-                        style=ui.paper_style()), f"pair_separation_{r.name}_{which}",
-                        key=f"dist_sep_{len(seps)}")
+            seps = [pair_separation(d["by_pair"]) for _, _, d, _ in sets]
+            aucs = {(r.name if len(sets) == 1 or run_a.name != run_b.name else ui.run_label(r)):
+                    100 * sep["auc"] for (r, _, _, _), sep in zip(sets, seps)}
+            floor = min(F.auc_floor(v) for v in aucs.values())
+            cams = [f"cam {c + 1}" for c in seps[0]["cameras"]]
+            if len(sets) == 1:
+                fig = F.camera_pair_heatmap(
+                    100 * seps[0]["auc"], metric="AUC (%)", cam_names=cams, zmin=floor,
+                    zmax=100, style=ui.paper_style(),
+                    title=f"Same vs different separation ({when}) — {ui.run_label(run_a)}")
+            else:  # both runs on one colour scale, one figure (labelled downloads below)
+                if [list(s_["cameras"]) for s_ in seps[1:]] != [list(seps[0]["cameras"])]:
+                    raise ValueError(f"{run_a.name} and {run_b.name} have different cameras "
+                                     f"({seps[0]['cameras']} vs {seps[1]['cameras']}): "
+                                     "their camera pairs cannot be compared")
+                a_, b_ = list(aucs)
+                fig = F.camera_pair_panels(
+                    aucs, metric="AUC (%)", cam_names=cams, zmin=floor, zmax=100,
+                    difference=(a_, b_), style=ui.paper_style(),
+                    title=f"Same vs different separation per camera pair ({when})")
+            ui.show_figure(fig, f"pair_separation_{fname.removeprefix('distances_')}_{which}",
+                           key="dist_sep")
             # pairs with same-person distances, hardest (lowest AUC of the first run) first
             sep = seps[0]
             idx = {c: i for i, c in enumerate(sep["cameras"])}
@@ -146,8 +166,8 @@ if run_a is not None:
                 fig = F.distance_histograms(
                     {f"{pair_name(*pick)}": group,
                      f"all pairs (AUC {100 * auc_all:.0f} %)": overall},
-                    title=f"Distances, one camera pair vs all — {runs_title}",
-                    style=ui.paper_style(), facet_cols=2)
+                    title=f"Distances ({when}), one camera pair vs all — {runs_title}",
+                    x_title=x_title, style=ui.paper_style(), facet_cols=2)
                 ui.show_figure(fig, f"{fname}_cam{pick[0] + 1}_{pick[1] + 1}", key="dist_fig")
         rows = []
         for r, prefix, d, s in sets:
@@ -156,7 +176,15 @@ if run_a is not None:
                          "different median": float(np.median(d["diff"]) / s),
                          "AUC (%)": 100 * separation_auc(d["same"], d["diff"]),
                          "same pairs": len(d["same"]), "different pairs": len(d["diff"])})
+        cap = f"{MAX_PAIRS:,}".replace(",", " ")
+        st.caption(f"Each histogram is drawn from a random sample (fixed seed) of at most {cap} "
+                   f"same-person and {cap} different-person pairs, not from every pair: the "
+                   "table says how many each holds.")
         st.dataframe(rows, key="dist_table", column_config={
+            "same pairs": st.column_config.NumberColumn(
+                help=f"same-person pairs drawn (a random sample when over {MAX_PAIRS})"),
+            "different pairs": st.column_config.NumberColumn(
+                help=f"different-person pairs drawn: a random sample of at most {MAX_PAIRS}"),
             "same median": st.column_config.NumberColumn(format="%.3g"),
             "different median": st.column_config.NumberColumn(format="%.3g"),
             "AUC (%)": st.column_config.NumberColumn(

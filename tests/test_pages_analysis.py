@@ -157,3 +157,47 @@ def test_two_runs_side_by_side_and_before_after_difference(lab):
     want = a4 - after
     np.fill_diagonal(want, np.nan)
     np.testing.assert_allclose(np.asarray(d["z"], float), want, equal_nan=True)
+
+
+# --------------------------------------------------------------------------- Distances
+
+def test_distances_overlay_is_distinguishable_named_and_sampled(lab):
+    from reidlab.viz import figures as F
+
+    at = page("app_pages/5_Distances.py").run()
+    pick(at, "dist_a", "fake_k2").run()
+    no_errors(at)
+    fig = charts(at)[0]
+    assert fig["layout"]["xaxis"]["title"]["text"] == "Euclidean distance"  # the metric named
+    pick(at, "dist_b", "fake_k4").run()
+    no_errors(at)
+    at.toggle(key="dist_norm").set_value(True).run()  # normalised ...
+    fig = charts(at)[0]
+    assert fig["layout"]["xaxis"]["title"]["text"] == "Euclidean distance / the run's median"
+    looks = {t["name"]: t["marker"] for t in fig["data"]}
+    same, diff = F.rgb_hex(F.SAME_RGB), F.rgb_hex(F.DIFFERENT_RGB)
+    a_same, b_same = looks["fake_k2 (padal_mp): same person"], looks["fake_k4 (padal_mp): same person"]
+    assert a_same["color"] == same and looks["fake_k2 (padal_mp): different person"]["color"] == diff
+    # the second run: outlined and hatched in the same colours, never a blend of the first's
+    assert b_same["line"]["color"] == same and b_same["pattern"]["shape"] == "/"
+    assert b_same["color"] != a_same["color"] and not a_same.get("pattern", {}).get("shape")
+    at.toggle(key="dist_norm").set_value(False).run()  # ... and the axis says which
+    assert charts(at)[0]["layout"]["xaxis"]["title"]["text"] == "Euclidean distance"
+    text = " ".join(c.value for c in at.caption)
+    assert "random sample" in text and "100 000" in text
+
+
+def test_distances_per_pair_maps_of_two_runs_are_one_figure(lab):
+    at = page("app_pages/5_Distances.py").run()
+    pick(at, "dist_a", "fake_k2").run()
+    pick(at, "dist_b", "fake_k4").run()
+    at.toggle(key="dist_pairs").set_value(True).run()
+    no_errors(at)
+    seps = [c for c in charts(at) if "separation" in title_of(c)]
+    assert len(seps) == 1  # full width: its titles whole, its download buttons labelled
+    fig = seps[0]
+    panels = [a["text"] for a in fig["layout"]["annotations"]]
+    assert panels[:2] == ["fake_k2", "fake_k4"] and panels[2] == "fake_k4 − fake_k2"
+    assert len(title_of(fig)) < 70
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels and all(lab_.strip() for lab_ in labels)
