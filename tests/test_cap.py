@@ -177,6 +177,10 @@ def test_two_epoch_run_with_proxies_and_both_losses(target, tmp_path):
             assert k in r, k
         assert r["num_proxies"] >= r["num_clusters"] > 0
     ep = run.metrics("epoch")
+    # an epoch: as many batches as the clustered tracklets fill (the code's num_batch)
+    clustered = [int((np.load(out / "labels" / f"update_{e:03d}.npz")["label"] >= 0).sum())
+                 for e in (0, 1)]
+    assert [r["step"] for r in ep] == [clustered[0] // 8, clustered[0] // 8 + clustered[1] // 8]
     assert set(ep[0]["terms"]) == {"intra"}  # inter-camera loss from epoch inter_start = 1
     assert set(ep[1]["terms"]) == {"intra", "inter"}
     ck = torch.load(out / "checkpoint.pt", weights_only=True)

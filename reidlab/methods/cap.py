@@ -25,7 +25,7 @@ shared clustering of ``reidlab.cluster`` (with its camera-debiasing options when
 * Total, as the code sums it: L = Σ_{c in the batch} ( L_intra^c + λ·mean_{x of c} L_inter(x) ),
   λ = 0.5 — a sum over the cameras present in the batch, each a mean over its samples.
 * Sampling: P×K over the *proxies* (the code's ``ClassUniformlySampler`` on the proxy label,
-  K = 4, batch 32), Adam 3.5e-4; random flip, pad 10 + random crop at 256×128 and random
+  K = 4, batch 32; an epoch is as many batches as the clustered tracklets fill), Adam 3.5e-4; random flip, pad 10 + random crop at 256×128 and random
   erasing (p = 0.5) in the code — here ``hflip``, ``crop_pad`` 4 (10 px scaled to the 96×48
   quick preset) and ``random_erase`` 0.5 as the method's config defaults.
 * Clustering: the code's ``img_association``: Jaccard k1 = 20, k2 = 6, DBSCAN eps 0.5
@@ -291,9 +291,14 @@ class CAP(Method):
         return self.sample_proxy.tolist()
 
     def epoch_batches(self, epoch: int) -> list[list[tuple[int, int]]]:
+        """P×K batches over the proxies, as many as the clustered items fill (the code's
+        ``num_batch = clustered samples // batch size``): a proxy smaller than K is filled by
+        repetition, so P×K over many small proxies would otherwise make a longer epoch."""
         if self.num_proxies == 0:  # nothing clustered: no proxy to learn from this epoch
             return []
-        return super().epoch_batches(epoch)
+        batches = super().epoch_batches(epoch)
+        items = int((self.sample_proxy >= 0).sum()) * int(self.cfg.clips_per_tracklet)
+        return batches[:max(1, items // int(self.cfg.batch_size))]
 
     # -- the loss --------------------------------------------------------------------------
 
