@@ -341,6 +341,9 @@ def test_cuhk01_splits_written_beside_the_data(tmp_path):
     assert json.loads((other / "splits_cuhk01.json").read_text())["splits"][0] == s0
     with pytest.raises(ConfigError, match=r"split=10; expected 0\.\.9"):
         load_dataset("cuhk01", root, split=10)
+    with pytest.raises(ConfigError, match=r"split_seed=1, but .*splits_cuhk01\.json holds the "
+                       r"splits drawn with seed 0"):
+        load_dataset("cuhk01", root, split_seed=1)
 
 
 def test_cuhk01_bad_inputs(tmp_path):

@@ -54,7 +54,7 @@ def read_campus(folder: Path) -> dict[int, list[tuple[str, int]]]:
 
 def single_shot_set(name: str, root: Path, train_items, query_items, gallery_items, *,
                     num_cameras: int, gallery_cams: tuple[int, ...], shots: int, trials: int,
-                    trial_seed: int, meta: dict, per_image_gallery: bool = True) -> TrackletSet:
+                    trial_seed: int, meta: dict) -> TrackletSet:
     """A TrackletSet of one-frame tracklets from ``(folder, file name, pid, camid)`` items,
     with single-shot gallery trials in ``meta`` (shared by CUHK01 and classic CUHK03)."""
     def tracks(items):
@@ -67,13 +67,12 @@ def single_shot_set(name: str, root: Path, train_items, query_items, gallery_ite
                            f"{len(query)} query and {len(gallery)} gallery images")
     if int(trials) < 1:
         raise ConfigError(f"{name}: trials={trials!r}; expected an integer >= 1")
-    if per_image_gallery:
-        from reidlab.eval.crossmodal import sample_gallery_trials
+    from reidlab.eval.crossmodal import sample_gallery_trials
 
-        rows = sample_gallery_trials([t.pid for t in gallery], [t.camid for t in gallery],
-                                     gallery_cams, int(shots), int(trials), int(trial_seed))
-        meta = {**meta, "trials": [r.tolist() for r in rows], "ignore": None,
-                "trial_seed": int(trial_seed)}
+    rows = sample_gallery_trials([t.pid for t in gallery], [t.camid for t in gallery],
+                                 gallery_cams, int(shots), int(trials), int(trial_seed))
+    meta = {**meta, "trials": [r.tolist() for r in rows], "ignore": None,
+            "trial_seed": int(trial_seed)}
     return TrackletSet(train, query, gallery, name, num_cameras, root=root, meta=meta)
 
 

@@ -76,6 +76,10 @@ def load_or_write_splits(path: Path, name: str, pids: list[int], seed: int) -> t
                 from None
         if not isinstance(obj, dict):
             raise DatasetError(path, 'a JSON object {"splits": [...]}', type(obj).__name__)
+        if obj.get("seed") is not None and obj["seed"] != seed:
+            raise ConfigError(f"{name}: split_seed={seed}, but {path} holds the splits drawn "
+                              f"with seed {obj['seed']}; pass split_seed={obj['seed']}, or move "
+                              "the file away to draw new ones")
         return _check(path, obj.get("splits"), known), "read"
     splits = draw_splits(sorted(known), seed)
     obj = {"dataset": name, "seed": int(seed), "num_train": len(known) // 2, "splits": splits}
