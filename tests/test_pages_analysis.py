@@ -201,3 +201,52 @@ def test_distances_per_pair_maps_of_two_runs_are_one_figure(lab):
     assert len(title_of(fig)) < 70
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels and all(lab_.strip() for lab_ in labels)
+
+
+# --------------------------------------------------------------------------- Rank lists
+
+def test_rank_list_labels_name_their_numbers_and_skip_junk(lab):
+    from reidlab.eval.ranking import compute_distmat, per_query
+
+    at = page("app_pages/6_Rank_lists.py").run()
+    pick(at, "rl_run", "fake_k2").run()
+    at.slider(key="rl_k").set_value(4).run()
+    no_errors(at)
+    fs = FeatureSet.load(lab["runs"] / "fake_k2" / "features" / "final.npz")
+    pq = per_query(compute_distmat(fs.q_feat, fs.g_feat), fs.q_pids, fs.g_pids, fs.q_camids,
+                   fs.g_camids)
+    junk_seen = False
+    for fig, md in zip(charts(at), [m.value for m in at.markdown if "query row" in m.value]):
+        labels = [a["text"] for a in fig["layout"]["annotations"]][1:]
+        ranks = [t.split("<br>")[0] for t in labels]
+        junk_seen |= "junk" in ranks
+        # the real gallery ranks of the valid items: 1..k, junk shown without one
+        assert [r for r in ranks if r != "junk"] == [f"rank {i}" for i in range(1, 5)], ranks
+        for t in labels:
+            lines = t.split("<br>")
+            assert lines[1].startswith("d ") and lines[2].startswith("id ") and \
+                lines[3].startswith("cam "), t
+        qi = int(md.split("query row ")[1].split("**")[0])
+        assert f"first true match at rank {pq.first_pos[qi] + 1}" in md, md
+        assert f"AP {pq.ap[qi]:.2f}" in md, md
+    assert junk_seen  # the query's own tracklet is in the gallery (MARS protocol): junk
+
+
+def test_rank_lists_search_by_identity_and_a_second_run(lab):
+    at = page("app_pages/6_Rank_lists.py").run()
+    pick(at, "rl_run", "fake_k2").run()
+    fs = FeatureSet.load(lab["runs"] / "fake_k2" / "features" / "final.npz")
+    pid = int(sorted(set(fs.q_pids.tolist()))[1])
+    at.selectbox(key="rl_pid").set_value(pid).run()
+    no_errors(at)
+    queries = [a["text"] for c in charts(at) for a in c["layout"]["annotations"][:1]]
+    assert queries and all(f"id {pid}<br>" in q for q in queries)
+    assert len(queries) == min(3, int((fs.q_pids == pid).sum()))
+    pick(at, "rl_run_b", "fake_k4").run()
+    no_errors(at)
+    figs = charts(at)
+    assert [title_of(f).split(" (")[0] for f in figs[:2]] == ["fake_k2", "fake_k4"]
+    # the same query tracklet under both models
+    assert figs[0]["layout"]["annotations"][0]["text"] == \
+        figs[1]["layout"]["annotations"][0]["text"]
+    assert any(m.value.startswith("same query · fake_k4") for m in at.markdown)

@@ -47,6 +47,26 @@ def rank_list_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, qi: i
                      k, include_junk)
 
 
+def query_summary(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, qi: int,
+                  metric: str = "euclidean") -> dict:
+    """How query row ``qi`` fares under the protocol (junk not counted), from its one row of
+    distances: ``{"first_match_rank": 1-based rank of its first true match (None without
+    one), "ap": average precision (NaN without a match), "matches": true matches in the
+    gallery}`` — the numbers of :func:`reidlab.eval.ranking.per_query` for that row."""
+    from reidlab.eval.ranking import per_query
+
+    q_feat = np.asarray(q_feat)
+    if not 0 <= qi < len(q_feat):
+        raise IndexError(f"query_summary: query row {qi} out of range 0..{len(q_feat) - 1}")
+    d = np.asarray(compute_distmat(q_feat[qi:qi + 1], g_feat, metric=metric))
+    pq = per_query(d, np.asarray(q_pids)[qi:qi + 1], g_pids, np.asarray(q_camids)[qi:qi + 1],
+                   g_camids)
+    valid = bool(pq.valid[0])
+    return {"first_match_rank": int(pq.first_pos[0]) + 1 if valid else None,
+            "ap": float(pq.ap[0]) if valid else float("nan"),
+            "matches": int(pq.num_matches[0])}
+
+
 def _rank_row(d, q_pid, q_camid, g_pids, g_camids, k: int, include_junk: bool) -> list[dict]:
     d = np.asarray(d).astype(np.float32)
     g_pids, g_camids = np.asarray(g_pids), np.asarray(g_camids)
