@@ -222,6 +222,7 @@ class CAP(Method):
                        "crop_pad": 4, "random_erase": 0.5}
     clusters = True
     normalize_embedding = True  # retrieval on ℓ2-normalised f, cosine as in the code
+    supports_camera_bn = True  # reads TrainConfig.camera_bn (other methods ignore it)
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
