@@ -9,14 +9,13 @@ import json
 import os
 from pathlib import Path
 
+import h5py  # pinned in requirements.txt: the CUHK03 release is MATLAB v7.3 (HDF5)
 import numpy as np
 import pytest
 from PIL import Image
 
 from reidlab.data import dataset_names, load_dataset
 from reidlab.errors import ConfigError, DatasetError
-
-h5py = pytest.importorskip("h5py")
 
 # tiny CUHK03: pair → people; each person has images 1, 2 (view 1) and 6, 7 (view 2), the
 # others empty cells, except the last person of pair 1 who has view 1 only (as in the release)
