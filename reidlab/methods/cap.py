@@ -5,8 +5,8 @@ unsupervised: no identity label of any kind.
 
 Before every epoch the trainer embeds every training tracklet (ℓ2-normalised BN feature f)
 and this module clusters them — DBSCAN on the k-reciprocal Jaccard distance, through the
-shared clustering of ``reidlab.cluster`` (with its camera-debiasing options when
-``reidlab.cluster.debias`` is there). Un-clustered tracklets are left out of the epoch.
+shared clustering of ``reidlab.cluster.debias`` (its camera-debiasing options, off by
+default, are CAP's options too). Un-clustered tracklets are left out of the epoch.
 
 * Proxies. Every cluster y is split by camera: the members of y seen by camera c form the
   proxy (y, c). A cluster that spans 2 cameras gives 2 proxies, one inside a single camera 1.
@@ -25,9 +25,10 @@ shared clustering of ``reidlab.cluster`` (with its camera-debiasing options when
 * Total, as the code sums it: L = Σ_{c in the batch} ( L_intra^c + λ·mean_{x of c} L_inter(x) ),
   λ = 0.5 — a sum over the cameras present in the batch, each a mean over its samples.
 * Sampling: P×K over the *proxies* (the code's ``ClassUniformlySampler`` on the proxy label,
-  K = 4, batch 32; an epoch is as many batches as the clustered tracklets fill), Adam 3.5e-4; random flip, pad 10 + random crop at 256×128 and random
-  erasing (p = 0.5) in the code — here ``hflip``, ``crop_pad`` 4 (10 px scaled to the 96×48
-  quick preset) and ``random_erase`` 0.5 as the method's config defaults.
+  K = 4, batch 32; an epoch is as many batches as the clustered tracklets fill), Adam 3.5e-4;
+  random flip, pad 10 + random crop at 256×128 and random erasing (p = 0.5) in the code —
+  here ``hflip``, ``crop_pad`` 4 (10 px scaled to the 96×48 quick preset) and
+  ``random_erase`` 0.5 as the method's config defaults.
 * Clustering: the code's ``img_association``: Jaccard k1 = 20, k2 = 6, DBSCAN eps 0.5
   (``--thresh``), min_samples 4. Retrieval on the ℓ2-normalised f (cosine), as the code tests.
   Not in the paper: the camera-debiasing options every clustering method shares (``cam_norm``,
