@@ -250,3 +250,49 @@ def test_rank_lists_search_by_identity_and_a_second_run(lab):
     assert figs[0]["layout"]["annotations"][0]["text"] == \
         figs[1]["layout"]["annotations"][0]["text"]
     assert any(m.value.startswith("same query · fake_k4") for m in at.markdown)
+
+
+# --------------------------------------------------------------------------- Part masks
+
+def test_part_masks_gallery_lists_gallery_tracklets_and_k_is_capped(lab):
+    at = page("app_pages/4_Part_masks.py").run()
+    pick(at, "pm_run", "fake_k2").run()
+    no_errors(at)
+    slider = at.slider(key="pm_K")
+    assert slider.max == 4 and "4×2" in slider.help  # the tiny model's map X: 4×2 cells
+    at.radio(key="pm_split").set_value("gallery").run()
+    no_errors(at)
+    ms = at.multiselect(key="pm_items_gallery")
+    assert ms.label == "gallery tracklets"
+    gallery = lab["dataset"].gallery
+    fig = charts(at)[0]
+    shown = [a["text"] for a in fig["layout"]["annotations"]][:len(ms.value)]
+    assert shown == [f"id {gallery[i].pid}<br>cam {gallery[i].camid + 1}" for i in ms.value]
+    # a K asked for above what the map holds: capped, and said
+    at.session_state["pm_K_wanted"] = 8
+    at.run()
+    no_errors(at)
+    parts = [t["name"] for t in charts(at)[0]["data"] if t["type"] == "scatter"]
+    assert parts == [f"part {k}" for k in range(1, 5)]
+    assert any("K = 8 capped at 4" in c.value for c in at.caption)
+
+
+def test_part_masks_of_a_second_run_use_the_same_frames(lab):
+    at = page("app_pages/4_Part_masks.py").run()
+    pick(at, "pm_run", "fake_k2").run()
+    pick(at, "pm_run_b", "fake_k4").run()
+    no_errors(at)
+    figs = charts(at)
+    assert len(figs) == 2
+    assert "fake_k2" in title_of(figs[0]) and "fake_k4" in title_of(figs[1])
+    frames = [[t["source"] for t in f["data"] if t["type"] == "image"][:3] for f in figs]
+    assert frames[0] == frames[1]  # the same tracklets' frames under both models
+
+
+def test_part_colours_are_their_own_and_ordered():
+    from reidlab.viz import figures as F
+
+    cols = F.part_colours(4)
+    assert len(set(cols)) == 4 and not set(cols) & set(F.DEFAULT_STYLE.camera_colors())
+    light = [sum(F._hex_rgb(c)) for c in cols]
+    assert light == sorted(light)  # head dark → legs light
