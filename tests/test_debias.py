@@ -133,13 +133,13 @@ def test_neighbour_lists_keep_their_quotas_and_are_the_nearest_within_them():
 def test_auto_k_rule_uses_cameras_and_groups_only():
     cams6 = np.repeat(np.arange(6), 10)
     pairs = np.repeat(np.arange(30), 2)
-    assert auto_k(cams6, pairs) == (12, 2)  # 2 clips × 6 cameras
-    assert auto_k(np.repeat(np.arange(3), 5)) == (4, 2)  # clamped below
+    assert auto_k(cams6, pairs) == (18, 4)  # 1.5 × 2 clips × 6 cameras
+    assert auto_k(cams6, pairs, k_scale=1.0) == (12, 2)
+    assert auto_k(np.repeat(np.arange(2), 5)) == (4, 2)  # clamped below
     assert auto_k(np.repeat(np.arange(9), 8), np.repeat(np.arange(18), 4)) == (30, 6)
-    assert auto_k(cams6, pairs, k_scale=1.5) == (18, 4)
     x, pid, cam, grp = blobs(cam_scale=3.0)
     res = debiased_labels(x, cam, groups=grp, k_rule="auto", cam_norm="center", min_samples=2)
-    assert (res.info["k1"], res.info["k2"]) == auto_k(cam, grp) == (12, 2)
+    assert (res.info["k1"], res.info["k2"]) == auto_k(cam, grp) == (18, 4)
     assert fscore(res.labels, pid, cam) > 0.6
 
 
