@@ -54,7 +54,14 @@ figures.update({f"page_{k}": v for k, v in st.session_state.get("figures", {}).i
 
 if figures:
     names = list(figures)
-    chosen = st.multiselect("figures", names, names[: min(6, len(names))], key="ex_figs")
+    # the selection follows the run: a new run starts with its own first figures
+    run_key = None if run is None else str(run.path)
+    if st.session_state.get("ex_figs_of") != run_key or "ex_figs" not in st.session_state:
+        st.session_state["ex_figs_of"] = run_key
+        st.session_state["ex_figs"] = names[: min(6, len(names))]
+    else:  # figures that are no longer offered leave the selection
+        st.session_state["ex_figs"] = [n for n in st.session_state["ex_figs"] if n in names]
+    chosen = st.multiselect("figures", names, key="ex_figs")
     fmts = st.multiselect("formats", list(E.FIGURE_FORMATS),
                           list(E.FIGURE_FORMATS if E.static_export_available() else ["html"]),
                           key="ex_formats")
@@ -76,19 +83,27 @@ else:
     st.info("No figures yet.")
 
 tables = dict(st.session_state.get("tables", {}))
+st.subheader("Tables")
 with ui.guard("tables"):
     from reidlab.viz.cli_export import standard_tables
 
     runs = ui.list_runs()
     if runs:
-        tables["results"] = standard_tables(runs)["results"]
-if tables:
-    st.subheader("Tables")
+        labels = {ui.run_label(r, details=True): r for r in runs}
+        picked = st.multiselect(
+            "runs in the results table", list(labels), list(labels), key="ex_table_runs",
+            help="one row per run: its method, preset, backbone, input size, epochs, dataset "
+                 "and seed, and its final rank-1, rank-5, mAP and mINP (%)")
+        if picked:
+            tables["results"] = standard_tables([labels[p] for p in picked])["results"]
+if not tables:
+    st.caption("No table yet: finished runs give the results table.")
+else:
     tname = st.selectbox("table", list(tables), key="ex_table")
     shown = tables[tname]
     st.dataframe(shown, key="ex_table_view", column_config={  # metrics in %, one decimal
         c: st.column_config.NumberColumn(format="%.1f") for c in shown.columns
-        if shown[c].dtype.kind == "f"})
+        if shown[c].dtype.kind == "f" and c != "lambda"})
     c = st.columns(2)
     c[0].download_button("CSV", E.table_bytes(tables[tname], "csv"), f"{tname}.csv",
                          mime=E.MIME["csv"], on_click="ignore", key="ex_csv")

@@ -422,23 +422,44 @@ def paper_style() -> Style:
     return st.session_state.get("paper_style", Style())
 
 
-def style_controls(key: str = "style") -> Style:
-    """Widgets for the paper style; stores the result in session state."""
-    cur = paper_style()
-    preset = st.segmented_control(
-        "column width", list(COLUMN_WIDTHS), key=f"{key}_col",
-        format_func=lambda n: f"{n} ({COLUMN_WIDTHS[n]} in)",
-        help="sets the width (in) below to a journal's single- or double-column width")
-    if preset is not None and st.session_state.get(f"{key}_col_applied") != preset:
-        st.session_state[f"{key}_col_applied"] = preset
+CUSTOM_WIDTH = "custom"
+
+
+def _column_of(width: float) -> str:
+    """The column preset whose width is ``width`` (else "custom")."""
+    return next((n for n, w in COLUMN_WIDTHS.items() if abs(w - width) < 1e-6), CUSTOM_WIDTH)
+
+
+def _apply_column(key: str) -> None:
+    preset = st.session_state.get(f"{key}_col")
+    if preset in COLUMN_WIDTHS:
         st.session_state[f"{key}_w"] = COLUMN_WIDTHS[preset]
         aspect = 0.75 if preset == "single column" else 0.5
         st.session_state[f"{key}_h"] = round(COLUMN_WIDTHS[preset] * aspect, 2)
+    elif preset is None:  # a click on the selected option: keep it selected
+        st.session_state[f"{key}_col"] = _column_of(st.session_state[f"{key}_w"])
+
+
+def _width_typed(key: str) -> None:
+    st.session_state[f"{key}_col"] = _column_of(st.session_state[f"{key}_w"])
+
+
+def style_controls(key: str = "style") -> Style:
+    """Widgets for the paper style; stores the result in session state. The column-width
+    control always shows which preset the width is (``custom`` for any other width)."""
+    cur = paper_style()
     # the size widgets take their values from session state (the column presets set them)
     st.session_state.setdefault(f"{key}_w", float(cur.width_in))
     st.session_state.setdefault(f"{key}_h", float(cur.height_in))
+    st.session_state.setdefault(f"{key}_col", _column_of(st.session_state[f"{key}_w"]))
+    st.segmented_control(
+        "column width", [*COLUMN_WIDTHS, CUSTOM_WIDTH], key=f"{key}_col",
+        format_func=lambda n: f"{n} ({COLUMN_WIDTHS[n]} in)" if n in COLUMN_WIDTHS else
+        "custom (width below)", on_change=_apply_column, args=(key,),
+        help="sets the width (in) below to a journal's single- or double-column width")
     c1, c2, c3, c4, c5 = st.columns(5)
-    width = c1.number_input("width (in)", 1.0, 20.0, step=0.1, key=f"{key}_w")
+    width = c1.number_input("width (in)", 1.0, 20.0, step=0.1, key=f"{key}_w",
+                            on_change=_width_typed, args=(key,))
     height = c2.number_input("height (in)", 1.0, 20.0, step=0.1, key=f"{key}_h")
     dpi = c3.number_input("dpi", 50, 1200, int(cur.dpi), 50, key=f"{key}_dpi")
     font = c4.number_input("font (pt)", 5.0, 24.0, float(cur.font_pt), 0.5, key=f"{key}_font")

@@ -767,9 +767,8 @@ def test_export_results_table_has_no_settings_for_the_baseline(lab):
 
     runs = [r for r in list_runs(lab["runs"]) if r.has_features("final")]
     t = standard_tables(runs)["results"]
-    assert list(t.loc["ImageNet init", ["K", "lambda", "clips"]]) == ["—"] * 3
-    assert list(t.loc["fake_k2", ["K", "lambda", "clips"]]) == ["2", "0.1", "1"] or \
-        t.loc["fake_k2", "K"] == "2"
+    assert t.loc["ImageNet init", ["K", "lambda", "clips"]].isna().all()  # empty cells
+    assert t.loc["fake_k2", "K"] == 2
     at = page("app_pages/8_Export.py").run()
     no_errors(at)
     assert "—" in at.code[0].value  # the LaTeX table too

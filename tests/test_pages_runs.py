@@ -384,3 +384,69 @@ def test_sweep_form_has_seeds_and_a_time_estimate(mixed):
     finally:
         for n in queued:
             jobs.cancel(n, root=mixed["runs"], grace_s=1.0)
+
+
+# --------------------------------------------------------------------------- Export
+
+def test_results_table_tells_runs_apart_and_csv_has_numbers(mixed):
+    import io
+
+    from reidlab.engine.runs import Run
+    from reidlab.viz.cli_export import standard_tables
+    from reidlab.viz.export import table_bytes
+
+    write_run(mixed["runs"], "id_run", mixed["data"], rank1=0.1, mAP=0.05, method="padal_id")
+    runs = [Run(mixed["runs"] / n) for n in ("t_k3", "q_k3", "id_run")]
+    t = standard_tables(runs)["results"]
+    for c in ("preset", "backbone", "size", "epochs", "dataset", "seed"):
+        assert c in t.columns
+    # a test run and a quick run of the same method and K are no longer identical rows
+    assert t.loc["t_k3", ["preset", "backbone", "size"]].tolist() == ["test", "tiny", "32×16"]
+    assert t.loc["q_k3", ["preset", "backbone", "size"]].tolist() == ["quick", "effnet_lite0",
+                                                                      "96×48"]
+    csv = pd.read_csv(io.StringIO(table_bytes(t, "csv").decode()), index_col=0)
+    for c in ("epochs", "seed", "K", "lambda", "clips", "rank1", "mAP"):
+        assert csv[c].dtype.kind in "if", (c, csv[c].tolist())  # numbers, not "—"
+    assert np.isnan(csv.loc["id_run", "K"])  # padal_id has no parts: an empty cell
+    assert csv.loc["q_k3", "rank1"] == pytest.approx(35.2)
+    assert "—" in table_bytes(t, "tex").decode()  # LaTeX still shows the dash
+
+
+def test_export_of_two_runs_into_one_folder_keeps_all_files(mixed, tmp_path):
+    from reidlab.cli import main
+
+    out = tmp_path / "figs"
+    for name in ("t_k3", "q_k3"):
+        assert main(["export", "--run", str(mixed["runs"] / name), "--out", str(out),
+                     "--formats", "html", "--runs", str(mixed["runs"])]) == 0
+    files = {p.name for p in out.iterdir()}
+    for name in ("t_k3", "q_k3"):
+        assert f"{name}_pair_rank1.html" in files and f"{name}_results.csv" in files
+    assert len([f for f in files if f.startswith("t_k3_")]) == \
+        len([f for f in files if f.startswith("q_k3_")])
+
+
+def test_export_page_figures_follow_the_run_and_runs_in_the_table(mixed):
+    at = page("app_pages/8_Export.py").run()
+    no_errors(at)
+    # the column-width control shows which preset the default width is
+    assert at.button_group(key="export_col").value == "custom"
+    at.button_group(key="export_col").set_value("double column").run()
+    assert at.number_input(key="export_w").value == 7.16
+    assert at.button_group(key="export_col").value == "double column"
+    at.number_input(key="export_w").set_value(3.5).run()
+    assert at.button_group(key="export_col").value == "single column"
+    # the figure selection follows the run
+    sb = at.selectbox(key="ex_run")
+    for name in ("t_k3", "q_k3"):
+        at.selectbox(key="ex_run").select_index(
+            next(i for i, o in enumerate(sb.options) if o.startswith(name + " "))).run()
+        no_errors(at)
+        chosen = at.multiselect(key="ex_figs").value
+        assert chosen and all(n.startswith(name + "_") for n in chosen), chosen
+    # which runs go into the results table
+    runs = at.multiselect(key="ex_table_runs")
+    assert len(runs.options) == 5 and all("·" in o for o in runs.options)  # with details
+    runs.set_value([o for o in runs.options if o.startswith(("t_k3", "q_k3"))]).run()
+    t = at.dataframe[0].value
+    assert sorted(t.index) == ["q_k3", "t_k3"] and "preset" in t.columns

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -117,10 +118,16 @@ def setting_text(v) -> str:
     return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
 
 
+RESULT_COLUMNS = ("method", "preset", "backbone", "size", "epochs", "dataset", "seed", "K",
+                  "lambda", "clips", "rank1", "rank5", "mAP", "mINP")
+
+
 def standard_tables(runs) -> dict:
-    """``{"results": DataFrame}`` with the final metrics of ``runs`` (one row per run; a run
-    that trained nothing, like the ImageNet init, has ``—`` for K, λ and clips, and a method
-    has ``—`` for K without part masks and for λ without camera alignment)."""
+    """``{"results": DataFrame}`` with the final metrics of ``runs``, one row per run, and what
+    tells runs apart: preset, backbone, input size, epochs, dataset and seed. Numeric columns
+    hold numbers; a setting a run does not have is empty (NaN; ``—`` in LaTeX): the ImageNet
+    init trained nothing, so it has no K, λ, clips, epochs or seed, and a method has no K
+    without part masks and no λ without camera alignment."""
     import pandas as pd
 
     from reidlab.engine.baseline import is_baseline
@@ -135,14 +142,24 @@ def standard_tables(runs) -> dict:
         cls = METHODS.get(cfg.get("method"))
         t = cls.traits() if cls is not None else {}
         used = {"K": t.get("uses_parts", True), "lam": t.get("uses_lam", True)}
+        d = r.details()
         rows.append({"run": r.config.get("label") or r.name, "method": cfg.get("method"),
-                     **{name: setting_text(cfg.get(key) if trained and used.get(key, True)
-                                           else None)
+                     "preset": d.get("preset"), "backbone": d.get("backbone"),
+                     "size": d.get("size"),
+                     "epochs": d.get("epochs") if trained else None,
+                     "dataset": d.get("dataset"),
+                     "seed": d.get("seed") if trained else None,
+                     **{name: (cfg.get(key) if trained and used.get(key, True) else None)
                         for name, key in (("K", "K"), ("lambda", "lam"),
                                           ("clips", "clips_per_tracklet"))},
                      "rank1": m.get("rank1"),
                      "rank5": m.get("rank5"), "mAP": m.get("mAP"), "mINP": m.get("mINP")})
-    return {"results": pd.DataFrame(rows).set_index("run")}
+    df = pd.DataFrame(rows, columns=["run", *RESULT_COLUMNS]).set_index("run")
+    for c in ("epochs", "seed", "K", "clips"):  # whole numbers, empty where there is none
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+    for c in ("lambda", "rank1", "rank5", "mAP", "mINP"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    return {"results": df}
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
@@ -175,18 +192,33 @@ def run(args: argparse.Namespace) -> int:
     runs = [Run(confine(p, args.runs)) for p in args.run]
     out = Path(args.out)
     written = []
-    for r in runs:
-        sub = out / r.name if len(runs) > 1 else out
+    names = [export_name(r, args.runs) for r in runs]
+    if len(set(names)) < len(names):
+        raise ExportError(f"--run: the same run given twice ({', '.join(names)})")
+    for r, prefix in zip(runs, names):
         for name, fig in standard_figures(r, style, args.embedding,
-                                              embed_quality=args.tsne_quality).items():
+                                          embed_quality=args.tsne_quality).items():
             for fmt in formats:
-                written.append(write_figure(fig, sub / f"{name}.{fmt}", fmt, style))
+                written.append(write_figure(fig, out / f"{prefix}_{name}.{fmt}", fmt, style))
+    # one run: its own results file; several: one table of all of them
+    table_prefix = f"{names[0]}_" if len(runs) == 1 else ""
     for name, df in standard_tables(runs).items():
         for fmt in ("csv", "tex"):
-            p = out / f"{name}.{fmt}"
+            p = out / f"{table_prefix}{name}.{fmt}"
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(table_bytes(df, fmt, caption="Results"))
             written.append(p)
     for p in written:
         print(p)
     return 0
+
+
+def export_name(run, runs_root=None) -> str:
+    """The prefix of a run's exported files: its name, with its sweep folder for a run one
+    level down (``sweepK_padal_mp_K3``), so that runs exported into one folder keep all their
+    files."""
+    from reidlab.engine.runs import runs_root as _root
+
+    root = Path(os.path.abspath(_root(runs_root)))
+    parent = Path(os.path.abspath(run.path)).parent
+    return f"{parent.name}_{run.name}" if parent.parent == root else run.name

@@ -99,16 +99,18 @@ def write_figure(fig: go.Figure, path: str | Path, fmt: str | None = None,
 
 def table_bytes(df, fmt: str, *, caption: str | None = None, label: str | None = None,
                 float_format: str = "%.1f") -> bytes:
-    """A pandas DataFrame as CSV or as a LaTeX ``table`` with booktabs rules."""
+    """A pandas DataFrame as CSV (numbers as numbers, an empty cell where there is no value)
+    or as a LaTeX ``table`` with booktabs rules (``—`` for an empty cell)."""
     fmt = fmt.lower().lstrip(".")
     if fmt == "csv":
         return df.to_csv(index=True).encode("utf-8")
     if fmt in ("tex", "latex"):
         # a named index becomes an ordinary first column (one header row, not two)
         named = any(n is not None for n in df.index.names)
+        # an empty cell (a setting the run does not have) prints as a dash
         tex = (df.reset_index() if named else df).to_latex(
             index=not named, float_format=lambda v: float_format % v, caption=caption,
-            label=label, escape=True)
+            label=label, escape=True, na_rep="—")
         # pandas already emits \toprule/\midrule/\bottomrule (booktabs)
         return tex.encode("utf-8")
     raise ExportError(f"unknown table format {fmt!r}; expected one of {TABLE_FORMATS}")
