@@ -15,7 +15,7 @@ CURVE_KEYS = ["num_clusters", "outlier_fraction", "precision", "recall", "fscore
 MAX_POINTS = 2000
 THUMBS = 8
 ROW_H = 76  # px: a 64 px thumbnail strip and its frame
-EMBED = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+EMBED = F.EMBEDDING_NAMES
 
 
 def clustering_methods() -> list[str]:
@@ -90,7 +90,7 @@ def cluster_view(table: pd.DataFrame, snap, labels, name: str, key: str,
                                "vermillion = another identity, grey = unknown"),
                       "num_cameras": st.column_config.NumberColumn("cameras"),
                       "num_ids": st.column_config.NumberColumn("ids"),
-                      "majority_pid": st.column_config.NumberColumn("majority pid"),
+                      "majority_pid": st.column_config.NumberColumn("majority id"),
                       "purity": st.column_config.NumberColumn("purity", format="%.2f"),
                       "cameras": st.column_config.TextColumn("camera list")})
 
@@ -151,7 +151,7 @@ epochs = PL.label_updates(run)
 epoch = epochs[0] if len(epochs) == 1 else c[1].select_slider(
     "update (epochs completed)", epochs, value=epochs[-1], key="pl_update")
 if len(epochs) == 1:
-    c[1].caption(f"one update, after {epoch} epochs")
+    c[1].caption(f"one update, after {F.plural(epoch, 'epoch')}")
 method = c[2].radio("embedding", list(EMBED), horizontal=True, key="pl_embed",
                     format_func=EMBED.get)
 snap = None
@@ -181,13 +181,16 @@ if snap is not None:
         xy = embedding(np.asarray(snap.feat[rows], np.float32), method)
         ui.show_figure(F.pseudo_label_embedding(
             xy, labels[rows], snap.pid[rows], snap.camid[rows], method=EMBED[method],
-            title=f"{name} — update after {epoch} epochs" + (f" ({stage})" if stage else ""),
+            title=f"{name} — update after {F.plural(epoch, 'epoch')}" +
+            (f" ({stage})" if stage else ""),
             style=ui.paper_style()), f"pseudo_labels_{run.name}_{epoch:03d}_{method}",
             key="pl_embedding")
         st.caption(("All " if len(rows) == len(snap) else f"{len(rows)} of ") +
                    f"{len(snap)} clustered samples (fixed seed). Good pseudo labels make the "
                    "left panel look like the middle one; the right one shows whether the "
-                   "clusters still follow the cameras.")
+                   "clusters still follow the cameras. Colour means the pseudo label (left) "
+                   "or the person (middle), grey no cluster / unknown: their legend is on the "
+                   "left; the cameras' colours (right panel) have a legend of their own.")
 
     if {"local", "prototype"} <= set(snap.stages):
         st.subheader("Prototype links across cameras")

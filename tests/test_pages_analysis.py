@@ -296,3 +296,26 @@ def test_part_colours_are_their_own_and_ordered():
     assert len(set(cols)) == 4 and not set(cols) & set(F.DEFAULT_STYLE.camera_colors())
     light = [sum(F._hex_rgb(c)) for c in cols]
     assert light == sorted(light)  # head dark → legs light
+
+
+# --------------------------------------------------------------------------- Pseudo labels
+
+def test_pseudo_labels_legends_apart_and_one_epoch(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    from test_pseudo_labels_page import ROOT, make_label_run, write_frames
+
+    runs = tmp_path / "runs"
+    make_label_run(runs, "one_update", write_frames(tmp_path / "frames"), epochs=(1,))
+    monkeypatch.setenv("REIDLAB_RUNS", str(runs))
+    monkeypatch.setenv("REIDLAB_DATA", str(tmp_path / "nodata"))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app_pages/9_Pseudo_labels.py"), default_timeout=120)
+    at.run()
+    no_errors(at)
+    assert any(c.value == "one update, after 1 epoch" for c in at.caption)
+    emb = chart_titled(at, "one_update (cawcl) — update after 1 epoch ·")
+    cams = [t for t in emb["data"] if t["name"].startswith("cam ")]
+    others = [t for t in emb["data"] if not t["name"].startswith("cam ")]
+    assert cams and all(t.get("legend") == "legend2" for t in cams)
+    assert all(t.get("legend", "legend") == "legend" for t in others)
+    assert emb["layout"]["legend2"]["x"] > emb["layout"]["legend"].get("x", 0)
