@@ -87,6 +87,27 @@ def run_dir(args, name: str, seed: int) -> Path:
     return Path(args.out) / (name if seed == 0 else f"{name}_s{seed}")
 
 
+def with_fingerprint(row: dict, folder: Path) -> dict:
+    """The row with its run's settings fingerprint and a short description of the settings
+    (``reidlab.engine.settings``): rows are averaged over seeds only within one fingerprint."""
+    if (Path(folder) / "config.json").is_file():
+        from reidlab.engine.settings import describe
+
+        run = Run(folder)
+        row = {**row, "fingerprint": run.fingerprint(), "settings": describe(run.config)}
+    return row
+
+
+def groups_of(rows: list[dict], name: str) -> list[list[dict]]:
+    """The rows of table row ``name`` grouped by settings fingerprint (rows from before
+    fingerprints were stored form one group of their own), in order of appearance."""
+    out: dict = {}
+    for r in rows:
+        if r["row"] == name:
+            out.setdefault(r.get("fingerprint"), []).append(r)
+    return list(out.values())
+
+
 def run_table(args, run_row: Callable, write: Callable, show: tuple[str, ...]) -> None:
     """Every (seed, row) asked for, seed-major; rows of earlier invocations that are not re-run
     now are kept; the results are rewritten after every row."""
@@ -99,7 +120,7 @@ def run_table(args, run_row: Callable, write: Callable, show: tuple[str, ...]) -
     for seed in args.seeds:
         for name in args.names:
             print(f"== {name} seed {seed}", flush=True)
-            rows.append(run_row(name, args, seed))
+            rows.append(with_fingerprint(run_row(name, args, seed), run_dir(args, name, seed)))
             write(rows, args, started)
             print(json.dumps({k: rows[-1].get(k) for k in ("row", "seed", *show)}), flush=True)
 
@@ -140,7 +161,17 @@ def write_results(args, title: str, rows: list[dict], order: list[str], started:
              f"{', '.join(map(str, seeds))}; settings: {shown}", "", explain, "",
              "| row | seeds | " + " | ".join(columns) + " |",
              "|---|---|" + "---|" * len(columns)]
+    split = []
     for n in [n for n in order if any(r["row"] == n for r in rows)]:
-        rs = [r for r in rows if r["row"] == n]
-        lines.append(f"| {n} | {len(rs)} | " + " | ".join(str(c) for c in line(n, rs)) + " |")
+        groups = groups_of(rows, n)
+        for rs in groups:  # seeds are averaged only over runs of equal settings
+            label = n if len(groups) == 1 else f"{n} [{rs[0].get('fingerprint') or 'older'}]"
+            lines.append(f"| {label} | {len(rs)} | " + " | ".join(str(c) for c in line(n, rs))
+                         + " |")
+        if len(groups) > 1:
+            split.append(f"- {n}: runs of different settings, not averaged: " + "; ".join(
+                f"[{rs[0].get('fingerprint') or 'older'}] {rs[0].get('settings') or 'settings not recorded'}"
+                for rs in groups))
+    if split:
+        lines += ["", "Rows whose runs differ in settings (each line its own group):", *split]
     (res / f"{args.name}.md").write_text("\n".join([*lines, *footer]) + "\n")

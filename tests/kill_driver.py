@@ -77,18 +77,18 @@ def install(kill: str) -> None:
 
         trainer.Trainer.log = log
     elif what == "cluster":
-        import reidlab.cluster.pseudo_labels as pl
+        import reidlab.cluster.debias as db  # every clustering method's label update
 
         n = int(rest[0])
-        orig_cluster = pl.cluster_pseudo_labels
+        orig_cluster = db.debiased_labels
 
-        def cluster_pseudo_labels(*a, **kw):
+        def debiased_labels(*a, **kw):
             out = orig_cluster(*a, **kw)
             if hit(n):
                 die()
             return out
 
-        pl.cluster_pseudo_labels = cluster_pseudo_labels
+        db.debiased_labels = debiased_labels
     elif what == "step":
         from reidlab.engine import trainer
 

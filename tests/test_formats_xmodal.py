@@ -242,7 +242,7 @@ def test_cli_trains_on_sysu_and_reports_the_trials(tmp_path, capsys):
     assert final["protocol"] == "sysu-indoor-search-single-shot-2-trials"
     assert main(["train", "--preset", "test", "--dataset", str(root), "--format", "sysumm01",
                  "--data-opt", "mode", "--out", str(tmp_path / "x"), "--no-progress"]) != 0
-    assert "--data-opt 'mode': expected KEY=VALUE" in capsys.readouterr().err
+    assert "--data-opt: expected KEY=VALUE, got 'mode'" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------- infrared SynthCams

@@ -323,7 +323,6 @@ def test_the_cli_reports_a_full_disk_in_one_line(data, tmp_path, monkeypatch, ca
 def test_a_truncated_checkpoint_is_refused_by_name(data, reference, tmp_path):
     import shutil
 
-    from reidlab.engine.config import make_config
     from reidlab.engine.restore import load_run_model
     from reidlab.engine.trainer import train
 
@@ -333,7 +332,7 @@ def test_a_truncated_checkpoint_is_refused_by_name(data, reference, tmp_path):
     ck = run / "checkpoint.pt"
     ck.write_bytes(ck.read_bytes()[: ck.stat().st_size // 2])
     with pytest.raises(ReidlabError, match=r"checkpoint\.pt.*expected a complete"):
-        train(make_config("test", dataset=str(data), method="cawcl"), run, resume=True)
+        train(Run(run).train_config(), run, resume=True)  # resume: the run's own settings
     with pytest.raises(ReidlabError, match=r"checkpoint\.pt.*expected a complete"):
         load_run_model(run)
 
@@ -361,7 +360,6 @@ def test_a_run_another_process_is_training_is_not_resumed(data, reference, tmp_p
     pid now belongs to a later process."""
     import shutil
 
-    from reidlab.engine.config import make_config
     from reidlab.engine.trainer import train
 
     ref, _ = reference
@@ -373,7 +371,7 @@ def test_a_run_another_process_is_training_is_not_resumed(data, reference, tmp_p
         status = json.loads((run / "status.json").read_text())
         status.update(state="running", pid=other.pid, started=time.time())
         (run / "status.json").write_text(json.dumps(status))
-        cfg = make_config("test", dataset=str(data), method="cawcl")
+        cfg = Run(run).train_config()  # resume: the run's own settings
         with pytest.raises(ReidlabError, match=f"process {other.pid} training it"):
             train(cfg, run, resume=True)
         assert json.loads((run / "status.json").read_text())["pid"] == other.pid  # untouched

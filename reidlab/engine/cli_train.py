@@ -234,6 +234,13 @@ def run(args: argparse.Namespace) -> int:
 
         base = train_config_of(read_run_config(out), stored).to_dict()
         asked = explicit_settings(args)  # flags given with --resume must match the run
+        asked_preset = asked.pop("preset", None)
+        if asked_preset is not None:  # a preset's sizes count as asked too (the method's
+            # own settings above them, as make_config has it)
+            from reidlab.engine.config import PRESETS, method_config_defaults
+
+            method = asked.get("method", base["method"])
+            asked = {**PRESETS[asked_preset], **method_config_defaults(method), **asked}
         base["options"] = {**base["options"], **asked.pop("options", {})}
         preset = base.pop("preset")
         cfg = make_config(None, **{**base, **asked})  # the trainer refuses other settings

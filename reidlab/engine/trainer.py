@@ -307,12 +307,13 @@ class Trainer:
                                     "--resume trains on the same dataset)", "none; a run "
                                     "folder from an older version cannot be resumed")
             epochs = self.cfg.epochs
+            stored_cfg = train_config_of(stored, self.out / CONFIG)  # readable, or refused
             diff = settings_diff(stored, self.cfg, ignore=("epochs",))
             if diff:  # resuming must never train (or report) one setting under another's name
                 raise ConfigError(f"{self.out} holds a run with other settings: "
                                   f"{diff_line(diff)}; resume it with its own settings, or "
                                   "train these under another name")
-            self.cfg = train_config_of(stored, self.out / CONFIG)
+            self.cfg = stored_cfg
             self.cfg.epochs = max(epochs, 1)  # resuming may extend (or shorten) a run
         if self.dist.is_main:
             (self.out / CANCEL).unlink(missing_ok=True)
