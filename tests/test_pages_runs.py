@@ -450,3 +450,63 @@ def test_export_page_figures_follow_the_run_and_runs_in_the_table(mixed):
     runs.set_value([o for o in runs.options if o.startswith(("t_k3", "q_k3"))]).run()
     t = at.dataframe[0].value
     assert sorted(t.index) == ["q_k3", "t_k3"] and "preset" in t.columns
+
+
+# --------------------------------------------------------------------------- Home
+
+def test_home_shows_trained_runs_and_the_best_results(mixed):
+    at = page("app.py").run()  # Home, through the navigation
+    no_errors(at)
+    vals = {m.label: m.value for m in at.metric}
+    assert vals["trained runs"] == "4"
+    assert vals["best rank-1 (%)"] == "40.0" and vals["best mAP (%)"] == "30.0"
+    t = at.dataframe[0].value  # best mAP first, with the runs' details
+    assert t.index[0] == "q_k3 (padal_mp)" and t.loc["q_k3 (padal_mp)", "preset"] == "quick"
+
+
+def test_home_deletes_or_archives_a_run_after_a_confirmation(mixed):
+    from reidlab.engine.runs import list_runs
+
+    runs = mixed["runs"]
+    at = page("app.py").run()  # Home, through the navigation
+    opts = at.selectbox(key="home_rm_run").options
+    at.selectbox(key="home_rm_run").set_value(next(o for o in opts if o.startswith("t_k3 "))).run()
+    assert at.button(key="home_rm_go").disabled  # nothing happens before the confirmation
+    at.checkbox(key="home_rm_sure").check().run()
+    at.button(key="home_rm_go").click().run()
+    no_errors(at)
+    assert not (runs / "t_k3").exists()
+    assert any("archived t_k3" in s.value for s in at.success)
+    archived = list((runs / "_archive").glob("*/t_k3/config.json"))
+    assert len(archived) == 1  # kept, out of every page's lists
+    assert "t_k3" not in {r.name for r in list_runs(runs)}
+    at.selectbox(key="home_rm_run").set_value(
+        next(o for o in at.selectbox(key="home_rm_run").options if o.startswith("q_k3 ")))
+    at.radio(key="home_rm_how").set_value("delete").run()
+    at.checkbox(key="home_rm_sure").check().run()
+    at.button(key="home_rm_go").click().run()
+    no_errors(at)
+    assert not (runs / "q_k3").exists() and not list((runs / "_archive").glob("*/q_k3"))
+
+
+def test_remove_run_never_leaves_the_runs_folder(lab, tmp_path):
+    from reidlab.engine import jobs
+    from reidlab.errors import ReidlabError
+
+    outside = write_run(tmp_path, "outside", lab["data"], rank1=0.1, mAP=0.1)
+    inside = write_run(lab["runs"], "inside", lab["data"], rank1=0.1, mAP=0.1)
+    (lab["runs"] / "link").symlink_to(tmp_path)
+    for bad in (outside, lab["runs"] / ".." / "outside", lab["runs"], lab["runs"] / "link",
+                lab["runs"] / "link" / "outside", lab["runs"] / "nope", "/"):
+        with pytest.raises(ReidlabError):
+            jobs.remove_run(bad, root=lab["runs"])
+    assert (outside / "config.json").is_file() and (inside / "config.json").is_file()
+    # a run whose job is still running is not removed
+    import os
+
+    write_job(lab["runs"], "inside", pid=os.getpid(), status={"state": "running"})
+    with pytest.raises(ReidlabError, match="cancel it first"):
+        jobs.remove_run(inside, root=lab["runs"])
+    (inside / "job.json").unlink()
+    jobs.remove_run(inside, root=lab["runs"])
+    assert not inside.exists() and outside.is_dir()

@@ -361,9 +361,13 @@ def remove_run(path: str | Path, *, root: str | Path | None = None,
 
     root = runs_root(root)
     run = confine(path, root)  # RunStoreError for anything outside the runs folder
-    rel = Path(os.path.relpath(os.path.abspath(run), os.path.abspath(root)))
-    if ".." in rel.parts or rel.parts[0] in (QUEUE_DIR, ARCHIVE_DIR) or len(rel.parts) > 2 \
-            or not (run / CONFIG).is_file():
+    # where the folder really is: its parent, links followed, must be the runs folder or a
+    # sweep folder in it (a link inside the runs folder that leads out is no way out)
+    root_real = os.path.realpath(root)
+    rel = Path(os.path.relpath(os.path.join(os.path.realpath(run.parent), run.name),
+                               root_real))
+    if ".." in rel.parts or rel.parts[0] in (QUEUE_DIR, ARCHIVE_DIR, ".") or \
+            len(rel.parts) > 2 or not (run / CONFIG).is_file():
         raise ConfigError(f"{run}: not a run folder of {root} (expected <runs>/NAME or "
                           "<runs>/SWEEP/NAME with a config.json)")
     with _locked(root):
