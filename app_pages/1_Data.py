@@ -69,7 +69,7 @@ if data is not None:
     if items:
         t = items[int(idx)]
         frames = [ui.thumbnail(str(p), 128, 64) for p in t.frames[:16]]
-        ui.show_figure(F.frames_strip(frames, title=f"pid {t.pid} · cam {t.camid + 1} · "
+        ui.show_figure(F.frames_strip(frames, title=f"id {t.pid} · cam {t.camid + 1} · "
                                                     f"{MODALITY_NAMES[t.modality]} · "
                                                     f"{len(t.frames)} frames"),
                        "tracklet_frames", downloads=False)

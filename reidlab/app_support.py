@@ -475,17 +475,28 @@ def _safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("_") or "figure"
 
 
+def image_button(name: str, style: Style) -> dict:
+    """plotly's config for a chart's "download plot as PNG" button: the paper style's size in
+    pixels (``width_in`` × ``height_in`` at ``dpi``) and the file name ``name``."""
+    return {"toImageButtonOptions": {"format": "png", "filename": name,
+                                     "width": style.width_px, "height": style.height_px,
+                                     "scale": style.scale}}
+
+
 def show_figure(fig, name: str, *, key: str | None = None, downloads: bool = True) -> None:
     """Show a plotly figure; remember it for the Export page; offer PNG/SVG/PDF/HTML downloads
     (generated only when clicked, in the paper style)."""
     from reidlab.viz.export import MIME, figure_bytes, static_export_available
 
     name = _safe_name(name)
-    st.plotly_chart(fig, theme=None, key=key or f"chart_{name}")
+    style = paper_style()
+    # the chart's own camera button saves a PNG in the paper size, named like the downloads
+    # below (underscores kept)
+    st.plotly_chart(fig, theme=None, key=key or f"chart_{name}", config=image_button(
+        name, style))
     st.session_state.setdefault("figures", {})[name] = fig
     if not downloads:
         return
-    style = paper_style()
     fmts = ["png", "svg", "pdf", "html"] if static_export_available() else ["html"]
     cols = st.columns([1] * len(fmts) + [12 - len(fmts)], gap="small")
     for c, fmt in zip(cols, fmts):

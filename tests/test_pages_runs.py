@@ -510,3 +510,58 @@ def test_remove_run_never_leaves_the_runs_folder(lab, tmp_path):
     (inside / "job.json").unlink()
     jobs.remove_run(inside, root=lab["runs"])
     assert not inside.exists() and outside.is_dir()
+
+
+def test_every_form_setting_reaches_the_trained_config(lab):
+    """Each general setting the Train form offers, changed from the preset's value, becomes a
+    flag of the job that the CLI reads back into the same settings (one schema, no map)."""
+    import dataclasses
+
+    from reidlab import app_support as ui
+    from reidlab.cli import build_parser
+    from reidlab.engine import jobs
+    from reidlab.engine.cli_train import config_from_args
+    from reidlab.engine.config import TrainConfig
+    from reidlab.engine.settings import settings_diff
+    from reidlab.schema import choices_of
+
+    base = ui.preset_config("test", "padal_mp", str(lab["data"]), "mars")
+    changed = {}
+    for f in dataclasses.fields(TrainConfig):
+        if not f.metadata.get("form", True) or f.name in ui.NOT_SETTINGS:
+            continue
+        v = getattr(base, f.name)
+        choices = choices_of(f)
+        if choices:
+            changed[f.name] = next(c for c in choices if c != v)
+        elif isinstance(v, bool):
+            changed[f.name] = not v
+        elif isinstance(v, int):
+            changed[f.name] = v + 1
+        elif isinstance(v, float):
+            changed[f.name] = v * 2
+    assert {"epochs", "batch_size", "height", "width", "backbone", "sampler", "hflip",
+            "pretrained", "clips_per_tracklet", "seed"} <= set(changed)
+    argv = jobs.train_argv(lab["runs"] / "x", method="padal_mp", preset="test",
+                           dataset=str(lab["data"]), settings=changed, K=2)
+    args = build_parser(argv[2:]).parse_args(argv[2:])
+    cfg = config_from_args(args)
+    want = ui.preset_config("test", "padal_mp", str(lab["data"]), "mars", K=2, **changed)
+    assert settings_diff(cfg, want) == {} and cfg.seed == want.seed
+    assert all(getattr(cfg, k) == v for k, v in changed.items())
+
+
+def test_in_page_png_button_uses_the_paper_size_and_keeps_underscores(mixed):
+    """The camera button of every chart saves the paper style's PNG (width × dpi pixels),
+    named after the figure with its underscores."""
+    from reidlab.viz.figures import Style
+
+    at = page("app_pages/2_Train.py")
+    at.session_state["paper_style"] = Style(width_in=3.5, height_in=2.5, dpi=300)
+    write_job(mixed["runs"], "t_k2_s0")
+    at.run()
+    no_errors(at)
+    el = next(e for e in at.get("plotly_chart") if "loss" in e.proto.spec[:20000])
+    opts = json.loads(el.proto.config)["toImageButtonOptions"]
+    assert opts["filename"] == "loss_t_k2_s0"
+    assert round(opts["width"] * opts["scale"]) == 1050 and round(opts["height"] * opts["scale"]) == 750
