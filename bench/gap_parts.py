@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     res.mkdir(parents=True, exist_ok=True)
     (res / f"{args.name}.json").write_text(json.dumps(
         {**st, "git": git_rev(), "synth": synth, "rows": rows}, indent=1) + "\n")
-    keys = ("same_camera_neighbour_share", "chance_share", "cross_camera_identity_share",
-            "camera_probe")
+    keys = ("same_camera_neighbour_share", "chance_share", "nearest_same_camera_share",
+            "cross_camera_identity_share", "camera_probe")
 
     def cell(rs, k):
         a = np.array([r[k] for r in rs], float)
@@ -100,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
           "(`python -m reidlab gap`).", "",
           "Each variant is `SynthConfig(gap=0, gap_parts=...)`: the parts named are at their "
           "full (default) level, the others at 0 (every camera the same).", "",
-          "| variant | gap_parts | same-camera neighbour share (k=30) | chance | cross-camera "
-          "same-identity share | camera probe |", "|---|---|---|---|---|---|"]
+          "| variant | gap_parts | same-camera neighbour share (k=30) | chance | nearest in "
+          "the same camera (k=1) | cross-camera same-identity share | camera probe |",
+          "|---|---|---|---|---|---|---|"]
     for n in names:
         rs = [r for r in rows if r["variant"] == n]
         md.append(f"| {n} | `{allv[n] or 'gap=0'}` | " + " | ".join(cell(rs, k) for k in keys)

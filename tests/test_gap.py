@@ -139,11 +139,13 @@ def test_gap_numbers_on_features_with_and_without_a_camera_offset(rng):
     x, pids, cams = constructed(0.0, rng)
     g = gap_numbers(x, pids, cams, k=5)
     assert g["same_camera_neighbour_share"] == 0.0  # the 5 neighbours: the other cameras' views
+    assert g["nearest_same_camera_share"] == 0.0
     assert g["cross_camera_identity_share"] == 1.0 and g["cross_camera_queries"] == 120
     assert g["camera_probe"] < 0.4 and g["chance_share"] == pytest.approx(19 / 119)
     x, pids, cams = constructed(5.0, rng)
     g = gap_numbers(x, pids, cams, k=5, chunk=7)  # chunked: the same numbers
     assert g["same_camera_neighbour_share"] == 1.0 and g["camera_probe"] == 1.0
+    assert g["nearest_same_camera_share"] == 1.0
     assert g["cross_camera_identity_share"] < 0.5
     assert g == gap_numbers(x, pids, cams, k=5)
     # distractors (pid ≤ 0) are left out; k is lowered to what the set allows

@@ -38,7 +38,8 @@ def gap_numbers(feats, pids, camids, k: int = DEFAULT_K, seed: int = 0, probe_cv
     """The three camera-gap numbers of tracklet features (see the module docstring).
 
     Returns ``{"n", "k", "cameras", "same_camera_neighbour_share", "chance_share",
-    "per_camera_share": {cam: share}, "cross_camera_identity_share", "cross_camera_queries",
+    "per_camera_share": {cam: share}, "nearest_same_camera_share" (the same share for the
+    nearest neighbour alone, k = 1), "cross_camera_identity_share", "cross_camera_queries",
     "camera_probe", "camera_probe_chance"}``. Distances are computed ``chunk`` rows at a time
     (never the whole N×N matrix)."""
     from reidlab.analysis.domain_gap import camera_probe
@@ -70,6 +71,7 @@ def neighbour_shares(feats, pids, camids, k: int = DEFAULT_K, chunk: int = 1024)
     k = min(int(k), n - 1)
     xn = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     share = np.empty(n, dtype=np.float64)
+    first_same = np.zeros(n, dtype=bool)
     hit = np.zeros(n, dtype=bool)
     valid = np.zeros(n, dtype=bool)
     for r0 in range(0, n, chunk):
@@ -78,6 +80,7 @@ def neighbour_shares(feats, pids, camids, k: int = DEFAULT_K, chunk: int = 1024)
         d[np.arange(len(rows)), rows] = np.inf  # never its own neighbour
         nn = np.argpartition(d, k - 1, axis=1)[:, :k]
         share[rows] = (camids[nn] == camids[rows, None]).mean(1)
+        first_same[rows] = camids[np.argmin(d, axis=1)] == camids[rows]
         same_cam = camids[rows, None] == camids[None, :]
         d[same_cam] = np.inf
         nearest = np.argmin(d, axis=1)
@@ -92,6 +95,7 @@ def neighbour_shares(feats, pids, camids, k: int = DEFAULT_K, chunk: int = 1024)
         "same_camera_neighbour_share": float(share.mean()),
         "chance_share": float(chance),
         "per_camera_share": {int(c): float(share[camids == c].mean()) for c in cams},
+        "nearest_same_camera_share": float(first_same.mean()),
         "cross_camera_identity_share": float(hit[valid].mean()) if valid.any() else float("nan"),
         "cross_camera_queries": int(valid.sum()),
     }
@@ -162,6 +166,8 @@ def describe(g: dict) -> str:
     """The numbers as ``python -m reidlab gap`` prints them."""
     lines = [(f"same-camera neighbour share (k={g['k']}):", g["same_camera_neighbour_share"],
               f"chance {g['chance_share']:.3f}"),
+             ("nearest neighbour in the same camera:", g["nearest_same_camera_share"],
+              "k = 1"),
              ("cross-camera same-identity share:", g["cross_camera_identity_share"],
               f"over {g['cross_camera_queries']} tracklets seen by another camera"),
              ("camera probe (linear, held-out people):", g["camera_probe"],
