@@ -565,3 +565,18 @@ def test_in_page_png_button_uses_the_paper_size_and_keeps_underscores(mixed):
     opts = json.loads(el.proto.config)["toImageButtonOptions"]
     assert opts["filename"] == "loss_t_k2_s0"
     assert round(opts["width"] * opts["scale"]) == 1050 and round(opts["height"] * opts["scale"]) == 750
+
+
+def test_single_column_embedding_moves_its_camera_legend_below():
+    """Under 5 in the embeddings' camera legend leaves the left margin (docs/app.md)."""
+    from reidlab.viz import figures as F
+
+    rng = np.random.default_rng(0)
+    fig = F.embedding_scatter_pair(rng.normal(size=(60, 2)), np.arange(60) % 6,
+                                   np.arange(60) // 6)
+    narrow = F.restyle(fig, F.Style(width_in=3.5, height_in=2.62, font_pt=8))
+    lg = narrow.layout.legend
+    assert lg.orientation == "h" and lg.yref == "container" and lg.y == 0
+    assert narrow.layout.margin.l < 0.1 * narrow.layout.width
+    wide = F.restyle(fig, F.Style(width_in=7.16, height_in=3.58, font_pt=8))
+    assert wide.layout.legend.orientation != "h"  # a double column keeps it on the left

@@ -210,8 +210,8 @@ def test_camera_pair_heatmap_at_msmt17_size_keeps_every_cell_and_whole_numbers(r
 def test_apply_style_keeps_a_builders_margins():
     fig = F.embedding_scatter_pair(np.zeros((4, 2)), np.array([0, 0, 1, 1]), np.arange(4))
     left = fig.layout.margin.l
-    out = F.restyle(fig, F.Style(width_in=3.5, height_in=2.0))
-    assert out.layout.margin.l == left and out.layout.width == pytest.approx(336)
+    out = F.restyle(fig, F.Style(width_in=7.16, height_in=2.0))  # (under 5 in its legend
+    assert out.layout.margin.l == left and out.layout.width == pytest.approx(687.36)  # moves)
     assert F.restyle(F.counts_bar({}), F.Style()).layout.margin.l == 50
 
 

@@ -195,7 +195,10 @@ def _legend_entries(fig: go.Figure) -> list[str]:
         if getattr(t, "showlegend", None) is False or not getattr(t, "name", None) \
                 or "showlegend" not in t:
             continue  # hidden, unnamed, or a trace without a legend entry (images)
-        key = getattr(t, "legendgroup", None) or t.name
+        # one entry per name within a legend group (a group of several named traces, such as
+        # the embeddings' cameras, has an entry for each)
+        key = (getattr(t, "legendgroup", None), t.name) if getattr(t, "legendgroup", None) \
+            else t.name
         if key in seen and getattr(t, "legendgroup", None):
             continue
         seen.add(key)
@@ -239,14 +242,19 @@ def _legend_below(fig: go.Figure, style: Style) -> None:
         if rows > 1:
             fig.update_layout(margin_b=(m.b or 45) + (rows - 1) * row_h)
         return
-    if lg.x is not None or lg.orientation == "h" or rows > 3:
+    # a legend its builder put in the left margin (the embeddings' cameras) moves too: there it
+    # takes the margin's quarter of a narrow figure
+    left = lg.x is not None and lg.x <= 0 and lg.xanchor == "right"
+    if (lg.x is not None and not left) or lg.orientation == "h" or rows > 3:
         return  # placed by its builder, or many long names: below they would take the plot
     need = rows * row_h + 8
     if style.height_px - (m.t or 50) - (m.b or 45) - need < 0.3 * style.height_px:
-        return  # too short a figure for a legend below: keep it on the right
+        return  # too short a figure for a legend below: keep it where it is
     fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", yref="container",
                                   y=0, yanchor="bottom"),
                       margin_b=(m.b or 45) + need)
+    if left:
+        fig.update_layout(margin_l=round(style.font_px, 1))
 
 
 def _space_rows(fig: go.Figure, style: Style) -> None:
