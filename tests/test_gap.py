@@ -114,6 +114,22 @@ def test_bad_gap_values_are_named_before_anything_is_written(tmp_path, capsys):
     assert main(["synth", "--out", str(out), "--gap", "3"]) == 2 and not out.exists()
 
 
+def test_synth_cli_never_writes_a_smaller_gap_over_the_default_dataset(tmp_path, monkeypatch):
+    assert S.default_out(S.SynthConfig()) == "data/synthcams"
+    assert S.default_out(S.SynthConfig(gap=0.5)) == "data/synthcams_gap0.5"
+    assert S.default_out(S.SynthConfig(gap=0, gap_parts="background=1")) == \
+        "data/synthcams_gap0_background1"
+    assert S.default_out(S.SynthConfig(style="b", gap=0.3)) == "data/synthcams_b_gap0.3"
+    monkeypatch.chdir(tmp_path)
+    assert main(["synth", "--gap", "0.25", "--gap-parts", "framing=1", "--ids", "6",
+                 "--cameras", "2", "--frames", "2", "--height", "32", "--width", "16",
+                 "--workers", "1"]) == 0
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["synthcams_gap0.25_framing1"]
+    marker = json.loads((tmp_path / "data" / "synthcams_gap0.25_framing1" / S.MARKER).read_text())
+    assert marker["config"]["gap_levels"] == {"background": 0.25, "imaging": 0.25,
+                                              "viewpoint": 0.25, "framing": 1.0}
+
+
 def test_gap_level_is_part_of_the_dataset_identity(tmp_path):
     half = dataclasses.replace(TINY, gap=0.5)
     assert half.identity()["gap_levels"] == dict.fromkeys(S.GAP_PARTS, 0.5)

@@ -882,10 +882,23 @@ def ensure_infrared(root: str | Path | None = None, cfg: SynthConfig | None = No
                           progress)
 
 
+def default_out(cfg: SynthConfig) -> str:
+    """The CLI's folder for ``cfg`` without ``--out``: the style's or infrared kind's default
+    root, with ``_gap{g}`` (and the parts named) appended when the camera gap is below 1 — a
+    smaller gap never overwrites the default dataset."""
+    root = (INFRARED_ROOTS[cfg.infrared_kind] if cfg.infrared else
+            DOMAIN_B_ROOT if cfg.style == "b" else DEFAULT_ROOT)
+    if all(v == 1.0 for v in cfg.part_levels().values()):
+        return root
+    parts = "".join(f"_{p}{v:g}" for p, v in cfg.part_levels().items() if v != cfg.gap)
+    return f"{root}_gap{cfg.gap:g}{parts}"
+
+
 def configure_parser(p: argparse.ArgumentParser) -> None:
     d = SynthConfig()
     p.add_argument("--out", default=None,
-                   help=f"output folder (default {DEFAULT_ROOT}; with --style b {DOMAIN_B_ROOT})")
+                   help=f"output folder (default {DEFAULT_ROOT}; with --style b {DOMAIN_B_ROOT}; "
+                        f"with a camera gap below 1, e.g. {DEFAULT_ROOT}_gap0.5)")
     p.add_argument("--style", default=d.style,
                    help="domain: a = the default SynthCams (outdoor-like), b = a second domain with its own "
                         "cameras and people (indoor/airport-like), e.g. a source for adaptation "
@@ -924,8 +937,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.infrared:
         cfg = dataclasses.replace(cfg, distractors=0)  # SYSU-MM01 has none
     cfg.validate()
-    out = args.out or (INFRARED_ROOTS[cfg.infrared_kind] if cfg.infrared else
-                       DOMAIN_B_ROOT if cfg.style == "b" else DEFAULT_ROOT)
+    out = args.out or default_out(cfg)
     if args.if_missing and is_complete(Path(out), cfg):
         print(f"{out}: SynthCams (style {cfg.style}) already there (delete it or drop --if-missing to rebuild)")
         return 0
