@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from reidlab.losses.adversarial import masked_pixel_ce, subset_adv_loss
 from reidlab.losses.id import PerCameraClassifier, per_camera_id_loss
-from reidlab.models.discriminators import PairwiseDiscriminators, make_layout
+from reidlab.layers.domains import make_layout
+from reidlab.models.discriminators import SubsetDiscriminators
 
 
 # ---------------------------------------------------------------- L_id
@@ -59,7 +60,7 @@ def test_multi_camera_ce_matches_cross_entropy():
 
 def test_pairwise_bce_each_pair_sees_only_its_cameras():
     torch.manual_seed(0)
-    d = PairwiseDiscriminators(5, 4, hidden=8)
+    d = SubsetDiscriminators(5, make_layout("pairwise", 4), hidden=8)
     f = torch.randn(9, 5)
     camid = torch.tensor([0, 1, 2, 3, 0, 1, 2, 0, 1])  # camera 3 once
     logits = d(f)
@@ -68,7 +69,7 @@ def test_pairwise_bce_each_pair_sees_only_its_cameras():
     loss, _ = subset_adv_loss(logits, camid, d.layout)
     loss.backward()
     refs = []
-    for (u, v), z in zip(d.pairs, logits):
+    for (u, v), z in zip(d.layout.subsets, logits):
         member = (camid == u) | (camid == v)
         assert z.grad[~member].abs().sum() == 0  # h_(u,v) never sees other cameras
         assert z.grad[member].abs().sum() > 0
@@ -146,10 +147,9 @@ def test_uniform_target_is_cross_entropy_to_uniform_and_minimal_at_chance():
 def test_confusion_mode_splits_gradients_between_discriminator_and_features():
     """confusion: the discriminator gets ∂L_disc only, the features λ·∂L_conf only."""
     from reidlab.losses.adversarial import adversarial_terms
-    from reidlab.models.discriminators import CameraDiscriminator
 
     torch.manual_seed(0)
-    disc = CameraDiscriminator(5, 3, hidden=7)
+    disc = SubsetDiscriminators(5, make_layout("multi", 3), hidden=7)
     lay = disc.layout
     camid = torch.tensor([0, 1, 2, 1, 0, 2])
     x = torch.randn(6, 5, requires_grad=True)

@@ -90,11 +90,6 @@ def item_rng(seed: int, epoch: int, *keys: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(epoch), *(int(k) for k in keys)])
 
 
-def epoch_items(num_tracklets: int, clips_per_tracklet: int) -> list[tuple[int, int]]:
-    """All ``(tracklet, clip)`` items of one epoch, in tracklet order."""
-    return [(t, c) for t in range(num_tracklets) for c in range(clips_per_tracklet)]
-
-
 def random_batches(items: Sequence, batch_size: int, rng: np.random.Generator,
                    drop_last: bool = True) -> list[list]:
     """Shuffle and cut into batches; the last short batch is dropped when there is a full one."""

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from reidlab.errors import ConfigError, DatasetError, RunStoreError
-from reidlab.atomic import make_readable, write_json_atomic_plain  # noqa: F401
+from reidlab.atomic import write_json_atomic_plain
 from reidlab.eval.features import FeatureSet
 
 CONFIG, STATUS, METRICS, CHECKPOINT, CANCEL = (

@@ -20,37 +20,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from reidlab.data.formats.splits import sample_gallery_trials  # noqa: F401  (re-exported)
 from reidlab.errors import ConfigError
 
 # rule name -> ignore(q_camids[rows], g_camids) -> bool mask; camids are 0-based (cam1 = 0)
 IGNORE_RULES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "sysu_cam3_cam2": lambda qc, gc: (qc[:, None] == 2) & (gc[None, :] == 1),
 }
-
-
-def sample_gallery_trials(pids: Sequence[int], camids: Sequence[int], cameras: Sequence[int],
-                          shots: int, trials: int, seed: int = 0) -> list[np.ndarray]:
-    """Indices (into the gallery pool) of each trial's gallery: for every camera in ``cameras``
-    and every identity (ascending), ``shots`` images drawn without replacement (all of them
-    when fewer), in that order. Trial ``t`` draws with ``numpy.random.default_rng([seed, t])``,
-    so every run and every machine evaluates the same galleries."""
-    if shots < 1 or trials < 1:
-        raise ConfigError(f"gallery trials: expected shots ≥ 1 and trials ≥ 1, got {shots}, "
-                          f"{trials}")
-    pids, camids = np.asarray(pids), np.asarray(camids)
-    groups = {}
-    for cam in cameras:
-        for pid in np.unique(pids):
-            idx = np.flatnonzero((pids == pid) & (camids == cam))
-            if idx.size:
-                groups[cam, int(pid)] = idx
-    out = []
-    for t in range(trials):
-        rng = np.random.default_rng([seed, t])
-        chosen = [rng.choice(idx, size=min(shots, idx.size), replace=False)
-                  for _, idx in sorted(groups.items())]
-        out.append(np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64))
-    return out
 
 
 def evaluate_trials(distmat: np.ndarray, q_pids, g_pids, q_camids, g_camids,

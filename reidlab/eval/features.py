@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from reidlab.atomic import make_readable  # noqa: F401  (re-exported)
 from reidlab.atomic import write_npz_atomic as _write_npz_atomic
 from reidlab.errors import DatasetError
 

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from reidlab.errors import ConfigError
-from reidlab.models.discriminators import DomainLayout
-from reidlab.models.grl import grad_reverse
+from reidlab.layers.domains import DomainLayout
+from reidlab.layers.grl import grad_reverse
 
 
 def masked_pixel_ce(logits: torch.Tensor, target: torch.Tensor,

@@ -1,5 +1,5 @@
-"""Models: backbones → spatial map X → temporal pooling → embedding f; GRL, discriminators,
-PAM part masks and part discriminators, PCB part pooling."""
+"""Models: backbones → spatial map X → temporal pooling → embedding f; discriminators, PAM part
+masks and part discriminators (the GRL and the discriminators' layout: ``reidlab.layers``)."""
 
 from reidlab.models.backbones import BACKBONE_NAMES, Backbone, build_backbone, imagenet_status
 

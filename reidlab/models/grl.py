@@ -1,36 +1,3 @@
-"""Gradient reversal (Ganin & Lempitsky): identity forward, −λ·grad backward."""
+"""The gradient-reversal layer lives in ``reidlab.layers.grl``; this name stays for the methods."""
 
-from __future__ import annotations
-
-import torch
-from torch import nn
-
-
-class _GradReverse(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, lam: float) -> torch.Tensor:
-        ctx.lam = float(lam)
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        return -ctx.lam * grad, None
-
-
-def grad_reverse(x: torch.Tensor, lam: float = 1.0) -> torch.Tensor:
-    """Identity on ``x``; the gradient flowing back through it is multiplied by ``-lam``."""
-    return _GradReverse.apply(x, lam)
-
-
-class GradientReversal(nn.Module):
-    """Module form of :func:`grad_reverse`; ``lam`` may be changed between steps."""
-
-    def __init__(self, lam: float = 1.0):
-        super().__init__()
-        self.lam = float(lam)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return grad_reverse(x, self.lam)
-
-    def extra_repr(self) -> str:
-        return f"lam={self.lam}"
+from reidlab.layers.grl import grad_reverse  # noqa: F401

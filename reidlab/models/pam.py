@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from reidlab.errors import ConfigError
+from reidlab.layers.domains import DomainLayout
 from reidlab.losses.adversarial import AdvTerms, adversarial_terms, subset_adv_loss
-from reidlab.models.discriminators import DomainLayout
 
 PART_KINDS = ("kmeans", "strict")
 

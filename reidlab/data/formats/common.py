@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -99,14 +99,6 @@ def list_dir(folder: Path, *, dirs: bool) -> list[str]:
         raise DatasetError(folder, "a folder", "no such folder") from None
     except NotADirectoryError:
         raise DatasetError(folder, "a folder", "a file") from None
-
-
-def list_images(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> list[str]:
-    """Image file names in ``folder`` (by extension, case-insensitive), naturally sorted."""
-    exts = tuple(e.lower() for e in extensions)
-    names = [n for n in list_dir(folder, dirs=False) if n.lower().endswith(exts)]
-    names.sort(key=natural_key)
-    return names
 
 
 @contextmanager

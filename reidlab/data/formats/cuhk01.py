@@ -67,7 +67,7 @@ def single_shot_set(name: str, root: Path, train_items, query_items, gallery_ite
                            f"{len(query)} query and {len(gallery)} gallery images")
     if int(trials) < 1:
         raise ConfigError(f"{name}: trials={trials!r}; expected an integer >= 1")
-    from reidlab.eval.crossmodal import sample_gallery_trials
+    from reidlab.data.formats.splits import sample_gallery_trials
 
     rows = sample_gallery_trials([t.pid for t in gallery], [t.camid for t in gallery],
                                  gallery_cams, int(shots), int(trials), int(trial_seed))

@@ -1,4 +1,6 @@
-"""Seeded identity splits of the two-camera sets (CUHK01, VIPeR) and their single-shot galleries.
+"""Seeded identity splits of the two-camera sets (CUHK01, VIPeR) and their single-shot galleries;
+the seeded gallery trials of a protocol that samples its gallery (:func:`sample_gallery_trials`:
+CUHK01, SYSU-MM01; evaluated by ``reidlab.eval.crossmodal``).
 
 The literature splits the identities of these sets at random into a training half and a test
 half (CUHK01: 485 / 486 of 971, VIPeR: 316 / 316 of 632) and reports the mean over 10 such
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -97,3 +100,28 @@ def pick_split(splits: list[dict], split: int, name: str, path: Path) -> dict:
         raise ConfigError(f"{name}: split={split!r}; expected 0..{len(splits) - 1} ({path} "
                           f"holds {len(splits)} splits)")
     return splits[split]
+
+
+def sample_gallery_trials(pids: Sequence[int], camids: Sequence[int], cameras: Sequence[int],
+                          shots: int, trials: int, seed: int = 0) -> list[np.ndarray]:
+    """Indices (into the gallery pool) of each trial's gallery: for every camera in ``cameras``
+    and every identity (ascending), ``shots`` images drawn without replacement (all of them
+    when fewer), in that order. Trial ``t`` draws with ``numpy.random.default_rng([seed, t])``,
+    so every run and every machine evaluates the same galleries."""
+    if shots < 1 or trials < 1:
+        raise ConfigError(f"gallery trials: expected shots ≥ 1 and trials ≥ 1, got {shots}, "
+                          f"{trials}")
+    pids, camids = np.asarray(pids), np.asarray(camids)
+    groups = {}
+    for cam in cameras:
+        for pid in np.unique(pids):
+            idx = np.flatnonzero((pids == pid) & (camids == cam))
+            if idx.size:
+                groups[cam, int(pid)] = idx
+    out = []
+    for t in range(trials):
+        rng = np.random.default_rng([seed, t])
+        chosen = [rng.choice(idx, size=min(shots, idx.size), replace=False)
+                  for _, idx in sorted(groups.items())]
+        out.append(np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64))
+    return out

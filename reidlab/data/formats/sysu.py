@@ -118,7 +118,7 @@ def read(root: Path, mode: str = "all", shots: int = 1, trials: int = 10,
         return out
 
     train_l, query_l, gallery_l = numbered(train_set), numbered(query), numbered(gallery)
-    from reidlab.eval.crossmodal import sample_gallery_trials
+    from reidlab.data.formats.splits import sample_gallery_trials
 
     trial_rows = sample_gallery_trials([t.pid for t in gallery_l], [t.camid for t in gallery_l],
                                        GALLERY_CAMS[mode], int(shots), int(trials),
