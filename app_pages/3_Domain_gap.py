@@ -138,16 +138,19 @@ def show_embeddings(r, which: str, key: str) -> None:
     _, pids, camids = pooled(fs, keep)
     xy = embedding(fs, method, int(seed), quality)
     title = f"{ui.run_label(r)} — {when_of(r, which)}"
+    # side by side (two runs) the columns are too narrow for labelled download buttons:
+    # those figures are downloaded from the Export page
     ui.show_figure(F.embedding_scatter_pair(xy, camids, pids, method=label, title=title,
                                             style=ui.paper_style()),
-                   f"embedding_{r.name}_{which}_{method}", key=f"emb_{key}_{which}")
+                   f"embedding_{r.name}_{which}_{method}", key=f"emb_{key}_{which}",
+                   downloads=run_b is None)
     mods = pooled_modality(fs, keep)
     if len(np.unique(mods)) > 1:  # infrared ↔ colour: the same map by modality
         ui.show_figure(F.embedding_scatter_pair(
             xy, mods, pids, method=label, title=f"{title} (by modality)",
             group_title="by modality", group_names=list(MODALITY_NAMES),
             style=ui.paper_style()), f"embedding_modality_{r.name}_{which}_{method}",
-            key=f"emb_mod_{key}_{which}")
+            key=f"emb_mod_{key}_{which}", downloads=run_b is None)
 
 
 have = []
@@ -170,6 +173,9 @@ if run is not None:
                 continue
             with col, ui.guard(f"{ui.run_label(r)}: {F.STAGE_NAMES[which]} features"):
                 show_embeddings(r, which, "b" if r is run_b else "a")
+    if run_b is not None:
+        st.caption("Two runs side by side: download these embeddings (PNG, SVG, PDF, HTML) "
+                   "from the **Export** page, which lists every figure shown.")
 
     # ----------------------------------------------------------------- gap numbers
     numbers, colours, patterns = {}, {}, {}

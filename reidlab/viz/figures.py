@@ -740,13 +740,14 @@ def camera_pair_panels(panels: Mapping[str, np.ndarray], *, metric: str = f"{RAN
         titles.append(f"{b} − {a}")
     n = len(titles)
     fig = make_subplots(rows=1, cols=n, subplot_titles=[_wrap(t, 34) for t in titles],
-                        horizontal_spacing=0.09 if difference is not None else 0.05)
+                        horizontal_spacing=0.12 if difference is not None else 0.03,
+                        shared_yaxes=True)
     zmin, zmax = _off_diagonal_range(list(mats.values()), zmin, zmax, diagonal)
-    gap = 1.0 / n
+    last = len(mats)  # the shared scale's bar: right of the last panel on that scale
+    right = fig.layout["xaxis" if last == 1 else f"xaxis{last}"].domain[1]
     for i, (name, m) in enumerate(mats.items()):
-        bar = dict(title=dict(text=metric, side="right"), thickness=10,
-                   x=(n - 1 if difference is not None else n) * gap - 0.01, xanchor="left",
-                   len=0.9)
+        bar = dict(title=dict(text=metric, side="right"), thickness=10, x=right + 0.005,
+                   xanchor="left", len=0.9)
         for t in _pair_traces(m, names, metric=metric, zmin=zmin, zmax=zmax,
                               diagonal=diagonal, colorbar=bar, showscale=i == 0):
             t.meta = {"panel": name}
@@ -843,7 +844,8 @@ def gap_bars(values: Mapping[str, Mapping[str, float]], *, title: str = "Camera-
             fig.add_hline(y=chance, line=dict(dash="dash", color="#777", width=1),
                           annotation_text="chance", annotation_position="top left",
                           annotation_font_size=style.font_px * 0.8, row=r, col=c)
-    fig.update_xaxes(showticklabels=len(names) > 1, tickangle=0)
+    # a bar per model under each panel while they fit; more: the legend names them
+    fig.update_xaxes(showticklabels=1 < len(names) <= 2, tickangle=0)
     apply_style(fig, style, sized=False)
     fig.update_layout(title=title, barmode="group", showlegend=True, height=300 * nrows + 130,
                       legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0,
@@ -974,8 +976,10 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
     # room above the thumbnails for the longest label (rank, distance, id, camera, junk)
     lines = max(t.count("<br>") + 1 for t in titles)
     top = int(16 + lines * style.font_px * 1.3 + (style.font_px * 2 if title else 0))
-    fig.update_layout(title=title or None, height=int(h * 1.6 + top),
-                      margin=dict(l=10, r=10, t=top, b=10))
+    # the title at the very top, above the labels (not over them)
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left", yref="container", y=1,
+                                 yanchor="top", pad=dict(t=6, l=10)) if title else None,
+                      height=int(h * 1.6 + top), margin=dict(l=10, r=10, t=top, b=10))
     return fig
 
 
