@@ -106,11 +106,6 @@ def debias_kwargs(opts) -> dict:
     return {name: getattr(opts, name) for name in DEBIAS_FIELDS}
 
 
-def debias_active(opts) -> bool:
-    """Whether any debiasing option is away from its default."""
-    return any(getattr(opts, f) != getattr(DebiasOptions, f) for f in DEBIAS_FIELDS)
-
-
 def update_stats(res) -> dict:
     """The numbers of a :class:`DebiasResult`'s ``info`` for a label update's record (k1, k2,
     the same-camera neighbour shares, the reliability counts); {} for another result."""
