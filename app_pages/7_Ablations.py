@@ -213,9 +213,12 @@ else:
             "lines", present, present, key=f"abl_lines_{x}",
             help="one line per setting; runs at the same value and setting (seeds) are "
                  "averaged, with ± std error bars")
-        sub = [r for r in sub if r["line"] in chosen_lines]
+        # metrics by their names (rank-1) in the legend
+        sub = [{**r, **{METRIC_NAMES[m]: r[m] for m in metrics}} for r in sub
+               if r["line"] in chosen_lines]
         if sub and metrics:
-            ui.show_figure(F.ablation_plot(sub, x=x, metrics=metrics, group="line",
+            ui.show_figure(F.ablation_plot(sub, x=x, metrics=[METRIC_NAMES[m] for m in metrics],
+                                           group="line",
                                            style=ui.paper_style(),
                                            title=f"{', '.join(METRIC_NAMES[m] for m in metrics)}"
                                                  f" vs {x_label}"),

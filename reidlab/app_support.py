@@ -616,9 +616,10 @@ def settings_widgets(base, *, key: str) -> dict:
     first = [f for name in FIRST_SETTINGS for f in fields if f.name == name]
     rest = [f for f in fields if f not in first]
     values = dict(base.to_dict())
-    out = field_widgets(first, values, key=key, labels=LABELS)
+    labels = {f.name: LABELS.get(f.name, f.name.replace("_", " ")) for f in fields}
+    out = field_widgets(first, values, key=key, labels=labels)
     with st.expander("more settings (the preset's values unless changed)"):
-        out.update(field_widgets(rest, values, key=key, labels=LABELS))
+        out.update(field_widgets(rest, values, key=key, labels=labels))
     return out
 
 

@@ -337,7 +337,7 @@ def test_ablations_plot_and_table(lab):
     at = page("app_pages/7_Ablations.py").run()
     no_errors(at)
     fig = chart_titled(at, "vs K")
-    r1 = next(t for t in fig["data"] if t["name"] == "padal_mp rank1")
+    r1 = next(t for t in fig["data"] if t["name"] == "padal_mp rank-1")
     assert list(r1["x"]) == [2, 4]
     expect = [100 * Run(lab["runs"] / n).final_metrics()["rank1"] for n in ("fake_k2", "fake_k4")]
     np.testing.assert_allclose(r1["y"], expect)
@@ -368,7 +368,7 @@ def test_ablations_plot_and_table(lab):
         m_line = next(n for n in lines if n.startswith("padal_m "))
         assert "adv_loss=confusion" in m_line
         names = [t["name"] for t in chart_titled(at, "vs λ")["data"]]
-        assert f"{m_line} rank1" in names and any(n.startswith("padal_mp ") for n in names)
+        assert f"{m_line} rank-1" in names and any(n.startswith("padal_mp ") for n in names)
         assert at.dataframe[0].value.loc["fake_m (padal_m)", "group"].startswith("padal_m ")
     finally:
         shutil.rmtree(fake_m)

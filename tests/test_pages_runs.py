@@ -335,7 +335,7 @@ def test_ablations_average_only_runs_of_equal_settings(mixed):
     at = page("app_pages/7_Ablations.py").run()
     no_errors(at)
     fig = chart_titled(at, "vs K")
-    r1 = {t["name"]: t for t in fig["data"] if t["name"].endswith("rank1")}
+    r1 = {t["name"]: t for t in fig["data"] if t["name"].endswith("rank-1")}
     assert len(r1) == 2  # the quick run is its own line, never in a test+quick mean
     quick = next(t for n, t in r1.items() if "96×48" in n)
     test = next(t for n, t in r1.items() if "32×16" in n)
