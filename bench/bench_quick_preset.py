@@ -38,7 +38,7 @@ from reidlab.data import load_dataset
 from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
 from reidlab.data.sampling import epoch_batches, eval_frame_indices
 from reidlab.engine.config import make_config
-from reidlab.engine.trainer import build_method, train
+from reidlab.methods import build_method
 
 
 def parse_variant(item: str) -> dict:
@@ -63,7 +63,6 @@ from pathlib import Path
 t0 = time.perf_counter()
 from reidlab.engine.config import make_config
 from reidlab.engine.runs import Run
-from reidlab.engine.trainer import train
 a = json.loads(sys.argv[1])
 cfg = make_config("quick", dataset=a["dataset"], method=a["method"], seed=a["seed"],
                   **a["change"])

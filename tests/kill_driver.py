@@ -60,22 +60,22 @@ def install(kill: str) -> None:
 
         atomic.atomic_path = atomic_path
     elif what == "log":
-        from reidlab.engine import trainer
+        from reidlab.engine import store
 
         n = int(rest[0])
-        orig_log = trainer.Trainer.log
+        orig_log = store.RunStore.log
 
         def log(self, record):
             if hit(n):
                 import json
 
-                line = json.dumps(trainer.clean_json(record), allow_nan=False) + "\n"
-                self._metrics_fh.write(line[: len(line) // 2])
-                self._metrics_fh.flush()
+                line = json.dumps(store.clean_json(record), allow_nan=False) + "\n"
+                self.fh.write(line[: len(line) // 2])
+                self.fh.flush()
                 die()
             orig_log(self, record)
 
-        trainer.Trainer.log = log
+        store.RunStore.log = log
     elif what == "cluster":
         import reidlab.cluster.debias as db  # every clustering method's label update
 

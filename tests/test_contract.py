@@ -126,6 +126,45 @@ def test_stage_switch_rebuilds_the_optimiser_and_resume_restores_it(tiny, tmp_pa
     assert [(r["epoch"], r["stage"]) for r in Run(part).metrics("stage")] == [(1, "two")]
 
 
+class _Hooked(PadalID):
+    """padal_id recording what its hooks receive (test-only)."""
+
+    seen: list = []
+
+    def on_stage_start(self, stage, ctx):
+        super().on_stage_start(stage, ctx)
+        type(self).seen.append(("stage", ctx))
+
+    def on_epoch_start(self, epoch, ctx):
+        type(self).seen.append(("start", ctx))
+
+    def after_epoch(self, epoch, ctx):
+        type(self).seen.append(("after", ctx))
+        ctx.log({"kind": "hooked", "epoch": epoch + 1, "step": ctx.step})
+        return {"hook_step": ctx.step}
+
+
+def test_hooks_get_a_narrow_context_not_the_trainer(tiny, tmp_path, monkeypatch):
+    from reidlab.engine.hooks import HookContext
+
+    monkeypatch.setitem(METHODS, "hooked", _Hooked)
+    _Hooked.seen = []
+    cfg = make_config("test", dataset=str(tiny), method="hooked", batch_size=4, epochs=2)
+    run = Run(train(cfg, tmp_path / "run"))
+    kinds = [k for k, _ in _Hooked.seen]
+    assert kinds == ["stage", "start", "after", "start", "after"]
+    assert all(type(ctx) is HookContext for _, ctx in _Hooked.seen)
+    steps = [r["step"] for r in run.metrics("epoch")]  # steps done after each epoch
+    assert [ctx.step for k, ctx in _Hooked.seen if k == "after"] == steps
+    assert [ctx.step for k, ctx in _Hooked.seen if k == "start"] == [0, steps[0]]
+    assert [ctx.epoch for k, ctx in _Hooked.seen if k == "start"] == [0, 1]
+    ctx = _Hooked.seen[0][1]
+    assert ctx.cfg.method == "hooked" and ctx.device.type == "cpu" and ctx.source is None
+    assert len(ctx.data.query) > 0 and not hasattr(ctx, "method")
+    assert [r["hook_step"] for r in run.metrics("epoch")] == steps
+    assert [r["step"] for r in run.metrics("hooked")] == steps
+
+
 def test_method_options_are_validated(tiny):
     with pytest.raises(ConfigError, match="unknown cawcl options"):
         METHODS["cawcl"].parse_options({"nope": 1})

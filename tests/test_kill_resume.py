@@ -270,6 +270,7 @@ def test_a_full_disk_while_appending_metrics(data, tmp_path, monkeypatch):
     the run is failed, and --resume (with space again) finishes it from the last checkpoint."""
     from reidlab.engine import trainer as T
     from reidlab.engine.config import make_config
+    from reidlab.engine.store import RunStore
     from reidlab.errors import DiskFullError
 
     class Filling:
@@ -289,19 +290,19 @@ def test_a_full_disk_while_appending_metrics(data, tmp_path, monkeypatch):
         def close(self):
             self.fh.close()
 
-    real_open = T.Trainer._open_metrics
+    real_open = RunStore.open_metrics
 
-    def open_metrics(self, resumed):
-        real_open(self, resumed)
-        self._metrics_fh = Filling(self._metrics_fh)
+    def open_metrics(self, resumed, epoch):
+        real_open(self, resumed, epoch)
+        self.fh = Filling(self.fh)
 
     cfg = make_config("test", dataset=str(data), method="padal_id", epochs=2)
     out = tmp_path / "m"
-    monkeypatch.setattr(T.Trainer, "_open_metrics", open_metrics)
+    monkeypatch.setattr(RunStore, "open_metrics", open_metrics)
     with pytest.raises(DiskFullError, match=r"metrics\.jsonl: disk full"):
         T.train(cfg, out)
     assert "disk full" in Run(out).status()["message"]
-    monkeypatch.setattr(T.Trainer, "_open_metrics", real_open)
+    monkeypatch.setattr(RunStore, "open_metrics", real_open)
     T.train(cfg, out, resume=True)
     assert Run(out).status()["state"] == "finished"
     assert [r["epoch"] for r in Run(out).metrics("epoch")] == [1, 2]

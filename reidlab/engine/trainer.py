@@ -3,29 +3,30 @@
 ``train(cfg, out)`` seeds everything, loads the dataset (and a labelled source dataset for
 domain adaptation, ``cfg.source``), builds the method (``reidlab.methods.build_method``),
 evaluates the initial model, then per epoch: enters the method's stage for that epoch (a new
-stage rebuilds Adam + StepLR), runs a label update when the method asks for one (a feature
-pass over ``method.label_samples()``, ``method.update_labels``, the cluster quality of the new
-labels against ground truth logged as a ``labels`` record and the labels written to
-``labels/update_EEE.npz``), then ``method.training_step`` over ``method.epoch_batches(epoch)``
-(samples of ``method.train_tracklets``; CUDA: autocast + GradScaler) with ``after_step`` and
-``after_epoch`` hooks, logs named loss terms to ``metrics.jsonl``, checkpoints atomically
-(method state such as memories and pseudo labels included), and finally evaluates and stores
-features. The contract is documented in ``reidlab.methods.base``.
+stage rebuilds Adam; the learning-rate schedule follows the run's epoch), runs a label update
+when the method asks for one, then ``method.training_step`` over
+``method.epoch_batches(epoch)`` (samples of ``method.train_tracklets``; CUDA: autocast +
+GradScaler) with the ``after_step`` and ``after_epoch`` hooks, logs named loss terms,
+checkpoints, and finally evaluates and stores features. The contract is documented in
+``reidlab.methods.base`` and docs/training.md.
 
-Exact resume: batches, frames and augmentation depend only on (seed, epoch, item); the torch,
-numpy and Python RNG states are stored in the checkpoint (as tensors and plain lists, so the
-file loads with ``torch.load(weights_only=True)``). ``train(cfg, out, resume=True)`` after an
-interruption therefore gives the same weights as an uninterrupted run.
+The loop is the trainer's own; the rest are services, each in its module:
+
+- ``reidlab.engine.store.RunStore``: status, progress, ``metrics.jsonl``, warnings, config;
+- ``reidlab.engine.checkpoint.Checkpointer``: ``checkpoint.pt`` with the RNG states;
+- ``reidlab.engine.label_step.LabelStep``: a clustering method's label update;
+- ``reidlab.engine.evaluator.Evaluator``: features and metrics during the run;
+- ``reidlab.engine.hooks.HookContext``: what the method's hooks see of the run.
+
+Exact resume: batches, frames and augmentation depend only on (seed, epoch, item) and the RNG
+states are in the checkpoint, so ``train(cfg, out, resume=True)`` after an interruption gives
+the same weights as an uninterrupted run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import platform
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -33,19 +34,19 @@ from typing import Callable
 import numpy as np
 import torch
 
-from reidlab.atomic import (DISK_FULL, ensure_writable_dir, remove_temp_files,
-                            save_torch_atomic, write_text_atomic)
-from reidlab.data.loader import TrainClipDataset, embed_tracklets, train_loader
+from reidlab.data.loader import TrainClipDataset, train_loader
 from reidlab.data.sampling import CLIP_MODES, SAMPLERS
 from reidlab.data.tracklets import SOURCE, TrackletSet
+from reidlab.engine.checkpoint import (Checkpointer, load_checkpoint,  # noqa: F401 (public)
+                                       rng_state, set_rng_state)
 from reidlab.engine.config import TrainConfig
 from reidlab.engine.distributed import Dist, convert_sync_batchnorm
-from reidlab.engine.settings import diff_line, fingerprint, settings_diff
-from reidlab.engine.runs import (CANCEL, CHECKPOINT, CONFIG, METRICS, STATUS, clean_json,
-                                 evaluate_features, live_writer, read_jsonl,
-                                 read_run_config, train_config_of, write_json_atomic)
-from reidlab.errors import ConfigError, DatasetError, DiskFullError, RunStoreError
-from reidlab.eval.features import FeatureSet, extract_features
+from reidlab.engine.evaluator import Evaluator
+from reidlab.engine.hooks import HookContext
+from reidlab.engine.label_step import LabelStep
+from reidlab.engine.runs import CHECKPOINT
+from reidlab.engine.store import RunStore, dataset_fingerprint, versions  # noqa: F401 (public)
+from reidlab.errors import ConfigError, DatasetError, RunStoreError
 
 Progress = Callable[[float, str], None]
 
@@ -57,62 +58,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def rng_state() -> dict:
-    """Global RNG states as tensors / plain lists (``weights_only``-loadable)."""
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    version, pystate, gauss = random.getstate()
-    out = {
-        "torch": torch.get_rng_state(),
-        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
-        "python": {"version": int(version), "state": [int(x) for x in pystate], "gauss": gauss},
-    }
-    if torch.cuda.is_available():
-        out["cuda"] = torch.cuda.get_rng_state_all()
-    return out
-
-
-def set_rng_state(st: dict) -> None:
-    torch.set_rng_state(st["torch"])
-    n = st["numpy"]
-    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"],
-                         n["has_gauss"], n["cached_gaussian"]))
-    p = st["python"]
-    random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
-    if "cuda" in st and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(st["cuda"])
-
-
-save_atomic = save_torch_atomic  # ``torch.save`` to a temp file, then rename over the path
-
-
-def dataset_fingerprint(data: TrackletSet) -> str:
-    """sha256 over every tracklet's split, labels and frame file names (relative to the root)."""
-    h = hashlib.sha256()
-    root = str(data.root) if data.root is not None else None
-    for split in ("train", "query", "gallery"):
-        for t in getattr(data, split):
-            names = [str(f) for f in t.frames]
-            if root is not None:
-                names = [os.path.relpath(n, root) for n in names]
-            h.update(f"{split}|{t.pid}|{t.camid}|{t.tid}|{'|'.join(names)}\n".encode())
-    return h.hexdigest()
-
-
-def versions() -> dict:
-    import reidlab
-
-    out = {"python": platform.python_version(), "torch": torch.__version__,
-           "numpy": np.__version__, "reidlab": reidlab.__version__}
-    try:
-        import torchvision
-
-        out["torchvision"] = torchvision.__version__
-    except ImportError:  # pragma: no cover
-        pass
-    return out
 
 
 def select_device(name: str) -> torch.device:
@@ -151,13 +96,6 @@ def load_source(cfg: TrainConfig) -> TrackletSet | None:
     return src
 
 
-def build_method(cfg: TrainConfig, train: list, num_cameras: int, source: list | None = None):
-    """``reidlab.methods.build_method``."""
-    from reidlab.methods import build_method as build
-
-    return build(cfg, train, num_cameras, source=source)
-
-
 def _batch_to(batch: dict, device: torch.device) -> dict:
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v)
             for k, v in batch.items()}
@@ -188,7 +126,6 @@ class Stopped(Exception):
     """Raised inside the loop when a stop was requested (handled by ``Trainer.fit``)."""
 
 
-
 def lr_factor(cfg, epoch: int) -> float:
     """Learning-rate multiplier of 0-based ``epoch``: a linear warm-up over the first
     ``cfg.warmup_epochs`` epochs (epoch e runs at (e + 1)/warmup, the strong baseline's
@@ -208,117 +145,44 @@ def cpu_has_bf16() -> bool:
 
 
 class Trainer:
-    """One run. Methods' ``on_epoch_start(epoch, trainer)`` may use ``cfg``, ``device``,
-    ``data``, ``method``, ``log(record)``, ``warn(message, path)`` and
-    ``embed(tracklets) -> Embedded``."""
+    """One run: the loop over epochs and steps; the run store, checkpoints, label updates and
+    evaluation are services (``self.store``, ``self.checkpointer``, ``self.labels``,
+    ``self.evaluator``); the method's hooks get a :class:`HookContext` (:meth:`context`)."""
 
     def __init__(self, cfg: TrainConfig, out: str | Path, resume: bool = False,
                  progress: Progress | None = None, stop_flag: Callable[[], bool] | None = None):
         self.out = Path(out)
         self.cfg = cfg
         self.resume = resume
-        self.progress_cb = progress
         self.stop_flag = stop_flag
-        self.started = time.time()
-        self._last_status = 0.0
-        self._metrics_fh = None
         self.epoch = 0  # epochs completed
         self.step = 0  # optimiser steps done
-        self.corrupt_seen: set[str] = set()
         self._in_epoch = False
         self.dropped_seen: set[int] = set()  # training tracklets without any readable frame
         self.dist = Dist.from_env()  # several processes under torchrun (docs/training.md)
         self.step_module = None  # DDP around the method's training step (several processes)
-        if not self.dist.is_main:
-            self.progress_cb = None
-        self.checkpoint_epoch: int | None = None  # epochs in the checkpoint on disk
+        self.store = RunStore(self.out, self.dist, cfg.epochs,
+                              position=lambda: (self.epoch, self.step, self._in_epoch),
+                              progress=progress)
+        self.checkpointer = Checkpointer(self.out / CHECKPOINT, self.dist)
 
-    # -- run store -------------------------------------------------------------------------
-
-    def status(self, state: str, message: str = "", progress: float | None = None,
-               force: bool = True) -> None:
-        now = time.time()
-        if not self.dist.is_main or (not force and now - self._last_status < 0.5):
-            return
-        self._last_status = now
-        if progress is not None:
-            self._progress = progress
-        write_json_atomic(self.out / STATUS, {
-            "state": state, "pid": os.getpid(), "progress": getattr(self, "_progress", 0.0),
-            "message": message, "epoch": self.epoch, "step": self.step,
-            "epochs": self.cfg.epochs, "updated": now, "started": self.started})
-
-    def report(self, fraction: float, message: str) -> None:
-        fraction = float(min(max(fraction, 0.0), 1.0))
-        self._progress = fraction
-        self.status("running", message, force=False)
-        if self.progress_cb is not None:
-            self.progress_cb(fraction, message)
-
-    def log(self, record: dict) -> None:
-        """Append one JSON line to ``metrics.jsonl`` and flush it (rank 0 only)."""
-        if self._metrics_fh is None and not self.dist.is_main:
-            return
-        line = json.dumps(clean_json(record), allow_nan=False) + "\n"
-        try:
-            self._metrics_fh.write(line)
-            self._metrics_fh.flush()
-        except OSError as e:
-            if e.errno in DISK_FULL:
-                raise DiskFullError(self.out / METRICS, "its last record may be cut short "
-                                    "(readers skip it, --resume drops it)") from e
-            raise
-
-    def warn(self, message: str, path: str | None = None) -> None:
-        print(f"warning: {message}" + (f" ({path})" if path else ""), file=sys.stderr)
-        epoch = self.epoch + (1 if self._in_epoch else 0)
-        self.log({"kind": "warning", "epoch": epoch, "message": message, "path": path})
-
-    def _note_corrupt(self, paths: list[str], where: str) -> int:
-        new = [p for p in paths if p not in self.corrupt_seen]
-        for p in new:
-            self.corrupt_seen.add(p)
-            self.warn(f"unreadable frame skipped ({where}: corrupt, truncated or missing); "
-                      "the nearest readable frame of its tracklet is used instead", p)
-        return len(new)
+    def context(self) -> HookContext:
+        """What the method's hooks see: settings, device, data, where the run stands, and
+        the store's ``log`` and ``warn``."""
+        return HookContext(cfg=self.cfg, device=self.device, data=self.data, source=self.source,
+                           epoch=self.epoch, step=self.step, log=self.store.log,
+                           warn=self.store.warn)
 
     def stop_requested(self) -> bool:
-        stop = (self.stop_flag is not None and self.stop_flag()) or (self.out / CANCEL).exists()
+        stop = (self.stop_flag is not None and self.stop_flag()) or self.store.cancel_requested()
         return self.dist.any(stop, self.device)  # every process stops at the same step
 
     # -- set-up ----------------------------------------------------------------------------
 
     def _prepare_store(self) -> None:
-        ensure_writable_dir(self.out, "a writable folder for the run (is the runs folder "
-                            "writable?)")
-        stored = None
-        pid = live_writer(self.out)
-        if pid is not None:  # two writers would interleave checkpoints and metrics
-            raise RunStoreError(self.out, "a run folder that no other process is training",
-                                f"process {pid} training it (status.json); let it finish, or "
-                                f"stop it (touch {self.out / CANCEL}) before resuming")
-        if (self.out / CONFIG).is_file():
-            if not self.resume:
-                raise ConfigError(f"{self.out} already holds a run; pass --resume to continue "
-                                  "it or choose another --out")
-            stored = read_run_config(self.out, dataset=True)
-            if not isinstance(stored["dataset"].get("fingerprint"), str):
-                raise RunStoreError(self.out / CONFIG, "a dataset fingerprint (to check that "
-                                    "--resume trains on the same dataset)", "none; a run "
-                                    "folder from an older version cannot be resumed")
-            epochs = self.cfg.epochs
-            stored_cfg = train_config_of(stored, self.out / CONFIG)  # readable, or refused
-            diff = settings_diff(stored, self.cfg, ignore=("epochs",))
-            if diff:  # resuming must never train (or report) one setting under another's name
-                raise ConfigError(f"{self.out} holds a run with other settings: "
-                                  f"{diff_line(diff)}; resume it with its own settings, or "
-                                  "train these under another name")
-            self.cfg = stored_cfg
-            self.cfg.epochs = max(epochs, 1)  # resuming may extend (or shorten) a run
-        if self.dist.is_main:
-            (self.out / CANCEL).unlink(missing_ok=True)
-        self.dist.barrier()  # no process reads the store before rank 0 has looked at it
-        self.stored = stored
+        """The run folder checked (and on resume the stored settings taken), then the
+        settings that only the trainer reads — before anything is written."""
+        self.cfg, self.stored = self.store.prepare(self.cfg, self.resume)
         if self.cfg.sampler not in SAMPLERS:
             raise ConfigError(f"sampler: expected one of {list(SAMPLERS)}, got {self.cfg.sampler!r}")
         if self.cfg.clip_mode not in CLIP_MODES:
@@ -331,47 +195,6 @@ class Trainer:
 
         check_freeze_stages(self.cfg.freeze_stages)  # here, before the run folder is written
 
-    def _write_config(self) -> None:
-        fp = dataset_fingerprint(self.data)
-        src_fp = dataset_fingerprint(self.source) if self.source is not None else None
-        if self.stored is not None:
-            if self.stored["dataset"]["fingerprint"] != fp:
-                raise DatasetError(self.cfg.dataset, "the same dataset the run was started on "
-                                   f"(fingerprint {self.stored['dataset']['fingerprint'][:12]})",
-                                   f"fingerprint {fp[:12]}")
-            stored_src = (self.stored.get("source") or {}).get("fingerprint")
-            if stored_src != src_fp:
-                raise DatasetError(self.cfg.source or "(no source)", "the same source dataset "
-                                   f"the run was started on ({str(stored_src)[:12]})",
-                                   f"{str(src_fp)[:12]}")
-            info = dict(self.stored)
-            info["config"] = self.cfg.to_dict()
-        else:
-            protocol = self.data.meta.get("protocol")
-            info = {
-                "config": self.cfg.to_dict(),
-                "dataset": {"format": self.cfg.dataset_format,
-                            "root": str(Path(self.cfg.dataset).resolve()),
-                            "options": self.cfg.dataset_options, "name": self.data.name,
-                            "fingerprint": fp, "num_cameras": self.data.num_cameras,
-                            "summary": self.data.summary(), "meta": self.data.meta},
-                "seed": self.cfg.seed,
-                "protocol": protocol,
-                "versions": versions(),
-                "device": str(self.device),
-                "created": self.started,
-                "command": sys.argv,
-            }
-            if self.source is not None:
-                info["source"] = {"format": self.cfg.source_format,
-                                  "root": str(Path(self.cfg.source).resolve()),
-                                  "name": self.source.name, "fingerprint": src_fp,
-                                  "num_cameras": self.source.num_cameras,
-                                  "summary": self.source.summary()}
-        info["settings_fingerprint"] = fingerprint(info)  # equal settings, seed excluded
-        if self.dist.is_main:
-            write_json_atomic(self.out / CONFIG, info)
-
     def _setup(self) -> None:
         cfg = self.cfg
         seed_everything(cfg.seed)
@@ -383,10 +206,12 @@ class Trainer:
         # native bfloat16 skips it, and fit() says so)
         self.eval_autocast = self.amp or (bool(cfg.eval_bf16) and self.device.type == "cpu"
                                           and cpu_has_bf16())
-        self.report(0.0, "loading dataset")
+        self.store.report(0.0, "loading dataset")
         self.data = load_data(cfg)
         self.source = load_source(cfg)
-        self._write_config()
+        self.store.write_config(cfg, self.data, self.source, self.stored, self.device)
+        from reidlab.methods import build_method
+
         try:
             self.method = build_method(cfg, self.data.train, self.data.num_cameras,
                                        source=self.source.train if self.source else None
@@ -403,7 +228,9 @@ class Trainer:
         # the loader samples the method's own list (fragments, appended source tracklets)
         self.dataset = TrainClipDataset(self.method.train_tracklets, cfg,
                                         self.method.net.input_norm, augment=True)
-        self.method.on_stage_start(self.method.stage_at(0), self)
+        self.evaluator = Evaluator(self.store, self.data, cfg, self.device, self.eval_autocast)
+        self.labels = LabelStep(self.store, cfg, self.device, self.eval_autocast)
+        self.method.on_stage_start(self.method.stage_at(0), self.context())
         self._build_optimizer()
 
     def _build_optimizer(self) -> None:
@@ -435,256 +262,99 @@ class Trainer:
         stage = self.method.stage_at(epoch)
         if stage == self.method.stage:
             return
-        self.method.on_stage_start(stage, self)
+        self.method.on_stage_start(stage, self.context())
         self._build_optimizer()
-        self.log({"kind": "stage", "epoch": epoch, "stage": stage.name, "step": self.step})
+        self.store.log({"kind": "stage", "epoch": epoch, "stage": stage.name, "step": self.step})
+
+    # -- checkpoints -----------------------------------------------------------------------
 
     def _load_checkpoint(self) -> bool:
-        path = self.out / CHECKPOINT
-        if not (self.resume and path.is_file()):
+        ck = self.checkpointer.load(self.device) if self.resume else None
+        if ck is None:
             return False
-        ck = load_checkpoint(path, self.device)
         self.method.load_state_dict(ck["model"])
+        self.epoch, self.step = int(ck["epoch"]), int(ck["step"])
         # the optimiser of the stage the checkpoint was written in
-        last = max(int(ck["epoch"]) - 1, 0)
-        self.method.on_stage_start(self.method.stage_at(last), self)
+        self.method.on_stage_start(self.method.stage_at(max(self.epoch - 1, 0)), self.context())
         self._build_optimizer()
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scaler.load_state_dict(ck["scaler"])
-        self.epoch, self.step = int(ck["epoch"]), int(ck["step"])
-        self.corrupt_seen = set(ck.get("corrupt_seen", []))
+        self.store.corrupt_seen = set(ck.get("corrupt_seen", []))
         self.dropped_seen = set(int(t) for t in ck.get("dropped_seen", []))
-        self.checkpoint_epoch = self.epoch
         set_rng_state(ck["rng"])
         return True
 
     def _save_checkpoint(self) -> None:
-        if not self.dist.is_main:  # rank 0 writes; the others wait for it
-            self.dist.barrier()
-            return
-        try:
-            self._write_checkpoint()
-        except DiskFullError as e:
-            before = (f"the previous checkpoint (epoch {self.checkpoint_epoch}) is intact; free "
-                      f"space and run --resume to continue from epoch {self.checkpoint_epoch}"
-                      if self.checkpoint_epoch is not None else
-                      "no earlier checkpoint exists, so --resume starts the run over")
-            raise DiskFullError(e.path, f"the checkpoint of epoch {self.epoch} was not written; "
-                                f"{before}") from e
-        self.checkpoint_epoch = self.epoch
-        self.dist.barrier()
-
-    def _write_checkpoint(self) -> None:
-        save_atomic({
+        self.checkpointer.save({
             "model": self.method.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": {"lr_factor": lr_factor(self.cfg, max(self.epoch - 1, 0))},  # info only
             "scaler": self.scaler.state_dict(),
             "epoch": self.epoch,
             "step": self.step,
-            "rng": rng_state(),
-            "corrupt_seen": sorted(self.corrupt_seen),
+            "corrupt_seen": sorted(self.store.corrupt_seen),
             "dropped_seen": sorted(self.dropped_seen),
             "stage": self.method.stage.name if self.method.stage else None,
             "config": json.dumps(self.cfg.to_dict()),
-        }, self.out / CHECKPOINT)
-
-    def _clear_stale_outputs(self, resumed: bool) -> None:
-        """Temp files of writes a kill interrupted go; a run without a checkpoint starts over,
-        so what an earlier attempt wrote before its first checkpoint (initial features, the
-        first label update) is redone rather than trusted."""
-        if not self.dist.is_main:  # rank 0 owns the store
-            return
-        remove_temp_files(self.out)
-        if not resumed:
-            for p in [self.out / "features" / "initial.npz", self.out / "features" / "final.npz",
-                      *sorted((self.out / "labels").glob("update_*.npz"))]:
-                p.unlink(missing_ok=True)
-
-    def _open_metrics(self, resumed: bool) -> None:
-        if not self.dist.is_main:
-            return
-        path = self.out / METRICS
-        if resumed:  # drop records of the epoch that was interrupted
-            # a label update or stage switch at the start of the interrupted epoch is redone
-            keep = [r for r in read_jsonl(path)
-                    if r.get("epoch", 0) <= self.epoch and not
-                    (r.get("kind") == "eval" and r.get("which") == "final") and not
-                    (r.get("kind") in ("labels", "stage") and r.get("epoch", 0) >= self.epoch)]
-            write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in keep))
-        elif path.exists():
-            path.unlink()
-        self._metrics_fh = open(path, "a")
-
-    # -- evaluation ------------------------------------------------------------------------
-
-    def embed(self, tracklets, progress=None):
-        """Embeddings of ``tracklets`` with the current model (eval mode, restored after)."""
-        was = self.method.training
-        self.method.eval()
-        try:
-            return embed_tracklets(self.method.embed, tracklets, self.cfg,
-                                   self.method.net.input_norm, device=self.device,
-                                   progress=progress, autocast=self.eval_autocast)
-        finally:
-            self.method.train(was)
-
-    def evaluate(self, which: str, lo: float, hi: float) -> dict:
-        """Features of query and gallery, metrics logged (rank 0; the others wait)."""
-        if not self.dist.is_main:
-            self.dist.barrier()
-            return {}
-        m = self._evaluate(which, lo, hi)
-        self.dist.barrier()
-        return m
-
-    def _evaluate(self, which: str, lo: float, hi: float) -> dict:
-        def prog(frac, msg):
-            self.report(lo + (hi - lo) * frac, f"{which} evaluation: {msg}")
-
-        def on_corrupt(split, paths, dropped):
-            self._note_corrupt(paths, f"{split} features")
-            for i in dropped:
-                self.warn(f"{split} tracklet {i} has no readable frame; left out of the features")
-
-        fs = extract_features(self.method, self.data.query, self.data.gallery, self.cfg,
-                              progress=prog, device=self.device,
-                              autocast=self.eval_autocast,
-                              on_corrupt=on_corrupt)
-        if which in ("initial", "final"):
-            fs.save(self.out / "features" / f"{which}.npz")
-        m = self._metrics_of(fs)
-        self.log({"kind": "eval", "which": which, "epoch": self.epoch, "step": self.step,
-                  "time": time.time() - self.started, **m})
-        return m
-
-    def label_update(self, epoch: int) -> list:
-        """The label update on rank 0; every other process then loads rank 0's method state
-        (labels, memories) and the training-step wrapper is rebuilt."""
-        if not self.dist.enabled:
-            return self._label_update(epoch)
-        updates = self._label_update(epoch) if self.dist.is_main else []
-        self.dist.broadcast_state(self.method)
-        self.step_module = self.dist.wrap(self.method)
-        return updates
-
-    def _label_update(self, epoch: int) -> list:
-        """Feature pass over ``method.label_samples()``, ``method.update_labels``, then one
-        ``labels`` record per returned labelling (cluster quality against ground truth, the
-        method's own numbers) and ``labels/update_EEE.npz`` (see docs/training.md)."""
-        import dataclasses as dc
-
-        from reidlab.cluster.quality import cluster_quality
-        from reidlab.eval.features import write_npz_atomic
-        from reidlab.methods.base import LabelFeatures, LabelUpdate
-
-        method = self.method
-        samples = method.label_samples()
-        lo = self._frac(0.0)
-        t0 = time.time()
-
-        def prog(done, total):
-            self.report(lo, f"label update before epoch {epoch + 1}: features {done}/{total}")
-
-        cfg = dc.replace(self.cfg, eval_frames=method.label_frames())
-        was = method.training
-        method.eval()
-        try:
-            emb = embed_tracklets(method.embed, [s[2] for s in samples], cfg,
-                                  method.net.input_norm, device=self.device, progress=prog,
-                                  autocast=self.eval_autocast)
-        finally:
-            method.train(was)
-        self._note_corrupt(emb.corrupt, "label update")
-        for i in emb.dropped:
-            self.warn(f"label-update sample {i} has no readable frame; left out of clustering")
-        rows = emb.index
-        feat = emb.feat / np.maximum(np.linalg.norm(emb.feat, axis=1, keepdims=True), 1e-12)
-        feats = LabelFeatures(
-            feat=feat.astype(np.float32),
-            index=np.array([samples[i][0] for i in rows], np.int64),
-            clip=np.array([samples[i][1] for i in rows], np.int64),
-            pids=emb.pids, camids=emb.camids,
-            frames=[str(samples[i][2].frames[len(samples[i][2]) // 2]) for i in rows])
-        t_feat = time.time() - t0
-        self.report(lo, f"label update before epoch {epoch + 1}: clustering {len(rows)} samples")
-        t1 = time.time()
-        updates = method.update_labels(feats, epoch)
-        if isinstance(updates, LabelUpdate):
-            updates = [updates]
-        t_update = time.time() - t1
-        arrays = {"index": feats.index, "clip": feats.clip, "pid": feats.pids,
-                  "camid": feats.camids, "feat": feats.feat.astype(np.float16),
-                  "frame": np.array(feats.frames, dtype=str)}
-        for u in updates:
-            labels = np.asarray(u.labels, np.int64)
-            q = cluster_quality(labels, feats.pids, feats.camids)
-            self.log({"kind": "labels", "epoch": epoch, "step": self.step,
-                      "time": time.time() - self.started, "stage": u.stage, **q,
-                      **u.stats, "update_time": t_update, "feature_time": t_feat})
-            arrays[f"label_{u.stage}"] = labels
-            arrays["label"] = labels
-        write_npz_atomic(self.out / "labels" / f"update_{epoch:03d}.npz", arrays)
-        return updates
-
-    def _metrics_of(self, fs: FeatureSet) -> dict:
-        q_tids = [self.data.query[i].tid for i in fs.q_index]
-        g_tids = [self.data.gallery[i].tid for i in fs.g_index]
-        return evaluate_features(fs, self.data.num_cameras, self.data.meta.get("protocol"),
-                                 q_tids, g_tids, meta=self.data.meta)
+        })
 
     # -- the loop --------------------------------------------------------------------------
 
+    def _evaluate(self, which: str, lo: float, hi: float) -> dict:
+        return self.evaluator.evaluate(self.method, which, lo, hi, self.epoch, self.step)
+
     def fit(self) -> Path:
+        store = self.store
         self.dist.start(self.cfg.device)
         self._prepare_store()
         try:
-            self.status("running", "starting", progress=0.0)
+            store.status("running", "starting", progress=0.0)
             self._setup()
             resumed = self._load_checkpoint()
-            self._clear_stale_outputs(resumed)
-            self._open_metrics(resumed)
+            store.clear_stale_outputs(resumed)
+            store.open_metrics(resumed, self.epoch)
             if self.cfg.eval_bf16 and self.device.type == "cpu" and not self.eval_autocast:
-                self.warn("eval_bf16 ignored: this CPU has no native bfloat16 (AMX or "
-                          "AVX512-BF16), where bfloat16 extraction would be slower than "
-                          "float32; features are float32")
+                store.warn("eval_bf16 ignored: this CPU has no native bfloat16 (AMX or "
+                           "AVX512-BF16), where bfloat16 extraction would be slower than "
+                           "float32; features are float32")
             cfg = self.cfg
             # decided by all processes before any of them can write the file
             if self.dist.any(not (self.out / "features" / "initial.npz").is_file(),
                              self.device):
-                self.evaluate("initial", 0.0, 0.05)
+                self._evaluate("initial", 0.0, 0.05)
             for epoch in range(self.epoch, cfg.epochs):
                 self._in_epoch = True
                 self._enter_stage(epoch)
                 self._set_lr(epoch)
                 if self.method.label_update_due(epoch):
-                    self.label_update(epoch)
+                    self.labels.run(self.method, epoch, self.step, self._frac(0.0))
+                    if self.dist.enabled:  # the wrapper of the method's new state
+                        self.step_module = self.dist.wrap(self.method)
                 self._train_epoch(epoch)
-                extra = self.method.after_epoch(epoch, self) or {}
+                extra = self.method.after_epoch(epoch, self.context()) or {}
                 self._in_epoch = False
                 self.epoch = epoch + 1
-                self.log({"kind": "epoch", **self._epoch_summary,
-                          "stage": self.method.stage.name, **extra})
+                store.log({"kind": "epoch", **self._epoch_summary,
+                           "stage": self.method.stage.name, **extra})
                 if cfg.eval_every and self.epoch % cfg.eval_every == 0 and self.epoch < cfg.epochs:
-                    self.evaluate("epoch", self._frac(0.0), self._frac(0.0))
+                    self._evaluate("epoch", self._frac(0.0), self._frac(0.0))
                 self._save_checkpoint()
-            m = self.evaluate("final", 0.95, 1.0)
+            m = self._evaluate("final", 0.95, 1.0)
             msg = f"finished: rank-1 {_pct(m.get('rank1'))}, mAP {_pct(m.get('mAP'))}"
-            self.status("finished", msg, progress=1.0)
-            if self.progress_cb is not None:
-                self.progress_cb(1.0, msg)
+            store.status("finished", msg, progress=1.0)
+            if store.progress_cb is not None:
+                store.progress_cb(1.0, msg)
         except Stopped:
-            self.status("cancelled", f"cancelled during epoch {self.epoch + 1}; resume "
-                        f"continues from epoch {self.epoch}")
+            store.status("cancelled", f"cancelled during epoch {self.epoch + 1}; resume "
+                         f"continues from epoch {self.epoch}")
         except BaseException as e:
             try:
-                self.status("failed", f"{type(e).__name__}: {e}")
+                store.status("failed", f"{type(e).__name__}: {e}")
             except (OSError, RunStoreError):  # e.g. the disk is full: keep the first error
                 pass
             raise
         finally:
-            if self._metrics_fh is not None:
-                self._metrics_fh.close()
+            store.close()
         self.dist.close()  # several processes: leave the group together
         return self.out
 
@@ -695,7 +365,7 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> None:
         cfg, method = self.cfg, self.method
         method.train()
-        method.on_epoch_start(epoch, self)
+        method.on_epoch_start(epoch, self.context())
         batches = method.epoch_batches(epoch)
         if cfg.steps_per_epoch > 0:  # a step budget: the first batches of the epoch's order
             batches = batches[: cfg.steps_per_epoch]
@@ -705,13 +375,13 @@ class Trainer:
         t_epoch = t_last = time.time()
         losses, terms, mets, n_img, n_corrupt, n_since = [], [], [], 0, 0, 0
         for i, batch in enumerate(loader):
-            n_corrupt += self._note_corrupt(
+            n_corrupt += self.store.note_corrupt(
                 [p for s in batch.pop("corrupt") for p in s.split("\n") if p], "training")
             valid = batch.pop("valid")
             if not bool(valid.all()):
                 for t in sorted(set(batch["index"][~valid].tolist()) - self.dropped_seen):
                     self.dropped_seen.add(t)
-                    self.warn(f"training tracklet {t} has no readable frame; dropped from the "
+                    self.store.warn(f"training tracklet {t} has no readable frame; dropped from the "
                               "batch", str(method.train_tracklets[t].frames[0]))
                 if self.dist.enabled and not bool(valid.any()):
                     pass  # every process must take the step; its unreadable clips stay in
@@ -745,13 +415,13 @@ class Trainer:
             mets.append(t_mets)
             if cfg.log_every and self.step % cfg.log_every == 0:
                 now = time.time()
-                self.log({"kind": "step", "epoch": epoch + 1, "step": self.step, "loss": loss,
+                self.store.log({"kind": "step", "epoch": epoch + 1, "step": self.step, "loss": loss,
                           "terms": t_terms, "metrics": t_mets,
                           "lr": self.optimizer.param_groups[0]["lr"],
                           "images_per_s": n_since / max(now - t_last, 1e-9),
-                          "time": now - self.started})
+                          "time": now - self.store.started})
                 t_last, n_since = now, 0
-            self.report(self._frac((i + 1) / max(len(batches), 1)),
+            self.store.report(self._frac((i + 1) / max(len(batches), 1)),
                         f"epoch {epoch + 1}/{cfg.epochs} step {i + 1}/{len(batches)} "
                         f"loss {loss:.4f}")
             if self.stop_requested():
@@ -762,24 +432,8 @@ class Trainer:
             "loss": float(np.mean(losses)) if losses else None,
             "terms": _mean_dicts(terms), "metrics": _mean_dicts(mets),
             "lr": self.optimizer.param_groups[0]["lr"],
-            "images_per_s": n_img / max(now - t_epoch, 1e-9), "time": now - self.started,
+            "images_per_s": n_img / max(now - t_epoch, 1e-9), "time": now - self.store.started,
             "epoch_time": now - t_epoch, "corrupt_frames": n_corrupt}
-
-
-def load_checkpoint(path: str | Path, device="cpu") -> dict:
-    """``torch.load(path, weights_only=True)`` of a checkpoint; a damaged (e.g. truncated) file
-    raises :class:`RunStoreError` naming it instead of torch's zip error."""
-    try:
-        ck = torch.load(path, map_location=device, weights_only=True)
-    except (RuntimeError, OSError, EOFError, ValueError) as e:
-        raise RunStoreError(path, "a complete checkpoint written by reidlab train",
-                            f"a damaged or truncated file ({type(e).__name__}: "
-                            f"{str(e)[:200]})") from e
-    if not isinstance(ck, dict) or not {"model", "optimizer", "epoch", "step", "rng"} <= set(ck):
-        raise RunStoreError(path, "a complete checkpoint written by reidlab train (keys model, "
-                            "optimizer, epoch, step, rng)",
-                            f"keys {sorted(ck) if isinstance(ck, dict) else type(ck).__name__}")
-    return ck
 
 
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, progress: Progress | None = None,

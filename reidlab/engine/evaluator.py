@@ -1,0 +1,59 @@
+"""Evaluation during training: features of the query and gallery tracklets with the current
+model, the protocol's metrics logged as an ``eval`` record, and the initial and final features
+stored as ``features/{initial,final}.npz`` (rank 0; the other processes wait for it)."""
+
+from __future__ import annotations
+
+import time
+
+from reidlab.data.tracklets import TrackletSet
+from reidlab.engine.runs import evaluate_features
+from reidlab.engine.store import RunStore
+from reidlab.eval.features import FeatureSet, extract_features
+
+
+class Evaluator:
+    """Evaluates a method on ``data``'s query and gallery; ``autocast`` for the feature pass."""
+
+    def __init__(self, store: RunStore, data: TrackletSet, cfg, device, autocast: bool):
+        self.store, self.data, self.cfg = store, data, cfg
+        self.device, self.autocast = device, autocast
+
+    def evaluate(self, method, which: str, lo: float, hi: float, epoch: int, step: int) -> dict:
+        """The metrics (``{}`` on processes other than rank 0); progress runs from ``lo`` to
+        ``hi``; ``which`` is initial, epoch or final."""
+        dist = self.store.dist
+        if not dist.is_main:
+            dist.barrier()
+            return {}
+        m = self._evaluate(method, which, lo, hi, epoch, step)
+        dist.barrier()
+        return m
+
+    def _evaluate(self, method, which, lo, hi, epoch, step) -> dict:
+        store = self.store
+
+        def prog(frac, msg):
+            store.report(lo + (hi - lo) * frac, f"{which} evaluation: {msg}")
+
+        def on_corrupt(split, paths, dropped):
+            store.note_corrupt(paths, f"{split} features")
+            for i in dropped:
+                store.warn(f"{split} tracklet {i} has no readable frame; left out of the features")
+
+        fs = extract_features(method, self.data.query, self.data.gallery, self.cfg,
+                              progress=prog, device=self.device, autocast=self.autocast,
+                              on_corrupt=on_corrupt)
+        if which in ("initial", "final"):
+            fs.save(store.out / "features" / f"{which}.npz")
+        m = self.metrics_of(fs)
+        store.log({"kind": "eval", "which": which, "epoch": epoch, "step": step,
+                   "time": time.time() - store.started, **m})
+        return m
+
+    def metrics_of(self, fs: FeatureSet) -> dict:
+        """The dataset's protocol (trials, junk by tracklet id) applied to ``fs``."""
+        q_tids = [self.data.query[i].tid for i in fs.q_index]
+        g_tids = [self.data.gallery[i].tid for i in fs.g_index]
+        return evaluate_features(fs, self.data.num_cameras, self.data.meta.get("protocol"),
+                                 q_tids, g_tids, meta=self.data.meta)
