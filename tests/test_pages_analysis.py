@@ -319,3 +319,20 @@ def test_pseudo_labels_legends_apart_and_one_epoch(tmp_path, monkeypatch):
     assert cams and all(t.get("legend") == "legend2" for t in cams)
     assert all(t.get("legend", "legend") == "legend" for t in others)
     assert emb["layout"]["legend2"]["x"] > emb["layout"]["legend"].get("x", 0)
+
+
+# --------------------------------------------------------------------------- one vocabulary
+
+def test_one_vocabulary_on_the_analysis_pages(lab):
+    for path, key in (("app_pages/5_Distances.py", "dist_which"),
+                      ("app_pages/6_Rank_lists.py", "rl_which")):
+        at = page(path).run()
+        no_errors(at)
+        assert list(at.radio(key=key).options) == ["after", "before"], path  # not final/initial
+    at = page("app_pages/3_Domain_gap.py").run()
+    assert list(at.multiselect(key="gap_views").options) == ["before", "after"]
+    assert list(at.radio(key="gap_method").options) == ["PCA", "t-SNE", "UMAP"]
+    at = page("app_pages/4_Part_masks.py").run()
+    pick(at, "pm_run", "fake_k2").run()
+    opts = at.multiselect(key="pm_items_query").options
+    assert opts[0].startswith("#0 id ") and not any("pid" in o for o in opts)
