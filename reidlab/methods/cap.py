@@ -344,15 +344,15 @@ class CAP(Method):
 
     embed.takes_camid = True  # embed_tracklets passes each clip's camera
 
-    def after_epoch(self, epoch: int, trainer) -> dict | None:
+    def after_epoch(self, epoch: int, ctx) -> dict | None:
         """With ``camera_bn``, after the last epoch: each camera's BN-neck statistics are
         recomputed from that camera's test clips (query and gallery), as Zhuang et al. do at
         test time, before the final evaluation."""
         if not self.camera_bn or epoch != int(self.cfg.epochs) - 1:
             return None
-        data = trainer.data
+        data = ctx.data
         stats = camera_statistics(self.net, list(data.query) + list(data.gallery), self.cfg,
-                                  trainer.device)
+                                  ctx.device)
         for c, (mean, var, _) in stats.items():
             if 0 <= c < self.num_cameras:
                 self.net.bnneck.set_camera_stats(c, mean, var)
