@@ -204,7 +204,9 @@ def job_panel() -> None:
             else:
                 st.caption("no evaluation yet")
     else:
-        st.caption("waiting for the job to write its run folder…")
+        job = next(j for j in all_jobs if j.name == pick)
+        st.caption("waiting for the job to write its run folder…" if job.active else
+                   f"{pick} {job.state} before writing its run folder: nothing to plot")
     if any(j.active for j in all_jobs):
         st.caption(f"updated {time.strftime('%H:%M:%S')} (refreshes every 2 s)")
 

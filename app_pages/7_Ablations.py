@@ -157,7 +157,10 @@ for r in runs:
     # a setting the run does not use is no setting of it: K without PAM, λ without alignment
     used = {"K": t.get("uses_parts", False), "lam": t.get("uses_lam", False)}
     g = group_of[str(r.path)]
-    rows.append({"run": ui.run_label(r), "folder": ui.run_folder(r) or "(top)",
+    label = ui.run_label(r)
+    n = sum(row["run"] == label or row["run"].startswith(label + " #") for row in rows)
+    rows.append({"run": label if n == 0 else f"{label} #{n + 1}",  # one row per run
+                 "folder": ui.run_folder(r) or "(top)",
                  "method": cfg.get("method"), "variant": variant(cfg),
                  "group": label_of[g.fingerprint], "fingerprint": g.fingerprint,
                  "settings": r.settings(),
@@ -231,8 +234,8 @@ selected = st.multiselect("runs", list(df.index), list(df.index), key="abl_runs"
 cols = ["group", "preset", "backbone", "size", "epochs", "dataset", "seed", "wall time", "K",
         "lam", "clips_per_tracklet", "rank1", "rank5", "mAP", "mINP"]
 table = df.loc[selected, cols].copy()
-for col in ("seed", "epochs", "K", "lam", "clips_per_tracklet"):  # "—": the run has no such
-    table[col] = table[col].map(setting_text)                            # setting (ImageNet init)
+for col in ("preset", "seed", "epochs", "K", "lam", "clips_per_tracklet"):  # "—": no such
+    table[col] = table[col].map(setting_text)  # setting (the ImageNet init, a custom run)
 table = table.rename(columns={"lam": "λ", "clips_per_tracklet": "clips", **METRIC_NAMES})
 st.dataframe(table, key="abl_table", column_config={
     m: st.column_config.NumberColumn(format="%.1f") for m in METRIC_NAMES.values()})

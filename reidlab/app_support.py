@@ -266,7 +266,8 @@ def run_label(run, details: bool = False) -> str:
     size, epochs, dataset, seed and wall time (what every run picker shows)."""
     if is_baseline(run):
         d = run.config.get("dataset", {})
-        label = f"{BASELINE_LABEL} ({d.get('name', Path(d.get('root', '?')).name)})"
+        # the dataset's folder: datasets of one kind (synthcams_gap0, synthcams_gap0.33) differ
+        label = f"{BASELINE_LABEL} ({Path(str(d.get('root') or d.get('name') or '?')).name})"
         if details:
             dd = run_details(run)
             label += " · " + " · ".join(str(x) for x in (
