@@ -135,7 +135,8 @@ def levels_markdown(levels: list[dict], st: dict, title: str) -> list[str]:
              "gallery tracklets, `python -m reidlab gap DATASET`: the share of each tracklet's "
              "k nearest neighbours (cosine) from its own camera (chance: the cameras' sizes), "
              "how often the nearest tracklet of the other cameras is the same person, and the "
-             "linear camera probe on held-out people.", "",
+             "linear camera probe on held-out people. Seconds: generation and features, or only "
+             "the numbers where the features were cached already.", "",
              "| gap | dataset | same-camera neighbour share (k) | chance | nearest in the same "
              "camera (k = 1) | cross-camera same-identity share | camera probe | seconds |",
              "|---|---|---|---|---|---|---|---|"]
