@@ -131,6 +131,8 @@ def metric_figure(evals):
     and the last one would invent the values between), on whole-epoch ticks."""
     fig = F.metric_curves(F.to_percent(evals))
     fig.update_traces(mode="markers", marker=dict(size=10))
+    for t in fig.data:  # the app's names of the metrics
+        t.name = {"rank1": "rank-1"}.get(t.name, t.name)
     last = max([int(e.get("epoch") or 0) for e in evals] + [1])
     fig.update_xaxes(title="epoch", tickformat="d", tickmode="linear", tick0=0,
                      dtick=max(1, -(-last // 10)), range=[-0.5, last + 0.5])

@@ -143,7 +143,10 @@ def standard_tables(runs) -> dict:
         t = cls.traits() if cls is not None else {}
         used = {"K": t.get("uses_parts", True), "lam": t.get("uses_lam", True)}
         d = r.details()
-        rows.append({"run": r.config.get("label") or r.name, "method": cfg.get("method"),
+        label = r.config.get("label") or r.name
+        if is_baseline(r):  # one per dataset: named by it
+            label = f"{label} ({d.get('dataset')})"
+        rows.append({"run": label, "method": cfg.get("method"),
                      "preset": d.get("preset"), "backbone": d.get("backbone"),
                      "size": d.get("size"),
                      "epochs": d.get("epochs") if trained else None,
