@@ -69,13 +69,15 @@ if figures:
     if preview:
         from reidlab.viz.figures import restyle
 
-        fig = restyle(figures[preview], style)
+        from reidlab.viz.cli_export import figure_style
+
+        fig = restyle(figures[preview], figure_style(preview, style))
         st.plotly_chart(fig, theme=None, key="ex_preview_chart", width="content")
         cols = st.columns(len(fmts) or 1)
         for col, fmt in zip(cols, fmts):
             col.download_button(fmt.upper(), help=f"{preview}.{fmt}",
                                 data=functools.partial(E.figure_bytes, figures[preview], fmt,
-                                                       style),
+                                                       figure_style(preview, style)),
                                 file_name=f"{preview}.{fmt}", mime=E.MIME[fmt],
                                 on_click="ignore", key=f"ex_dl_{fmt}")
 else:
@@ -112,9 +114,20 @@ else:
     st.code(E.table_bytes(tables[tname], "tex", caption=tname).decode(), language="latex")
 
 
+def bundle(figs: dict, tables: dict, fmts: list, style) -> bytes:
+    """The zip of every figure in every format (each in its export style: part masks taller)
+    and every table as CSV and LaTeX."""
+    from reidlab.viz.cli_export import figure_style
+
+    files = {f"{n}.{fmt}": E.figure_bytes(fig, fmt, figure_style(n, style))
+             for n, fig in figs.items() for fmt in fmts}
+    files.update(E.export_bundle({}, tables))
+    return E.zip_bytes(files)
+
+
 st.subheader("Download all")
 sel = {k: figures[k] for k in chosen}
 st.download_button(f"Download all ({len(sel)} figures × {len(fmts)} formats, {len(tables)} "
-                   "tables) as zip", data=functools.partial(E.bundle_zip, sel, tables, fmts, style),
+                   "tables) as zip", data=functools.partial(bundle, sel, tables, fmts, style),
                    file_name="reidlab_export.zip", mime=E.MIME["zip"], on_click="ignore",
                    type="primary", key="ex_zip")

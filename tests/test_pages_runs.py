@@ -580,3 +580,16 @@ def test_single_column_embedding_moves_its_camera_legend_below():
     assert narrow.layout.margin.l < 0.1 * narrow.layout.width
     wide = F.restyle(fig, F.Style(width_in=7.16, height_in=3.58, font_pt=8))
     assert wide.layout.legend.orientation != "h"  # a double column keeps it on the left
+
+
+def test_part_mask_exports_are_tall_enough_for_people():
+    """Three rows of standing people: exported at least as tall as wide (1.4× under 5 in),
+    other figures at the chosen size."""
+    from reidlab.viz.cli_export import figure_style
+    from reidlab.viz.figures import Style
+
+    assert figure_style("h6_part_masks", Style(width_in=3.5, height_in=2.62)).height_in == 4.9
+    assert figure_style("part_masks", Style(width_in=7.0, height_in=4.0)).height_in == 7.0
+    assert figure_style("part_masks", Style(width_in=7.16, height_in=8.0)).height_in == 8.0
+    single = Style(width_in=3.5, height_in=2.62)
+    assert figure_style("h6_pair_rank1", single) == single

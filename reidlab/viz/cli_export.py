@@ -44,6 +44,19 @@ def part_masks_of_run(run, K: int | None = None, items: list[int] | None = None,
                                title=f"Part masks (K={K}), ordered head→legs — {label}")
 
 
+def figure_style(name: str, style: F.Style) -> F.Style:
+    """The style a figure is exported in: ``style``, except that the part masks (three rows of
+    standing people; the rows' height sets their size) are at least as tall as wide, and 1.4×
+    as tall under 5 in (its titles and legend take a fixed height). A person is then 158 px
+    wide at 7 in and 200 dpi, not 58 px at 7 × 4 in; 81 px at 3.5 in, not 5 px at 3.5 × 2.62."""
+    import dataclasses
+
+    if name.endswith("part_masks"):
+        tall = style.width_in * (1.4 if style.width_in < 5.0 else 1.0)
+        return dataclasses.replace(style, height_in=round(max(style.height_in, tall), 2))
+    return style
+
+
 def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca",
                      cache_dir: str | Path | None = None, part_masks: bool = True,
                      embed_quality: str = "standard") -> dict:
@@ -202,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
         for name, fig in standard_figures(r, style, args.embedding,
                                           embed_quality=args.tsne_quality).items():
             for fmt in formats:
-                written.append(write_figure(fig, out / f"{prefix}_{name}.{fmt}", fmt, style))
+                written.append(write_figure(fig, out / f"{prefix}_{name}.{fmt}", fmt,
+                                            figure_style(name, style)))
     # one run: its own results file; several: one table of all of them
     table_prefix = f"{names[0]}_" if len(runs) == 1 else ""
     for name, df in standard_tables(runs).items():
