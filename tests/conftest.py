@@ -1,6 +1,16 @@
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+# the tests import their helpers (tiny_mars, fakedata, tiny_runs, test_app_pages, ...) and the
+# bench scripts (benchlib, tablelib, gap_sweep, ...) by name
+_TESTS = Path(__file__).resolve().parent
+if str(_TESTS) not in sys.path:
+    sys.path.insert(0, str(_TESTS))
+if str(_TESTS.parent / "bench") not in sys.path:
+    sys.path.append(str(_TESTS.parent / "bench"))
 
 # Tests share 2 CPU cores: keep each torch process single-threaded and deterministic.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -1,19 +1,15 @@
 """Training augmentation of the clip loader: random erasing (one box per clip, on every frame,
 filled with the normalisation mean), next to the flip and pad-crop."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
+from tiny_mars import write_tiny_mars
 
-from reidlab.data import load_dataset  # noqa: E402
-from reidlab.data.loader import ERASE_AREA, TrainClipDataset, erase_box  # noqa: E402
-from reidlab.data.sampling import item_rng  # noqa: E402
-from reidlab.engine.config import make_config  # noqa: E402
+from reidlab.data import load_dataset
+from reidlab.data.loader import ERASE_AREA, TrainClipDataset, erase_box
+from reidlab.data.sampling import item_rng
+from reidlab.engine.config import make_config
 
 NORM = ((0.5, 0.4, 0.3), (0.25, 0.25, 0.25))
 

@@ -2,30 +2,26 @@
 clustering, camera-entropy weights; a two-stage run with local / global / refined label
 updates, resume, and bad input."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
-from tiny_runs import assert_resumed_equals_full, stop_and_resume  # noqa: E402
+from tiny_mars import write_tiny_mars
+from tiny_runs import assert_resumed_equals_full, stop_and_resume
 
-from reidlab.cluster.quality import cluster_quality, expansion  # noqa: E402
-from reidlab.cluster.refine import (  # noqa: E402
+from reidlab.cluster.quality import cluster_quality, expansion
+from reidlab.cluster.refine import (
     choose_pivots,
     cluster_per_camera,
     local_with_singletons,
     pivot_scores,
     refine_by_pivots,
 )
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
-from reidlab.errors import ConfigError  # noqa: E402
-from reidlab.methods.calr import camera_entropy_weights  # noqa: E402
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run
+from reidlab.engine.trainer import train
+from reidlab.errors import ConfigError
+from reidlab.methods.calr import camera_entropy_weights
 
 # A global cluster 0 that wrongly merges persons 1 and 2 — two local clusters of camera 0 —
 # with person 1's samples of camera 1; cluster 1 is clean (person 3 in cameras 0 and 1).

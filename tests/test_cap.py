@@ -13,18 +13,17 @@ import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
-from tiny_runs import assert_resumed_equals_full, assert_same_state, stop_and_resume  # noqa: E402
+from tiny_mars import write_tiny_mars
+from tiny_runs import assert_resumed_equals_full, assert_same_state, stop_and_resume
 
-from reidlab.cli import main  # noqa: E402
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
-from reidlab.errors import ConfigError  # noqa: E402
-from reidlab.methods.cap import (inter_camera_loss, intra_camera_loss, proxy_centroids,  # noqa: E402
+from reidlab.cli import main
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run
+from reidlab.engine.trainer import train
+from reidlab.errors import ConfigError
+from reidlab.methods.cap import (inter_camera_loss, intra_camera_loss, proxy_centroids,
                                  split_proxies)
-from reidlab.models.reid_net import CameraBatchNorm  # noqa: E402
+from reidlab.models.reid_net import CameraBatchNorm
 
 HERE = Path(__file__).resolve().parent
 # clustering that finds clusters on a tiny dataset (the code's k1 20 / min_samples 4 need more)

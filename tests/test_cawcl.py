@@ -3,7 +3,6 @@ kNN self-paced weights, batch-hard triplet; two-epoch runs with label updates, r
 bad input."""
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +10,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
-from tiny_runs import assert_resumed_equals_full, stop_and_resume  # noqa: E402
+from tiny_mars import write_tiny_mars
+from tiny_runs import assert_resumed_equals_full, stop_and_resume
 
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
-from reidlab.errors import ConfigError, DatasetError  # noqa: E402
-from reidlab.losses.camera import camera_ce, camera_clc  # noqa: E402
-from reidlab.losses.memory import HybridMemory, knn_weights  # noqa: E402
-from reidlab.losses.metric import batch_hard_triplet  # noqa: E402
-from reidlab.models.grl import grad_reverse  # noqa: E402
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run
+from reidlab.engine.trainer import train
+from reidlab.errors import ConfigError, DatasetError
+from reidlab.losses.camera import camera_ce, camera_clc
+from reidlab.losses.memory import HybridMemory, knn_weights
+from reidlab.losses.metric import batch_hard_triplet
+from reidlab.models.grl import grad_reverse
 
 # clustering that finds clusters on a tiny dataset (SpCL's k1=30/min_samples=4 need more data)
 SMALL = {"k1": 6, "k2": 2, "eps": 0.7, "min_samples": 2}

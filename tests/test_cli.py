@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
+from tiny_mars import write_tiny_mars
 
-from reidlab.engine.config import flat_config  # noqa: E402
-from reidlab.cli import main  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.errors import ConfigError  # noqa: E402
+from reidlab.engine.config import flat_config
+from reidlab.cli import main
+from reidlab.engine.runs import Run
+from reidlab.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,25 +1,21 @@
 """The method contract the trainer honours (``reidlab.methods.base``): the method's own training
 list, groups of −1 never sampled, stages that rebuild the optimiser, per-method options."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
+from tiny_mars import write_tiny_mars
 
-from reidlab.data.sampling import clip_frame_indices, epoch_batches  # noqa: E402
-from reidlab.data.tracklets import Tracklet, segment_bounds  # noqa: E402
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
-from reidlab.errors import ConfigError  # noqa: E402
-from reidlab.methods import METHODS, build_method  # noqa: E402
-from reidlab.methods.base import Stage  # noqa: E402
-from reidlab.methods.padal import PadalID  # noqa: E402
+from reidlab.data.sampling import clip_frame_indices, epoch_batches
+from reidlab.data.tracklets import Tracklet, segment_bounds
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run
+from reidlab.engine.trainer import train
+from reidlab.errors import ConfigError
+from reidlab.methods import METHODS, build_method
+from reidlab.methods.base import Stage
+from reidlab.methods.padal import PadalID
 
 
 @pytest.fixture(scope="module")

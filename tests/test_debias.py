@@ -4,23 +4,19 @@ and the debiased ones recover them; the plain path is exactly today's clustering
 camera-aware neighbour lists keep their quotas; the k rule, SpCL's reliability criterion, the
 options' errors and one tiny epoch of every clustering method with the options on."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
+from tiny_mars import write_tiny_mars
 
-from reidlab.cluster.debias import (auto_k, camera_aware_knn, camera_normalised,  # noqa: E402
+from reidlab.cluster.debias import (auto_k, camera_aware_knn, camera_normalised,
                                     debiased_labels, reliable, same_camera_share)
-from reidlab.cluster.jaccard import (jaccard_distance, jaccard_distance_from_knn,  # noqa: E402
+from reidlab.cluster.jaccard import (jaccard_distance, jaccard_distance_from_knn,
                                      knn)
-from reidlab.cluster.pseudo_labels import cluster_pseudo_labels  # noqa: E402
-from reidlab.cluster.quality import cluster_quality  # noqa: E402
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.errors import ConfigError  # noqa: E402
+from reidlab.cluster.pseudo_labels import cluster_pseudo_labels
+from reidlab.cluster.quality import cluster_quality
+from reidlab.engine.config import make_config
+from reidlab.errors import ConfigError
 
 
 def blobs(seed=0, ids=30, cams=4, seen_by=3, per=3, dim=32, cam_scale=1.0, noise=0.35):

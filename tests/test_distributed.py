@@ -56,6 +56,7 @@ def data(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow  # a torchrun of two processes
 def test_collectives_match_one_process(tmp_path):
     """Batch norm over the processes' halves equals batch norm over the whole batch (outputs,
     gradients, running statistics); gathered rows keep rank order, uneven lengths and keys only
@@ -71,6 +72,7 @@ def test_collectives_match_one_process(tmp_path):
     assert f["any"] == [True, False]
 
 
+@pytest.mark.slow  # a torchrun of two processes
 def test_two_processes_train_what_one_process_trains(data, tmp_path):
     """padal_id (a mean cross-entropy): every step's loss and the final weights of 2 processes
     × half batches equal those of 1 process × the whole batches; one copy of every record."""
@@ -93,6 +95,7 @@ def test_two_processes_train_what_one_process_trains(data, tmp_path):
     assert json.loads((tmp_path / "ddp" / "status.json").read_text())["state"] == "finished"
 
 
+@pytest.mark.slow  # a torchrun of two processes
 def test_clustering_method_completes_and_resumes_under_torchrun(data, tmp_path):
     """cawcl (label updates on rank 0, memory updated with the gathered global batch): a run
     of 1 epoch resumed to 2 gives the run of 2 epochs, labels and final numbers included."""

@@ -2,24 +2,22 @@
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
+from tiny_mars import write_tiny_mars
 
-from reidlab.data.images import read_frame  # noqa: E402
-from reidlab.data.loader import TrainClipDataset, norm_params, to_tensor  # noqa: E402
-from reidlab.data import load_dataset  # noqa: E402
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run, list_runs  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
-from reidlab.errors import ConfigError, DatasetError  # noqa: E402
-from reidlab.eval.features import FeatureSet, extract_features  # noqa: E402
+from reidlab.data.images import read_frame
+from reidlab.data.loader import TrainClipDataset, norm_params, to_tensor
+from reidlab.data import load_dataset
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run, list_runs
+from reidlab.engine.trainer import train
+from reidlab.errors import ConfigError, DatasetError
+from reidlab.eval.features import FeatureSet, extract_features
 
 NORM = ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
 

@@ -7,7 +7,6 @@ import dataclasses
 import hashlib
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -238,7 +237,6 @@ def test_gap_sweep_figure_lines_and_error_bars():
 
 
 def test_gap_sweep_runs_end_to_end_with_the_test_preset(tmp_path):
-    sys.path.insert(0, str(ROOT / "bench"))
     import gap_sweep
 
     res = tmp_path / "results"
@@ -276,7 +274,6 @@ def test_gap_sweep_runs_end_to_end_with_the_test_preset(tmp_path):
 
 
 def test_gap_sweep_bad_arguments(tmp_path):
-    sys.path.insert(0, str(ROOT / "bench"))
     import gap_sweep
 
     for argv, word in ((["--levels", "0,2"], "--levels"), (["--rows", "nope"], "nope"),

@@ -321,6 +321,7 @@ def test_the_cli_reports_a_full_disk_in_one_line(data, tmp_path, monkeypatch, ca
     assert rc == 2 and "error:" in err and "checkpoint.pt" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # the reference run (a CAWCL training) first
 def test_a_truncated_checkpoint_is_refused_by_name(data, reference, tmp_path):
     import shutil
 
@@ -338,6 +339,7 @@ def test_a_truncated_checkpoint_is_refused_by_name(data, reference, tmp_path):
         load_run_model(run)
 
 
+@pytest.mark.slow  # the reference run (a CAWCL training) first
 def test_a_truncated_label_file_is_refused_by_name(reference, tmp_path):
     import shutil
 
@@ -355,6 +357,7 @@ def test_a_truncated_label_file_is_refused_by_name(reference, tmp_path):
         FeatureSet.load(run / "features" / "final.npz")
 
 
+@pytest.mark.slow  # the reference run (a CAWCL training) first
 def test_a_run_another_process_is_training_is_not_resumed(data, reference, tmp_path):
     """Two writers would interleave checkpoints and metrics: --resume refuses a run whose
     status names a live training process, and goes ahead when that process is gone or the

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import pytest
@@ -197,7 +196,6 @@ def test_grl_reverses_adversarial_gradient_on_features():
 
 def test_discriminators_get_their_own_learning_rate(tmp_path):
     """``disc_lr_mult`` puts every discriminator parameter (global and PAM) in a faster group."""
-    sys.path.insert(0, str(Path(__file__).parent))
     from tiny_mars import write_tiny_mars
 
     from reidlab.engine.trainer import Trainer

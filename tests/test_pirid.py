@@ -2,23 +2,19 @@
 prototype linking on a constructed case, two-epoch runs (intra → inter), resume, variants and
 bad input."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
-from tiny_runs import assert_resumed_equals_full, stop_and_resume  # noqa: E402
+from tiny_mars import write_tiny_mars
+from tiny_runs import assert_resumed_equals_full, stop_and_resume
 
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
-from reidlab.errors import ConfigError  # noqa: E402
-from reidlab.methods.pirid import link_prototypes, link_stats, memory_update  # noqa: E402
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run
+from reidlab.engine.trainer import train
+from reidlab.errors import ConfigError
+from reidlab.methods.pirid import link_prototypes, link_stats, memory_update
 
 # prototype clustering that links on a tiny dataset (few ID slots)
 SMALL = {"k1": 4, "k2": 2, "eps": 0.8, "min_samples": 2, "intra_epochs": 1}

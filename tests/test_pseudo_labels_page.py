@@ -17,10 +17,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import sys
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_app_pages import chart_titled, no_errors  # noqa: E402
+from test_app_pages import chart_titled, no_errors
 
 from reidlab.analysis import pseudo_labels as PL
 from reidlab.errors import DatasetError

@@ -5,21 +5,17 @@ parser of KEY=VALUE; one coercion of values."""
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from reidlab.engine.cli_train import (OPT_PREFIX, SPECIAL, config_from_args,  # noqa: E402
+from reidlab.engine.cli_train import (OPT_PREFIX, SPECIAL, config_from_args,
                                       configure_parser, method_option_flags, setting_fields)
-from reidlab.engine.config import TrainConfig, make_config  # noqa: E402
-from reidlab.errors import ConfigError  # noqa: E402
-from reidlab.schema import (allowed_types, choices_of, coerce, default_of, flag_of,  # noqa: E402
+from reidlab.engine.config import TrainConfig, make_config
+from reidlab.errors import ConfigError
+from reidlab.schema import (allowed_types, choices_of, coerce, default_of, flag_of,
                             parse_kv)
 
-import argparse  # noqa: E402
+import argparse
 
 
 def parser():

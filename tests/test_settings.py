@@ -4,22 +4,17 @@ reuses or groups runs compares them."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+from tiny_mars import write_tiny_mars
 
-from tiny_mars import write_tiny_mars  # noqa: E402
-
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.settings import (describe, diff_line, fingerprint, group_runs,  # noqa: E402
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run
+from reidlab.engine.settings import (describe, diff_line, fingerprint, group_runs,
                                      run_settings, settings_diff)
-from reidlab.engine.trainer import train  # noqa: E402
-from reidlab.errors import ConfigError  # noqa: E402
+from reidlab.engine.trainer import train
+from reidlab.errors import ConfigError
 
 
 def test_fingerprint_ignores_seed_and_speed_switches_only():

@@ -1,18 +1,14 @@
 """The supervised upper bound: true cross-camera identities, CE + batch-hard triplet."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny_mars import write_tiny_mars  # noqa: E402
+from tiny_mars import write_tiny_mars
 
-from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
-from reidlab.errors import ConfigError  # noqa: E402
-from reidlab.methods import METHODS  # noqa: E402
+from reidlab.engine.config import make_config
+from reidlab.engine.runs import Run
+from reidlab.engine.trainer import train
+from reidlab.errors import ConfigError
+from reidlab.methods import METHODS
 
 
 def test_supervised_uses_true_identities_across_cameras(tmp_path):
