@@ -5,16 +5,12 @@ runs side by side, and one vocabulary. On the tiny SynthCams and fake runs of
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_app_pages import chart_titled, charts, env, lab, no_errors, page, pick  # noqa: E402,F401
+from test_app_pages import chart_titled, charts, env, lab, no_errors, page, pick  # noqa: F401
 
-from reidlab.eval.features import FeatureSet  # noqa: E402
+from reidlab.eval.features import FeatureSet
 
 
 def title_of(fig: dict) -> str:
