@@ -41,11 +41,11 @@ def stage_correlations(path: str, mtime: float, max_tracklets: int = 600) -> dic
     mods = [t.modality for t in items]
     init = ReIDNet(build_backbone(cfg.backbone, pretrained=cfg.pretrained,
                                   last_stride=cfg.last_stride))
-    first = "initial (ImageNet)" if cfg.pretrained else "initial (random)"
+    first = "before (ImageNet init)" if cfg.pretrained else "before (random init)"
     out = {first: stage_correlation(stage_features(init, items, cfg), pids, mods)}
     model = load_run_model(run)
     if model.trained:
-        out["trained"] = stage_correlation(stage_features(model.method, items, cfg), pids, mods)
+        out["after"] = stage_correlation(stage_features(model.method, items, cfg), pids, mods)
     return out
 
 

@@ -506,7 +506,8 @@ def stage_correlation_plot(curves: Mapping[str, dict], *, title: str = "",
                                ("different_person", "dot", "different people")):
             fig.add_trace(go.Scatter(
                 x=stages, y=c[key], mode="lines+markers", name=f"{name}: {who}",
-                line=dict(color=style.color(i), dash=dash), marker=dict(size=7),
+                line=dict(color=stage_colour(name.split(" (")[0], style.color(i)), dash=dash),
+                marker=dict(size=7),
                 hovertemplate="%{x}: r = %{y:.3f}<extra>" + f"{name}, {who}</extra>"))
     apply_style(fig, style)
     fig.update_layout(title=title or "Cross-modality feature correlation by stage",
