@@ -193,7 +193,7 @@ def test_domain_gap_page_shows_the_modality_views(sysu, tmp_path, monkeypatch):
     assert by_mod and {d["name"] for d in by_mod[0]["data"] if d.get("name")} >= {
         "colour", "infrared"}
     bars = next(c for c in charts() if c["layout"]["title"]["text"].startswith("Camera-domain"))
-    labels = "".join(str(d.get("x")) + str(d.get("y")) for d in bars["data"])
+    labels = " ".join(d["meta"]["measure"] for d in bars["data"])  # a panel per measure
     assert "modality probe" in labels
     assert "infrared → infrared rank-1" in labels and "colour → colour rank-1" in labels
     at.button(key="gap_stage_corr").click().run()
