@@ -63,8 +63,13 @@ which = c[2].radio("model", ["final", "initial"], horizontal=True, key="dist_whi
 per_pair = c[3].toggle("per camera pair", key="dist_pairs",
                        help="a heat map of the separation of every camera pair, and the "
                             "histograms of the pair you pick")
+# on by default with a second run: turned on when one is overlaid, off when it is removed
+overlaid = run_b is not None
+if st.session_state.get("dist_norm_overlaid", False) != overlaid:
+    st.session_state["dist_norm"] = overlaid
+st.session_state["dist_norm_overlaid"] = overlaid
 normalise = st.toggle("normalise distances by each run's median (compare runs on one scale)",
-                      value=run_b is not None, key="dist_norm")
+                      key="dist_norm")
 
 
 def pair_name(a: int, b: int) -> str:

@@ -167,7 +167,7 @@ def test_distances_overlay_is_distinguishable_named_and_sampled(lab):
     assert fig["layout"]["xaxis"]["title"]["text"] == "Euclidean distance"  # the metric named
     pick(at, "dist_b", "fake_k4").run()
     no_errors(at)
-    at.toggle(key="dist_norm").set_value(True).run()  # normalised ...
+    assert at.toggle(key="dist_norm").value  # a second run: normalised by default ...
     fig = charts(at)[0]
     assert fig["layout"]["xaxis"]["title"]["text"] == "Euclidean distance / the run's median"
     looks = {t["name"]: t["marker"] for t in fig["data"]}
