@@ -64,8 +64,8 @@ def neighbour_shares(feats, pids, camids, k: int = DEFAULT_K, chunk: int = 1024)
     n = len(x)
     cams, cam_counts = np.unique(camids, return_counts=True)
     if n < 3 or cams.size < 2:
-        raise ValueError(f"neighbour_shares: needs at least 3 tracklets of people (pid > 0) from at "
-                         f"least 2 cameras, got {n} from {cams.size}")
+        raise ValueError(f"neighbour_shares: needs at least 3 tracklets of people (pid > 0) "
+                         f"from at least 2 cameras, got {n} from {cams.size}")
     if k < 1:
         raise ValueError(f"neighbour_shares: k={k}, expected at least 1")
     k = min(int(k), n - 1)
