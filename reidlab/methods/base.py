@@ -8,11 +8,11 @@ per epoch ``e`` (0-based)::
     if method.label_update_due(e):        # clustering methods
         feats = <feature pass over method.label_samples()>   (trainer; own frame budget)
         updates = method.update_labels(feats, e)             (trainer logs their quality)
-    method.on_epoch_start(e, trainer)
+    method.on_epoch_start(e, ctx)         # ctx: reidlab.engine.hooks.HookContext
     for batch in method.epoch_batches(e):  # groups of −1 are never sampled
         out = method.training_step(batch, e); <backward, optimiser step>
         method.after_step(batch, out)      # e.g. memory momentum updates
-    method.after_epoch(e, trainer)
+    method.after_epoch(e, ctx)
 
 State that changes size (memories, pseudo labels, their history) lives in the method's
 ``get_extra_state`` / ``set_extra_state`` (``torch.nn.Module``'s hooks, so it is inside
@@ -36,8 +36,6 @@ Train form are built from it.
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -174,9 +172,11 @@ class Method(nn.Module):
                 current = s
         return current or self.stages()[0]
 
-    def on_stage_start(self, stage: Stage, trainer) -> None:
+    def on_stage_start(self, stage: Stage, ctx) -> None:
         """Entering ``stage`` (also when a resumed run restores it): switch losses here. It
-        must depend only on the stage, never on how often it was called."""
+        must depend only on the stage, never on how often it was called. ``ctx``: the
+        trainer's narrow :class:`reidlab.engine.hooks.HookContext` (cfg, device, data, source,
+        epoch, step, log, warn)."""
         self.stage = stage
 
     # -- optimisation ----------------------------------------------------------------------
@@ -192,10 +192,10 @@ class Method(nn.Module):
     def after_step(self, batch: dict, out: StepOutput) -> None:
         """After each optimiser step (e.g. memory momentum updates with ``out.extras``)."""
 
-    def on_epoch_start(self, epoch: int, trainer) -> None:
+    def on_epoch_start(self, epoch: int, ctx) -> None:
         """Before each epoch's batches (after a label update, if one was due)."""
 
-    def after_epoch(self, epoch: int, trainer) -> dict | None:
+    def after_epoch(self, epoch: int, ctx) -> dict | None:
         """After each epoch; numbers returned are added to the epoch's metrics record."""
         return None
 
