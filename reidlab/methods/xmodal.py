@@ -295,8 +295,8 @@ class XModalAdv(Method):
 
     _steps = 0  # the run's optimiser steps so far (the step alternation)
 
-    def on_epoch_start(self, epoch: int, trainer) -> None:
-        self._steps = int(trainer.step)  # restored by --resume, so the alternation is too
+    def on_epoch_start(self, epoch: int, ctx) -> None:
+        self._steps = int(ctx.step)  # restored by --resume, so the alternation is too
 
     def _weights(self, logits: torch.Tensor) -> torch.Tensor:
         if self.opts.entropy_weights:
