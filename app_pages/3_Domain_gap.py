@@ -125,6 +125,18 @@ def when_of(r, which: str) -> str:
     return stage_name(ui.no_training(r), which)
 
 
+def short_name(r) -> str:
+    """A run's name in a legend or panel title: the folder name, "ImageNet init" for the
+    baseline (its folder is a hash), the full label when two runs share a folder name."""
+    from reidlab.engine.baseline import is_baseline
+
+    if is_baseline(r):
+        return "ImageNet init"
+    if run_b is not None and run is not None and run.name == run_b.name:
+        return ui.run_label(r)
+    return r.name
+
+
 def feature_mtime(r, which: str) -> float:
     return (r.path / "features" / f"{which}.npz").stat().st_mtime
 
@@ -183,7 +195,7 @@ if run is not None:
         for which in stages_of(r):
             with ui.guard(f"{ui.run_label(r)}: gap numbers"):
                 when = when_of(r, which)
-                name = when if run_b is None else f"{r.name}: {when}"
+                name = when if run_b is None else f"{short_name(r)}: {when}"
                 numbers[name] = gap_numbers(str(r.path), which, feature_mtime(r, which))
                 colours[name] = F.stage_colour(when)
                 if r is run_b:
@@ -206,7 +218,7 @@ if run is not None:
                        f"camera. Silhouette (−1…1): how well the features group by camera "
                        f"(want low) and by identity (want high)." +
                        (f" Light grey = before, dark grey = after training; "
-                        f"{run_b.name} hatched." if run_b is not None else
+                        f"{short_name(run_b)} hatched." if run_b is not None else
                         " Light grey = before, dark grey = after training."))
             if any("modality probe acc." in d for d in numbers.values()):
                 st.caption("modality probe: the same for colour vs infrared. colour → colour and "
@@ -223,8 +235,7 @@ if run is not None:
             if run_b is not None:  # two runs side by side, and run B − run A
                 for r in runs_shown:
                     w = which if which in stages_of(r) else stages_of(r)[-1]
-                    short = r.name if run.name != run_b.name else ui.run_label(r)
-                    pm[f"{short} ({when_of(r, w)})"] = pair_matrix(str(r.path), w,
+                    pm[f"{short_name(r)} ({when_of(r, w)})"] = pair_matrix(str(r.path), w,
                                                                      feature_mtime(r, w))
                 a, b = list(pm)
                 fig = pair_rank1_panels(pm, difference=(a, b), style=ui.paper_style(),

@@ -128,8 +128,13 @@ if run_a is not None:
                        "perfectly separated, 50 = no better than chance. Empty cells have no "
                        "same-person pair (the diagonal: same-camera matches are junk).")
             seps = [pair_separation(d["by_pair"]) for _, _, d, _ in sets]
-            aucs = {(r.name if len(sets) == 1 or run_a.name != run_b.name else ui.run_label(r)):
-                    100 * sep["auc"] for (r, _, _, _), sep in zip(sets, seps)}
+            from reidlab.engine.baseline import is_baseline
+
+            def short(r):  # a panel title: the folder name ("ImageNet init": a hash folder)
+                return "ImageNet init" if is_baseline(r) else r.name \
+                    if len(sets) == 1 or run_a.name != run_b.name else ui.run_label(r)
+
+            aucs = {short(r): 100 * sep["auc"] for (r, _, _, _), sep in zip(sets, seps)}
             floor = min(F.auc_floor(v) for v in aucs.values())
             cams = [f"cam {c + 1}" for c in seps[0]["cameras"]]
             if len(sets) == 1:

@@ -332,3 +332,25 @@ def test_one_vocabulary_on_the_analysis_pages(lab):
     pick(at, "pm_run", "fake_k2").run()
     opts = at.multiselect(key="pm_items_query").options
     assert opts[0].startswith("#0 id ") and not any("pid" in o for o in opts)
+
+
+def test_a_run_beside_the_imagenet_init_is_named_so(lab):
+    """The baseline's folder is a hash: side by side it is named "ImageNet init"."""
+    at = page("app_pages/3_Domain_gap.py").run()
+    pick(at, "gap_run", "fake_k2").run()
+    pick(at, "gap_run_b", "ImageNet init").run()
+    no_errors(at)
+    gap = chart_titled(at, "Camera-domain gap")
+    assert list(dict.fromkeys(t["name"] for t in gap["data"])) == [
+        "fake_k2: before", "fake_k2: after", "ImageNet init: no training"]
+    heat = chart_titled(at, "rank-1 (%) per camera pair")
+    assert {(t.get("meta") or {}).get("panel") for t in heat["data"]} == {
+        "fake_k2 (after)", "ImageNet init (no training)",
+        "ImageNet init (no training) − fake_k2 (after)"}
+    at = page("app_pages/5_Distances.py").run()
+    pick(at, "dist_a", "fake_k2").run()
+    pick(at, "dist_b", "ImageNet init").run()
+    at.toggle(key="dist_pairs").set_value(True).run()
+    no_errors(at)
+    sep = next(c for c in charts(at) if "separation" in title_of(c))
+    assert [a["text"] for a in sep["layout"]["annotations"]][:2] == ["fake_k2", "ImageNet init"]
