@@ -83,7 +83,8 @@ def sweep_values(param: str, text: str) -> list:
         try:
             out.append(cast(v))
         except ValueError:
-            raise ValueError(f"values: {v!r} is not {'a number' if cast is float else 'a whole number'}") from None
+            what = "a number" if cast is float else "a whole number"
+            raise ValueError(f"values: {v!r} is not {what}") from None
     if not out:
         raise ValueError("values: give at least one value")
     return out
@@ -93,7 +94,8 @@ def sweep_seeds(text: str) -> list[int]:
     try:
         seeds = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"seeds: expected whole numbers separated by commas, got {text!r}") from None
+        raise ValueError(f"seeds: expected whole numbers separated by commas, got "
+                         f"{text!r}") from None
     if not seeds:
         raise ValueError("seeds: give at least one seed")
     return list(dict.fromkeys(seeds))

@@ -51,8 +51,8 @@ PAGES = [
 # What each page shows and what to do first: the one line every page opens with.
 INTROS = {
     "Home": "The lab's front door: the dataset in use, how untrained ImageNet features "
-            "score on it, and your trained runs with their best results. **First:** open **Domain gap** to see the camera gap, then **Train** "
-            "a model to close it.",
+            "score on it, and your trained runs with their best results. **First:** open "
+            "**Domain gap** to see the camera gap, then **Train** a model to close it.",
     "Data": "The dataset: tracklets per camera and split, which person each camera saw, one "
             "tracklet's frames. **First:** SynthCams is loaded; to use your own data, pick its "
             "layout and folder here.",

@@ -564,7 +564,8 @@ def test_in_page_png_button_uses_the_paper_size_and_keeps_underscores(mixed):
     el = next(e for e in at.get("plotly_chart") if "loss" in e.proto.spec[:20000])
     opts = json.loads(el.proto.config)["toImageButtonOptions"]
     assert opts["filename"] == "loss_t_k2_s0"
-    assert round(opts["width"] * opts["scale"]) == 1050 and round(opts["height"] * opts["scale"]) == 750
+    assert round(opts["width"] * opts["scale"]) == 1050
+    assert round(opts["height"] * opts["scale"]) == 750
 
 
 def test_single_column_embedding_moves_its_camera_legend_below():
