@@ -54,6 +54,17 @@ ROWS: dict[str, dict] = {
               "config": {"warmup_epochs": 2}},
     "calr": {"method": "calr"},
     "cap": {"method": "cap"},
+    # camera-debiased label updates (reidlab/cluster/debias.py; docs/methods.md): the best
+    # first clustering of bench/results/debias_first_update.md (standardize + auto k, eps 0.7)
+    "cawcl_debias": {"method": "cawcl", "options": {"cam_norm": "standardize",
+                                                    "k_rule": "auto", "eps": 0.7}},
+    "calr_debias": {"method": "calr", "options": {"cam_norm": "standardize", "k_rule": "auto",
+                                                  "eps": 0.7}},
+    "pirid_debias": {"method": "pirid", "options": {"intra_epochs": 3, "label_frames": 4,
+                                                    "cam_norm": "standardize",
+                                                    "k_rule": "auto"},
+                     "config": {"warmup_epochs": 2}},
+    "cap_debias": {"method": "cap", "options": {"cam_norm": "standardize", "k_rule": "auto"}},
 }
 KIND = {"imagenet": "lower bound", "supervised": "upper bound (true identities, CE)",
         "supervised_bot": "true identities, CE + batch-hard triplet (BoT)",
@@ -62,7 +73,11 @@ KIND = {"imagenet": "lower bound", "supervised": "upper bound (true identities, 
         "padal_mp_conf": "camera-local IDs + confusion alignment + parts",
         "cawcl": "no labels (clusters + camera alignment)",
         "pirid": "camera-local IDs → prototypes", "calr": "no labels (camera-aware clusters)",
-        "cap": "no labels (camera-aware proxies)"}
+        "cap": "no labels (camera-aware proxies)",
+        "cawcl_debias": "no labels, camera-debiased clusters",
+        "calr_debias": "no labels, camera-debiased clusters",
+        "pirid_debias": "camera-local IDs → camera-debiased prototypes",
+        "cap_debias": "no labels, camera-debiased proxies"}
 
 
 def train_row(name: str, args, seed: int) -> Run:
@@ -90,20 +105,23 @@ def run_row(name: str, args, seed: int) -> dict:
     if "from" in spec:  # the initial evaluation of another row's run
         run = train_row(spec["from"], args, seed)
         return {"row": name, "seed": seed, **measure(run, "initial"), "seconds": None,
-                "fscore": None}
+                "fscore": None, "fscore_first": None, "clustered_same_cam": None}
     run = train_row(name, args, seed)
     labels = [r for r in run.metrics("labels")
               if r.get("stage") in (None, "global", "refined", "prototype")]
     return {"row": name, "seed": seed, "method": spec["method"],
             "options": spec.get("options", {}), **measure(run, "final"),
-            "fscore": labels[-1].get("fscore") if labels else None}
+            "fscore": labels[-1].get("fscore") if labels else None,
+            "fscore_first": labels[0].get("fscore") if labels else None,
+            # the first update's clustered features: their same-camera neighbour share
+            "clustered_same_cam": labels[0].get("same_cam_share") if labels else None}
 
 
 def line(name: str, rs: list[dict]) -> list:
     secs = [r["seconds"] for r in rs if r.get("seconds")]
     return [KIND[name], cell(rs, "rank1"), cell(rs, "rank5"), cell(rs, "mAP"), cell(rs, "mINP"),
             cell(rs, "probe"), cell(rs, "cross_rank1"), cell(rs, "same_cam_share"),
-            cell(rs, "fscore"),
+            cell(rs, "clustered_same_cam"), cell(rs, "fscore_first"), cell(rs, "fscore"),
             f"{np.mean(secs):.0f}" if secs else "—"]
 
 
@@ -114,10 +132,12 @@ def write(rows: list[dict], args, started: float) -> None:
         "held-out identities (lower = less camera in the features). Cross-camera rank-1: every "
         "test tracklet against the tracklets of the other cameras. Same-camera share: of each "
         "test tracklet's 30 nearest (cosine), the share from its own camera (python -m reidlab "
-        "gap; chance about 17 %). Cluster F: pairwise F-score "
-        "of the last label update (methods that cluster).",
+        "gap; chance about 17 %). Clustered same-camera share: the same share among the "
+        "features the first label update clustered (after any camera normalisation). Cluster "
+        "F: pairwise F-score of the first and of the last label update (methods that cluster).",
         ["supervision", "rank-1", "rank-5", "mAP", "mINP", "camera probe",
-         "cross-camera rank-1", "same-camera share", "cluster F", "run (s)"], line)
+         "cross-camera rank-1", "same-camera share", "clustered same-camera share",
+         "first cluster F", "last cluster F", "run (s)"], line)
 
 
 def main(argv: list[str] | None = None) -> int:
