@@ -609,10 +609,11 @@ def settings_widgets(base, *, key: str) -> dict:
     the fields whose value differs from ``base``."""
     import dataclasses
 
-    from reidlab.engine.config import TrainConfig
+    from reidlab.engine.config import TrainConfig, setting_applies
 
     fields = [f for f in dataclasses.fields(TrainConfig)
               if f.metadata.get("form", True) and f.name not in NOT_SETTINGS
+              and setting_applies(f.name, base.method)
               and isinstance(getattr(base, f.name), (bool, int, float, str))]
     first = [f for name in FIRST_SETTINGS for f in fields if f.name == name]
     rest = [f for f in fields if f not in first]

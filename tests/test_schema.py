@@ -58,6 +58,8 @@ def test_every_train_flag_reaches_the_config(tmp_path):
             argv = [flag_of(f), value]
         if f.name == "method":
             argv = ["--method", "padal_mp"]
+        if f.name == "camera_bn":  # only a method with a camera-specific BN-neck takes it
+            argv += ["--method", "cap"]
         args = p.parse_args(["--dataset", ds, "--out", "x", *argv])
         cfg = config_from_args(args)
         want = coerce("setting", f, "padal_mp" if f.name == "method" else value)
@@ -114,3 +116,11 @@ def test_kv_parser_and_coercion():
     assert (cfg.epochs, cfg.hflip, cfg.lr) == (2, False, 0.001)
     with pytest.raises(ConfigError, match="method='padal_zz'"):
         make_config("test", method="padal_zz")
+
+
+def test_settings_out_of_range_or_without_a_taker_are_refused():
+    with pytest.raises(ConfigError, match="random_erase=1.5"):
+        make_config("test", random_erase=1.5)
+    with pytest.raises(ConfigError, match="camera_bn: method padal_mp"):
+        make_config("test", method="padal_mp", camera_bn=True)
+    assert make_config("test", method="cap", camera_bn=True).camera_bn is True

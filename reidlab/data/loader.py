@@ -426,12 +426,12 @@ def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
             batch = collate_tracklets(decode_clips_on_device(batch, ds, device))
         with torch.no_grad(), torch.autocast(device.type, enabled=autocast):
             clips = batch["clips"].to(device, non_blocking=True)
+            kw = {}
             if getattr(embed_fn, "takes_modality", False):  # two-stream models (xmodal_adv)
-                f = embed_fn(clips, batch["modality"].to(device)).float().cpu()
-            elif getattr(embed_fn, "takes_camid", False):  # camera-specific BN (camera_bn)
-                f = embed_fn(clips, batch["camid"][batch["owner"]].to(device)).float().cpu()
-            else:
-                f = embed_fn(clips).float().cpu()
+                kw["modality"] = batch["modality"].to(device)
+            if getattr(embed_fn, "takes_camid", False):  # camera-specific BN (camera_bn)
+                kw["camid"] = batch["camid"][batch["owner"]].to(device)
+            f = embed_fn(clips, **kw).float().cpu()
         owner = batch["owner"]
         n = len(batch["index"])
         sums = torch.zeros(n, f.shape[1]).index_add_(0, owner, f)

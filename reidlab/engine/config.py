@@ -70,8 +70,9 @@ class TrainConfig:
                                   "tracklet", flag="--frames")
     batch_size: int = option(32, "clips per batch")
     num_workers: int = option(0, "data-loading processes", flag="--workers", form=False)
-    sampler: str = option("random", "batch sampler: random, pk (P groups × num_instances) or "
-                          "camera (balanced)", _samplers)
+    sampler: str = option("random", "batch sampler: random, pk (P groups × num_instances), "
+                          "pk_cam (P×K with each group's K items from as many cameras as it "
+                          "has) or camera (balanced)", _samplers)
     num_instances: int = option(4, "the K of P×K sampling: items per group in a batch (PAM "
                                 "parts: --K)")
     hflip: bool = option(True, "random horizontal flip (one decision per clip)")
@@ -244,11 +245,36 @@ def make_config(preset: str | None = None, **overrides) -> TrainConfig:
     cfg = TrainConfig.from_dict(values)
     from reidlab.methods import METHODS
 
+    check_settings(cfg)
     if cfg.method in METHODS:  # a bad option value is an error now, not at the run's start
         opts = METHODS[cfg.method].parse_options(cfg.options)
         if opts is not None:  # stored as their declared types ("0" from --opt → 0.0)
             cfg.options = {k: getattr(opts, k) for k in cfg.options}
     return cfg
+
+
+def setting_applies(name: str, method: str) -> bool:
+    """Whether setting ``name`` means anything for ``method`` (the Train form offers only
+    those): ``camera_bn`` needs a method with a camera-specific BN-neck."""
+    from reidlab.methods import METHODS
+
+    if name == "camera_bn":
+        return bool(getattr(METHODS.get(method), "supports_camera_bn", False))
+    return True
+
+
+def check_settings(cfg: TrainConfig) -> None:
+    """Ranges and combinations the field types cannot say, refused before a run starts."""
+    from reidlab.methods import METHODS
+
+    if not 0.0 <= float(cfg.random_erase) <= 1.0:
+        raise ConfigError(f"setting random_erase={cfg.random_erase}: expected a probability "
+                          "from 0 to 1")
+    cls = METHODS.get(cfg.method)
+    if cfg.camera_bn and cls is not None and not getattr(cls, "supports_camera_bn", False):
+        takers = sorted(m for m, c in METHODS.items() if getattr(c, "supports_camera_bn", False))
+        raise ConfigError(f"setting camera_bn: method {cfg.method} has no camera-specific "
+                          f"BN-neck (methods that do: {', '.join(takers) or 'none'})")
 
 
 def method_config_defaults(method: str) -> dict:

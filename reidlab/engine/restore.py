@@ -42,20 +42,25 @@ class RunModel:
     def trained(self) -> bool:
         return self.source == TRAINED
 
-    def embed(self, clips, modality=None):
+    def embed(self, clips, modality=None, camid=None):
         """The retrieval embedding the run was evaluated with: the method's own ``embed``
-        (e.g. CAWCL's ℓ2-normalised f; a two-stream model routes each clip by ``modality``)
-        when trained, the network's f otherwise."""
+        (e.g. CAWCL's ℓ2-normalised f; a two-stream model routes each clip by ``modality``; a
+        camera-specific BN-neck normalises each clip with its ``camid``'s statistics) when
+        trained, the network's f otherwise."""
         import torch
 
         with torch.no_grad():
             if self.method is not None:
+                kw = {}
                 if getattr(self.method.embed, "takes_modality", False):
-                    return self.method.embed(clips, modality)
-                return self.method.embed(clips)
+                    kw["modality"] = modality
+                if getattr(self.method.embed, "takes_camid", False):
+                    kw["camid"] = camid
+                return self.method.embed(clips, **kw)
             return self.net(clips)["feat"]
 
     embed.takes_modality = True  # embed_tracklets passes each clip's modality
+    embed.takes_camid = True  # ... and its camera
 
 
 def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
