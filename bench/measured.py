@@ -305,6 +305,31 @@ def xmodal_diagnosis(d):
             + "; ".join(one(r) for r in d["rows"]) + tail, command(d))
 
 
+def gap_levels(d):
+    cells = "; ".join(
+        f"gap {lv['gap']:g}: {pct(lv['same_camera_neighbour_share'])} / "
+        f"{pct(lv['cross_camera_identity_share'])} / {pct(lv['camera_probe'])}"
+        for lv in d["levels"])
+    return ("The SynthCams camera-gap knob: ImageNet features at each gap level",
+            "same-camera share of the 30 nearest / cross-camera same-identity share / camera "
+            f"probe (%): {cells}", command(d))
+
+
+def debias_first_update(d):
+    today = next(c for c in d["clips"] if c["cam_norm"] == "none" and
+                 c["neighbours"] == "plain" and c["k"].startswith("fixed 30") and
+                 c["eps"] == 0.6)
+    b = d["best"]
+    return ("The first label update of a clustering method with camera-debiased options "
+            "(ImageNet SynthCams clip features)",
+            f"pairwise F {today['fscore']:.3f} (P {today['precision']:.3f}, "
+            f"{today['cameras_per_cluster']:.2f} cameras per cluster) today → "
+            f"{b['fscore']:.3f} (P {b['precision']:.3f}, {b['cameras_per_cluster']:.2f}) with "
+            f"{b['cam_norm']} + {b['k']} k ({b['k1']}/{b['k2']}), eps {b['eps']}; same-camera "
+            f"share of the clustered features {pct(b['same_cam_share_raw'])} → "
+            f"{pct(b['same_cam_share'])} %", command(d))
+
+
 def generic(title: str, order: list[str] | None = None) -> Callable:
     def build(d):
         return (f"{title} ({seeds_of(d)})", "rank-1 / mAP: " + table_cells(d, order)
@@ -318,6 +343,8 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("synthcams_b_calibration.json", calibration_b),
     ("synthcams_ir_calibration.json", calibration_ir),
     ("synthcams_nir_calibration.json", calibration_nir),
+    ("gap_levels.json", gap_levels),
+    ("debias_first_update.json", debias_first_update),
     ("eval_speed.json", eval_speed),
     ("embedding_speed.json", embedding_speed),
     ("gpu_throughput.json", gpu_throughput),
