@@ -154,14 +154,15 @@ def show_embeddings(r, which: str, key: str) -> None:
     # those figures are downloaded from the Export page
     ui.show_figure(F.embedding_scatter_pair(xy, camids, pids, method=label, title=title,
                                             style=ui.paper_style()),
-                   f"embedding_{r.name}_{which}_{method}", key=f"emb_{key}_{which}",
+                   f"embedding_{r.name}_{F.STAGE_NAMES[which]}_{method}", key=f"emb_{key}_{which}",
                    downloads=run_b is None)
     mods = pooled_modality(fs, keep)
     if len(np.unique(mods)) > 1:  # infrared ↔ colour: the same map by modality
         ui.show_figure(F.embedding_scatter_pair(
             xy, mods, pids, method=label, title=f"{title} (by modality)",
             group_title="by modality", group_names=list(MODALITY_NAMES),
-            style=ui.paper_style()), f"embedding_modality_{r.name}_{which}_{method}",
+            style=ui.paper_style()),
+            f"embedding_modality_{r.name}_{F.STAGE_NAMES[which]}_{method}",
             key=f"emb_mod_{key}_{which}", downloads=run_b is None)
 
 

@@ -1,4 +1,4 @@
-"""Ablations: queue sweeps over K, λ or clips per tracklet; metric-vs-value plots; a table."""
+"""Ablations: queue sweeps over K, λ or clips; metric-vs-value plots; a table."""
 
 import pandas as pd
 import streamlit as st
@@ -11,8 +11,7 @@ from reidlab.viz.cli_export import setting_text
 
 ui.page_header("Ablations")
 
-PARAMS = {"K": ("K", "K"), "λ": ("lam", "lam"), "clips per tracklet": ("clips_per_tracklet",
-                                                                       "clips")}
+PARAMS = {"K": ("K", "K"), "λ": ("lam", "lam"), "clips": ("clips_per_tracklet", "clips")}
 
 METHODS: dict = {}
 with ui.guard("methods"):

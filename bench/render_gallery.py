@@ -67,8 +67,8 @@ def build(args) -> dict:
     for r in [x for x in (base, main) if x is not None]:
         tag = "imagenet" if r is base else r.name
         for k, f in standard_figures(r, style, "pca", cache_dir=cache, part_masks=False).items():
-            ratio = {"pair_rank1": 0.8, "pair_separation": 0.8, "embedding_initial": 0.6,
-                     "embedding_final": 0.6}.get(k, 0.68)
+            ratio = {"pair_rank1": 0.8, "pair_separation": 0.8, "embedding_before": 0.6,
+                     "embedding_after": 0.6}.get(k, 0.68)
             figs[f"std_{tag}_{k}"] = (f, ratio)
 
     data = load_dataset("mars", args.data)

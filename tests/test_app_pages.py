@@ -609,7 +609,7 @@ def test_export_page_download_all_zip(lab, monkeypatch):
     at.multiselect(key="ex_formats").set_value(fmts).run()
     no_errors(at)
     chosen = list(at.multiselect(key="ex_figs").value)
-    assert len(chosen) >= 5 and any(n.endswith("embedding_final") for n in chosen)
+    assert len(chosen) >= 5 and any(n.endswith("embedding_after") for n in chosen)
     data = offered["reidlab_export.zip"]()
     z = zipfile.ZipFile(io.BytesIO(data))
     tables = ["results"]
@@ -782,10 +782,10 @@ def test_standard_figures_of_a_run_without_training_show_it_once(lab):
 
     base = Run(lab["runs"] / baseline_name(lab["data"]))
     figs = standard_figures(base, part_masks=False)
-    assert "embedding_final" in figs and "embedding_initial" not in figs and "metrics" not in figs
-    assert "no training" in figs["embedding_final"].layout.title.text
+    assert "embedding_after" in figs and "embedding_before" not in figs and "metrics" not in figs
+    assert "no training" in figs["embedding_after"].layout.title.text
     assert list(dict.fromkeys(t.name for t in figs["gap"].data)) == ["no training"]
     assert "pair_separation" in figs
     trained = standard_figures(Run(lab["runs"] / "fake_k2"), part_masks=False)
-    assert {"embedding_initial", "embedding_final"} <= set(trained)
+    assert {"embedding_before", "embedding_after"} <= set(trained)
     assert list(dict.fromkeys(t.name for t in trained["gap"].data)) == ["before", "after"]

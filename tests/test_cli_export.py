@@ -34,7 +34,7 @@ def expected_figures(run: Run) -> set[str]:
     assert run.has_features("initial") and run.has_features("final")
     assert run.metrics("step") and len(run.metrics("eval")) >= 2
     assert (run.path / "checkpoint.pt").is_file()
-    return {"embedding_initial", "embedding_final", "gap", "pair_rank1", "distances",
+    return {"embedding_before", "embedding_after", "gap", "pair_rank1", "distances",
             "pair_separation", "loss", "metrics", "part_masks"}
 
 

@@ -82,7 +82,8 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
         fs = run.features(which)
         feats, pids, camids = pooled(fs)
         xy = embed_2d(feats, method=embed_method, cache_dir=cache_dir, quality=embed_quality)
-        figs[f"embedding_{which}"] = F.embedding_scatter_pair(
+        # named as titled: before / after (the run store's initial / final features)
+        figs[f"embedding_{F.STAGE_NAMES[which]}"] = F.embedding_scatter_pair(
             xy, camids, pids, method=embed_method.upper() if embed_method == "pca" else
             {"tsne": "t-SNE", "umap": "UMAP"}[embed_method],
             title=f"{label} ({'before' if which == 'initial' else 'after'})" if trained else
