@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from reidlab.eval.features import FeatureSet
+from test_app_pages import chart_titled  # the shared chart reader (decodes plotly arrays)
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -28,32 +29,6 @@ def page(name: str) -> AppTest:
 def no_errors(at):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-
-
-def charts(at) -> list[dict]:
-    import base64
-
-    def decode(obj):
-        if isinstance(obj, dict):
-            if "bdata" in obj and "dtype" in obj:
-                a = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
-                return a.reshape([int(s) for s in str(obj["shape"]).split(",")]) \
-                    if "shape" in obj else a
-            return {k: decode(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [decode(v) for v in obj]
-        return obj
-
-    return [decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
-
-
-def chart_titled(at, text: str) -> dict:
-    for c in charts(at):
-        t = c["layout"].get("title", {})
-        t = t.get("text", "") if isinstance(t, dict) else str(t)
-        if text in (t or ""):
-            return c
-    raise AssertionError(f"no chart titled {text!r}")
 
 
 def texts(at) -> str:
