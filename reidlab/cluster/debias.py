@@ -58,8 +58,8 @@ import numpy as np
 from reidlab.cluster.jaccard import (DEFAULT_K1, DEFAULT_K2, _check_k, _jaccard_of_lists, _knn,
                                      _normalised)
 from reidlab.cluster.pseudo_labels import (DEFAULT_EPS, DEFAULT_MIN_SAMPLES, ClusterResult,
-                                           _check_eps, _with_group_zeros, check_groups,
-                                           partition, renumber)
+                                           _check_eps, _with_group_zeros, check_features,
+                                           check_groups, partition, renumber)
 from reidlab.errors import ConfigError
 from reidlab.schema import option
 
@@ -393,10 +393,7 @@ def debiased_labels(feat: np.ndarray, camids, *, groups=None, cam_norm: str = "n
                                  ("k_rule", k_rule, K_RULES)):
         _check_choice(name, value, choices)
     _check_eps(eps, min_samples)
-    x_in = np.asarray(feat)
-    if x_in.ndim != 2 or x_in.shape[0] < 2:
-        raise ConfigError(f"debiased labels: expected a 2-D feature matrix of at least 2 "
-                          f"samples, found shape {x_in.shape}")
+    x_in = check_features(feat, "debiased labels")
     n = x_in.shape[0]
     cams = _camids(camids, n)
     groups, weight = check_groups(groups, n, "debiased labels")

@@ -179,6 +179,16 @@ def _one_label_per_group(labels: np.ndarray, core: np.ndarray,
     return out
 
 
+def check_features(feat, name: str) -> np.ndarray:
+    """``feat`` as an array, or a ConfigError naming ``name`` unless it is a 2-D matrix of at
+    least 2 samples."""
+    x = np.asarray(feat)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ConfigError(f"{name}: expected a 2-D feature matrix of at least 2 samples, "
+                          f"found shape {x.shape}")
+    return x
+
+
 def check_groups(groups, n: int, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
     """``(groups, weight)``: the checked group ids (or None) and each sample's DBSCAN weight
     1/|group| (None without groups)."""
@@ -221,10 +231,7 @@ def cluster_pseudo_labels(feat: np.ndarray, k1: int = DEFAULT_K1, k2: int = DEFA
     A clustering without any cluster returns all −1 (logged, not an error).
     """
     _check_eps(eps, min_samples)
-    x = np.asarray(feat)
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise ConfigError(f"cluster_pseudo_labels: expected a 2-D feature matrix of at least 2 "
-                          f"samples, found shape {x.shape}")
+    x = check_features(feat, "cluster_pseudo_labels")
     n = x.shape[0]
     groups, weight = check_groups(groups, n, "cluster_pseudo_labels")
     t0 = time.perf_counter()

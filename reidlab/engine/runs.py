@@ -354,9 +354,9 @@ class Run:
 
     def fingerprint(self) -> str:
         """Equal for runs of equal settings (seed excluded): seeds of one row."""
-        from reidlab.engine.settings import fingerprint
+        from reidlab.engine.settings import settings_hash
 
-        return fingerprint(self._checked_config())
+        return settings_hash(self.settings())
 
     def _checked_config(self) -> dict:
         info = self.config
@@ -366,11 +366,11 @@ class Run:
     def details(self) -> dict:
         """What a person needs to tell runs apart: preset, backbone, input size, epochs,
         dataset, seed and wall time (seconds, None while unknown)."""
-        from reidlab.engine.settings import dataset_name, size_of
+        from reidlab.engine.settings import dataset_name, run_settings, size_of
 
-        info = self.config
+        info = self._checked_config()
         c = info.get("config", {})
-        s = self.settings()
+        s = run_settings(info)
         st = self.status()
         wall = None  # the last training process's time (a resumed run: since the resume)
         if all(isinstance(st.get(k), (int, float)) for k in ("updated", "started")):

@@ -77,7 +77,12 @@ def _plain(obj):
 
 def fingerprint(config) -> str:
     """12 hex digits of sha256 over :func:`run_settings` (equal settings ⇔ equal fingerprint)."""
-    text = json.dumps(run_settings(config), sort_keys=True, separators=(",", ":"))
+    return settings_hash(run_settings(config))
+
+
+def settings_hash(settings: dict) -> str:
+    """The fingerprint of a :func:`run_settings` dict."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -172,10 +177,11 @@ def group_runs(runs) -> list[RunGroup]:
     ``distinct`` holds the settings whose values differ between the groups."""
     groups: dict[str, RunGroup] = {}
     for r in runs:
-        fp = r.fingerprint()
+        settings = r.settings()  # one read of config.json per run
+        fp = settings_hash(settings)
         g = groups.get(fp)
         if g is None:
-            g = groups[fp] = RunGroup(fp, r.settings(),
+            g = groups[fp] = RunGroup(fp, settings,
                                       preset=r.config.get("config", {}).get("preset"))
         g.runs.append(r)
     out = list(groups.values())
