@@ -82,3 +82,16 @@ def write_plot(fig, png: Path, title: str) -> None:
         fig.write_image(str(png), scale=2)
     except Exception as e:
         print(f"figure not written ({e})")
+
+
+def refuse_other_settings(out, cfg) -> None:
+    """Stop (SystemExit naming the settings) when the finished run in ``out`` was trained with
+    other settings than ``cfg``: a stale folder must never be counted as another row."""
+    from reidlab.engine.runs import Run
+    from reidlab.engine.settings import diff_line, settings_diff
+
+    diff = settings_diff(Run(out).config, cfg)
+    if diff:
+        raise SystemExit(f"{out}: expected a run with this row's settings, found one trained "
+                         f"with others ({diff_line(diff)}); delete the folder or choose "
+                         "another --out")

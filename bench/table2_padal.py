@@ -25,12 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchlib import RESULTS, describe, git_rev, stamp
+from benchlib import RESULTS, describe, git_rev, refuse_other_settings, stamp
 
 from reidlab.analysis.domain_gap import camera_probe, pooled  # noqa: E402
 from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.settings import diff_line, settings_diff  # noqa: E402
 from reidlab.engine.trainer import train  # noqa: E402
 
 ROWS = {
@@ -69,11 +68,7 @@ def run_row(name: str, over: dict, args, seed: int) -> dict:
                   **args.overrides)
     cfg = make_config(args.preset, **{**params, **over})
     if done:  # a finished run is this row only when its settings are the row's
-        diff = settings_diff(Run(out).config, cfg)
-        if diff:
-            raise SystemExit(f"{out}: expected a run with this row's settings, found one "
-                             f"trained with others ({diff_line(diff)}); delete the folder or "
-                             "choose another --out")
+        refuse_other_settings(out, cfg)
     else:
         train(cfg, out, resume=(out / "checkpoint.pt").is_file())
     run = Run(out)

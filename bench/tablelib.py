@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from benchlib import RESULTS, describe, git_rev, stamp
+from benchlib import RESULTS, describe, git_rev, refuse_other_settings, stamp
 from table2_padal import mean_std, parse_set
 
 from reidlab.engine.runs import Run  # noqa: E402
@@ -71,13 +71,7 @@ def train_or_reuse(out: Path, make_cfg: Callable) -> Run:
     out = Path(out)
     cfg = make_cfg()
     if out.exists() and Run(out).status().get("state") == "finished":
-        diff = settings_differ(Run(out), cfg)
-        if diff:
-            from reidlab.engine.settings import diff_line
-
-            raise SystemExit(f"{out}: expected a run with this row's settings, found one "
-                             f"trained with others ({diff_line(diff)}); delete the folder or "
-                             "choose another --out")
+        refuse_other_settings(out, cfg)
         return Run(out)
     train(cfg, out, resume=(out / "checkpoint.pt").is_file())
     return Run(out)
