@@ -112,6 +112,8 @@ def run_one(name: str, gap: float, seed: int, root: Path, args) -> dict:
     rows = method_rows()
     spec = rows[name]
     src = spec.get("from")
+    if src and getattr(args, "initial_from", None):
+        src = args.initial_from
     train_name = src or name
     tspec = rows[train_name]
     out = Path(args.out) / f"gap{gap:g}" / (train_name if seed == 0 else f"{train_name}_s{seed}")
@@ -216,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="runs/gap_sweep", help="run folders (and cached features)")
     ap.add_argument("--gap-backbone", default="effnet_lite0",
                     help="backbone of the gap numbers' features (default %(default)s)")
+    ap.add_argument("--initial-from", default=None, metavar="ROW",
+                    help="read the imagenet row (the initial evaluation, before any training) "
+                         "from this row's run instead of the leaderboard's (supervised), so the "
+                         "sweep does not train a row only for its first evaluation; every run "
+                         "starts from the same ImageNet model, and rows whose network adds "
+                         "parts or a camera-specific neck are refused")
     ap.add_argument("--gap-only", action="store_true",
                     help="only generate the levels and measure their gap numbers")
     ap.add_argument("--name", default="gap_sweep")
@@ -238,6 +246,15 @@ def main(argv: list[str] | None = None) -> int:
         spec = known[known[n].get("from", n)]
         if spec["method"] not in METHODS:
             ap.error(f"row {n!r}: method {spec['method']!r} is not in this version of reidlab")
+    if args.initial_from is not None:
+        spec = known.get(args.initial_from)
+        if spec is None or "from" in spec:
+            ap.error(f"--initial-from: expected a trained row of bench/leaderboard.py, not "
+                     f"{args.initial_from!r}")
+        opts = spec.get("options", {})
+        if "K" in opts or opts.get("camera_bn") or spec.get("config", {}).get("camera_bn"):
+            ap.error(f"--initial-from {args.initial_from}: its network is not the plain "
+                     "ImageNet model (parts or a camera-specific neck); choose a row without")
     for g in gaps:
         synth_config(g, args.synth)  # every level's config checked before anything is written
 

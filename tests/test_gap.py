@@ -14,6 +14,7 @@ import pytest
 
 from reidlab.analysis.gap import gap_numbers
 from reidlab.cli import main
+from reidlab.engine.runs import Run
 from reidlab.data import synth_render as R
 from reidlab.data import synthcams as S
 from reidlab.errors import ConfigError
@@ -271,13 +272,26 @@ def test_gap_sweep_runs_end_to_end_with_the_test_preset(tmp_path):
     assert gap_sweep.main([*argv, "--gap-only", "--levels-name", "levels"]) == 0
     lv = json.loads((res / "levels.json").read_text())["levels"]
     assert [x["gap"] for x in lv] == [0.0, 1.0] and (res / "levels.md").is_file()
+    # the imagenet row from the finished cawcl runs' initial evaluation: nothing is trained
+    assert gap_sweep.main([*argv[:2], "--rows", "imagenet", *argv[4:],
+                           "--initial-from", "cawcl"]) == 0
+    rows = json.loads((res / "gap_sweep.json").read_text())["rows"]
+    assert not (tmp_path / "runs" / "gap0" / "supervised").exists()
+    for g in (0.0, 1.0):
+        img = next(r for r in rows if r["row"] == "imagenet" and r["gap"] == g)
+        first = next(m for m in Run(tmp_path / "runs" / f"gap{g:g}" / "cawcl").metrics("eval")
+                     if m.get("which") == "initial")
+        assert img["rank1"] == first["rank1"] and img["run"].endswith("cawcl")
+    assert len(rows) == 4  # the cawcl rows of before are kept
 
 
 def test_gap_sweep_bad_arguments(tmp_path):
     import gap_sweep
 
     for argv, word in ((["--levels", "0,2"], "--levels"), (["--rows", "nope"], "nope"),
-                       (["--synth", "colour=1"], "colour"), (["--synth", "gap=0"], "gap")):
+                       (["--synth", "colour=1"], "colour"), (["--synth", "gap=0"], "gap"),
+                       (["--initial-from", "imagenet"], "initial"),
+                       (["--initial-from", "padal_mp"], "parts")):
         with pytest.raises(SystemExit) as e:
             gap_sweep.main([*argv, "--data", str(tmp_path / "d"), "--results", str(tmp_path)])
         assert e.value.code != 0
