@@ -327,6 +327,12 @@ def test_periodic_evaluation(tiny, tmp_path):
     assert [(e["which"], e["epoch"]) for e in evals] == [
         ("initial", 0), ("epoch", 1), ("epoch", 2), ("final", 3)]
     assert all(len(e["pair_rank1"]) == 3 for e in evals)
+    # the evaluations between epochs leave the random state as it was: the same training
+    plain = Run(train(cfg_for(tiny, epochs=3), tmp_path / "q"))
+    assert [e["which"] for e in plain.metrics("eval")] == ["initial", "final"]
+    assert [r["loss"] for r in plain.metrics("epoch")] == \
+        [r["loss"] for r in Run(out).metrics("epoch")]
+    assert plain.metrics("eval")[-1]["mAP"] == evals[-1]["mAP"]
 
 
 def test_warmup_and_step_schedule_follow_the_run_epoch(tiny, tmp_path):

@@ -120,6 +120,27 @@ def test_intra_then_inter_with_label_updates(data, tmp_path):
     assert extra["id_memory"].shape[0] == n_ids and extra["history"].shape[0] == 2
 
 
+def test_the_intra_stage_is_evaluated_where_it_ends_without_changing_training(data, tmp_path):
+    """PIRID's Table 2 compares the intra-camera stage with the whole method: the run evaluates
+    when the intra stage ends (which=stage), and that evaluation leaves the training as it was:
+    the same weights and final metrics as a run without it."""
+    with_eval = Run(train(pirid_cfg(data, epochs=3), tmp_path / "e"))
+    evals = with_eval.metrics("eval")
+    assert [(e["which"], e["epoch"], e.get("stage")) for e in evals] == [
+        ("initial", 0, None), ("stage", 1, "intra"), ("final", 3, None)]
+    without = Run(train(pirid_cfg(data, epochs=3, eval_stage_end=False), tmp_path / "n"))
+    assert [e["which"] for e in without.metrics("eval")] == ["initial", "final"]
+    a = torch.load(with_eval.path / "checkpoint.pt", weights_only=True)["model"]
+    b = torch.load(without.path / "checkpoint.pt", weights_only=True)["model"]
+    for k, v in a.items():
+        if isinstance(v, torch.Tensor):
+            assert torch.equal(v, b[k]), k
+    assert evals[-1]["rank1"] == without.metrics("eval")[-1]["rank1"]
+    assert evals[-1]["mAP"] == without.metrics("eval")[-1]["mAP"]
+    # not a setting of what is computed: both runs have one fingerprint
+    assert with_eval.fingerprint() == without.fingerprint()
+
+
 def test_variants_pirid1_and_pirid2(data, tmp_path):
     one = Run(train(pirid_cfg(data, epochs=2, options={"inter": False}), tmp_path / "p1"))
     assert [r["stage"] for r in one.metrics("epoch")] == ["intra", "intra"]

@@ -123,6 +123,8 @@ class TrainConfig:
                                     "(torchvision nvJPEG) instead of in the data-loading "
                                     "processes (no effect on CPU)", form=False)
     eval_every: int = option(0, "epochs between evaluations (0: only at the end)")
+    eval_stage_end: bool = option(True, "evaluate when a stage of a multi-stage method ends "
+                                  "(PIRID's intra-camera stage), logged as which=stage")
     steps_per_epoch: int = option(0, "at most this many batches per epoch (0: all): matches "
                                   "the step budget of settings whose epochs differ in length")
     log_every: int = option(1, "steps between metrics.jsonl step records", form=False)

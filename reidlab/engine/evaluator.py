@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from reidlab.data.tracklets import TrackletSet
+from reidlab.engine.checkpoint import rng_state, set_rng_state
 from reidlab.engine.runs import evaluate_features
 from reidlab.engine.store import RunStore
 from reidlab.eval.features import FeatureSet, extract_features
@@ -21,14 +22,37 @@ class Evaluator:
 
     def evaluate(self, method, which: str, lo: float, hi: float, epoch: int, step: int) -> dict:
         """The metrics (``{}`` on processes other than rank 0); progress runs from ``lo`` to
-        ``hi``; ``which`` is initial, epoch or final."""
+        ``hi``; ``which`` is initial, epoch, stage or final. An evaluation between epochs
+        (epoch, stage) leaves the random state as it found it, so asking for one does not change
+        the training that follows."""
         dist = self.store.dist
         if not dist.is_main:
             dist.barrier()
             return {}
-        m = self._evaluate(method, which, lo, hi, epoch, step)
+        if which in ("epoch", "stage"):
+            state = rng_state()
+            try:
+                m = self._evaluate(method, which, lo, hi, epoch, step)
+            finally:
+                set_rng_state(state)
+        else:
+            m = self._evaluate(method, which, lo, hi, epoch, step)
         dist.barrier()
         return m
+
+    def due(self, method, done: int) -> str | None:
+        """The evaluation due after ``done`` epochs, before the last: ``stage`` when the next
+        epoch starts another of the method's stages (``eval_stage_end``), ``epoch`` every
+        ``eval_every`` epochs, else None."""
+        cfg = self.cfg
+        if done >= cfg.epochs:
+            return None
+        if cfg.eval_stage_end and done > 0 and \
+                method.stage_at(done).name != method.stage_at(done - 1).name:
+            return "stage"
+        if cfg.eval_every and done % cfg.eval_every == 0:
+            return "epoch"
+        return None
 
     def _evaluate(self, method, which, lo, hi, epoch, step) -> dict:
         store = self.store
@@ -47,7 +71,8 @@ class Evaluator:
         if which in ("initial", "final"):
             fs.save(store.out / "features" / f"{which}.npz")
         m = self.metrics_of(fs)
-        store.log({"kind": "eval", "which": which, "epoch": epoch, "step": step,
+        stage = {"stage": method.stage.name} if which == "stage" and method.stage else {}
+        store.log({"kind": "eval", "which": which, "epoch": epoch, "step": step, **stage,
                    "time": time.time() - store.started, **m})
         return m
 

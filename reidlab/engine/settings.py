@@ -23,7 +23,7 @@ from pathlib import Path
 
 # Fields that do not change what a run computes (only where or how fast), and the seed.
 IGNORED = ("seed", "device", "num_workers", "log_every", "amp", "decode_on_device",
-           "channels_last", "eval_every", "preset")
+           "channels_last", "eval_every", "eval_stage_end", "preset")
 # A preset fills fields in; its name is shown, but equal fields are equal settings.
 SHOWN_ALWAYS = ("method", "preset", "backbone", "size", "epochs", "dataset")
 

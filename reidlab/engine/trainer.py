@@ -336,8 +336,8 @@ class Trainer:
                 self.epoch = epoch + 1
                 store.log({"kind": "epoch", **self._epoch_summary,
                            "stage": self.method.stage.name, **extra})
-                if cfg.eval_every and self.epoch % cfg.eval_every == 0 and self.epoch < cfg.epochs:
-                    self._evaluate("epoch", self._frac(0.0), self._frac(0.0))
+                if (which := self.evaluator.due(self.method, self.epoch)) is not None:
+                    self._evaluate(which, self._frac(0.0), self._frac(0.0))
                 self._save_checkpoint()
             m = self._evaluate("final", 0.95, 1.0)
             msg = f"finished: rank-1 {_pct(m.get('rank1'))}, mAP {_pct(m.get('mAP'))}"
