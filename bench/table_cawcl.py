@@ -55,6 +55,9 @@ ABLATION: dict[str, dict] = {  # the paper's Table 2 rows (clips = 2 unless "1cl
     "contr_knn_clc_cc": dict(options={**FULL, "camera_centering": True}),
     # not in the paper: the bounded camera confusion objective (PADAL's fix) instead of CLC
     "contr_knn_uniform": dict(options={**FULL, "cam_loss": "uniform"}),
+    # not in the paper: camera-debiased label updates (issue 22; the leaderboard's cawcl_debias)
+    "contr_knn_clc_debias": dict(options={**FULL, "cam_norm": "standardize", "k_rule": "auto",
+                                          "eps": 0.7}),
     # not a method: the true identities replace the clustering (what pseudo labels cost)
     "contr_knn_clc_oracle": dict(options={**FULL, "oracle_labels": True}),
 }
