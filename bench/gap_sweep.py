@@ -32,8 +32,7 @@ import time
 from pathlib import Path
 
 from benchlib import RESULTS, describe, git_rev, stamp, write_plot
-from table2_padal import mean_std, parse_set
-from tablelib import train_or_reuse
+from tablelib import mean_std, parse_set, train_or_reuse
 
 from reidlab.data import synthcams as S  # noqa: E402
 

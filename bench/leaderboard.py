@@ -37,9 +37,8 @@ import sys
 
 import numpy as np
 
-from table2_padal import probe
-from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
-    write_results
+from tablelib import add_common_args, cell, parse_common, probe, run_dir, run_table, \
+    train_or_reuse, write_results
 
 from reidlab.analysis.domain_gap import pooled, same_vs_cross_camera_retrieval  # noqa: E402
 from reidlab.analysis.gap import neighbour_shares  # noqa: E402
