@@ -111,12 +111,13 @@ class LeaderboardRow:
 
 
 def is_off(value) -> bool:
-    """An option read from a stored (possibly string-valued) config is False."""
+    """Whether an option value read from a stored config (possibly a string) is False."""
     return value in (False, "false")
 
 
 class Method(nn.Module):
-    """Base class. Subclasses set ``self.net`` (a ``reidlab.models.reid_net.ReIDNet``) and heads.
+    """Base class. Subclasses set ``self.net`` (a ``reidlab.models.reid_net.ReIDNet``, built by
+    ``build_net(cfg)``) and heads.
 
     Everything the rest of reidlab knows about a method is read from its class, so a new
     method is one module in ``reidlab/methods/`` (imported by the package's ``__init__``):
@@ -311,13 +312,13 @@ def unstack_history(stacked: torch.Tensor | None) -> list[torch.Tensor]:
     return [row.clone() for row in stacked] if stacked is not None and stacked.numel() else []
 
 
-def changed_option_tags(options_cls, settings: dict, names=None) -> list[str]:
-    """``name=value`` for each option of ``options_cls`` (only ``names``, when given) whose
-    value in ``settings`` differs from its default (e.g. ``cam_norm=standardize``); values are
-    compared as text, so a config read back from JSON or KEY=VALUE strings gives the same."""
+def changed_option_tags(options_cls, settings: dict) -> list[str]:
+    """``name=value`` for each field of the options dataclass ``options_cls`` whose value in
+    ``settings`` differs from its default (e.g. ``cam_norm=standardize``); values are compared
+    as text, so a config read back from JSON or KEY=VALUE strings gives the same."""
     tags = []
     for f in option_fields(options_cls):
-        if (names is not None and f.name not in names) or f.name not in settings:
+        if f.name not in settings:
             continue
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
         value = settings[f.name]
