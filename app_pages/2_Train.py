@@ -79,7 +79,7 @@ with st.form("train_form"):
         with st.expander(f"{method} options (defaults are the paper's)",
                          expanded=traits["clusters"]):
             options = option_widgets(cls)
-    if getattr(cls, "accepts_source", False):
+    if cls.accepts_source:
         source = st.text_input("source dataset for domain adaptation (optional, MARS layout)",
                                "", help="a labelled dataset trained beside the target, e.g. "
                                "data/synthcams_b (python -m reidlab synth --style b)") or None

@@ -29,8 +29,7 @@ def stage_correlations(path: str, mtime: float, max_tracklets: int = 600) -> dic
     from reidlab.analysis.modality import stage_correlation, stage_features
     from reidlab.engine.restore import load_run_model
     from reidlab.engine.runs import Run
-    from reidlab.models.backbones import build_backbone
-    from reidlab.models.reid_net import ReIDNet
+    from reidlab.models.reid_net import build_net
 
     run = Run(path)
     data, cfg = run.dataset(), run.train_config()
@@ -39,8 +38,7 @@ def stage_correlations(path: str, mtime: float, max_tracklets: int = 600) -> dic
     items = [items[i] for i in sorted(rows)]
     pids = [t.pid for t in items]
     mods = [t.modality for t in items]
-    init = ReIDNet(build_backbone(cfg.backbone, pretrained=cfg.pretrained,
-                                  last_stride=cfg.last_stride))
+    init = build_net(cfg, freeze_stages=0)  # only its features are read: no stage frozen
     first = "before (ImageNet init)" if cfg.pretrained else "before (random init)"
     out = {first: stage_correlation(stage_features(init, items, cfg), pids, mods)}
     model = load_run_model(run)

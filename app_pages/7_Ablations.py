@@ -107,37 +107,11 @@ def traits(method: str | None) -> dict:
 
 
 def variant(cfg: dict) -> str | None:
-    """The method plus the settings that make another line of the plot: strict parts (PAM
-    methods), the confusion loss and the DANN λ ramp (λ methods), and for clustering methods
-    the camera loss, the weighting, a missing contrastive loss, PIRID's (and the supervised
-    bound's) triplet, xmodal_adv's Table 2 rows and a source
-    dataset."""
-    method = cfg.get("method")
-    if method is None:
-        return None
-    t = traits(method)
-    lam, parts = t.get("uses_lam", False), t.get("uses_parts", False)
-    opts = {**cfg, **(cfg.get("options") or {})}  # the page passes flat configs
-    tags = [tag for tag, on in (("strict", parts and cfg.get("parts") == "strict"),
-                                ("confusion", lam and cfg.get("adv_loss") == "confusion"),
-                                ("dann", lam and cfg.get("lam_schedule") == "dann")) if on]
-    if "cam_loss" in t.get("options", []):
-        tags.append({"ce": "cam CE", "none": "no cam"}.get(opts.get("cam_loss"), ""))
-        tags.append("no contr" if opts.get("contrastive") in (False, "false") else "")
-        tags.append("no kNN" if opts.get("weighting") == "none" else "")
-        tags.append("oracle labels" if opts.get("oracle_labels") in (True, "true") else "")
-    if "triplet_weight" in t.get("options", []):  # pirid: the paper's Table 2 variants
-        tags.append("intra only" if opts.get("inter") in (False, "false") else "")
-        tags.append("no triplet" if float(opts.get("triplet_weight", 1) or 0) == 0 else "")
-        tags.append("eq.1 as printed" if opts.get("memory_rule") == "as_printed" else "")
-    if "entropy_weights" in t.get("options", []):  # xmodal_adv: the paper's Table 2 rows
-        stages = str(opts.get("adv_stages", "1,2,3,4"))
-        tags.append({"none": "baseline", "1,2,3,4": ""}.get(stages, f"stages {stages}"))
-        tags.append("no weights" if opts.get("entropy_weights") in (False, "false") else "")
-        tags.append(f"{opts['stripes']} stripes" if int(opts.get("stripes", 3)) != 3 else "")
-    if cfg.get("source"):
-        tags.append("UDA")
-    return " ".join([method, *[tag for tag in tags if tag]])
+    """The method plus its class's tags for the run's settings (``reidlab.methods``'s
+    :func:`variant_name`)."""
+    from reidlab.methods import variant_name
+
+    return variant_name(cfg)
 
 
 runs = ui.list_runs()

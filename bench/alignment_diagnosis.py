@@ -21,7 +21,7 @@ import sys
 import time
 
 from benchlib import RESULTS, md_header, stamp
-from table2_padal import run_row
+from tablelib import run_row
 
 from reidlab.engine.runs import Run
 

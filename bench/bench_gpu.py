@@ -31,9 +31,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from benchlib import RESULTS, md_header, stamp
 
+from reidlab.engine.config import TrainConfig
 from reidlab.losses.metric import batch_hard_triplet
-from reidlab.models.backbones import build_backbone
-from reidlab.models.reid_net import ReIDNet
+from reidlab.models.reid_net import build_net
 
 
 def sync(device: torch.device) -> None:
@@ -43,7 +43,8 @@ def sync(device: torch.device) -> None:
 
 def measure(args, device: torch.device, compile_model: bool) -> dict:
     torch.manual_seed(0)
-    net = ReIDNet(build_backbone(args.backbone, pretrained=False, last_stride=1)).to(device)
+    net = build_net(TrainConfig(backbone=args.backbone, pretrained=False, last_stride=1)
+                    ).to(device)
     head = nn.Linear(net.out_channels, args.ids, bias=False).to(device)
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
     net = net.to(memory_format=fmt)

@@ -44,7 +44,7 @@ from reidlab.methods import build_method
 def parse_variant(item: str) -> dict:
     """One ``--variant`` (``KEY=VALUE[,KEY=VALUE...]``) → settings, values parsed as the
     tables' ``--set`` (JSON when they are), each KEY a TrainConfig setting."""
-    from table2_padal import parse_set
+    from tablelib import parse_set
 
     from reidlab.engine.config import TrainConfig
 

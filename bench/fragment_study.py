@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchlib import RESULTS, describe, stamp
-from table2_padal import mean_std, parse_set
+from tablelib import mean_std, parse_set
 
 from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402

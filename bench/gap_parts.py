@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from benchlib import RESULTS, describe, git_rev, stamp
 from gap_sweep import measure_level
-from table2_padal import parse_set
+from tablelib import parse_set
 
 from reidlab.data import synthcams as S  # noqa: E402
 

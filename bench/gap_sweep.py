@@ -9,7 +9,8 @@ For each level g, SynthCams with ``SynthConfig(gap=g)`` is generated once into
 ``DATA/synthcams_gap{g}`` (gap 1 with no ``--synth`` is the default ``data/synthcams``, the same
 frames), its gap numbers are measured on ImageNet features (``reidlab.analysis.gap``: the
 same-camera neighbour share, the cross-camera same-identity share, the camera probe), then every
-row of ``bench/leaderboard.py``'s ROWS (a new method row there is picked up here) is trained on it
+row of ``bench/leaderboard.py`` (a method's ``leaderboard_rows``: a new method's rows are picked
+up here) is trained on it
 with each seed — a finished run is reused only when its settings match
 (``tablelib.train_or_reuse``), an unfinished one resumed. Each result row holds ``row``,
 ``gap``, ``seed``, ``rank1``, ``mAP``, the cluster F-score of the first and of the last label
@@ -31,8 +32,7 @@ import time
 from pathlib import Path
 
 from benchlib import RESULTS, describe, git_rev, stamp, write_plot
-from table2_padal import mean_std, parse_set
-from tablelib import train_or_reuse
+from tablelib import mean_std, parse_set, train_or_reuse
 
 from reidlab.data import synthcams as S  # noqa: E402
 
@@ -92,10 +92,10 @@ def measure_level(root: Path, gap: float, runs: str, backbone: str) -> dict:
 
 
 def method_rows() -> dict[str, dict]:
-    """The leaderboard's rows (``bench/leaderboard.py`` ROWS), read when called."""
+    """The leaderboard's rows (``bench/leaderboard.py``'s :func:`rows`), read when called."""
     import leaderboard
 
-    return leaderboard.ROWS
+    return leaderboard.rows()
 
 
 def labels_fscore(run, first: bool) -> float | None:

@@ -12,9 +12,14 @@ which on SynthCams at this budget falls far below the cross-entropy alone: see
 docs/methods.md, "The supervised bound on SynthCams"), the PADAL methods
 (``padal_id``, ``padal_m``, ``padal_mp`` K = 3 — GRL, the paper's objective — and
 ``padal_mp_conf``, the bounded confusion loss), ``cawcl`` (fully unsupervised), ``pirid``,
-``calr`` and ``cap`` (camera-aware proxies, fully unsupervised). Every row has the same preset, seeds and dataset; the methods' own defaults
-(their papers') otherwise, with PIRID's intra-camera stage cut to 3 of the quick preset's 8
-epochs (see bench/table_pirid.py).
+``calr`` and ``cap`` (camera-aware proxies, fully unsupervised), and the camera-debiased
+label updates of the clustering methods (``*_debias``). Every row has the same preset, seeds
+and dataset; the methods' own defaults (their papers') otherwise, with PIRID's intra-camera
+stage cut to 3 of the quick preset's 8 epochs (see bench/table_pirid.py).
+
+The rows after ``imagenet`` are declared by the methods themselves (``leaderboard_rows`` on
+the method's class in ``reidlab/methods/``: its options, settings and supervision text), so a
+new method's rows appear here without editing this file.
 
 Columns: rank-1/5, mAP, mINP (the official MARS protocol), the camera probe (linear camera
 classifier on held-out identities; lower = less camera in the features), cross-camera rank-1
@@ -32,56 +37,47 @@ import sys
 
 import numpy as np
 
-from table2_padal import probe
-from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
-    write_results
+from tablelib import add_common_args, cell, parse_common, probe, run_dir, run_table, \
+    train_or_reuse, write_results
 
 from reidlab.analysis.domain_gap import pooled, same_vs_cross_camera_retrieval  # noqa: E402
 from reidlab.analysis.gap import neighbour_shares  # noqa: E402
 from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
 
-ROWS: dict[str, dict] = {
-    "imagenet": {"from": "supervised"},
-    "supervised": {"method": "supervised", "options": {"triplet_weight": 0.0}},
-    "supervised_bot": {"method": "supervised"},
-    "padal_id": {"method": "padal_id"},
-    "padal_m": {"method": "padal_m"},
-    "padal_mp": {"method": "padal_mp", "options": {"K": 3}},
-    "padal_mp_conf": {"method": "padal_mp", "options": {"K": 3, "adv_loss": "confusion"}},
-    "cawcl": {"method": "cawcl"},
-    "pirid": {"method": "pirid", "options": {"intra_epochs": 3, "label_frames": 4},
-              "config": {"warmup_epochs": 2}},
-    "calr": {"method": "calr"},
-    "cap": {"method": "cap"},
-    # camera-debiased label updates (reidlab/cluster/debias.py; docs/methods.md): the best
-    # first clustering of bench/results/debias_first_update.md (standardize + auto k, eps 0.7)
-    "cawcl_debias": {"method": "cawcl", "options": {"cam_norm": "standardize",
-                                                    "k_rule": "auto", "eps": 0.7}},
-    "calr_debias": {"method": "calr", "options": {"cam_norm": "standardize", "k_rule": "auto",
-                                                  "eps": 0.7}},
-    "pirid_debias": {"method": "pirid", "options": {"intra_epochs": 3, "label_frames": 4,
-                                                    "cam_norm": "standardize",
-                                                    "k_rule": "auto"},
-                     "config": {"warmup_epochs": 2}},
-    "cap_debias": {"method": "cap", "options": {"cam_norm": "standardize", "k_rule": "auto"}},
-}
-KIND = {"imagenet": "lower bound", "supervised": "upper bound (true identities, CE)",
-        "supervised_bot": "true identities, CE + batch-hard triplet (BoT)",
-        "padal_id": "camera-local IDs", "padal_m": "camera-local IDs + GRL alignment",
-        "padal_mp": "camera-local IDs + GRL alignment + parts",
-        "padal_mp_conf": "camera-local IDs + confusion alignment + parts",
-        "cawcl": "no labels (clusters + camera alignment)",
-        "pirid": "camera-local IDs → prototypes", "calr": "no labels (camera-aware clusters)",
-        "cap": "no labels (camera-aware proxies)",
-        "cawcl_debias": "no labels, camera-debiased clusters",
-        "calr_debias": "no labels, camera-debiased clusters",
-        "pirid_debias": "camera-local IDs → camera-debiased prototypes",
-        "cap_debias": "no labels, camera-debiased proxies"}
+def rows() -> dict[str, dict]:
+    """The table's rows, read from the registered methods when called: ``imagenet`` (the
+    initial evaluation of the ``supervised`` runs), then every method's ``leaderboard_rows``
+    (``reidlab.methods.base.LeaderboardRow``) in their order, each as ``{"method": ...,
+    "options": ..., "config": ...}`` (the last two only when the row sets any)."""
+    from reidlab.methods import leaderboard_rows
+
+    out: dict[str, dict] = {"imagenet": {"from": "supervised"}}
+    for method, row in leaderboard_rows():
+        out[row.name] = {"method": method,
+                     **({"options": dict(row.options)} if row.options else {}),
+                     **({"config": dict(row.config)} if row.config else {})}
+    return out
+
+
+def kinds() -> dict[str, str]:
+    """Each row's supervision text (the table's first column), read when called."""
+    from reidlab.methods import leaderboard_rows
+
+    return {"imagenet": "lower bound", **{row.name: row.kind for _, row in leaderboard_rows()}}
+
+
+def __getattr__(name: str):
+    """``leaderboard.ROWS`` and ``leaderboard.KIND``: :func:`rows` and :func:`kinds` now."""
+    if name == "ROWS":
+        return rows()
+    if name == "KIND":
+        return kinds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def train_row(name: str, args, seed: int) -> Run:
-    spec = ROWS[name]
+    spec = rows()[name]
     return train_or_reuse(run_dir(args, name, seed), lambda: make_config(
         args.preset, dataset=args.dataset, seed=seed, epochs=args.epochs, method=spec["method"],
         options=dict(spec.get("options", {})), **{**spec.get("config", {}), **args.overrides}))
@@ -101,7 +97,7 @@ def measure(run: Run, which: str) -> dict:
 
 
 def run_row(name: str, args, seed: int) -> dict:
-    spec = ROWS[name]
+    spec = rows()[name]
     if "from" in spec:  # the initial evaluation of another row's run
         run = train_row(spec["from"], args, seed)
         return {"row": name, "seed": seed, **measure(run, "initial"), "seconds": None,
@@ -119,15 +115,15 @@ def run_row(name: str, args, seed: int) -> dict:
 
 def line(name: str, rs: list[dict]) -> list:
     secs = [r["seconds"] for r in rs if r.get("seconds")]
-    return [KIND[name], cell(rs, "rank1"), cell(rs, "rank5"), cell(rs, "mAP"), cell(rs, "mINP"),
+    return [kinds()[name], cell(rs, "rank1"), cell(rs, "rank5"), cell(rs, "mAP"), cell(rs, "mINP"),
             cell(rs, "probe"), cell(rs, "cross_rank1"), cell(rs, "same_cam_share"),
             cell(rs, "clustered_same_cam"), cell(rs, "fscore_first"), cell(rs, "fscore"),
             f"{np.mean(secs):.0f}" if secs else "—"]
 
 
-def write(rows: list[dict], args, started: float) -> None:
+def write(results: list[dict], args, started: float) -> None:
     write_results(
-        args, "Leaderboard on SynthCams", rows, list(ROWS), started, args.overrides,
+        args, "Leaderboard on SynthCams", results, list(rows()), started, args.overrides,
         "Mean ± standard deviation over the seeds. Camera probe: linear camera classifier on "
         "held-out identities (lower = less camera in the features). Cross-camera rank-1: every "
         "test tracklet against the tracklets of the other cameras. Same-camera share: of each "
@@ -142,13 +138,14 @@ def write(rows: list[dict], args, started: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_args(ap, rows=list(ROWS), out="runs/leaderboard", name="leaderboard",
+    table = rows()
+    add_common_args(ap, rows=list(table), out="runs/leaderboard", name="leaderboard",
                     seeds="0,1")
-    args = parse_common(ap, argv, ROWS)
+    args = parse_common(ap, argv, table)
     from reidlab.methods import METHODS
 
     for name in args.names:
-        method = ROWS[name].get("method")
+        method = table[name].get("method")
         if method is not None and method not in METHODS:
             ap.error(f"row {name!r}: method {method!r} is not in this version of reidlab")
     run_table(args, run_row, write, ("rank1", "mAP", "probe", "cross_rank1"))

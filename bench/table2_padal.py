@@ -25,12 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchlib import RESULTS, describe, git_rev, refuse_other_settings, stamp
+from benchlib import RESULTS, describe, git_rev, stamp
+from tablelib import mean_std, parse_set, run_row
 
-from reidlab.analysis.domain_gap import camera_probe, pooled  # noqa: E402
 from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
-from reidlab.engine.trainer import train  # noqa: E402
 
 ROWS = {
     "padal_id": dict(method="padal_id"),
@@ -41,51 +39,6 @@ ROWS = {
 }
 
 
-def probe(run: Run, which: str) -> float:
-    fs = run.features(which)
-    feats, pids, camids = pooled(fs)
-    return float(camera_probe(feats, camids, groups=pids, pca_dim=128)["accuracy"])
-
-
-def parse_set(items: list[str]) -> dict:
-    """``["adv_loss=confusion", "lam=0.3"]`` → dict; values parsed as JSON when they are."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
-def run_row(name: str, over: dict, args, seed: int) -> dict:
-    out = Path(args.out) / (name if seed == 0 else f"{name}_s{seed}")
-    done = Run(out).status().get("state") == "finished" if out.exists() else False
-    params = dict(dataset=args.dataset, seed=seed, epochs=args.epochs, lam=args.lam,
-                  **args.overrides)
-    cfg = make_config(args.preset, **{**params, **over})
-    if done:  # a finished run is this row only when its settings are the row's
-        refuse_other_settings(out, cfg)
-    else:
-        train(cfg, out, resume=(out / "checkpoint.pt").is_file())
-    run = Run(out)
-    final = run.final_metrics()
-    initial = next(m for m in run.metrics("eval") if m.get("which") == "initial")
-    # the run's own duration (training + both evaluations), also when it was reused
-    run_s = next(m for m in run.metrics("eval") if m.get("which") == "final").get("time")
-    return {
-        "row": name, **over, "seed": seed, "seconds": round(run_s, 1) if run_s is not None else None,
-        "rank1": final["rank1"], "rank5": final["rank5"], "rank20": final["rank20"],
-        "mAP": final["mAP"], "protocol": final.get("protocol"),
-        "initial_rank1": initial["rank1"], "initial_mAP": initial["mAP"],
-        "probe_initial": probe(run, "initial"), "probe_final": probe(run, "final"),
-        "pair_rank1_initial": initial["pair_rank1"], "pair_rank1_final": final["pair_rank1"],
-    }
-
-
 def pct(x) -> str:
     return "—" if x is None else f"{100 * x:.1f}"
 
@@ -93,11 +46,6 @@ def pct(x) -> str:
 def offdiag_mean(m) -> float:
     a = np.array(m, dtype=float)
     return float(np.nanmean(a[~np.eye(len(a), dtype=bool)]))
-
-
-def mean_std(values: list[float]) -> str:
-    a = 100 * np.array(values, dtype=float)
-    return f"{a.mean():.1f}" if len(a) == 1 else f"{a.mean():.1f} ± {a.std(ddof=1):.1f}"
 
 
 def write(rows: list[dict], args, started: float) -> None:

@@ -21,9 +21,8 @@ import sys
 
 import numpy as np
 
-from table2_padal import probe
-from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
-    write_results
+from tablelib import add_common_args, cell, parse_common, probe, run_dir, run_table, \
+    train_or_reuse, write_results
 
 from reidlab.engine.config import make_config  # noqa: E402
 

@@ -1,6 +1,8 @@
 """What the ablation tables of bench/ share (table_cawcl, table_pirid, leaderboard): common
 arguments, finished runs reused and unfinished ones resumed, rows appended across invocations
-(one table over several sittings), mean ± std cells and the results header."""
+(one table over several sittings), mean ± std cells and the results header; and the helpers
+other bench scripts import (the camera probe of a run, ``--set`` parsing, a mean ± std cell,
+PADAL Table 2's row runner)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,69 @@ from typing import Callable
 import numpy as np
 
 from benchlib import RESULTS, describe, git_rev, refuse_other_settings, stamp
-from table2_padal import mean_std, parse_set
 
+from reidlab.analysis.domain_gap import camera_probe, pooled  # noqa: E402
+from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
+from reidlab.engine.trainer import train  # noqa: E402
+
+
+def probe(run: Run, which: str) -> float:
+    """The camera probe's accuracy on the features ``which`` (initial, final) of ``run``: a
+    linear camera classifier on held-out identities (lower = less camera in them)."""
+    fs = run.features(which)
+    feats, pids, camids = pooled(fs)
+    return float(camera_probe(feats, camids, groups=pids, pca_dim=128)["accuracy"])
+
+
+def parse_set(items: list[str]) -> dict:
+    """``["adv_loss=confusion", "lam=0.3"]`` → dict; values parsed as JSON when they are."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def run_row(name: str, over: dict, args, seed: int) -> dict:
+    """A row of PADAL's Table 2 (bench/table2_padal.py; also alignment_diagnosis): the run of
+    settings ``over`` (plus ``args``' preset, dataset, epochs, λ and ``--set``) for ``seed``
+    in ``args.out``, trained or resumed unless finished, with its final and initial numbers,
+    camera probes and per-camera-pair rank-1 matrices."""
+    out = Path(args.out) / (name if seed == 0 else f"{name}_s{seed}")
+    done = Run(out).status().get("state") == "finished" if out.exists() else False
+    params = dict(dataset=args.dataset, seed=seed, epochs=args.epochs, lam=args.lam,
+                  **args.overrides)
+    cfg = make_config(args.preset, **{**params, **over})
+    if done:  # a finished run is this row only when its settings are the row's
+        refuse_other_settings(out, cfg)
+    else:
+        train(cfg, out, resume=(out / "checkpoint.pt").is_file())
+    run = Run(out)
+    final = run.final_metrics()
+    initial = next(m for m in run.metrics("eval") if m.get("which") == "initial")
+    # the run's own duration (training + both evaluations), also when it was reused
+    run_s = next(m for m in run.metrics("eval") if m.get("which") == "final").get("time")
+    return {
+        "row": name, **over, "seed": seed,
+        "seconds": round(run_s, 1) if run_s is not None else None,
+        "rank1": final["rank1"], "rank5": final["rank5"], "rank20": final["rank20"],
+        "mAP": final["mAP"], "protocol": final.get("protocol"),
+        "initial_rank1": initial["rank1"], "initial_mAP": initial["mAP"],
+        "probe_initial": probe(run, "initial"), "probe_final": probe(run, "final"),
+        "pair_rank1_initial": initial["pair_rank1"], "pair_rank1_final": final["pair_rank1"],
+    }
+
+
+def mean_std(values: list[float]) -> str:
+    """Fractions as one percent cell: the mean, ± the sample std when there are several."""
+    a = 100 * np.array(values, dtype=float)
+    return f"{a.mean():.1f}" if len(a) == 1 else f"{a.mean():.1f} ± {a.std(ddof=1):.1f}"
 
 
 def add_common_args(ap: argparse.ArgumentParser, *, rows: list[str], out: str, name: str,

@@ -383,6 +383,17 @@ def eval_tracklets_per_batch(tracklets: Sequence[Tracklet], frames_per_clip: int
     return max(8, EVAL_IMAGES_PER_BATCH // frames)
 
 
+def embed_takes(embed_fn: Callable, what: str) -> bool:
+    """Whether ``embed_fn`` takes the keyword ``what`` ("modality", "camid"): declared as
+    ``takes_<what>`` by the object it is a bound method of (a ``Method`` subclass, a run's
+    ``RunModel``), or marked on a plain function itself."""
+    owner = getattr(embed_fn, "__self__", None)
+    declared = getattr(owner, f"takes_{what}", None) if owner is not None else None
+    if declared is None:
+        declared = getattr(embed_fn, f"takes_{what}", False)
+    return bool(declared)
+
+
 def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
                     tracklets: Sequence[Tracklet], cfg, input_norm, device="cpu",
                     progress: Callable[[int, int], None] | None = None,
@@ -391,8 +402,9 @@ def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
     """Embed each tracklet as the mean of the embeddings of its clips (see
     ``EvalTrackletDataset``). ``embed_fn`` maps clips B×T×3×H×W to B×D.
 
-    ``embed_fn`` marked ``takes_modality`` gets each clip's modality as a second argument,
-    one marked ``takes_camid`` each clip's camera (a camera-specific BN-neck).
+    ``embed_fn`` gets each clip's modality as the keyword ``modality`` when it takes it (see
+    :func:`embed_takes`: a method's ``Method.takes_modality``), and each clip's camera as
+    ``camid`` when it takes that (``Method.takes_camid``: a camera-specific BN-neck).
 
     ``tracklets_per_batch`` (default: about ``EVAL_IMAGES_PER_BATCH`` frames per forward pass)
     only changes the speed: in eval mode every clip is embedded on its own. The default keeps
@@ -427,9 +439,9 @@ def embed_tracklets(embed_fn: Callable[[torch.Tensor], torch.Tensor],
         with torch.no_grad(), torch.autocast(device.type, enabled=autocast):
             clips = batch["clips"].to(device, non_blocking=True)
             kw = {}
-            if getattr(embed_fn, "takes_modality", False):  # two-stream models (xmodal_adv)
+            if embed_takes(embed_fn, "modality"):  # two-stream models (xmodal_adv)
                 kw["modality"] = batch["modality"].to(device)
-            if getattr(embed_fn, "takes_camid", False):  # camera-specific BN (camera_bn)
+            if embed_takes(embed_fn, "camid"):  # camera-specific BN (camera_bn)
                 kw["camid"] = batch["camid"][batch["owner"]].to(device)
             f = embed_fn(clips, **kw).float().cpu()
         owner = batch["owner"]

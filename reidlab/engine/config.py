@@ -257,12 +257,11 @@ def make_config(preset: str | None = None, **overrides) -> TrainConfig:
 
 def setting_applies(name: str, method: str) -> bool:
     """Whether setting ``name`` means anything for ``method`` (the Train form offers only
-    those): ``camera_bn`` needs a method with a camera-specific BN-neck."""
-    from reidlab.methods import METHODS
+    those): the method's ``Method.setting_applies`` (e.g. ``camera_bn`` needs a method with a
+    camera-specific BN-neck); of an unknown method, only the settings every method reads."""
+    from reidlab.methods import METHODS, Method
 
-    if name == "camera_bn":
-        return bool(getattr(METHODS.get(method), "supports_camera_bn", False))
-    return True
+    return (METHODS.get(method) or Method).setting_applies(name)
 
 
 def check_settings(cfg: TrainConfig) -> None:
@@ -273,8 +272,8 @@ def check_settings(cfg: TrainConfig) -> None:
         raise ConfigError(f"setting random_erase={cfg.random_erase}: expected a probability "
                           "from 0 to 1")
     cls = METHODS.get(cfg.method)
-    if cfg.camera_bn and cls is not None and not getattr(cls, "supports_camera_bn", False):
-        takers = sorted(m for m, c in METHODS.items() if getattr(c, "supports_camera_bn", False))
+    if cfg.camera_bn and cls is not None and not cls.setting_applies("camera_bn"):
+        takers = sorted(m for m, c in METHODS.items() if c.setting_applies("camera_bn"))
         raise ConfigError(f"setting camera_bn: method {cfg.method} has no camera-specific "
                           f"BN-neck (methods that do: {', '.join(takers) or 'none'})")
 

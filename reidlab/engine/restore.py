@@ -37,6 +37,9 @@ class RunModel:
     source: str
     epoch: int = 0
     method: object | None = None  # the whole method (heads, memories) when trained
+    # embed_tracklets passes :meth:`embed` each clip's modality and camera (not fields)
+    takes_modality = True
+    takes_camid = True
 
     @property
     def trained(self) -> bool:
@@ -52,15 +55,12 @@ class RunModel:
         with torch.no_grad():
             if self.method is not None:
                 kw = {}
-                if getattr(self.method.embed, "takes_modality", False):
+                if self.method.takes_modality:
                     kw["modality"] = modality
-                if getattr(self.method.embed, "takes_camid", False):
+                if self.method.takes_camid:
                     kw["camid"] = camid
                 return self.method.embed(clips, **kw)
             return self.net(clips)["feat"]
-
-    embed.takes_modality = True  # embed_tracklets passes each clip's modality
-    embed.takes_camid = True  # ... and its camera
 
 
 def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
@@ -73,12 +73,9 @@ def load_run_model(run: Run | str | Path, device: str = "cpu") -> RunModel:
     size = (int(cfg.height), int(cfg.width))
     ck_path = run.path / CHECKPOINT
     if not ck_path.is_file():
-        from reidlab.models.backbones import build_backbone
-        from reidlab.models.reid_net import ReIDNet
+        from reidlab.models.reid_net import build_net
 
-        net = ReIDNet(build_backbone(cfg.backbone, pretrained=cfg.pretrained,
-                                     last_stride=cfg.last_stride,
-                                     freeze_stages=cfg.freeze_stages))
+        net = build_net(cfg)
         return RunModel(net.to(device).eval(), size, INITIAL, 0)
 
     from reidlab.engine.trainer import load_source

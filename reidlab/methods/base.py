@@ -95,14 +95,45 @@ def option_fields(options_cls) -> list[dataclasses.Field]:
     return list(dataclasses.fields(options_cls)) if options_cls is not None else []
 
 
-class Method(nn.Module):
-    """Base class. Subclasses set ``self.net`` (a ``reidlab.models.reid_net.ReIDNet``) and heads.
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """A row of the leaderboard (``bench/leaderboard.py``) that a method trains: ``name`` is
+    the row's name, ``kind`` its supervision text (the table's first column), ``options`` and
+    ``config`` what it sets beside the preset (method options; TrainConfig settings),
+    ``order`` its place in the table (lower first; rows of equal order keep the methods'
+    registration order)."""
 
-    Class attributes a subclass may set: ``Options`` (its options dataclass),
-    ``config_defaults`` (TrainConfig values its paper prescribes), and the traits the app reads
-    through :meth:`traits`: ``adversarial`` (aligns cameras adversarially), ``uses_lam`` (reads
-    ``cfg.lam``), ``uses_parts`` (reads ``cfg.K`` parts), ``clusters`` (re-estimates pseudo
-    labels).
+    name: str
+    kind: str
+    options: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    order: int = 100
+
+
+def is_off(value) -> bool:
+    """Whether an option value read from a stored config (possibly a string) is False."""
+    return value in (False, "false")
+
+
+class Method(nn.Module):
+    """Base class. Subclasses set ``self.net`` (a ``reidlab.models.reid_net.ReIDNet``, built by
+    ``build_net(cfg)``) and heads.
+
+    Everything the rest of reidlab knows about a method is read from its class, so a new
+    method is one module in ``reidlab/methods/`` (imported by the package's ``__init__``):
+
+    - ``Options`` (its options dataclass: the CLI's ``--opt`` names, the Train form's option
+      widgets) and ``config_defaults`` (TrainConfig values its paper prescribes);
+    - the traits the app reads through :meth:`traits`: ``adversarial`` (aligns cameras
+      adversarially), ``uses_lam`` (reads ``cfg.lam``), ``uses_parts`` (reads ``cfg.K``
+      parts), ``clusters`` (re-estimates pseudo labels);
+    - what it trains and embeds with: ``accepts_source`` (trains on a labelled source dataset
+      beside the target: the Train form's source field, ``--source``), ``supports_camera_bn``
+      (reads ``TrainConfig.camera_bn``: see :meth:`setting_applies`), ``takes_modality`` /
+      ``takes_camid`` (its ``embed`` takes each clip's modality / camera as a keyword);
+    - ``leaderboard_rows`` (its rows of ``bench/leaderboard.py``, :class:`LeaderboardRow`,
+      declared on the class itself: see :func:`leaderboard_rows`) and :meth:`variant_tags`
+      (the Ablations page's short tags for a run's settings).
     """
 
     name: str = "base"
@@ -113,6 +144,11 @@ class Method(nn.Module):
     uses_parts: bool = False
     clusters: bool = False
     normalize_embedding: bool = False
+    accepts_source: bool = False
+    supports_camera_bn: bool = False
+    takes_modality: bool = False
+    takes_camid: bool = False
+    leaderboard_rows: tuple[LeaderboardRow, ...] = ()
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
@@ -120,7 +156,7 @@ class Method(nn.Module):
         self.cfg = cfg
         self.num_cameras = num_cameras
         self.opts = self.parse_options(getattr(cfg, "options", None) or {})
-        if source and not getattr(self, "accepts_source", False):
+        if source and not self.accepts_source:
             raise ConfigError(f"{self.name}: a source dataset was given but this method does not "
                               "train on one (domain adaptation: cawcl)")
         # The list the trainer samples training clips from; ``batch["index"]`` indexes it. A
@@ -158,6 +194,24 @@ class Method(nn.Module):
                 "uses_parts": bool(cls.uses_parts),
                 "clusters": bool(cls.clusters),
                 "options": [f.name for f in option_fields(cls.Options)]}
+
+    @classmethod
+    def setting_applies(cls, name: str) -> bool:
+        """Whether the general training setting ``name`` means anything for this method (the
+        Train form offers only those; a run that sets one that does not is refused):
+        ``camera_bn`` needs a camera-specific BN-neck (``supports_camera_bn``)."""
+        if name == "camera_bn":
+            return bool(cls.supports_camera_bn)
+        return True
+
+    @classmethod
+    def variant_tags(cls, settings: dict) -> list[str]:
+        """Short tags for what sets a run of this method apart from its defaults (the
+        Ablations page names a run ``method tag tag ...``). ``settings`` is the run's config
+        with its options at the top level, values possibly strings. Default: ``name=value``
+        for each option that differs from its default (see :func:`changed_option_tags`);
+        a method overrides this with the names its paper uses for its variants."""
+        return changed_option_tags(cls.Options, settings)
 
     # -- stages ----------------------------------------------------------------------------
 
@@ -258,13 +312,70 @@ def unstack_history(stacked: torch.Tensor | None) -> list[torch.Tensor]:
     return [row.clone() for row in stacked] if stacked is not None and stacked.numel() else []
 
 
+def changed_option_tags(options_cls, settings: dict) -> list[str]:
+    """``name=value`` for each field of the options dataclass ``options_cls`` whose value in
+    ``settings`` differs from its default (e.g. ``cam_norm=standardize``); values are compared
+    as text, so a config read back from JSON or KEY=VALUE strings gives the same."""
+    tags = []
+    for f in option_fields(options_cls):
+        if f.name not in settings:
+            continue
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        value = settings[f.name]
+        if _text(value) != _text(default):
+            tags.append(f"{f.name}={_text(value)}")
+    return tags
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        try:
+            return _text(float(value)) if value.strip() else value
+        except ValueError:
+            return value.lower() if value.lower() in ("true", "false") else value
+    return str(value)
+
+
 METHODS: dict[str, Callable[..., Method]] = {}
 
 
 def register(name: str):
+    """Class decorator: ``METHODS[name] = cls`` (and ``cls.name = name``). A name that is
+    already registered is refused, as fast-reid's ``Registry`` does: two modules would
+    otherwise silently replace one another."""
     def deco(cls):
+        if name in METHODS:
+            raise ValueError(f"method {name!r} is already registered (by "
+                             f"{METHODS[name].__module__}.{METHODS[name].__qualname__}); "
+                             "pick another name, or unregister it first")
         cls.name = name
         METHODS[name] = cls
         return cls
 
     return deco
+
+
+def leaderboard_rows() -> list[tuple[str, LeaderboardRow]]:
+    """``(method name, row)`` for the ``leaderboard_rows`` of every registered method, by
+    ``order`` (then registration and declaration order). Only rows that a class declares
+    itself count: a subclass registered under another name does not inherit its parent's
+    rows. A row name declared twice is refused."""
+    found: list[tuple[str, LeaderboardRow]] = []
+    seen: dict[str, str] = {}
+    for method, cls in METHODS.items():
+        for row in vars(cls).get("leaderboard_rows") or ():
+            if row.name in seen:
+                raise ValueError(f"leaderboard row {row.name!r} is declared twice (methods "
+                                 f"{seen[row.name]!r} and {method!r})")
+            seen[row.name] = method
+            found.append((method, row))
+    return sorted(found, key=lambda r: r[1].order)
+
+
+def unregister(name: str) -> None:
+    """Remove method ``name`` from ``METHODS`` (tests that register a throw-away method)."""
+    METHODS.pop(name, None)

@@ -77,11 +77,10 @@ from reidlab.cluster.refine import LOCAL_CLUSTERINGS
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.memory import momentum_update
-from reidlab.methods.base import (LabelFeatures, LabelUpdate, Method, Stage, StepOutput, option,
-                                  register, stack_history, unstack_history)
-from reidlab.models.backbones import build_backbone
+from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, Stage,
+                                  StepOutput, option, register, stack_history, unstack_history)
 from reidlab.models.grl import grad_reverse
-from reidlab.models.reid_net import ReIDNet
+from reidlab.models.reid_net import build_net
 
 CALR_DOMAIN_LOSSES = ("ce", "prob_ce", "none")
 
@@ -190,6 +189,11 @@ class CALR(Method):
     adversarial = True
     clusters = True
     normalize_embedding = True  # retrieval on ℓ2-normalised f
+    leaderboard_rows = (
+        LeaderboardRow("calr", "no labels (camera-aware clusters)", order=50),
+        LeaderboardRow("calr_debias", "no labels, camera-debiased clusters",
+                       {"cam_norm": "standardize", "k_rule": "auto", "eps": 0.7}, order=210),
+    )
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int, source=None):
         super().__init__(cfg, train, num_cameras, source)
@@ -204,8 +208,7 @@ class CALR(Method):
         epochs = int(cfg.epochs)
         self.intra_epochs = (round(epochs / 3) if o.intra_camera_epochs < 0
                              else int(o.intra_camera_epochs))
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
-                                          cfg.freeze_stages))
+        self.net = build_net(cfg)
         dim = self.net.out_channels
         h = o.domain_hidden
         self.cam_head = nn.Sequential(

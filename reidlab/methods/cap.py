@@ -53,10 +53,9 @@ from reidlab.cluster.debias import DebiasOptions, debias_kwargs, update_stats
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.memory import momentum_update
-from reidlab.methods.base import (LabelFeatures, LabelUpdate, Method, StepOutput, option,
-                                  register, stack_history, unstack_history)
-from reidlab.models.backbones import build_backbone
-from reidlab.models.reid_net import ReIDNet
+from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, StepOutput,
+                                  option, register, stack_history, unstack_history)
+from reidlab.models.reid_net import build_net
 
 
 @dataclass
@@ -224,6 +223,12 @@ class CAP(Method):
     clusters = True
     normalize_embedding = True  # retrieval on ℓ2-normalised f, cosine as in the code
     supports_camera_bn = True  # reads TrainConfig.camera_bn (other methods ignore it)
+    takes_camid = True  # embed_tracklets passes each clip's camera (the camera-specific BN)
+    leaderboard_rows = (
+        LeaderboardRow("cap", "no labels (camera-aware proxies)", order=60),
+        LeaderboardRow("cap_debias", "no labels, camera-debiased proxies",
+                       {"cam_norm": "standardize", "k_rule": "auto"}, order=230),
+    )
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
@@ -233,9 +238,7 @@ class CAP(Method):
         # camera-specific BN-neck (TrainConfig.camera_bn, not in the CAP paper): per-camera
         # statistics in training, each camera's own test statistics at the final evaluation
         self.camera_bn = bool(getattr(cfg, "camera_bn", False))
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
-                                          cfg.freeze_stages),
-                           num_cameras=num_cameras if self.camera_bn else 0)
+        self.net = build_net(cfg, num_cameras=num_cameras if self.camera_bn else 0)
         n = len(self.train_tracklets)
         self.dim = self.net.out_channels
         # label state (extra state): proxy of every tracklet, cluster/camera of every proxy
@@ -341,8 +344,6 @@ class CAP(Method):
     def embed(self, clips: torch.Tensor, camid: torch.Tensor | None = None) -> torch.Tensor:
         """ℓ2-normalised f; with ``camera_bn`` each clip through its camera's statistics."""
         return F.normalize(self.net(clips, camid)["feat"].float(), dim=1)
-
-    embed.takes_camid = True  # embed_tracklets passes each clip's camera
 
     def after_epoch(self, epoch: int, ctx) -> dict | None:
         """With ``camera_bn``, after the last epoch: each camera's BN-neck statistics are

@@ -42,11 +42,11 @@ from reidlab.data.tracklets import SOURCE, TARGET, Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.camera import CAMERA_LOSSES, camera_loss, uniform_confusion
 from reidlab.losses.memory import HybridMemory
-from reidlab.methods.base import (LabelFeatures, LabelUpdate, Method, Stage, StepOutput, option,
-                                  register, stack_history, unstack_history)
-from reidlab.models.backbones import build_backbone
+from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, Stage,
+                                  StepOutput, changed_option_tags, is_off, option, register,
+                                  stack_history, unstack_history)
 from reidlab.models.grl import grad_reverse
-from reidlab.models.reid_net import ReIDNet
+from reidlab.models.reid_net import build_net
 
 
 @dataclass
@@ -121,6 +121,25 @@ class CAWCL(Method):
     clusters = True
     normalize_embedding = True  # retrieval on ℓ2-normalised f
     accepts_source = True
+    leaderboard_rows = (
+        LeaderboardRow("cawcl", "no labels (clusters + camera alignment)", order=30),
+        # camera-debiased label updates (reidlab/cluster/debias.py; docs/methods.md): the best
+        # first clustering of bench/results/debias_first_update.md (standardize + auto k,
+        # eps 0.7); the other clustering methods' *_debias rows follow it
+        LeaderboardRow("cawcl_debias", "no labels, camera-debiased clusters",
+                       {"cam_norm": "standardize", "k_rule": "auto", "eps": 0.7}, order=200),
+    )
+
+    @classmethod
+    def variant_tags(cls, settings: dict) -> list[str]:
+        """The paper's ablations: the camera loss, no contrastive loss, no kNN weights,
+        oracle labels; then the camera-debiasing options that differ from their defaults."""
+        o = settings
+        tags = [{"ce": "cam CE", "none": "no cam"}.get(o.get("cam_loss"), ""),
+                "no contr" if is_off(o.get("contrastive")) else "",
+                "no kNN" if o.get("weighting") == "none" else "",
+                "oracle labels" if o.get("oracle_labels") in (True, "true") else ""]
+        return [t for t in tags if t] + changed_option_tags(DebiasOptions, settings)
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
@@ -140,8 +159,7 @@ class CAWCL(Method):
         self.num_target = len(target)
         self.train_tracklets = target + source
         self.clips = int(cfg.clips_per_tracklet)
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
-                                          cfg.freeze_stages))
+        self.net = build_net(cfg)
         dim = self.net.out_channels
         self.cam_head = nn.Sequential(nn.Linear(dim, o.cam_hidden), nn.ReLU(inplace=True),
                                       nn.Linear(o.cam_hidden, num_cameras))

@@ -34,12 +34,11 @@ from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.adversarial import ADV_LOSSES, adversarial_terms, subset_adv_loss
 from reidlab.losses.id import PerCameraClassifier, per_camera_id_loss
-from reidlab.methods.base import Method, StepOutput, option, register
+from reidlab.methods.base import LeaderboardRow, Method, StepOutput, option, register
 from reidlab.methods.padal_labels import camera_local_labels, fragment_tracklets
-from reidlab.models.backbones import build_backbone
 from reidlab.models.discriminators import SubsetDiscriminators, make_layout
 from reidlab.models.pam import PartAdversary
-from reidlab.models.reid_net import ReIDNet
+from reidlab.models.reid_net import build_net
 
 
 def camera_groups(text: str) -> list[list[int]]:
@@ -102,6 +101,17 @@ class PadalID(Method):
     Options = PadalOptions
     adv_kind: str | None = None  # "multi" | "pairwise"
     use_pam: bool = False
+    leaderboard_rows = (LeaderboardRow("padal_id", "camera-local IDs", order=20),)
+
+    @classmethod
+    def variant_tags(cls, settings: dict) -> list[str]:
+        """Strict part masks (PAM methods), the confusion loss and the DANN λ ramp (methods
+        that align cameras with a weight λ)."""
+        o = settings
+        tags = [("strict", cls.uses_parts and o.get("parts") == "strict"),
+                ("confusion", cls.uses_lam and o.get("adv_loss") == "confusion"),
+                ("dann", cls.uses_lam and o.get("lam_schedule") == "dann")]
+        return [tag for tag, on in tags if on]
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
@@ -112,8 +122,7 @@ class PadalID(Method):
         labels, counts = camera_local_labels(self.train_tracklets, num_cameras, self.fragment_plan)
         self.classes_per_camera = counts
         self.register_buffer("local_labels", torch.as_tensor(labels), persistent=False)
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
-                                          cfg.freeze_stages))
+        self.net = build_net(cfg)
         dim = self.net.out_channels
         self.id_head = PerCameraClassifier(dim, counts)
         self.disc = self.pam = None
@@ -195,6 +204,7 @@ class PadalM(PadalID):
     adv_kind = "multi"
     adversarial = True
     uses_lam = True
+    leaderboard_rows = (LeaderboardRow("padal_m", "camera-local IDs + GRL alignment", order=21),)
 
 
 @register("padal_a")
@@ -215,6 +225,12 @@ class PadalMP(PadalID):
     adversarial = True
     uses_lam = True
     uses_parts = True
+    leaderboard_rows = (
+        LeaderboardRow("padal_mp", "camera-local IDs + GRL alignment + parts", {"K": 3},
+                       order=22),
+        LeaderboardRow("padal_mp_conf", "camera-local IDs + confusion alignment + parts",
+                       {"K": 3, "adv_loss": "confusion"}, order=23),
+    )
 
 
 @register("padal_ap")

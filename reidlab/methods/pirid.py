@@ -51,11 +51,11 @@ from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.memory import momentum_update
 from reidlab.losses.metric import batch_hard_triplet
-from reidlab.methods.base import (LabelFeatures, LabelUpdate, Method, Stage, StepOutput, option,
-                                  register, stack_history, unstack_history)
+from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, Stage,
+                                  StepOutput, changed_option_tags, is_off, option, register,
+                                  stack_history, unstack_history)
 from reidlab.methods.padal_labels import camera_local_labels
-from reidlab.models.backbones import build_backbone
-from reidlab.models.reid_net import ReIDNet
+from reidlab.models.reid_net import build_net
 
 MEMORY_RULES = ("centroid", "as_printed")
 
@@ -153,6 +153,24 @@ class PIRID(Method):
     config_defaults = {"lr": 3.5e-4, "batch_size": 32, "sampler": "pk", "num_instances": 4}
     clusters = True
     normalize_embedding = True  # retrieval on ℓ2-normalised f
+    # the intra-camera stage cut to 3 of the quick preset's 8 epochs (see bench/table_pirid.py)
+    leaderboard_rows = (
+        LeaderboardRow("pirid", "camera-local IDs → prototypes",
+                       {"intra_epochs": 3, "label_frames": 4}, {"warmup_epochs": 2}, order=40),
+        LeaderboardRow("pirid_debias", "camera-local IDs → camera-debiased prototypes",
+                       {"intra_epochs": 3, "label_frames": 4, "cam_norm": "standardize",
+                        "k_rule": "auto"}, {"warmup_epochs": 2}, order=220),
+    )
+
+    @classmethod
+    def variant_tags(cls, settings: dict) -> list[str]:
+        """The paper's Table 2 variants: intra-camera only, no triplet, eq. 1 as printed;
+        then the camera-debiasing options that differ from their defaults."""
+        o = settings
+        tags = ["intra only" if is_off(o.get("inter")) else "",
+                "no triplet" if float(o.get("triplet_weight", 1) or 0) == 0 else "",
+                "eq.1 as printed" if o.get("memory_rule") == "as_printed" else ""]
+        return [t for t in tags if t] + changed_option_tags(DebiasOptions, settings)
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
@@ -174,8 +192,7 @@ class PIRID(Method):
         pid_of_slot = np.zeros(self.num_slots, np.int64)  # ground truth, for link_stats only
         pid_of_slot[slot] = [t.pid for t in self.train_tracklets]
         self.slot_pid = pid_of_slot
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
-                                          cfg.freeze_stages))
+        self.net = build_net(cfg)
         dim = self.net.out_channels
         self.dim = dim
         # state that changes size (saved through get/set_extra_state)

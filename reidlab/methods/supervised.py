@@ -20,9 +20,8 @@ from torch import nn
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.metric import batch_hard_triplet
-from reidlab.methods.base import Method, StepOutput, option, register
-from reidlab.models.backbones import build_backbone
-from reidlab.models.reid_net import ReIDNet
+from reidlab.methods.base import LeaderboardRow, Method, StepOutput, option, register
+from reidlab.models.reid_net import build_net
 
 
 @dataclass
@@ -41,6 +40,19 @@ class SupervisedOptions:
 class Supervised(Method):
     Options = SupervisedOptions
     config_defaults = {"sampler": "pk", "num_instances": 4}
+    # the upper bound is the cross-entropy alone: BoT's triplet (the default) falls far below
+    # it on SynthCams at the quick budget (docs/methods.md, "The supervised bound on SynthCams")
+    leaderboard_rows = (
+        LeaderboardRow("supervised", "upper bound (true identities, CE)",
+                       {"triplet_weight": 0.0}, order=10),
+        LeaderboardRow("supervised_bot", "true identities, CE + batch-hard triplet (BoT)",
+                       order=11),
+    )
+
+    @classmethod
+    def variant_tags(cls, settings: dict) -> list[str]:
+        """The tag "no triplet": the cross-entropy alone (the leaderboard's upper bound)."""
+        return ["no triplet"] if float(settings.get("triplet_weight", 1) or 0) == 0 else []
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
@@ -52,8 +64,7 @@ class Supervised(Method):
         index = {p: i for i, p in enumerate(pids)}
         self.register_buffer("labels", torch.tensor([index[t.pid] for t in self.train_tracklets]),
                              persistent=False)
-        self.net = ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride,
-                                          cfg.freeze_stages))
+        self.net = build_net(cfg)
         self.classifier = nn.Linear(self.net.out_channels, len(pids), bias=False)
         nn.init.normal_(self.classifier.weight, std=0.001)
 

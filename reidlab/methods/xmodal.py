@@ -48,7 +48,7 @@ from torch import nn
 from reidlab.data.tracklets import INFRARED, Tracklet
 from reidlab.errors import ConfigError
 from reidlab.losses.metric import batch_hard_triplet
-from reidlab.methods.base import Method, StepOutput, option, register
+from reidlab.methods.base import Method, StepOutput, is_off, option, register
 from reidlab.models.backbones import build_backbone
 from reidlab.models.grl import grad_reverse
 
@@ -173,6 +173,19 @@ class XModalAdv(Method):
     # an image method (SYSU-MM01, RegDB): one frame per clip, not four copies of one image
     config_defaults = {"sampler": "pk", "num_instances": 4, "frames_per_clip": 1}
     adversarial = True
+    takes_modality = True  # embed_tracklets passes each clip's modality (the two streams)
+
+    @classmethod
+    def variant_tags(cls, settings: dict) -> list[str]:
+        """The paper's Table 2 rows (baseline, the adversarial stages, no entropy weights), no
+        triplet, another number of stripes."""
+        o = settings
+        stages = str(o.get("adv_stages", "1,2,3,4"))
+        tags = ["no triplet" if float(o.get("triplet_weight", 1) or 0) == 0 else "",
+                {"none": "baseline", "1,2,3,4": ""}.get(stages, f"stages {stages}"),
+                "no weights" if is_off(o.get("entropy_weights")) else "",
+                f"{o['stripes']} stripes" if int(o.get("stripes", 3)) != 3 else ""]
+        return [t for t in tags if t]
 
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
@@ -224,8 +237,6 @@ class XModalAdv(Method):
     def embed(self, clips: torch.Tensor, modality: torch.Tensor | None = None) -> torch.Tensor:
         """f = [f_1 … f_n], each image through its modality's stream."""
         return torch.cat(self.parts(self.net(clips, modality)["map"]), dim=1)
-
-    embed.takes_modality = True  # embed_tracklets passes each clip's modality
 
     def param_groups(self) -> list[dict]:
         head = [*self.embedders.parameters(), *self.classifiers.parameters(),

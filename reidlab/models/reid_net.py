@@ -12,6 +12,9 @@ camera-specific (:class:`CameraBatchNorm`, after Zhuang et al., "Rethinking the 
 Gap of Person Re-identification with Camera-based Batch Normalization", ECCV 2020, applied to
 the embedding only): ``forward(clips, camid)`` normalises each sample with its own camera's
 statistics. The backbone's BatchNorm layers stay shared.
+
+``build_net(cfg)`` is the network of a run's settings (``cfg.backbone``, ``pretrained``,
+``last_stride``, ``freeze_stages``): every method and every page builds it so.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reidlab.models.backbones import Backbone
+from reidlab.models.backbones import Backbone, build_backbone
 
 
 class CameraBatchNorm(nn.Module):
@@ -119,3 +122,13 @@ class ReIDNet(nn.Module):
         feat = self.bnneck(feat_pre, camid) if self.camera_bn else self.bnneck(feat_pre)
         return {"map": x, "frame_maps": frame_maps, "stages": stages,
                 "feat_pre": feat_pre, "feat": feat}
+
+
+def build_net(cfg, num_cameras: int = 0, *, freeze_stages: int | None = None) -> ReIDNet:
+    """The re-ID network of the settings ``cfg`` (a ``TrainConfig``, or anything with its
+    ``backbone``, ``pretrained``, ``last_stride`` and ``freeze_stages``): the backbone
+    (ImageNet weights when ``pretrained``; its first ``freeze_stages`` pieces frozen, or the
+    given number instead) under a BN-neck, camera-specific for ``num_cameras`` > 0."""
+    frozen = cfg.freeze_stages if freeze_stages is None else freeze_stages
+    return ReIDNet(build_backbone(cfg.backbone, cfg.pretrained, cfg.last_stride, frozen),
+                   num_cameras=num_cameras)
