@@ -182,7 +182,7 @@ def load_dataset(fmt: str, root: str | Path, options: dict | None = None):
 def ensure_default_dataset() -> bool:
     """Generate SynthCams on first use when the default dataset folder is used and missing.
     Returns True when the dataset is ready."""
-    from reidlab.data import synthcams
+    from reidlab import synth as synthcams
 
     fmt, root = current_dataset()
     if fmt != "mars" or Path(root).resolve() != data_root().resolve():

@@ -68,7 +68,7 @@ def no_errors(at):
 def lab(tmp_path_factory):
     """A tiny dataset, its ImageNet baseline, and two fake finished runs."""
     from reidlab.data import load_dataset
-    from reidlab.data.synthcams import SynthConfig, generate
+    from reidlab.synth import SynthConfig, generate
     from reidlab.engine.baseline import ensure_baseline
 
     base = tmp_path_factory.mktemp("lab")

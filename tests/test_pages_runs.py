@@ -70,7 +70,7 @@ def write_run(runs: Path, name: str, data_root: Path, *, rank1: float, mAP: floa
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
-    from reidlab.data.synthcams import SynthConfig, generate
+    from reidlab.synth import SynthConfig, generate
 
     root = tmp_path_factory.mktemp("pages_data") / "synth"
     generate(root, SynthConfig(ids=8, cameras=3, frames=3, height=32, width=16,
