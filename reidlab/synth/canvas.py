@@ -33,7 +33,8 @@ class Band:
             r0, r1 = max(self.r0, other.r0), min(self.r1, other.r1)
             if r1 <= r0:
                 return Band(r0, self.m[:0], self.h)
-            return Band(r0, self.m[r0 - self.r0:r1 - self.r0] * other.m[r0 - other.r0:r1 - other.r0], self.h)
+            return Band(r0, self.m[r0 - self.r0:r1 - self.r0]
+                        * other.m[r0 - other.r0:r1 - other.r0], self.h)
         return Band(self.r0, self.m * self._rows(other), self.h)
 
     __rmul__ = __mul__

@@ -19,17 +19,24 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help=f"output folder (default {DEFAULT_ROOT}; with --style b {DOMAIN_B_ROOT}; "
                         f"with a camera gap below 1, e.g. {DEFAULT_ROOT}_gap0.5)")
     p.add_argument("--style", default=d.style,
-                   help="domain: a = the default SynthCams (outdoor-like), b = a second domain with its own "
+                   help="domain: a = the default SynthCams (outdoor-like), b = a second domain "
+                        "with its own "
                         "cameras and people (indoor/airport-like), e.g. a source for adaptation "
                         "(default %(default)s)")
-    p.add_argument("--ids", type=int, default=d.ids, help="identities, half train half test (default %(default)s)")
-    p.add_argument("--cameras", type=int, default=d.cameras, help="cameras, 2..9 (default %(default)s)")
-    p.add_argument("--frames", type=int, default=d.frames, help="frames per tracklet (default %(default)s)")
-    p.add_argument("--height", type=int, default=d.height, help="frame height (default %(default)s)")
+    p.add_argument("--ids", type=int, default=d.ids,
+                   help="identities, half train half test (default %(default)s)")
+    p.add_argument("--cameras", type=int, default=d.cameras,
+                   help="cameras, 2..9 (default %(default)s)")
+    p.add_argument("--frames", type=int, default=d.frames,
+                   help="frames per tracklet (default %(default)s)")
+    p.add_argument("--height", type=int, default=d.height,
+                   help="frame height (default %(default)s)")
     p.add_argument("--width", type=int, default=d.width, help="frame width (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
-    p.add_argument("--distractors", type=int, default=d.distractors, help="pid-0 gallery tracklets (default %(default)s)")
-    p.add_argument("--domain-gap", type=float, default=d.domain_gap, help="camera imaging gap scale (default %(default)s)")
+    p.add_argument("--distractors", type=int, default=d.distractors,
+                   help="pid-0 gallery tracklets (default %(default)s)")
+    p.add_argument("--domain-gap", type=float, default=d.domain_gap,
+                   help="camera imaging gap scale (default %(default)s)")
     p.add_argument("--gap", type=float, default=d.gap,
                    help="the whole camera gap, 0 (every camera the same scene, imaging, viewpoint "
                         "habit and framing) .. 1 (the default SynthCams) (default %(default)s)")
@@ -58,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     cfg.validate()
     out = args.out or default_out(cfg)
     if args.if_missing and is_complete(Path(out), cfg):
-        print(f"{out}: SynthCams (style {cfg.style}) already there (delete it or drop --if-missing to rebuild)")
+        print(f"{out}: SynthCams (style {cfg.style}) already there (delete it or drop "
+              "--if-missing to rebuild)")
         return 0
     from tqdm import tqdm
 

@@ -65,7 +65,8 @@ CALIBRATION_B: dict[str, tuple[float, float] | float] = {
     "bg_hue": (0.05, 0.62),  # beige, sand, sage, teal, blue-grey walls (style a: the whole wheel)
     "bg_saturation": (0.03, 0.22),
     "texture_contrast": (0.2, 0.45),  # signage and windows: 0.6-0.9
-    "cast_angle": (-0.2, 2.2),  # radians: 0 = red (tungsten), 1.05 = yellow, 2.1 = green (fluorescent)
+    # radians: 0 = red (tungsten), 1.05 = yellow, 2.1 = green (fluorescent)
+    "cast_angle": (-0.2, 2.2),
     "cast_strength": (0.05, 0.2),
     "illum": (0.85, 1.2),
     "contrast": (0.6, 0.95),
@@ -128,7 +129,8 @@ class SynthConfig:
             except ValueError:
                 level = float("nan")
             if part not in GAP_PARTS or not 0.0 <= level <= 1.0:
-                raise ConfigError(f"gap_parts={self.gap_parts!r}: expected PART=LEVEL[,PART=LEVEL...] "
+                raise ConfigError(f"gap_parts={self.gap_parts!r}: expected "
+                                  "PART=LEVEL[,PART=LEVEL...] "
                                   f"with PART one of {', '.join(GAP_PARTS)} and LEVEL in [0, 1], "
                                   f"got {item!r}")
             levels[part] = level
@@ -137,12 +139,15 @@ class SynthConfig:
     def validate(self) -> None:
         self.part_levels()
         if self.style not in STYLES:
-            raise ConfigError(f"style={self.style!r}: expected one of {', '.join(map(repr, STYLES))} "
-                              "(a = the default SynthCams domain, b = the second domain for adaptation)")
+            raise ConfigError(f"style={self.style!r}: expected one of "
+                              f"{', '.join(map(repr, STYLES))} (a = the default SynthCams "
+                              "domain, b = the second domain for adaptation)")
         if self.ids < 4 or self.ids > 9998:
-            raise ConfigError(f"ids={self.ids}: expected 4..9998 identities (half train, half test)")
+            raise ConfigError(f"ids={self.ids}: expected 4..9998 identities (half train, half "
+                              "test)")
         if not 2 <= self.cameras <= 9:
-            raise ConfigError(f"cameras={self.cameras}: expected 2..9 (MARS names hold one camera digit)")
+            raise ConfigError(f"cameras={self.cameras}: expected 2..9 (MARS names hold one camera "
+                              "digit)")
         if not 1 <= self.frames <= 999:
             raise ConfigError(f"frames={self.frames}: expected 1..999 frames per tracklet")
         if self.height < 16 or self.width < 8:

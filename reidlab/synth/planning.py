@@ -33,16 +33,20 @@ def sample_person(rng: np.random.Generator, style: str = "a") -> Person:
     def cloth(dark_bias: float = 0.0):
         r = rng.random()
         if r < 0.22:  # achromatic: black / grey / white
-            return hsv(0, rng.uniform(0, 0.08), rng.choice([0.12, 0.45, 0.92]) + rng.normal(0, 0.05))
+            return hsv(0, rng.uniform(0, 0.08),
+                       rng.choice([0.12, 0.45, 0.92]) + rng.normal(0, 0.05))
         return hsv(rng.random(), rng.uniform(0.45, 0.95), rng.uniform(0.35, 0.95) - dark_bias)
 
-    skin_tones = [(0.08, 0.35, 0.95), (0.07, 0.45, 0.8), (0.06, 0.55, 0.6), (0.05, 0.6, 0.4), (0.09, 0.3, 0.85)]
+    skin_tones = [(0.08, 0.35, 0.95), (0.07, 0.45, 0.8), (0.06, 0.55, 0.6), (0.05, 0.6, 0.4),
+                  (0.09, 0.3, 0.85)]
     skin = _rgb(rng, *skin_tones[rng.integers(len(skin_tones))])
-    hair_tones = [(0.07, 0.6, 0.12), (0.08, 0.7, 0.3), (0.12, 0.6, 0.75), (0.0, 0.0, 0.6), (0.04, 0.8, 0.5)]
+    hair_tones = [(0.07, 0.6, 0.12), (0.08, 0.7, 0.3), (0.12, 0.6, 0.75), (0.0, 0.0, 0.6),
+                  (0.04, 0.8, 0.5)]
     hair = _rgb(rng, *hair_tones[rng.choice(len(hair_tones), p=[0.4, 0.25, 0.15, 0.1, 0.1])])
     r = rng.random()
     if r < 0.5:
-        legs = _rgb(rng, *[(0.6, 0.55, 0.45), (0.0, 0.0, 0.12), (0.1, 0.35, 0.65), (0.0, 0.0, 0.45)][rng.integers(4)])
+        legs = _rgb(rng, *[(0.6, 0.55, 0.45), (0.0, 0.0, 0.12), (0.1, 0.35, 0.65),
+                           (0.0, 0.0, 0.45)][rng.integers(4)])
     else:
         legs = cloth(0.1)
     return Person(
@@ -56,7 +60,8 @@ def sample_person(rng: np.random.Generator, style: str = "a") -> Person:
         long_sleeves=bool(rng.random() < 0.55),
         legs=legs,
         legwear=str(rng.choice(LEGWEAR, p=[0.7, 0.18, 0.12])),
-        shoes=_rgb(rng, *[(0, 0, 0.1), (0, 0, 0.9), (0.08, 0.6, 0.35), (rng.random(), 0.7, 0.7)][rng.integers(4)]),
+        shoes=_rgb(rng, *[(0, 0, 0.1), (0, 0, 0.9), (0.08, 0.6, 0.35),
+                          (rng.random(), 0.7, 0.7)][rng.integers(4)]),
         bag=str(rng.choice(BAGS, p=[0.4, 0.15, 0.15, 0.3])),
         bag_color=cloth(),
         build_w=float(rng.uniform(*CALIBRATION["build_w"])),
@@ -68,20 +73,26 @@ def sample_person_b(rng: np.random.Generator) -> Person:
     """A style-b identity (travellers): more black/grey/white and muted navy, brown and olive
     clothes, mostly long sleeves and trousers, coats, backpacks and rolling suitcases, a wider
     range of builds."""
-    earth = [(0.6, 0.64), (0.05, 0.11), (0.22, 0.36), (0.95, 1.0)]  # navy, brown/tan, olive, burgundy
+    # navy, brown/tan, olive, burgundy
+    earth = [(0.6, 0.64), (0.05, 0.11), (0.22, 0.36), (0.95, 1.0)]
 
     def cloth(dark_bias: float = 0.0):
         r = rng.random()
         if r < 0.38:  # achromatic
-            return hsv(0, rng.uniform(0, 0.06), rng.choice([0.1, 0.3, 0.55, 0.9]) + rng.normal(0, 0.04))
+            return hsv(0, rng.uniform(0, 0.06),
+                       rng.choice([0.1, 0.3, 0.55, 0.9]) + rng.normal(0, 0.04))
         if r < 0.8:  # muted earth tones
             lo, hi = earth[rng.integers(len(earth))]
-            return hsv(rng.uniform(lo, hi), rng.uniform(0.3, 0.75), rng.uniform(0.25, 0.75) - dark_bias)
-        return hsv(rng.random(), rng.uniform(0.5, 0.9), rng.uniform(0.45, 0.95) - dark_bias)  # a bright one
+            return hsv(rng.uniform(lo, hi), rng.uniform(0.3, 0.75),
+                       rng.uniform(0.25, 0.75) - dark_bias)
+        # a bright one
+        return hsv(rng.random(), rng.uniform(0.5, 0.9), rng.uniform(0.45, 0.95) - dark_bias)
 
-    skin_tones = [(0.08, 0.35, 0.95), (0.07, 0.45, 0.8), (0.06, 0.55, 0.6), (0.05, 0.6, 0.4), (0.09, 0.3, 0.85)]
+    skin_tones = [(0.08, 0.35, 0.95), (0.07, 0.45, 0.8), (0.06, 0.55, 0.6), (0.05, 0.6, 0.4),
+                  (0.09, 0.3, 0.85)]
     skin = _rgb(rng, *skin_tones[rng.choice(len(skin_tones), p=[0.15, 0.25, 0.25, 0.2, 0.15])])
-    hair_tones = [(0.07, 0.6, 0.12), (0.08, 0.7, 0.3), (0.12, 0.6, 0.75), (0.0, 0.0, 0.6), (0.04, 0.8, 0.5)]
+    hair_tones = [(0.07, 0.6, 0.12), (0.08, 0.7, 0.3), (0.12, 0.6, 0.75), (0.0, 0.0, 0.6),
+                  (0.04, 0.8, 0.5)]
     hair = _rgb(rng, *hair_tones[rng.choice(len(hair_tones), p=[0.45, 0.2, 0.1, 0.2, 0.05])])
     legs = cloth(0.15)
     coat = bool(rng.random() < 0.3)
@@ -96,7 +107,8 @@ def sample_person_b(rng: np.random.Generator) -> Person:
         long_sleeves=bool(coat or rng.random() < 0.8),
         legs=legs,
         legwear=str(rng.choice(LEGWEAR, p=[0.85, 0.04, 0.11])),
-        shoes=_rgb(rng, *[(0, 0, 0.1), (0, 0, 0.9), (0.08, 0.6, 0.3), (0, 0, 0.4)][rng.integers(4)]),
+        shoes=_rgb(rng, *[(0, 0, 0.1), (0, 0, 0.9), (0.08, 0.6, 0.3),
+                          (0, 0, 0.4)][rng.integers(4)]),
         bag=str(rng.choice(BAGS, p=[0.3, 0.15, 0.15, 0.4])),
         bag_color=cloth(),
         build_w=float(rng.uniform(*CALIBRATION_B["build_w"])),
@@ -227,7 +239,8 @@ def sample_cameras(n: int, rng: np.random.Generator, gap: float = 1.0, style: st
             Camera(
                 index=i,
                 bg_color=hsv(hb, rng.uniform(0.2, 0.55), bg_vals[i]),
-                bg_color2=hsv(hb + rng.uniform(-0.08, 0.08), rng.uniform(0.1, 0.5), bg_vals[i] * rng.uniform(0.5, 0.8)),
+                bg_color2=hsv(hb + rng.uniform(-0.08, 0.08), rng.uniform(0.1, 0.5),
+                              bg_vals[i] * rng.uniform(0.5, 0.8)),
                 texture=textures[i % len(textures)],
                 texture_period=float(rng.uniform(10, 28)),
                 texture_contrast=float(rng.uniform(*K["texture_contrast"])),
@@ -274,13 +287,15 @@ def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0,
                                   levels["viewpoint"])
         tex = textures[i % len(textures)]
         if tex == "signage":  # a saturated sign colour: yellow, blue, green or red
-            c2 = hsv(float(rng.choice([0.14, 0.6, 0.38, 0.0])), rng.uniform(0.6, 0.9), rng.uniform(0.5, 0.9))
+            c2 = hsv(float(rng.choice([0.14, 0.6, 0.38, 0.0])), rng.uniform(0.6, 0.9),
+                     rng.uniform(0.5, 0.9))
             tc = float(rng.uniform(0.6, 0.9))
         elif tex == "windows":  # dark mullions between bright panes
             c2 = hsv(hb, rng.uniform(0.0, 0.2), rng.uniform(0.1, 0.3))
             tc = float(rng.uniform(0.6, 0.9))
         else:
-            c2 = hsv(hb + rng.uniform(-0.05, 0.05), rng.uniform(0.0, 0.3), bg_vals[i] * rng.uniform(0.55, 0.85))
+            c2 = hsv(hb + rng.uniform(-0.05, 0.05), rng.uniform(0.0, 0.3),
+                     bg_vals[i] * rng.uniform(0.55, 0.85))
             tc = float(rng.uniform(*K["texture_contrast"]))
         cams.append(
             Camera(
@@ -290,7 +305,8 @@ def sample_cameras_b(n: int, rng: np.random.Generator, gap: float = 1.0,
                 texture=tex,
                 texture_period=float(rng.uniform(14, 36)),
                 texture_contrast=tc,
-                gradient=(float(rng.uniform(-0.6, -0.1)), float(rng.uniform(-0.25, 0.25))),  # lit from above
+                # lit from above
+                gradient=(float(rng.uniform(-0.6, -0.1)), float(rng.uniform(-0.25, 0.25))),
                 floor_color=hsv(rng.random(), rng.uniform(0.0, 0.15), rng.uniform(0.45, 0.85)),
                 floor_level=float(floor[i]),
                 scale=float(scales[i]),
@@ -344,7 +360,8 @@ def plan(cfg: SynthConfig) -> tuple[list[Camera], list[TrackRecord], list[int]]:
         folder = "bbox_train" if split == "train" else "bbox_test"
         names = [f"{pid:04d}C{cam}T{tnum:04d}F{f:03d}.jpg" for f in range(1, cfg.frames + 1)]
         paths = tuple(f"{folder}/{pid:04d}/{n}" for n in names)
-        spec = TrackletSpec(person, c, view, paths, (cfg.seed, track_key, counter), cfg.height, cfg.width, cfg.jpeg_quality)
+        spec = TrackletSpec(person, c, view, paths, (cfg.seed, track_key, counter), cfg.height,
+                            cfg.width, cfg.jpeg_quality)
         counter += 1
         return TrackRecord(split, pid, cam, tnum, spec, names)
 

@@ -88,7 +88,8 @@ def scene_background(cam: Camera, h: int, w: int, shift: tuple[float, float]) ->
     return bg
 
 
-def _texture_b(cam: Camera, py: np.ndarray, px: np.ndarray, h: int, w: int, sy: float, sx: float) -> np.ndarray:
+def _texture_b(cam: Camera, py: np.ndarray, px: np.ndarray, h: int, w: int, sy: float,
+               sx: float) -> np.ndarray:
     """Style-b textures in [0, 1] (1 = ``bg_color2``); ``py``/``px`` are in texture periods."""
     if cam.texture == "panels":  # tall wall panels, alternately lighter, with dark seams
         q = px * 0.6
@@ -147,7 +148,8 @@ def spatial_operator(n: int, downscale: float, blur: float) -> np.ndarray:
     return op
 
 
-def apply_camera(img: np.ndarray, cam: Camera, rng: np.random.Generator, illum: float) -> np.ndarray:
+def apply_camera(img: np.ndarray, cam: Camera, rng: np.random.Generator,
+                 illum: float) -> np.ndarray:
     """Camera pipeline on float images T×H×W×3 in [0, 1] (all frames of a tracklet): colour
     stage, clipping, gamma, optics (resolution loss + blur), sensor noise; returns uint8."""
     t, h, w, _ = img.shape

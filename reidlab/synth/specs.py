@@ -74,7 +74,8 @@ class Camera:
     noise: float  # gaussian sensor noise sigma (in [0, 1] units)
     occlusion_prob: float
     occluder_color: tuple[float, float, float]
-    bg_shift: float = 12.0  # largest per-tracklet shift of the background texture (pixels at 128 rows)
+    # largest per-tracklet shift of the background texture (pixels at 128 rows)
+    bg_shift: float = 12.0
     thermal: bool = False  # an infrared camera: renders temperature, one channel replicated
     nir: bool = False  # a near-infrared camera (SYSU-MM01's night cameras): NIR reflectance
     # the camera-gap knob's scene part (SynthConfig.gap): the background drawn is

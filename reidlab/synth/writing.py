@@ -61,7 +61,8 @@ def _render_and_write(args: tuple[str, TrackletSpec]) -> int:
     for arr, rel in zip(frames, spec.paths):
         path = Path(root) / rel
         buf = io.BytesIO()
-        Image.fromarray(arr, "RGB").save(buf, "JPEG", quality=spec.jpeg_quality, optimize=False, subsampling=0)
+        Image.fromarray(arr, "RGB").save(buf, "JPEG", quality=spec.jpeg_quality, optimize=False,
+                                         subsampling=0)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             os.write(fd, buf.getvalue())
@@ -142,7 +143,8 @@ def generate_infrared(out: Path, cfg: SynthConfig, progress: Progress | None = N
     return out
 
 
-def generate(out: str | Path, cfg: SynthConfig = SynthConfig(), progress: Progress | None = None) -> Path:
+def generate(out: str | Path, cfg: SynthConfig = SynthConfig(),
+             progress: Progress | None = None) -> Path:
     """Write SynthCams for ``cfg`` into ``out`` (MARS layout) and return ``out``.
 
     Any previous SynthCams content of ``out`` (marker, bbox_train, bbox_test, info) is removed
@@ -164,11 +166,13 @@ def generate(out: str | Path, cfg: SynthConfig = SynthConfig(), progress: Progre
     _render_all(out, records, cfg, progress)
     train = [r for r in records if r.split == "train"]
     test = [r for r in records if r.split == "test"]
-    for split, recs, key in (("train", train, "track_train_info"), ("test", test, "track_test_info")):
+    for split, recs, key in (("train", train, "track_train_info"),
+                             ("test", test, "track_test_info")):
         names, table = _table(recs)
         (out / "info" / f"{split}_name.txt").write_text("\n".join(names) + "\n")
         write_mat(out / "info" / f"tracks_{split}_info.mat", key, table)
-    write_mat(out / "info" / "query_IDX.mat", "query_IDX", np.asarray(query_rows, dtype=np.int32)[None, :] + 1)
+    write_mat(out / "info" / "query_IDX.mat", "query_IDX",
+              np.asarray(query_rows, dtype=np.int32)[None, :] + 1)
 
     counts = {
         "train_tracklets": len(train),
@@ -218,7 +222,8 @@ def ensure_domain_b(root: str | Path = DOMAIN_B_ROOT, cfg: SynthConfig | None = 
     ``SynthConfig(style="b")``) is present. A labelled source for domain adaptation."""
     cfg = SynthConfig(style="b") if cfg is None else cfg
     if cfg.style != "b":
-        raise ConfigError(f"ensure_domain_b: cfg.style={cfg.style!r}, expected 'b' (use ensure_default for 'a')")
+        raise ConfigError(f"ensure_domain_b: cfg.style={cfg.style!r}, expected 'b' (use "
+                          "ensure_default for 'a')")
     return ensure_default(root, cfg, progress)
 
 

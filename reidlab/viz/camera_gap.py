@@ -89,7 +89,8 @@ def camera_pair_heatmap(matrix: np.ndarray, *, metric: str = f"{RANK1} (%)",
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2:
         raise ValueError(f"expected a C×C matrix, got shape {m.shape}")
-    names = list(cam_names) if cam_names is not None else [f"cam {i + 1}" for i in range(m.shape[1])]
+    names = list(cam_names) if cam_names is not None else \
+        [f"cam {i + 1}" for i in range(m.shape[1])]
     rows = names[:m.shape[0]]
     zmin, zmax = _off_diagonal_range([m], zmin, zmax, diagonal)
     big = max(m.shape) > 8
@@ -125,7 +126,8 @@ def camera_pair_panels(panels: Mapping[str, np.ndarray], *, metric: str = f"{RAN
         raise ValueError(f"camera_pair_panels: expected C×C matrices of one shape, got "
                          f"{sorted(shapes)}")
     m0 = next(iter(mats.values()))
-    names = list(cam_names) if cam_names is not None else [f"cam {i + 1}" for i in range(m0.shape[1])]
+    names = list(cam_names) if cam_names is not None else \
+        [f"cam {i + 1}" for i in range(m0.shape[1])]
     titles = list(mats)
     if difference is not None:
         a, b = difference

@@ -1,5 +1,6 @@
-"""Every figure builder and the style in one namespace, as the app pages and bench scripts use
-them (``from reidlab.viz import figures as F``; ``F.rank_list_figure``, ``F.Style``, …).
+"""Every figure builder and the style in one namespace, as the app pages, the export command
+(:mod:`reidlab.viz.cli_export`) and bench scripts use them (``from reidlab.viz import figures as
+F``; ``F.rank_list_figure``, ``F.Style``, …).
 
 Nothing is defined here; each name lives in its own module, where library code and tests import
 it from:

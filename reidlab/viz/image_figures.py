@@ -22,7 +22,8 @@ def rank_list_figure(query: np.ndarray, gallery: Sequence[np.ndarray], status: S
                      ranks: Sequence[int | None] | None = None) -> go.Figure:
     """A query thumbnail and its top-k gallery: bluish-green border = same person (correct),
     vermillion (orange-red) = different person, greyed with a grey border = junk (same person
-    seen by the same camera, ignored by the protocol). ``status[i]`` is one of "match", "wrong", "junk".
+    seen by the same camera, ignored by the protocol). ``status[i]`` is one of "match", "wrong",
+    "junk".
 
     Each label names its numbers, one per line (a column is ~0.3 in wide in one column):
     ``rank 3`` — the gallery rank under the protocol, junk not counted (``ranks``, default
@@ -122,7 +123,8 @@ def part_masks_figure(frames: Sequence[np.ndarray], masks: np.ndarray,
     K = masks.shape[1]
     for k in range(K):  # legend entries for parts (invisible points)
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"part {k + 1}",
-                                 marker=dict(size=10, color=colors[k % len(colors)], symbol="square")))
+                                 marker=dict(size=10, color=colors[k % len(colors)],
+                                             symbol="square")))
     hide_axes(fig)
     apply_style(fig, style, sized=False)
     for a in fig.layout.annotations:  # row titles start at the left edge, not centred

@@ -106,7 +106,8 @@ class Style:
 
     def colors(self) -> tuple[str, ...]:
         if self.palette not in PALETTES:
-            raise ValueError(f"unknown palette {self.palette!r}; expected one of {sorted(PALETTES)}")
+            raise ValueError(f"unknown palette {self.palette!r}; expected one of "
+                             f"{sorted(PALETTES)}")
         return PALETTES[self.palette]
 
     def color(self, i: int) -> str:
