@@ -67,7 +67,7 @@ if figures:
                           key="ex_formats")
     preview = st.selectbox("preview", chosen or names, key="ex_preview")
     if preview:
-        from reidlab.viz.figures import restyle
+        from reidlab.viz.style import restyle
 
         from reidlab.viz.cli_export import figure_style
 

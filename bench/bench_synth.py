@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchlib import RESULTS, md_header, stamp
 
-from reidlab.data.synthcams import MARKER, SynthConfig, generate
+from reidlab.synth import MARKER, SynthConfig, generate
 
 
 def main(argv=None) -> int:

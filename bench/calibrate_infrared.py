@@ -28,7 +28,7 @@ from calibrate_synthcams import extract
 
 from reidlab.analysis.domain_gap import camera_probe
 from reidlab.data import load_dataset
-from reidlab.data.synthcams import INFRARED_ROOTS, ensure_infrared
+from reidlab.synth import INFRARED_ROOTS, ensure_infrared
 from reidlab.eval import evaluate
 from reidlab.eval.crossmodal import evaluate_trials
 from reidlab.eval.ranking import compute_distmat

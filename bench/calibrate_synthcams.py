@@ -37,7 +37,7 @@ from benchlib import RESULTS, ROOT, md_header, stamp
 from reidlab.analysis.domain_gap import camera_probe, same_vs_cross_camera_retrieval
 from reidlab.data import load_dataset
 from reidlab.data.images import read_frame
-from reidlab.data.synthcams import STYLES, SynthConfig, ensure_default
+from reidlab.synth import STYLES, SynthConfig, ensure_default
 from reidlab.eval import evaluate
 from reidlab.eval.ranking import compute_distmat
 from reidlab.models.backbones import build_backbone

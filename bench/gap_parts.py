@@ -24,7 +24,7 @@ from benchlib import RESULTS, describe, git_rev, stamp
 from gap_sweep import measure_level
 from tablelib import parse_set
 
-from reidlab.data import synthcams as S  # noqa: E402
+from reidlab import synth as S  # noqa: E402
 
 SMALL = {"ids": 60, "frames": 4}
 

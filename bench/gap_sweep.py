@@ -34,7 +34,7 @@ from pathlib import Path
 from benchlib import RESULTS, describe, git_rev, stamp, write_plot
 from tablelib import mean_std, parse_set, train_or_reuse
 
-from reidlab.data import synthcams as S  # noqa: E402
+from reidlab import synth as S  # noqa: E402
 
 DEFAULT_LEVELS = "0,0.33,0.67,1"
 

@@ -199,7 +199,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", default="", help="comma-separated figure names (default all)")
     args = p.parse_args(argv)
     from reidlab.viz.export import write_figure
-    from reidlab.viz.figures import Style
+    from reidlab.viz.style import Style
 
     t0 = time.time()
     figs = build(args)

@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     "and missing)")
     args = parse_common(ap, argv, ROWS)
     if any(ROWS[n].get("uda") for n in args.names) and args.source == "data/synthcams_b":
-        from reidlab.data.synthcams import ensure_domain_b
+        from reidlab.synth import ensure_domain_b
 
         ensure_domain_b(args.source)
     run_table(args, run_row, write, ("rank1", "mAP", "fscore", "probe_final"))

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                     seeds="0,1", method="xmodal_adv")
     ap.set_defaults(dataset="data/synthcams_ir", layout="SYSU-MM01")
     args = parse_common(ap, argv, ROWS)
-    from reidlab.data.synthcams import INFRARED_ROOTS, ensure_infrared
+    from reidlab.synth import INFRARED_ROOTS, ensure_infrared
 
     for kind, root in INFRARED_ROOTS.items():  # a default infrared SynthCams: made if missing
         if args.dataset == root:

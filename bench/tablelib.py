@@ -109,7 +109,7 @@ def parse_common(ap: argparse.ArgumentParser, argv, known_rows) -> argparse.Name
         if n not in known_rows:
             ap.error(f"unknown row {n!r}; expected one of {list(known_rows)}")
     if args.dataset == "data/synthcams":
-        from reidlab.data.synthcams import ensure_default
+        from reidlab.synth import ensure_default
 
         ensure_default(args.dataset)
     return args

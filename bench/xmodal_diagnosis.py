@@ -76,14 +76,14 @@ def diagnose(path: Path) -> dict | None:
 
 def infrared_looks(root: Path) -> dict | None:
     """For an infrared SynthCams: how many of the test identities an infrared camera can tell
-    apart at all — their :func:`~reidlab.data.synth_render.thermal_look` (what a thermal render
+    apart at all — their :func:`~reidlab.synth.render.thermal_look` (what a thermal render
     keeps besides build), from the generator's plan (no rendering). None for other data,
     near-infrared SynthCams included (its grey levels keep the clothes)."""
     import collections
     import dataclasses
 
-    from reidlab.data import synth_render as R
-    from reidlab.data import synthcams as S
+    from reidlab import synth as S
+    from reidlab.synth import render as R
 
     marker = root / "SYNTHCAMS_COMPLETE.json"
     if not marker.is_file():

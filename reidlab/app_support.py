@@ -20,7 +20,7 @@ import streamlit as st
 
 from reidlab.engine.baseline import BASELINE_LABEL, baseline_name, baseline_ready, is_baseline
 from reidlab.errors import ReidlabError
-from reidlab.viz.figures import PALETTES, Style
+from reidlab.viz.style import PALETTES, Style
 
 DEFAULT_DATA = "data/synthcams"
 HOME = ("app_pages/0_Home.py", "Home", ":material/home:")
@@ -119,8 +119,8 @@ def page_header(title: str, heading: str | None = None) -> None:
 
 def rank_list_key_html() -> str:
     """The rank lists' colour key as coloured swatches, in the colours the borders are drawn
-    with (``reidlab.viz.figures.RANK_LIST_KEY``)."""
-    from reidlab.viz.figures import RANK_LIST_KEY, rgb_hex
+    with (``reidlab.viz.style.RANK_LIST_KEY``)."""
+    from reidlab.viz.style import RANK_LIST_KEY, rgb_hex
 
     parts = []
     for status, (name, rgb, meaning) in RANK_LIST_KEY.items():
@@ -182,7 +182,7 @@ def load_dataset(fmt: str, root: str | Path, options: dict | None = None):
 def ensure_default_dataset() -> bool:
     """Generate SynthCams on first use when the default dataset folder is used and missing.
     Returns True when the dataset is ready."""
-    from reidlab.data import synthcams
+    from reidlab import synth as synthcams
 
     fmt, root = current_dataset()
     if fmt != "mars" or Path(root).resolve() != data_root().resolve():

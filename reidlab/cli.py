@@ -16,7 +16,7 @@ from reidlab.errors import ReidlabError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "synth": ("reidlab.data.synthcams", "write the synthetic SynthCams dataset in the MARS layout"),
+    "synth": ("reidlab.synth.cli", "write the synthetic SynthCams dataset in the MARS layout"),
     "baseline": ("reidlab.engine.baseline", "compute ImageNet-initialised features of a dataset "
                  "(the app's 'ImageNet init' run)"),
     "train": ("reidlab.engine.cli_train", "train a method and write a run store"),

@@ -68,7 +68,7 @@ def no_errors(at):
 def lab(tmp_path_factory):
     """A tiny dataset, its ImageNet baseline, and two fake finished runs."""
     from reidlab.data import load_dataset
-    from reidlab.data.synthcams import SynthConfig, generate
+    from reidlab.synth import SynthConfig, generate
     from reidlab.engine.baseline import ensure_baseline
 
     base = tmp_path_factory.mktemp("lab")
@@ -515,7 +515,8 @@ def reference_masks(run_dir: Path, chosen: list[int], K: int):
 
 
 def test_part_masks_of_trained_run(lab, trained, monkeypatch):
-    from reidlab.viz import figures as F
+    from reidlab.viz.image_figures import _overlay
+    from reidlab.viz.style import part_colours
 
     monkeypatch.setenv("REIDLAB_RUNS", str(trained))
     at = page("app_pages/4_Part_masks.py").run()
@@ -524,7 +525,7 @@ def test_part_masks_of_trained_run(lab, trained, monkeypatch):
     assert any("trained (checkpoint.pt), epoch 2" in c.value for c in at.caption), \
         [c.value for c in at.caption]
     for K in (3, 2):
-        colors = F.part_colours(K)
+        colors = part_colours(K)
         if K != 3:
             at.slider(key="pm_K").set_value(K).run()
             no_errors(at)
@@ -539,9 +540,9 @@ def test_part_masks_of_trained_run(lab, trained, monkeypatch):
         assert len(imgs) == 3 * B  # frames, trained K-means parts, strict stripes beside
         for b in range(B):
             np.testing.assert_array_equal(imgs[b], frames[b])
-            np.testing.assert_array_equal(imgs[B + b], F._overlay(frames[b], km[b], colors))
+            np.testing.assert_array_equal(imgs[B + b], _overlay(frames[b], km[b], colors))
             np.testing.assert_array_equal(imgs[2 * B + b],
-                                          F._overlay(frames[b], strict[b], colors))
+                                          _overlay(frames[b], strict[b], colors))
             # head→legs: centroid rows of the non-empty parts never go up
             ys = np.arange(km.shape[2])[:, None]
             cy = [(m * ys).sum() / m.sum() for m in km[b] if m.sum() > 0]
@@ -713,20 +714,21 @@ def test_domain_gap_of_a_run_without_training_shows_it_once(lab):
 
 
 def test_rank_list_key_names_the_colours_drawn(lab):
-    from reidlab.viz import figures as F
+    from reidlab.viz.images import decode_data_uri
+    from reidlab.viz.style import JUNK_RGB, MATCH_RGB, RANK_LIST_KEY, WRONG_RGB, rgb_hex
 
     at = page("app_pages/6_Rank_lists.py").run()
     pick(at, "rl_run", "fake_k2").run()
     no_errors(at)
     key = next(m.value for m in at.markdown if "rank-list-key" in m.value)
-    for status, rgb in (("match", F.MATCH_RGB), ("wrong", F.WRONG_RGB), ("junk", F.JUNK_RGB)):
-        name = F.RANK_LIST_KEY[status][0]
-        assert f'data-status="{status}"' in key and F.rgb_hex(rgb) in key and f"<b>{name}</b>" in key
+    for status, rgb in (("match", MATCH_RGB), ("wrong", WRONG_RGB), ("junk", JUNK_RGB)):
+        name = RANK_LIST_KEY[status][0]
+        assert f'data-status="{status}"' in key and rgb_hex(rgb) in key and f"<b>{name}</b>" in key
     assert "red =" not in key and "<b>red</b>" not in key
     fig = charts(at)[0]
-    imgs = [F.decode_data_uri(t["source"]) for t in fig["data"] if t["type"] == "image"]
+    imgs = [decode_data_uri(t["source"]) for t in fig["data"] if t["type"] == "image"]
     borders = {tuple(int(v) for v in im[0, 0]) for im in imgs[1:]}
-    assert borders <= {F.MATCH_RGB, F.WRONG_RGB, F.JUNK_RGB} and borders
+    assert borders <= {MATCH_RGB, WRONG_RGB, JUNK_RGB} and borders
     # labels above the thumbnails at the figure's own text size
     font = fig["layout"]["font"]["size"]
     assert all(a["font"]["size"] >= font for a in fig["layout"]["annotations"])

@@ -18,7 +18,7 @@ FLOORS = [
     {"schema", "atomic"},
     {"layers"},  # the gradient-reversal layer, the discriminators' camera layout
     {"data"},  # tracklets, dataset readers, sampling, loading
-    {"synth"},  # the SynthCams generator (while it is being moved out of data/)
+    {"synth"},  # the SynthCams generator: writes the datasets that data/ reads
     {"eval", "losses"},
     {"models"},
     {"cluster"},

@@ -1,7 +1,7 @@
 """``python -m reidlab baseline``: the ImageNet-init run that `make app` prepares."""
 
 from reidlab.cli import main
-from reidlab.data import synthcams as S
+from reidlab import synth as S
 from reidlab.engine.runs import Run, list_runs
 
 

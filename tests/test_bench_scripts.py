@@ -161,8 +161,8 @@ def test_xmodal_diagnosis_reads_retrieval_inside_each_modality(tmp_path):
     (run / "features").mkdir(parents=True)
     for which in ("initial", "final"):
         fs.save(run / "features" / f"{which}.npz")
-    from reidlab.data import synth_render as R
-    from reidlab.data.synthcams import SynthConfig, generate, plan_infrared
+    from reidlab.synth import render as R
+    from reidlab.synth import SynthConfig, generate, plan_infrared
 
     cfg = SynthConfig(ids=10, frames=2, height=32, width=16, distractors=0, workers=1,
                       infrared=True)

@@ -41,7 +41,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from reidlab.data.synthcams import SynthConfig, generate
+    from reidlab.synth import SynthConfig, generate
 
     base = tmp_path_factory.mktemp("e2e")
     data = base / "synth"

@@ -11,19 +11,21 @@ import pandas as pd
 import pytest
 
 from reidlab.viz import export as E
-from reidlab.viz import figures as F
+from reidlab.viz.curves import loss_curves
+from reidlab.viz.image_figures import rank_list_figure
+from reidlab.viz.style import Style
 
 needs_chromium = pytest.mark.skipif(
     not E.static_export_available(),
     reason="PNG/SVG/PDF export needs Chromium at /usr/bin/chromium (or $REIDLAB_CHROMIUM)")
 
-STYLE = F.Style(width_in=3.3, height_in=2.1, dpi=300, font_pt=8, palette="tol_bright")
+STYLE = Style(width_in=3.3, height_in=2.1, dpi=300, font_pt=8, palette="tol_bright")
 
 
 @pytest.fixture(scope="module")
 def fig():
     recs = [{"step": i, "loss": 1.0 / (i + 1)} for i in range(20)]
-    return F.loss_curves(recs)
+    return loss_curves(recs)
 
 
 @needs_chromium
@@ -33,7 +35,7 @@ def test_png_size_is_inches_times_dpi(fig):
     assert data[12:16] == b"IHDR"
     w, h = struct.unpack(">II", data[16:24])
     assert (w, h) == (round(3.3 * 300), round(2.1 * 300))
-    other = E.figure_bytes(fig, "png", F.Style(width_in=2, height_in=1, dpi=100))
+    other = E.figure_bytes(fig, "png", Style(width_in=2, height_in=1, dpi=100))
     assert struct.unpack(">II", other[16:24]) == (200, 100)
 
 
@@ -61,8 +63,8 @@ def test_pdf_page_size_in_points(fig, tmp_path):
 @needs_chromium
 def test_png_of_image_figure(tmp_path):
     img = np.zeros((32, 16, 3), np.uint8)
-    fig = F.rank_list_figure(img, [img, img], ["match", "wrong"], thumb=(32, 16))
-    data = E.figure_bytes(fig, "png", F.Style(width_in=4, height_in=2, dpi=72))
+    fig = rank_list_figure(img, [img, img], ["match", "wrong"], thumb=(32, 16))
+    data = E.figure_bytes(fig, "png", Style(width_in=4, height_in=2, dpi=72))
     assert struct.unpack(">II", data[16:24]) == (288, 144)
 
 

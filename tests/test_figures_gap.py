@@ -7,31 +7,38 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reidlab.viz import figures as F
+from reidlab.viz.camera_gap import (camera_pair_heatmap, camera_pair_panels, distance_histograms,
+                                    gap_bars)
+from reidlab.viz.curves import counts_bar
+from reidlab.viz.embeddings import embedding_scatter_pair
+from reidlab.viz.image_figures import rank_list_figure
+from reidlab.viz.style import (DEFAULT_STYLE, DIFFERENT_RGB, JUNK_RGB, SAME_RGB, SPLIT_COLOURS,
+                               STAGE_COLOURS, STAGE_NAMES, part_colours, plural, rgb_hex,
+                               stage_colour)
 
 
 def test_one_colour_per_meaning_across_builders():
-    style = F.DEFAULT_STYLE
+    style = DEFAULT_STYLE
     cams = set(style.camera_colors()[:6])
-    same, diff = F.rgb_hex(F.SAME_RGB), F.rgb_hex(F.DIFFERENT_RGB)
-    stages = set(F.STAGE_COLOURS.values())
-    splits = set(F.SPLIT_COLOURS.values())
-    parts = set(F.part_colours(6))
-    groups = [cams, {same, diff}, stages, splits, parts, {F.rgb_hex(F.JUNK_RGB)}]
+    same, diff = rgb_hex(SAME_RGB), rgb_hex(DIFFERENT_RGB)
+    stages = set(STAGE_COLOURS.values())
+    splits = set(SPLIT_COLOURS.values())
+    parts = set(part_colours(6))
+    groups = [cams, {same, diff}, stages, splits, parts, {rgb_hex(JUNK_RGB)}]
     for i, a in enumerate(groups):  # no colour means two things
         for b in groups[i + 1:]:
             assert not {c.upper() for c in a} & {c.upper() for c in b}, (a, b)
     # and the builders draw from them: cameras, splits, before/after, same/different
     xy = np.random.default_rng(0).normal(size=(12, 2))
-    emb = F.embedding_scatter_pair(xy, np.arange(12) % 3, np.arange(12) // 2)
+    emb = embedding_scatter_pair(xy, np.arange(12) % 3, np.arange(12) // 2)
     assert [t.marker.color for t in emb.data[:3]] == list(style.camera_colors()[:3])
-    bars = F.counts_bar({"train": {"per_camera": {0: 3}}, "query": {"per_camera": {0: 1}},
+    bars = counts_bar({"train": {"per_camera": {0: 3}}, "query": {"per_camera": {0: 1}},
                          "gallery": {"per_camera": {0: 2}}})
-    assert {t.name: t.marker.color for t in bars.data} == F.SPLIT_COLOURS
-    gap = F.gap_bars({"before": {"camera probe acc.": 0.9}, "after": {"camera probe acc.": 0.4}})
-    assert [t.marker.color for t in gap.data] == [F.STAGE_COLOURS["initial"],
-                                                  F.STAGE_COLOURS["final"]]
-    hist = F.distance_histograms({"all": {"same person": [1.0, 2.0],
+    assert {t.name: t.marker.color for t in bars.data} == SPLIT_COLOURS
+    gap = gap_bars({"before": {"camera probe acc.": 0.9}, "after": {"camera probe acc.": 0.4}})
+    assert [t.marker.color for t in gap.data] == [STAGE_COLOURS["initial"],
+                                                  STAGE_COLOURS["final"]]
+    hist = distance_histograms({"all": {"same person": [1.0, 2.0],
                                           "different person": [3.0, 4.0]}})
     assert [t.marker.color for t in hist.data] == [same, diff]
 
@@ -41,7 +48,7 @@ def test_gap_bars_are_small_multiples_with_labelled_axes():
                        "silhouette by identity": -0.3},
             "after": {"camera probe acc.": 0.6, "silhouette by camera": 0.02,
                       "silhouette by identity": 0.1}}
-    fig = F.gap_bars(vals, chance=0.17)
+    fig = gap_bars(vals, chance=0.17)
     axes = [t.yaxis for t in fig.data]
     assert len(set(axes)) == 3
     titles = [fig.layout[("yaxis" + a[1:])].title.text for a in dict.fromkeys(axes)]
@@ -51,13 +58,13 @@ def test_gap_bars_are_small_multiples_with_labelled_axes():
     assert lo < -0.3 and hi > 0.1  # each panel's own range holds its bars and 0
     assert any(s.y0 == 0.17 for s in fig.layout.shapes)  # chance in the probe panel
     with pytest.raises(ValueError):
-        F.gap_bars({})
+        gap_bars({})
 
 
 def test_camera_pair_panels_share_a_scale_and_show_the_difference():
     a = np.array([[90.0, 10.0], [20.0, 80.0]])
     b = np.array([[85.0, 30.0], [40.0, 88.0]])
-    fig = F.camera_pair_panels({"before": a, "after": b}, difference=("before", "after"))
+    fig = camera_pair_panels({"before": a, "after": b}, difference=("before", "after"))
     coloured = [t for t in fig.data if t.name != "same camera"]
     assert [t.meta["panel"] for t in coloured] == ["before", "after", "after − before"]
     assert coloured[0].zmax == coloured[1].zmax == 40.0  # off-diagonal cells set the scale
@@ -67,14 +74,14 @@ def test_camera_pair_panels_share_a_scale_and_show_the_difference():
     greys = [t for t in fig.data if t.name == "same camera"]
     assert len(greys) == 3 and greys[0].text[0][0] == "90.0"
     with pytest.raises(ValueError):
-        F.camera_pair_panels({"a": a, "b": np.zeros((3, 3))})
+        camera_pair_panels({"a": a, "b": np.zeros((3, 3))})
     with pytest.raises(ValueError):
-        F.camera_pair_panels({"a": a}, difference=("a", "z"))
+        camera_pair_panels({"a": a}, difference=("a", "z"))
 
 
 def test_rank_list_ranks_skip_junk_and_name_numbers():
     img = np.zeros((8, 4, 3), np.uint8)
-    fig = F.rank_list_figure(img, [img] * 4, ["junk", "wrong", "junk", "match"],
+    fig = rank_list_figure(img, [img] * 4, ["junk", "wrong", "junk", "match"],
                              distances=[0.0, 1.25, 1.5, 2.0],
                              labels=[f"id {p}<br>cam 1" for p in (3, 4, 3, 3)])
     titles = [a.text for a in fig.layout.annotations][1:]
@@ -83,9 +90,9 @@ def test_rank_list_ranks_skip_junk_and_name_numbers():
 
 
 def test_plural_and_vocabulary():
-    assert F.plural(1, "epoch") == "1 epoch" and F.plural(2, "epoch") == "2 epochs"
-    assert F.plural(0, "epoch") == "0 epochs"
-    assert F.STAGE_NAMES == {"initial": "before", "final": "after"}
-    assert F.stage_colour("before") == F.STAGE_COLOURS["initial"]
-    assert F.stage_colour("no training") == F.STAGE_COLOURS["final"]
-    assert F.camera_pair_heatmap(np.eye(2)).data[0].colorbar.title.text == "rank-1 (%)"
+    assert plural(1, "epoch") == "1 epoch" and plural(2, "epoch") == "2 epochs"
+    assert plural(0, "epoch") == "0 epochs"
+    assert STAGE_NAMES == {"initial": "before", "final": "after"}
+    assert stage_colour("before") == STAGE_COLOURS["initial"]
+    assert stage_colour("no training") == STAGE_COLOURS["final"]
+    assert camera_pair_heatmap(np.eye(2)).data[0].colorbar.title.text == "rank-1 (%)"

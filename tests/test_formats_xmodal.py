@@ -251,7 +251,7 @@ def test_cli_trains_on_sysu_and_reports_the_trials(tmp_path, capsys):
 def test_infrared_synthcams_is_read_by_the_sysu_reader(tmp_path):
     """cam3/cam6 render thermal images (one channel replicated, the body warmer than the
     scene), the others colour; the SYSU-MM01 reader reads the layout; same seed, same bytes."""
-    from reidlab.data.synthcams import SynthConfig, generate
+    from reidlab.synth import SynthConfig, generate
 
     cfg = SynthConfig(ids=10, frames=2, height=32, width=16, distractors=0, workers=1,
                       infrared=True)
@@ -283,8 +283,8 @@ def test_thermal_look_is_all_an_infrared_camera_keeps_of_a_person():
     frames."""
     import dataclasses
 
-    from reidlab.data import synth_render as R
-    from reidlab.data.synthcams import sample_cameras, sample_person
+    from reidlab.synth import render as R
+    from reidlab.synth import sample_cameras, sample_person
 
     rng = np.random.default_rng(3)
     a, b = sample_person(rng), sample_person(rng)
@@ -315,8 +315,8 @@ def test_near_infrared_synthcams_keeps_garments_without_colour(tmp_path):
     SYSU-MM01 reader reads it; the thermal dataset's identity is unchanged."""
     import dataclasses
 
-    from reidlab.data import synth_render as R
-    from reidlab.data.synthcams import SynthConfig, generate, plan_infrared, sample_cameras, \
+    from reidlab.synth import render as R
+    from reidlab.synth import SynthConfig, generate, plan_infrared, sample_cameras, \
         sample_person
 
     cfg = SynthConfig(ids=10, frames=2, height=32, width=16, distractors=0, workers=1,
@@ -355,7 +355,7 @@ def test_near_infrared_synthcams_keeps_garments_without_colour(tmp_path):
         SynthConfig(infrared_kind="nir").validate()
     with pytest.raises(ConfigError, match="infrared_kind"):
         SynthConfig(infrared=True, infrared_kind="uv").validate()
-    from reidlab.data.synthcams import ensure_infrared
+    from reidlab.synth import ensure_infrared
 
     with pytest.raises(ConfigError, match="infrared_kind"):  # before anything is written
         ensure_infrared(tmp_path / "uv", kind="uv")

@@ -15,8 +15,8 @@ import pytest
 from reidlab.analysis.gap import gap_numbers
 from reidlab.cli import main
 from reidlab.engine.runs import Run
-from reidlab.data import synth_render as R
-from reidlab.data import synthcams as S
+from reidlab import synth as S
+from reidlab.synth import render as R
 from reidlab.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

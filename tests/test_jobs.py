@@ -139,7 +139,7 @@ def test_real_training_job(tmp_path, tiny_synthcams):
 
 @pytest.fixture(scope="module")
 def tiny_synthcams(tmp_path_factory):
-    from reidlab.data.synthcams import SynthConfig, generate
+    from reidlab.synth import SynthConfig, generate
 
     root = tmp_path_factory.mktemp("data") / "synth"
     generate(root, SynthConfig(ids=8, cameras=3, frames=3, height=32, width=16, distractors=0,

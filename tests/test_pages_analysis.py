@@ -62,10 +62,10 @@ def test_pair_heat_map_leaves_the_diagonal_off_the_scale_and_equals_the_export(l
 
 
 def test_heat_map_with_a_diagonal_keeps_it_out_of_the_range():
-    from reidlab.viz import figures as F
+    from reidlab.viz.camera_gap import camera_pair_heatmap
 
     m = np.array([[86.0, 10.0, 20.0], [15.0, 87.0, 30.0], [5.0, 25.0, 85.0]])
-    fig = F.camera_pair_heatmap(m)
+    fig = camera_pair_heatmap(m)
     assert fig.data[0].zmax == 30.0 and fig.data[0].zmin == 0.0
     z = np.asarray(fig.data[0].z, float)
     assert np.isnan(np.diag(z)).all()
@@ -88,10 +88,10 @@ def test_gap_numbers_one_labelled_axis_per_measure(lab):
         title = gap["layout"]["yaxis" + ax[1:]]["title"]["text"]
         assert title and ("accuracy" in title or "silhouette" in title), (m, title)
     # before light, after dark: the model stages' colours
-    from reidlab.viz import figures as F
+    from reidlab.viz.style import STAGE_COLOURS
 
     colours = {t["name"]: t["marker"]["color"] for t in gap["data"]}
-    assert colours == {"before": F.STAGE_COLOURS["initial"], "after": F.STAGE_COLOURS["final"]}
+    assert colours == {"before": STAGE_COLOURS["initial"], "after": STAGE_COLOURS["final"]}
 
 
 def test_identities_across_models_camera_legend_has_no_colours(lab):
@@ -158,7 +158,7 @@ def test_two_runs_side_by_side_and_before_after_difference(lab):
 # --------------------------------------------------------------------------- Distances
 
 def test_distances_overlay_is_distinguishable_named_and_sampled(lab):
-    from reidlab.viz import figures as F
+    from reidlab.viz.style import DIFFERENT_RGB, SAME_RGB, rgb_hex
 
     at = page("app_pages/5_Distances.py").run()
     pick(at, "dist_a", "fake_k2").run()
@@ -171,7 +171,7 @@ def test_distances_overlay_is_distinguishable_named_and_sampled(lab):
     fig = charts(at)[0]
     assert fig["layout"]["xaxis"]["title"]["text"] == "Euclidean distance / the run's median"
     looks = {t["name"]: t["marker"] for t in fig["data"]}
-    same, diff = F.rgb_hex(F.SAME_RGB), F.rgb_hex(F.DIFFERENT_RGB)
+    same, diff = rgb_hex(SAME_RGB), rgb_hex(DIFFERENT_RGB)
     a_same, b_same = looks["fake_k2 (padal_mp): same person"], looks["fake_k4 (padal_mp): same person"]
     assert a_same["color"] == same and looks["fake_k2 (padal_mp): different person"]["color"] == diff
     # the second run: outlined and hatched in the same colours, never a blend of the first's
@@ -286,11 +286,11 @@ def test_part_masks_of_a_second_run_use_the_same_frames(lab):
 
 
 def test_part_colours_are_their_own_and_ordered():
-    from reidlab.viz import figures as F
+    from reidlab.viz.style import DEFAULT_STYLE, hex_rgb, part_colours
 
-    cols = F.part_colours(4)
-    assert len(set(cols)) == 4 and not set(cols) & set(F.DEFAULT_STYLE.camera_colors())
-    light = [sum(F._hex_rgb(c)) for c in cols]
+    cols = part_colours(4)
+    assert len(set(cols)) == 4 and not set(cols) & set(DEFAULT_STYLE.camera_colors())
+    light = [sum(hex_rgb(c)) for c in cols]
     assert light == sorted(light)  # head dark → legs light
 
 

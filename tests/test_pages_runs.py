@@ -70,7 +70,7 @@ def write_run(runs: Path, name: str, data_root: Path, *, rank1: float, mAP: floa
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
-    from reidlab.data.synthcams import SynthConfig, generate
+    from reidlab.synth import SynthConfig, generate
 
     root = tmp_path_factory.mktemp("pages_data") / "synth"
     generate(root, SynthConfig(ids=8, cameras=3, frames=3, height=32, width=16,
@@ -530,7 +530,7 @@ def test_every_form_setting_reaches_the_trained_config(lab):
 def test_in_page_png_button_uses_the_paper_size_and_keeps_underscores(mixed):
     """The camera button of every chart saves the paper style's PNG (width × dpi pixels),
     named after the figure with its underscores."""
-    from reidlab.viz.figures import Style
+    from reidlab.viz.style import Style
 
     at = page("app_pages/2_Train.py")
     at.session_state["paper_style"] = Style(width_in=3.5, height_in=2.5, dpi=300)
@@ -546,16 +546,17 @@ def test_in_page_png_button_uses_the_paper_size_and_keeps_underscores(mixed):
 
 def test_single_column_embedding_moves_its_camera_legend_below():
     """Under 5 in the embeddings' camera legend leaves the left margin (docs/app.md)."""
-    from reidlab.viz import figures as F
+    from reidlab.viz.embeddings import embedding_scatter_pair
+    from reidlab.viz.style import Style, restyle
 
     rng = np.random.default_rng(0)
-    fig = F.embedding_scatter_pair(rng.normal(size=(60, 2)), np.arange(60) % 6,
+    fig = embedding_scatter_pair(rng.normal(size=(60, 2)), np.arange(60) % 6,
                                    np.arange(60) // 6)
-    narrow = F.restyle(fig, F.Style(width_in=3.5, height_in=2.62, font_pt=8))
+    narrow = restyle(fig, Style(width_in=3.5, height_in=2.62, font_pt=8))
     lg = narrow.layout.legend
     assert lg.orientation == "h" and lg.yref == "container" and lg.y == 0
     assert narrow.layout.margin.l < 0.1 * narrow.layout.width
-    wide = F.restyle(fig, F.Style(width_in=7.16, height_in=3.58, font_pt=8))
+    wide = restyle(fig, Style(width_in=7.16, height_in=3.58, font_pt=8))
     assert wide.layout.legend.orientation != "h"  # a double column keeps it on the left
 
 
@@ -563,7 +564,7 @@ def test_part_mask_exports_are_tall_enough_for_people():
     """Three rows of standing people: exported at least as tall as wide (1.4× under 5 in),
     other figures at the chosen size."""
     from reidlab.viz.cli_export import figure_style
-    from reidlab.viz.figures import Style
+    from reidlab.viz.style import Style
 
     assert figure_style("h6_part_masks", Style(width_in=3.5, height_in=2.62)).height_in == 4.9
     assert figure_style("part_masks", Style(width_in=7.0, height_in=4.0)).height_in == 7.0

@@ -263,14 +263,16 @@ def test_cluster_members_spread_and_sample_points():
 
 
 def test_figure_builders():
-    from reidlab.viz import figures as F
+    from reidlab.viz.curves import label_quality_curves
+    from reidlab.viz.embeddings import pseudo_label_embedding
+    from reidlab.viz.images import image_strip
 
     series = {"a": PL.label_records(Path("/nonexistent"))}
     with pytest.raises(ValueError):
-        F.label_quality_curves(series, keys=["precision"])
+        label_quality_curves(series, keys=["precision"])
     recs = [{"epoch": e, "stage": s, "precision": p, "num_clusters": 10 - e}
             for e, p in ((0, 0.2), (1, 0.5)) for s in ("local", "global")]
-    fig = F.label_quality_curves({"r": recs}, keys=["num_clusters", "precision", "ari"],
+    fig = label_quality_curves({"r": recs}, keys=["num_clusters", "precision", "ari"],
                                  unit_keys=["precision"])
     metas = [(t.meta["metric"], t.meta["stage"]) for t in fig.data]
     assert metas == [("num_clusters", "local"), ("num_clusters", "global"),
@@ -278,7 +280,7 @@ def test_figure_builders():
     assert [t.name for t in fig.data][:2] == ["r · local", "r · global"]
     assert [t.showlegend for t in fig.data] == [True, True, False, False]
     xy = np.random.default_rng(0).normal(size=(6, 2))
-    emb = F.pseudo_label_embedding(xy, np.array([0, 0, 1, -1, 1, -1]), np.arange(6),
+    emb = pseudo_label_embedding(xy, np.array([0, 0, 1, -1, 1, -1]), np.arange(6),
                                    np.array([0, 1, 0, 1, 2, 2]), method="PCA")
     assert [a.text for a in emb.layout.annotations] == [
         "pseudo label", "true identity", "camera"]  # short: they fit a single column
@@ -286,7 +288,7 @@ def test_figure_builders():
     names = [t.name for t in emb.data]
     assert names == ["outliers (−1)", "clusters", "identities", "cam 1", "cam 2", "cam 3"]
     assert len(emb.data[0].x) == 2
-    strip = F.image_strip([np.zeros((10, 5, 3)), np.ones((20, 10, 3))], height=16, width=8,
+    strip = image_strip([np.zeros((10, 5, 3)), np.ones((20, 10, 3))], height=16, width=8,
                           pad=2, borders=[(0, 255, 0), None])
     assert strip.shape == (16 + 4 + 4, 2 * (8 + 4 + 2) + 2, 3)
     assert tuple(strip[2, 2]) == (0, 255, 0)
@@ -349,7 +351,7 @@ def test_page_curves_embedding_and_tables(env):
     assert (row["size"], row["num_cameras"], row["num_ids"], row["purity"]) == (16, 4, 2, 0.5)
     assert widest.index[0] == MERGED and (widest["num_cameras"] == N_CAMS).all()
     assert widest.iloc[0]["members"].startswith("data:image/png;base64,")
-    from reidlab.viz.figures import decode_data_uri
+    from reidlab.viz.images import decode_data_uri
 
     img = decode_data_uri(widest.iloc[0]["members"])
     assert img.shape[1] > 8 * 32  # eight thumbnails

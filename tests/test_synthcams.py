@@ -12,8 +12,9 @@ import pytest
 import scipy.io
 from scipy.ndimage import gaussian_filter1d
 
-from reidlab.data import synth_render as R
-from reidlab.data import synthcams as S
+from reidlab import synth as S
+from reidlab.synth import render as R
+from reidlab.synth import writing
 
 TINY = S.SynthConfig(ids=8, cameras=3, frames=4, height=32, width=16, seed=3, distractors=2, workers=1)
 NAME = re.compile(r"^(\d{4})C(\d)T(\d{4})F(\d{3})\.jpg$")
@@ -140,7 +141,8 @@ def test_ensure_default_idempotent_and_marker(tmp_path, monkeypatch):
     first = all_files(root)
     calls = []
     real = S.generate
-    monkeypatch.setattr(S, "generate", lambda *a, **k: calls.append(a) or real(*a, **k))
+    # ensure_default calls the generate of its module, reidlab.synth.writing
+    monkeypatch.setattr(writing, "generate", lambda *a, **k: calls.append(a) or real(*a, **k))
     S.ensure_default(root, TINY)
     assert calls == []  # complete and same config: untouched
     # a killed generation (no marker, a stray half-written file) is redone from scratch
@@ -236,7 +238,7 @@ def test_workers_do_not_rerun_a_replaced_main(tmp_path):
     page.write_text("raise KeyError('a page run outside streamlit')\n")
     code = f"""
 import sys, types
-from reidlab.data import synthcams as S
+from reidlab import synth as S
 main = types.ModuleType("__main__"); main.__file__ = {str(page)!r}
 sys.modules["__main__"] = main
 cfg = S.SynthConfig(**{{**{TINY.__dict__!r}, "workers": 2}})

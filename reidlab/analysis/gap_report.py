@@ -26,7 +26,7 @@ PROBE_CV = 3  # folds of the camera / modality probe (grouped by identity)
 def stage_name(untrained: bool, which: str) -> str:
     """What the lab calls a run's model: ``before`` (initial), ``after`` (final), or
     ``no training`` for a run that trained nothing (its before = after)."""
-    from reidlab.viz.figures import NO_TRAINING, STAGE_NAMES
+    from reidlab.viz.style import NO_TRAINING, STAGE_NAMES
 
     return NO_TRAINING if untrained else STAGE_NAMES.get(which, which)
 
@@ -77,7 +77,7 @@ def gap_figure(numbers: Mapping[str, Mapping[str, float]], *, title: str, style=
     """The gap-numbers figure: ``numbers`` maps a model's name ("before", "after", or
     "run: after" for two runs) to :func:`gap_numbers`; one panel per measure, chance drawn
     in the camera-probe panel."""
-    from reidlab.viz import figures as F
+    from reidlab.viz import camera_gap as F
 
     chance = next((d.get("chance") for d in numbers.values() if d.get("chance") is not None),
                   None)
@@ -93,7 +93,7 @@ def cam_names(cameras) -> list[str]:
 def pair_rank1_figure(pr: Mapping, *, title: str, style=None):
     """The rank-1-per-camera-pair heat map of one :func:`pair_rank1` result; the diagonal
     (same camera) greyed with its values written, off the colour scale."""
-    from reidlab.viz import figures as F
+    from reidlab.viz import camera_gap as F
 
     return F.camera_pair_heatmap(pr["rank1"], cam_names=cam_names(pr["cameras"]), title=title,
                                  style=style, zmin=0.0, zmax=None, diagonal="grey")
@@ -104,7 +104,7 @@ def pair_rank1_panels(panels: Mapping[str, Mapping], *, title: str,
     """Several :func:`pair_rank1` results side by side on one colour scale (two runs, or a run
     before and after), with ``difference=(a, b)`` a panel of b − a; the matrices must be of
     the same cameras."""
-    from reidlab.viz import figures as F
+    from reidlab.viz import camera_gap as F
 
     cams = {tuple(p["cameras"]) for p in panels.values()}
     if len(cams) != 1:

@@ -1,4 +1,5 @@
-"""Data: the tracklet model, dataset readers, SynthCams, sampling and loading."""
+"""Data: the tracklet model, dataset readers, sampling and loading (the SynthCams generator,
+which writes datasets these readers read, is the package above: :mod:`reidlab.synth`)."""
 
 from __future__ import annotations
 

@@ -159,10 +159,10 @@ def resolve_dataset(args: argparse.Namespace) -> str:
         if not root.is_dir():
             raise DatasetError(root, "a dataset folder (see --format)", "no such folder")
         return str(root)
-    from reidlab.data import synthcams
+    from reidlab import synth
 
-    print(f"using the default SynthCams dataset at {synthcams.DEFAULT_ROOT}")
-    return str(synthcams.ensure_default(synthcams.DEFAULT_ROOT))
+    print(f"using the default SynthCams dataset at {synth.DEFAULT_ROOT}")
+    return str(synth.ensure_default(synth.DEFAULT_ROOT))
 
 
 def explicit_settings(args: argparse.Namespace) -> dict:

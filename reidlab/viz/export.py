@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 
 from reidlab.atomic import write_bytes_atomic
 from reidlab.errors import ReidlabError
-from reidlab.viz.figures import DEFAULT_STYLE, Style, restyle
+from reidlab.viz.style import DEFAULT_STYLE, Style, restyle
 
 FIGURE_FORMATS = ("png", "svg", "pdf", "html")
 STATIC_FORMATS = ("png", "svg", "pdf")

@@ -34,7 +34,7 @@ from reidlab.data.formats.common import child_paths, gc_paused, load_mat, requir
 from reidlab.data.tracklets import Tracklet, TrackletSet
 from reidlab.errors import ConfigError, DatasetError
 
-# written last by reidlab.data.synthcams: a MARS-layout folder holding it is SynthCams
+# written last by reidlab.synth (SynthCams): a MARS-layout folder holding it is SynthCams
 SYNTHCAMS_MARKER = "SYNTHCAMS_COMPLETE.json"
 
 PROTOCOLS = ("official", "torchreid")
