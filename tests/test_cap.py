@@ -239,7 +239,7 @@ def test_bad_options_on_the_command_line(target, tmp_path, capsys):
 
 
 def test_camera_bn_run_recomputes_each_cameras_test_statistics(target, tmp_path):
-    from reidlab.methods.cap import camera_statistics
+    from reidlab.methods.camera_bn import camera_statistics
 
     cfg = cap_cfg(target, camera_bn=True, sampler="pk_cam")
     out = train(cfg, tmp_path / "cbn")

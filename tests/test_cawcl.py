@@ -263,3 +263,35 @@ def test_oracle_labels_are_the_true_identities(target, tmp_path):
     assert rec["precision"] == 1.0 and rec["recall"] == 1.0 and rec["outlier_fraction"] == 0
     z = np.load(out / "labels" / "update_000.npz")
     assert len(np.unique(z["label"])) == len(np.unique(z["pid"]))
+
+
+def test_camera_bn_neck_in_cawcl(target, source, tmp_path):
+    """cawcl with the camera-specific BN-neck: the label updates and the final evaluation see
+    each camera through its own statistics (the test statistics set after the last epoch);
+    with a source dataset it is a clear error before a run folder is written."""
+    from reidlab.engine.restore import load_run_model
+    from reidlab.methods.camera_bn import camera_statistics
+    from reidlab.models.reid_net import CameraBatchNorm
+
+    cfg = cawcl_cfg(target, camera_bn=True)
+    run = Run(train(cfg, tmp_path / "cbn"))
+    assert run.status()["state"] == "finished"
+    assert run.metrics("epoch")[-1]["camera_bn_test_clips"] > 0
+    assert len(run.metrics("labels")) == 2
+    net = load_run_model(run.path).method.net
+    assert isinstance(net.bnneck, CameraBatchNorm)
+    data = run.dataset()
+    for c, (mean, _, _) in camera_statistics(net, list(data.query) + list(data.gallery),
+                                             cfg).items():
+        assert torch.allclose(net.bnneck.running_mean[c], mean, atol=1e-4)
+    method = load_run_model(run.path).method
+    clips = torch.randn(2, 2, 3, 32, 16)
+    assert not torch.allclose(method.embed(clips, torch.tensor([0, 0])),
+                              method.embed(clips, torch.tensor([1, 1])))
+    # the plain neck ignores the camera
+    plain = Run(train(cawcl_cfg(target, epochs=1), tmp_path / "plain"))
+    m = load_run_model(plain.path).method
+    assert torch.equal(m.embed(clips, torch.tensor([0, 0])), m.embed(clips, torch.tensor([1, 1])))
+    with pytest.raises(ConfigError, match="camera_bn"):
+        cawcl_cfg(target, camera_bn=True, source=str(source),
+                  options={"pretrain_epochs": 1})  # make_config: before any run folder

@@ -276,6 +276,8 @@ def check_settings(cfg: TrainConfig) -> None:
         takers = sorted(m for m, c in METHODS.items() if c.setting_applies("camera_bn"))
         raise ConfigError(f"setting camera_bn: method {cfg.method} has no camera-specific "
                           f"BN-neck (methods that do: {', '.join(takers) or 'none'})")
+    if cls is not None:
+        cls.check_settings(cfg)
 
 
 def method_config_defaults(method: str) -> dict:

@@ -205,6 +205,11 @@ class Method(nn.Module):
         return True
 
     @classmethod
+    def check_settings(cls, cfg) -> None:
+        """Combinations of training settings this method cannot run, refused (``ConfigError``)
+        by ``make_config`` before a run folder is written. Default: none."""
+
+    @classmethod
     def variant_tags(cls, settings: dict) -> list[str]:
         """Short tags for what sets a run of this method apart from its defaults (the
         Ablations page names a run ``method tag tag ...``). ``settings`` is the run's config

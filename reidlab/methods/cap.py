@@ -55,6 +55,7 @@ from reidlab.errors import ConfigError
 from reidlab.losses.memory import momentum_update
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, StepOutput,
                                   option, register, stack_history, unstack_history)
+from reidlab.methods.camera_bn import test_camera_statistics
 from reidlab.models.reid_net import build_net
 
 
@@ -174,45 +175,6 @@ def inter_camera_loss(f: torch.Tensor, proxy: torch.Tensor, camid: torch.Tensor,
     for c in torch.unique(camid).tolist():
         total = total + per_sample[camid == c].mean()
     return total, {"pos": float(pos.sum(1).float().mean()), "neg": float(k)}
-
-
-@torch.no_grad()
-def camera_statistics(net, tracklets, cfg, device="cpu") -> dict[int, tuple]:
-    """Mean and (unbiased) variance of the pre-BN feature GAP(X) of every evaluation clip of
-    ``tracklets`` (evenly spaced frames, as features are extracted), per camera:
-    ``{camera: (mean C, var C, clips)}``; cameras with fewer than 2 clips are left out."""
-    from torch.utils.data import DataLoader
-
-    from reidlab.data.loader import EvalTrackletDataset, collate_tracklets
-
-    ds = EvalTrackletDataset(tracklets, cfg, net.input_norm)
-    dl = DataLoader(ds, batch_size=8, collate_fn=collate_tracklets,
-                    num_workers=int(getattr(cfg, "num_workers", 0)),
-                    generator=torch.Generator().manual_seed(0))
-    was = net.training
-    net.eval()
-    sums: dict[int, list] = {}
-    try:
-        for batch in dl:
-            keep = batch["valid"][batch["owner"]]
-            x = net(batch["clips"].to(device))["feat_pre"].double().cpu()[keep]
-            cams = batch["camid"][batch["owner"]][keep]
-            for c in torch.unique(cams).tolist():
-                xc = x[cams == c]
-                acc = sums.setdefault(int(c), [0, 0.0, 0.0])
-                acc[0] += len(xc)
-                acc[1] = acc[1] + xc.sum(0)
-                acc[2] = acc[2] + (xc * xc).sum(0)
-    finally:
-        net.train(was)
-    out = {}
-    for c, (n, s1, s2) in sorted(sums.items()):
-        if n < 2:
-            continue
-        mean = s1 / n
-        var = ((s2 - n * mean * mean) / (n - 1)).clamp_min(0)
-        out[c] = (mean.float(), var.float(), n)
-    return out
 
 
 @register("cap")
@@ -351,13 +313,7 @@ class CAP(Method):
         test time, before the final evaluation."""
         if not self.camera_bn or epoch != int(self.cfg.epochs) - 1:
             return None
-        data = ctx.data
-        stats = camera_statistics(self.net, list(data.query) + list(data.gallery), self.cfg,
-                                  ctx.device)
-        for c, (mean, var, _) in stats.items():
-            if 0 <= c < self.num_cameras:
-                self.net.bnneck.set_camera_stats(c, mean, var)
-        return {"camera_bn_test_clips": int(sum(n for _, _, n in stats.values()))}
+        return test_camera_statistics(self.net, ctx, self.cfg, self.num_cameras)
 
     # -- state that changes size (saved in the checkpoint) ---------------------------------
 

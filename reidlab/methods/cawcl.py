@@ -45,6 +45,7 @@ from reidlab.losses.memory import HybridMemory
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, Stage,
                                   StepOutput, changed_option_tags, is_off, option, register,
                                   stack_history, unstack_history)
+from reidlab.methods.camera_bn import test_camera_statistics
 from reidlab.models.grl import grad_reverse
 from reidlab.models.reid_net import build_net
 
@@ -112,6 +113,11 @@ def oracle_clusters(pids: np.ndarray):
                          jaccard_s=0.0, dbscan_s=0.0, num_pairs=0)
 
 
+CAMERA_BN_SOURCE = ("cawcl: camera_bn is for the target's cameras only; a source dataset's "
+                    "cameras have no statistics of their own here — drop --source or "
+                    "--camera-bn")
+
+
 @register("cawcl")
 class CAWCL(Method):
     Options = CAWCLOptions
@@ -121,6 +127,8 @@ class CAWCL(Method):
     clusters = True
     normalize_embedding = True  # retrieval on ℓ2-normalised f
     accepts_source = True
+    supports_camera_bn = True  # TrainConfig.camera_bn: a camera-specific BN-neck (target only)
+    takes_camid = True  # embed_tracklets passes each clip's camera (the camera-specific BN)
     leaderboard_rows = (
         LeaderboardRow("cawcl", "no labels (clusters + camera alignment)", order=30),
         # camera-debiased label updates (reidlab/cluster/debias.py; docs/methods.md): the best
@@ -141,6 +149,11 @@ class CAWCL(Method):
                 "oracle labels" if o.get("oracle_labels") in (True, "true") else ""]
         return [t for t in tags if t] + changed_option_tags(DebiasOptions, settings)
 
+    @classmethod
+    def check_settings(cls, cfg) -> None:
+        if getattr(cfg, "camera_bn", False) and getattr(cfg, "source", None):
+            raise ConfigError(CAMERA_BN_SOURCE)
+
     def __init__(self, cfg, train: list[Tracklet], num_cameras: int,
                  source: list[Tracklet] | None = None):
         super().__init__(cfg, train, num_cameras, source)
@@ -159,7 +172,13 @@ class CAWCL(Method):
         self.num_target = len(target)
         self.train_tracklets = target + source
         self.clips = int(cfg.clips_per_tracklet)
-        self.net = build_net(cfg)
+        # camera-specific BN-neck (TrainConfig.camera_bn; not in the CAWCL paper): each target
+        # camera's own statistics in training, label updates and, recomputed from its test
+        # clips, at the final evaluation (reidlab.methods.camera_bn)
+        self.camera_bn = bool(cfg.camera_bn)
+        if self.camera_bn and source:  # make_config refuses it first (check_settings)
+            raise ConfigError(CAMERA_BN_SOURCE)
+        self.net = build_net(cfg, num_cameras=num_cameras if self.camera_bn else 0)
         dim = self.net.out_channels
         self.cam_head = nn.Sequential(nn.Linear(dim, o.cam_hidden), nn.ReLU(inplace=True),
                                       nn.Linear(o.cam_hidden, num_cameras))
@@ -260,7 +279,7 @@ class CAWCL(Method):
 
     def training_step(self, batch: dict, epoch: int) -> StepOutput:
         o = self.opts
-        out = self.net(batch["clips"])
+        out = self.net(batch["clips"], batch["camid"] if self.camera_bn else None)
         f = out["feat"]
         dom = batch["domain"]
         tgt, src = dom == TARGET, dom == SOURCE
@@ -303,6 +322,18 @@ class CAWCL(Method):
     def after_step(self, batch: dict, out: StepOutput) -> None:
         if "slots" in out.extras:
             self.memory.update(out.extras["feat"], out.extras["slots"])
+
+    def embed(self, clips: torch.Tensor, camid: torch.Tensor | None = None) -> torch.Tensor:
+        """ℓ2-normalised f; with ``camera_bn`` each clip through its camera's statistics."""
+        f = self.net(clips, camid if self.camera_bn else None)["feat"]
+        return F.normalize(f.float(), dim=1)
+
+    def after_epoch(self, epoch: int, ctx) -> dict | None:
+        """With ``camera_bn``, after the last epoch: each camera's BN-neck statistics from
+        that camera's test clips (query and gallery), before the final evaluation."""
+        if not self.camera_bn or epoch != int(self.cfg.epochs) - 1:
+            return None
+        return test_camera_statistics(self.net, ctx, self.cfg, self.num_cameras)
 
     # -- state that changes size (saved in the checkpoint) ---------------------------------
 
