@@ -61,11 +61,11 @@ def pair_rank1(run, which: str = "final") -> dict:
     if rec and rec[-1].get("pair_rank1") is not None:
         r, source = {"rank1": rec[-1]["pair_rank1"], "cameras": rec[-1]["cameras"]}, "record"
     else:
-        from reidlab.eval.ranking import evaluate_features
+        from reidlab.eval.ranking import evaluate_arrays
 
         fs = run.features(which)
-        r = evaluate_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
-                              fs.g_camids)["pairs"]
+        r = evaluate_arrays(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
+                            fs.g_camids)["pairs"]
         source = "features"
     rank1 = 100.0 * np.asarray(r["rank1"], dtype=np.float64)
     return {"rank1": rank1, "cameras": [int(c) for c in r["cameras"]], "source": source}

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reidlab.engine.config import TrainConfig
-from reidlab.engine.runs import (CONFIG, METRICS, STATUS, Run, clean_json, evaluate_features,
-                                 write_json_atomic)
+from reidlab.engine.runs import (CONFIG, METRICS, STATUS, Run, clean_json,
+                                 evaluate_feature_set, write_json_atomic)
 
 BASELINE_PREFIX = "_imagenet"
 BASELINE_LABEL = "ImageNet init"
@@ -156,8 +156,8 @@ def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars
     report(0.93, "evaluating")
     q_tids = [data.query[i].tid for i in fs.q_index]
     g_tids = [data.gallery[i].tid for i in fs.g_index]
-    metrics = evaluate_features(fs, data.num_cameras, data.meta.get("protocol"), q_tids, g_tids,
-                                meta=data.meta)
+    metrics = evaluate_feature_set(fs, data.num_cameras, data.meta.get("protocol"), q_tids,
+                                   g_tids, meta=data.meta)
     out.mkdir(parents=True, exist_ok=True)
     fs.save(out / "features" / "initial.npz")
     fs.save(out / "features" / "final.npz")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from reidlab.data.tracklets import TrackletSet
-from reidlab.engine.runs import evaluate_features
+from reidlab.engine.runs import evaluate_feature_set
 from reidlab.engine.store import RunStore
 from reidlab.eval.features import FeatureSet, extract_features
 
@@ -55,5 +55,5 @@ class Evaluator:
         """The dataset's protocol (trials, junk by tracklet id) applied to ``fs``."""
         q_tids = [self.data.query[i].tid for i in fs.q_index]
         g_tids = [self.data.gallery[i].tid for i in fs.g_index]
-        return evaluate_features(fs, self.data.num_cameras, self.data.meta.get("protocol"),
-                                 q_tids, g_tids, meta=self.data.meta)
+        return evaluate_feature_set(fs, self.data.num_cameras, self.data.meta.get("protocol"),
+                                    q_tids, g_tids, meta=self.data.meta)

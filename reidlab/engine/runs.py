@@ -252,16 +252,17 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return out
 
 
-def evaluate_features(fs: FeatureSet, num_cameras: int | None = None, protocol: str | None = None,
-                      q_tids=None, g_tids=None, meta: dict | None = None) -> dict:
+def evaluate_feature_set(fs: FeatureSet, num_cameras: int | None = None,
+                         protocol: str | None = None, q_tids=None, g_tids=None,
+                         meta: dict | None = None) -> dict:
     """Standard metrics of a :class:`FeatureSet` (Euclidean distance) plus the per-camera-pair
     rank-1 matrix. With tracklet ids the diagonal holds same-camera retrieval. A dataset whose
     ``meta`` has gallery ``trials`` (SYSU-MM01) reports the mean over them (``*_std``,
     ``trials``, ``per_trial``; see :mod:`reidlab.eval.crossmodal`)."""
-    from reidlab.eval.ranking import evaluate_features as evaluate_blocks
+    from reidlab.eval.ranking import evaluate_arrays
 
     # in query blocks of bounded memory: the numbers of the full distance matrix
-    m = evaluate_blocks(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
+    m = evaluate_arrays(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
                         q_tids=q_tids, g_tids=g_tids, num_cams=num_cameras)
     m.pop("cmc", None)
     pair = m.pop("pairs")
