@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from reidlab.engine.baseline import BASELINE_LABEL, baseline_name, baseline_ready, is_baseline
+from reidlab.engine.runs import runs_root  # the runs folder: $REIDLAB_RUNS, else runs
 from reidlab.errors import ReidlabError
 from reidlab.viz.figures import PALETTES, Style
 
@@ -89,10 +90,6 @@ def data_root() -> Path:
 
 def data_format() -> str:
     return os.environ.get("REIDLAB_DATA_FORMAT", "mars")
-
-
-def runs_root() -> Path:
-    return Path(os.environ.get("REIDLAB_RUNS", "runs"))
 
 
 def current_dataset() -> tuple[str, str]:

@@ -16,8 +16,6 @@ SynthCams (937 query+gallery tracklets) this takes about the time measured in
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -26,6 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from reidlab.atomic import file_lock
 from reidlab.engine.config import TrainConfig
 from reidlab.engine.runs import (CONFIG, METRICS, STATUS, Run, clean_json,
                                  evaluate_feature_set, write_json_atomic)
@@ -67,19 +66,6 @@ def baseline_ready(data_root, runs_root, fmt: str = "mars", backbone: str = "eff
         return False
 
 
-@contextlib.contextmanager
-def _lock(path: Path):
-    from reidlab.atomic import ensure_writable_dir
-
-    ensure_writable_dir(path.parent, "a writable runs folder")
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def ensure_baseline(data_root: str | Path, runs_root: str | Path, *, fmt: str = "mars",
                     dataset_options: dict | None = None, backbone: str = "effnet_lite0",
                     progress: Progress | None = None, **cfg_overrides) -> Run:
@@ -87,7 +73,7 @@ def ensure_baseline(data_root: str | Path, runs_root: str | Path, *, fmt: str = 
     runs_root = Path(runs_root)
     name = baseline_name(data_root, fmt, backbone)
     out = runs_root / name
-    with _lock(runs_root / f".{name}.lock"):
+    with file_lock(runs_root / f".{name}.lock", "a writable runs folder"):
         if baseline_ready(data_root, runs_root, fmt, backbone):
             return Run(out)
         if out.exists():

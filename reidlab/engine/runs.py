@@ -26,6 +26,7 @@ appended line by line; a partially written last line is ignored by :meth:`Run.me
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -201,19 +202,34 @@ def confine(path: str | Path, root: str | Path | None = None) -> Path:
     raise RunStoreError(given, expected, f"{lexical}, outside it")
 
 
-def process_start(pid: int) -> float | None:
-    """Start time (unix seconds) of a live process, from /proc; None if it is gone, a zombie,
-    or /proc is not there."""
+def process_start_ticks(pid: int, reap: bool = False) -> str | None:
+    """Start time of a live process as /proc writes it (field 22 of ``/proc/PID/stat``, clock
+    ticks since boot: equal for the same process, different for a later one given the same
+    pid); None if it is gone, a zombie, or /proc is not there. ``reap``: also reap a zombie
+    that is this process's own finished child."""
     try:
         stat = Path(f"/proc/{int(pid)}/stat").read_text()
+    except OSError:
+        return None
+    rest = stat[stat.rfind(")") + 2:].split()
+    if rest[0] in ("Z", "X"):
+        if reap:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(int(pid), os.WNOHANG)
+        return None
+    return rest[19]
+
+
+def process_start(pid: int) -> float | None:
+    """Start time (unix seconds) of a live process (:func:`process_start_ticks` after the boot
+    time); None if it is gone, a zombie, or /proc is not there."""
+    ticks = process_start_ticks(pid)
+    try:
         btime = next(float(line.split()[1]) for line in
                      Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
     except (OSError, ValueError, StopIteration):
         return None
-    rest = stat[stat.rfind(")") + 2:].split()
-    if rest[0] in ("Z", "X"):
-        return None
-    return btime + int(rest[19]) / os.sysconf("SC_CLK_TCK")
+    return None if ticks is None else btime + int(ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def live_writer(folder: str | Path) -> int | None:
