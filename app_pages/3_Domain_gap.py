@@ -17,9 +17,9 @@ st.caption("Features that cluster by camera (left panel, one colour per camera) 
 def gap_numbers(path: str, which: str, mtime: float) -> dict:
     """The run's gap numbers (reidlab.analysis.gap_report: the export's recipe too)."""
     from reidlab.analysis import gap_report
-    from reidlab.eval.features import FeatureSet
+    from reidlab.engine.runs import Run
 
-    return gap_report.gap_numbers(FeatureSet.load(f"{path}/features/{which}.npz"))
+    return gap_report.gap_numbers(Run(path).features(which))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -138,7 +138,7 @@ def short_name(r) -> str:
 
 
 def feature_mtime(r, which: str) -> float:
-    return (r.path / "features" / f"{which}.npz").stat().st_mtime
+    return r.features_mtime(which)
 
 
 def show_embeddings(r, which: str, key: str) -> None:
@@ -278,9 +278,7 @@ if run is not None:
                        "600 test tracklets; the network is rebuilt from the run.")
             if st.button("Compute", key="gap_stage_corr"):
                 with ui.guard("stage correlation"), st.spinner("stage features…"):
-                    ck = run.path / "checkpoint.pt"
-                    curves = stage_correlations(str(run.path),
-                                                ck.stat().st_mtime if ck.is_file() else 0.0)
+                    curves = stage_correlations(str(run.path), run.checkpoint_mtime())
                     ui.show_figure(F.stage_correlation_plot(
                         curves, title=f"Cross-modality correlation by stage — "
                         f"{ui.run_label(run)}", style=ui.paper_style()),

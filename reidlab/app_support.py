@@ -324,17 +324,17 @@ def run_picker(label: str, key: str, *, runs=None, default_baseline: bool = True
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _features(path: str, which: str, mtime: float):
-    from reidlab.eval.features import FeatureSet
+    from reidlab.engine.runs import Run
 
-    return FeatureSet.load(Path(path) / "features" / f"{which}.npz")
+    return Run(path).features(which)
 
 
 def features(run, which: str = "final"):
-    p = run.path / "features" / f"{which}.npz"
-    if not p.is_file():
-        raise ReidlabError(f"{p}: run {run.name} has no {which} features "
-                           "(still training, or it failed)")
-    return _features(str(run.path), which, p.stat().st_mtime)
+    """The run's ``which`` features (cached until the file changes)."""
+    if not run.has_features(which):
+        raise ReidlabError(f"{run.features_path(which)}: run {run.name} has no {which} "
+                           "features (still training, or it failed)")
+    return _features(str(run.path), which, run.features_mtime(which))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -349,9 +349,8 @@ def _worst_first(path: str, which: str, mtime: float) -> np.ndarray:
 def worst_first(run, which: str = "final") -> np.ndarray:
     """Query rows of ``run``'s ``which`` features, worst AP first (valid queries only),
     computed block by block (the Nq×Ng distance matrix is never held) and cached."""
-    p = run.path / "features" / f"{which}.npz"
     features(run, which)  # clear error if missing
-    return _worst_first(str(run.path), which, p.stat().st_mtime)
+    return _worst_first(str(run.path), which, run.features_mtime(which))
 
 
 def run_dataset(run):

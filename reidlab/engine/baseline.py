@@ -26,8 +26,8 @@ from pathlib import Path
 
 from reidlab.atomic import file_lock
 from reidlab.engine.config import TrainConfig
-from reidlab.engine.runs import (CONFIG, METRICS, STATUS, Run, clean_json,
-                                 evaluate_feature_set, write_json_atomic)
+from reidlab.engine.runs import (CONFIG, METRICS, STAGES, STATUS, Run, clean_json,
+                                 evaluate_feature_set, features_file, write_json_atomic)
 
 BASELINE_PREFIX = "_imagenet"
 BASELINE_LABEL = "ImageNet init"
@@ -60,7 +60,7 @@ def baseline_name(data_root: str | Path, fmt: str = "mars", backbone: str = "eff
 def baseline_ready(data_root, runs_root, fmt: str = "mars", backbone: str = "effnet_lite0") -> bool:
     d = Path(runs_root) / baseline_name(data_root, fmt, backbone)
     try:
-        return (d / "features" / "final.npz").is_file() and \
+        return features_file(d, "final").is_file() and \
             json.loads((d / STATUS).read_text()).get("state") == "finished"
     except (OSError, ValueError):
         return False
@@ -145,8 +145,8 @@ def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars
     metrics = evaluate_feature_set(fs, data.num_cameras, data.meta.get("protocol"), q_tids,
                                    g_tids, meta=data.meta)
     out.mkdir(parents=True, exist_ok=True)
-    fs.save(out / "features" / "initial.npz")
-    fs.save(out / "features" / "final.npz")
+    for which in STAGES:  # the same features: the model trained nothing
+        fs.save(features_file(out, which))
     write_json_atomic(out / CONFIG, {
         "config": cfg.to_dict(),
         "dataset": {"format": fmt, "root": str(Path(data_root).resolve()),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from reidlab.data.tracklets import TrackletSet
-from reidlab.engine.runs import evaluate_feature_set
+from reidlab.engine.runs import STAGES, evaluate_feature_set, features_file
 from reidlab.engine.store import RunStore
 from reidlab.eval.features import FeatureSet, extract_features
 
@@ -44,8 +44,8 @@ class Evaluator:
         fs = extract_features(method, self.data.query, self.data.gallery, self.cfg,
                               progress=prog, device=self.device, autocast=self.autocast,
                               on_corrupt=on_corrupt)
-        if which in ("initial", "final"):
-            fs.save(store.out / "features" / f"{which}.npz")
+        if which in STAGES:
+            fs.save(features_file(store.out, which))
         m = self.metrics_of(fs)
         store.log({"kind": "eval", "which": which, "epoch": epoch, "step": step,
                    "time": time.time() - store.started, **m})

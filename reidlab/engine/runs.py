@@ -20,8 +20,10 @@ Layout of ``runs/<name>/``::
     features/initial.npz, features/final.npz   FeatureSet (query/gallery embeddings)
 
 Epochs are numbered from 1 in the store (epoch 0 = before training). The app reads runs only
-through this module. Every file is replaced atomically, except ``metrics.jsonl``, which is
-appended line by line; a partially written last line is ignored by :meth:`Run.metrics`.
+through this module: :class:`Run` names the files (:meth:`Run.features_path`,
+:attr:`Run.checkpoint_path`), so no page spells the layout. Every file is replaced atomically,
+except ``metrics.jsonl``, which is appended line by line; a partially written last line is
+ignored by :meth:`Run.metrics`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ from reidlab.eval.features import FeatureSet
 
 CONFIG, STATUS, METRICS, CHECKPOINT, CANCEL = (
     "config.json", "status.json", "metrics.jsonl", "checkpoint.pt", "CANCEL")
+FEATURES = "features"  # the folder of the stored FeatureSets
+STAGES = ("initial", "final")  # the models a run stores features of: before and after training
+
+
+def features_file(folder: str | Path, which: str = "final") -> Path:
+    """``<folder>/features/<which>.npz``: where a run stores the FeatureSet of its ``which``
+    model (``initial`` or ``final``); what the writers write and :class:`Run` reads."""
+    return Path(folder) / FEATURES / f"{which}.npz"
 
 
 def clean_json(obj):
@@ -341,13 +351,36 @@ class Run:
         finals = [r for r in self.metrics("eval") if r.get("which") == "final"]
         return finals[-1] if finals else None
 
+    def features_path(self, which: str = "final") -> Path:
+        """The file of the run's ``which`` (``initial`` or ``final``) features."""
+        return features_file(self.path, which)
+
     def has_features(self, which: str = "final") -> bool:
-        return (self.path / "features" / f"{which}.npz").is_file()
+        return self.features_path(which).is_file()
+
+    def features_mtime(self, which: str = "final") -> float:
+        """When the ``which`` features were written (a cache key; FileNotFoundError without
+        them)."""
+        return self.features_path(which).stat().st_mtime
 
     def features(self, which: str = "final") -> FeatureSet:
-        if which not in ("final", "initial"):
+        if which not in STAGES:
             raise ValueError(f"which: expected 'final' or 'initial', got {which!r}")
-        return FeatureSet.load(self.path / "features" / f"{which}.npz")
+        return FeatureSet.load(self.features_path(which))
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The run's ``checkpoint.pt`` (its trained weights; absent for a run that trained
+        nothing)."""
+        return self.path / CHECKPOINT
+
+    def has_checkpoint(self) -> bool:
+        return self.checkpoint_path.is_file()
+
+    def checkpoint_mtime(self) -> float:
+        """When the checkpoint was written, 0.0 without one (a cache key)."""
+        p = self.checkpoint_path
+        return p.stat().st_mtime if p.is_file() else 0.0
 
     def dataset(self):
         """Reload the run's dataset with the stored format and options."""

@@ -117,7 +117,7 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
     evals = run.metrics("eval")
     if len(evals) > 1 and trained:  # a run that trained nothing has no curve to show
         figs["metrics"] = F.metric_curves(F.to_percent(evals), style=style)
-    if part_masks and (run.path / "checkpoint.pt").is_file():
+    if part_masks and run.has_checkpoint():
         figs["part_masks"] = part_masks_of_run(run, style=style)
     return figs
 
