@@ -15,7 +15,8 @@ st.caption("Features that cluster by camera (left panel, one colour per camera) 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def gap_numbers(path: str, which: str, mtime: float) -> dict:
-    """The run's gap numbers (reidlab.analysis.gap_report: the export's recipe too)."""
+    """The run's gap numbers (reidlab.analysis.gap_report: the export's recipe too; drawn by
+    reidlab.viz.gap_report)."""
     from reidlab.analysis import gap_report
     from reidlab.engine.runs import Run
 
@@ -120,7 +121,7 @@ def stages_of(r) -> list[str]:
 
 
 def when_of(r, which: str) -> str:
-    from reidlab.analysis.gap_report import stage_name
+    from reidlab.viz.gap_report import stage_name
 
     return stage_name(ui.no_training(r), which)
 
@@ -202,7 +203,7 @@ if run is not None:
                 if r is run_b:
                     patterns[name] = "/"  # the second run hatched, in its stages' colours
     if numbers:
-        from reidlab.analysis.gap_report import gap_figure, pair_rank1_figure, pair_rank1_panels
+        from reidlab.viz.gap_report import gap_figure, pair_rank1_figure, pair_rank1_panels
 
         st.subheader("Gap numbers")
         with ui.guard("gap numbers"):

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from reidlab.engine.baseline import BASELINE_LABEL, baseline_name, baseline_ready, is_baseline
+from reidlab.engine.baseline import (BASELINE_LABEL, baseline_name, baseline_ready, is_baseline,
+                                     trained_nothing)
 from reidlab.engine.runs import runs_root  # the runs folder: $REIDLAB_RUNS, else runs
 from reidlab.errors import ReidlabError
 from reidlab.viz.figures import PALETTES, Style
@@ -129,10 +130,9 @@ def rank_list_key_html() -> str:
 
 
 def no_training(run) -> bool:
-    """True for a run that trained nothing (the ImageNet init baseline): its settings (K, λ,
-    clips) mean nothing and its "before" and "after" features are the same."""
-    epochs = run.config.get("config", {}).get("epochs")
-    return is_baseline(run) or (isinstance(epochs, int) and epochs == 0)
+    """True for a run that trained nothing (:func:`reidlab.engine.baseline.trained_nothing`:
+    the ImageNet init baseline, or no epochs): its before and after are the same."""
+    return trained_nothing(run)
 
 
 def error_message(e: BaseException) -> str:

@@ -48,6 +48,13 @@ def is_baseline(run_or_name) -> bool:
     return str(name).startswith(BASELINE_PREFIX)
 
 
+def trained_nothing(run) -> bool:
+    """True for a run that trained nothing (the ImageNet init baseline, or ``epochs=0``): its
+    settings (K, λ, clips) mean nothing and its "before" and "after" features are the same."""
+    epochs = run.config.get("config", {}).get("epochs")
+    return is_baseline(run) or (isinstance(epochs, int) and epochs == 0)
+
+
 def baseline_name(data_root: str | Path, fmt: str = "mars", backbone: str = "effnet_lite0") -> str:
     """``_imagenet`` for the default dataset, ``_imagenet_<hash>`` for any other one."""
     root = Path(data_root).resolve()
