@@ -275,8 +275,9 @@ def _start(name: str, argv: list[str], root: Path, run: Path, cwd=None,
                               "choose another name")
         proc = _spawn(argv, run / "job.log", Path(cwd) if cwd else None)
         _write_json(run / "job.json", {"name": name, "pid": proc.pid,
-                                       "start": process_start_ticks(proc.pid, reap=True), "argv": argv,
-                                       "submitted": time.time(), "cwd": str(cwd or os.getcwd())})
+                                       "start": process_start_ticks(proc.pid, reap=True),
+                                       "argv": argv, "submitted": time.time(),
+                                       "cwd": str(cwd or os.getcwd())})
         for q in _queued_files(root, name):
             q.unlink(missing_ok=True)
     return job_state(name, root)
@@ -411,7 +412,8 @@ def ensure_worker(root: str | Path | None = None, cwd: str | Path | None = None)
             return None
         proc = _spawn(["-m", "reidlab.engine.jobs", "worker", "--runs", str(root.resolve())],
                       qdir / "worker.log", Path(cwd) if cwd else None)
-        _write_json(qdir / "worker.json", {"pid": proc.pid, "start": process_start_ticks(proc.pid, reap=True)})
+        _write_json(qdir / "worker.json", {"pid": proc.pid,
+                                           "start": process_start_ticks(proc.pid, reap=True)})
         return proc.pid
 
 
