@@ -15,11 +15,12 @@ st.caption("Features that cluster by camera (left panel, one colour per camera) 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def gap_numbers(path: str, which: str, mtime: float) -> dict:
-    """The run's gap numbers (reidlab.analysis.gap_report: the export's recipe too)."""
+    """The run's gap numbers (reidlab.analysis.gap_report: the export's recipe too; drawn by
+    reidlab.viz.gap_report)."""
     from reidlab.analysis import gap_report
-    from reidlab.eval.features import FeatureSet
+    from reidlab.engine.runs import Run
 
-    return gap_report.gap_numbers(FeatureSet.load(f"{path}/features/{which}.npz"))
+    return gap_report.gap_numbers(Run(path).features(which))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -118,7 +119,7 @@ def stages_of(r) -> list[str]:
 
 
 def when_of(r, which: str) -> str:
-    from reidlab.analysis.gap_report import stage_name
+    from reidlab.viz.gap_report import stage_name
 
     return stage_name(ui.no_training(r), which)
 
@@ -136,7 +137,7 @@ def short_name(r) -> str:
 
 
 def feature_mtime(r, which: str) -> float:
-    return (r.path / "features" / f"{which}.npz").stat().st_mtime
+    return r.features_mtime(which)
 
 
 def show_embeddings(r, which: str, key: str) -> None:
@@ -200,7 +201,7 @@ if run is not None:
                 if r is run_b:
                     patterns[name] = "/"  # the second run hatched, in its stages' colours
     if numbers:
-        from reidlab.analysis.gap_report import gap_figure, pair_rank1_figure, pair_rank1_panels
+        from reidlab.viz.gap_report import gap_figure, pair_rank1_figure, pair_rank1_panels
 
         st.subheader("Gap numbers")
         with ui.guard("gap numbers"):
@@ -276,9 +277,7 @@ if run is not None:
                        "600 test tracklets; the network is rebuilt from the run.")
             if st.button("Compute", key="gap_stage_corr"):
                 with ui.guard("stage correlation"), st.spinner("stage features…"):
-                    ck = run.path / "checkpoint.pt"
-                    curves = stage_correlations(str(run.path),
-                                                ck.stat().st_mtime if ck.is_file() else 0.0)
+                    curves = stage_correlations(str(run.path), run.checkpoint_mtime())
                     ui.show_figure(F.stage_correlation_plot(
                         curves, title=f"Cross-modality correlation by stage — "
                         f"{ui.run_label(run)}", style=ui.paper_style()),

@@ -16,15 +16,14 @@ MAX_K = 8
 
 @st.cache_resource(show_spinner="loading the model…", max_entries=4)
 def load_model(path: str, mtime: float):
-    """The run's trained network (checkpoint.pt), else the initial one of its config."""
+    """The run's trained network (its checkpoint), else the initial one of its config."""
     from reidlab.engine.restore import load_run_model
 
     return load_run_model(path)
 
 
 def model_of(r):
-    ck = r.path / "checkpoint.pt"
-    return load_model(str(r.path), ck.stat().st_mtime if ck.is_file() else 0.0)
+    return load_model(str(r.path), r.checkpoint_mtime())
 
 
 def map_size(model) -> tuple[int, int]:

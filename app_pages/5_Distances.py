@@ -25,9 +25,9 @@ def modality_sets(path: str, which: str, mtime: float) -> dict:
     over the run's test tracklets; {} for a colour-only dataset."""
     from reidlab.analysis.domain_gap import pooled, pooled_keep, pooled_modality
     from reidlab.analysis.modality import modality_distance_sets
-    from reidlab.eval.features import FeatureSet
+    from reidlab.engine.runs import Run
 
-    fs = FeatureSet.load(f"{path}/features/{which}.npz")
+    fs = Run(path).features(which)
     keep = pooled_keep(fs)
     mods = pooled_modality(fs, keep)
     if len(np.unique(mods)) < 2:
@@ -39,9 +39,9 @@ def modality_sets(path: str, which: str, mtime: float) -> dict:
 @st.cache_data(show_spinner=False, max_entries=32)
 def dists(path: str, which: str, mtime: float, max_pairs: int) -> dict:
     from reidlab.analysis.domain_gap import distance_distributions
-    from reidlab.eval.features import FeatureSet
+    from reidlab.engine.runs import Run
 
-    fs = FeatureSet.load(f"{path}/features/{which}.npz")
+    fs = Run(path).features(which)
     d = distance_distributions((fs.q_feat, fs.g_feat), fs.q_pids, fs.g_pids, fs.q_camids,
                                fs.g_camids, max_pairs=max_pairs)
     return {"same": d["same"], "diff": d["diff"], "by_pair": d["by_pair"]}
@@ -82,10 +82,10 @@ if run_a is not None:
 
         sets = []
         for r in [run_a] + ([run_b] if run_b is not None else []):
-            p = r.path / "features" / f"{which}.npz"
-            if not p.is_file():
-                raise FileNotFoundError(f"{p}: run {r.name} has no {which} features")
-            d = dists(str(r.path), which, p.stat().st_mtime, MAX_PAIRS)
+            if not r.has_features(which):
+                raise FileNotFoundError(f"{r.features_path(which)}: run {r.name} has no "
+                                        f"{which} features")
+            d = dists(str(r.path), which, r.features_mtime(which), MAX_PAIRS)
             scale = float(np.median(np.concatenate([d["same"], d["diff"]]))) if normalise else 1.0
             prefix = "" if run_b is None else f"{ui.run_label(r)}: "
             sets.append((r, prefix, d, scale or 1.0))
@@ -106,8 +106,7 @@ if run_a is not None:
                                         title=f"Distances ({when}) — {runs_title}",
                                         style=ui.paper_style())
             ui.show_figure(fig, fname, key="dist_fig")
-            p = run_a.path / "features" / f"{which}.npz"
-            by_mod = modality_sets(str(run_a.path), which, p.stat().st_mtime)
+            by_mod = modality_sets(str(run_a.path), which, run_a.features_mtime(which))
             if by_mod:  # infrared ↔ colour data: the modality gap in distances
                 st.subheader("By modality pair")
                 panels = {name: {"same person": s["same"], "different person": s["diff"]}

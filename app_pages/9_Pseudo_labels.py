@@ -140,7 +140,7 @@ with ui.guard("label curves"):
 st.subheader("One label update")
 stored = [n for n, r in labels_of.items() if PL.label_updates(r)]
 if not stored:
-    st.info("None of these runs has stored label files (labels/update_EEE.npz) yet.")
+    st.info(f"None of these runs has stored label files ({PL.LABEL_FILES}) yet.")
     st.stop()
 c = st.columns([3, 3, 2, 2])
 name = c[0].selectbox("run", stored, index=len(stored) - 1, key="pl_run")

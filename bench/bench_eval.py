@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from benchlib import RESULTS, md_header, stamp, write_plot
 
-from reidlab.eval import compute_distmat, evaluate, evaluate_by_camera_pair, evaluate_features
+from reidlab.eval import compute_distmat, evaluate, evaluate_arrays, evaluate_by_camera_pair
 
 
 def loop_evaluate(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=20):
@@ -64,7 +64,7 @@ def scale_row(spec: str, args, rng, centres) -> dict:
     g = centres[gp] + 2.0 * rng.normal(size=(ng, args.dim)).astype(np.float32)
     tracemalloc.start()
     t = time.perf_counter()
-    m = evaluate_features(q, g, qp, gp, qc, gc, pairs=False)
+    m = evaluate_arrays(q, g, qp, gp, qc, gc, pairs=False)
     seconds = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -131,8 +131,8 @@ def main(argv=None) -> int:
         "mINP_abs_diff": abs(res["mINP"] - ref["mINP"]),
         "num_valid_equal": res["num_valid_queries"] == ref["num_valid_queries"],
     }
-    blocks = evaluate_features(q, g, q_pids, g_pids, q_camids, g_camids, pairs=False,
-                               block_bytes=1)  # 1024-query blocks vs the whole matrix
+    blocks = evaluate_arrays(q, g, q_pids, g_pids, q_camids, g_camids, pairs=False,
+                             block_bytes=1)  # 1024-query blocks vs the whole matrix
     agree["blocks_equal_full"] = bool(
         blocks["mAP"] == res["mAP"] and blocks["mINP"] == res["mINP"]
         and np.array_equal(blocks["cmc"], res["cmc"]))
@@ -183,7 +183,7 @@ def main(argv=None) -> int:
         f"evaluation: {'met' if out['target']['met'] else 'missed'}.", "",
     ]
     if scale:
-        md += ["## From features, in memory-bounded blocks (`reidlab.eval.evaluate_features`)", "",
+        md += ["## From features, in memory-bounded blocks (`reidlab.eval.evaluate_arrays`)", "",
                "Distances and metrics in blocks of whole 1024-query chunks (≤ 256 MB of distances, or one chunk "
                "at a time; the numbers of the full matrix, checked above). Peak: the largest "
                "numpy allocation in use at once (tracemalloc).", "",

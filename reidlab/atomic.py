@@ -73,6 +73,23 @@ def ensure_writable_dir(path: str | Path, expected: str = "a writable folder") -
     return path
 
 
+@contextlib.contextmanager
+def file_lock(path: str | Path, expected: str = "a writable folder") -> Iterator[None]:
+    """Hold an exclusive ``fcntl`` lock on the file ``path`` (created empty if missing, in a
+    folder checked by :func:`ensure_writable_dir` with ``expected`` in its error) for the
+    block: one process at a time, across processes and threads with their own open file."""
+    import fcntl
+
+    path = Path(path)
+    ensure_writable_dir(path.parent, expected)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def is_temp_file(path: str | Path) -> bool:
     """A temp file of :func:`atomic_path` (``.<name>.<random>.tmp``)."""
     name = Path(path).name

@@ -93,7 +93,7 @@ def lab(tmp_path_factory):
                           np.array([t.camid for t in g]), np.arange(len(q)), np.arange(len(g)))
 
     from reidlab.engine.config import make_config
-    from reidlab.engine.runs import evaluate_features
+    from reidlab.engine.runs import evaluate_feature_set
 
     for name, K, r1 in (("fake_k2", 2, None), ("fake_k4", 4, None)):
         out = runs / name
@@ -111,7 +111,7 @@ def lab(tmp_path_factory):
                  "terms": {"id": 2.0 / (s + 1), "adv": 0.7}} for s in range(10)]
         for which, f, ep in (("initial", init, 0), ("final", final, 2)):
             recs.append({"kind": "eval", "which": which, "epoch": ep,
-                         **evaluate_features(f, data.num_cameras)})
+                         **evaluate_feature_set(f, data.num_cameras)})
         (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     return {"data": data_root, "runs": runs, "dataset": data}
 

@@ -242,10 +242,10 @@ def test_by_camera_pair_diagonal_ignores_only_own_tracklet(rng):
 # --------------------------------------------------------------- blocks of queries, threads
 
 
-def test_evaluate_features_in_blocks_equals_the_full_matrix(rng):
+def test_evaluate_arrays_in_blocks_equals_the_full_matrix(rng):
     """Features evaluated in query blocks of 1024 rows (memory-bounded) give exactly the
     numbers of the whole distance matrix, camera pairs included."""
-    from reidlab.eval import evaluate_features
+    from reidlab.eval import evaluate_arrays
 
     nq, ng, d = 2500, 700, 16
     qf = rng.normal(size=(nq, d)).astype(np.float32)
@@ -256,8 +256,8 @@ def test_evaluate_features_in_blocks_equals_the_full_matrix(rng):
     full = compute_distmat(qf, gf)
     ref = evaluate(full, qp, gp, qc, gc)
     ref_pairs = evaluate_by_camera_pair(full, qp, gp, qc, gc, q_tids=qt, g_tids=gt, num_cams=3)
-    got = evaluate_features(qf, gf, qp, gp, qc, gc, q_tids=qt, g_tids=gt, num_cams=3,
-                            block_bytes=1)  # the smallest blocks: 1024 queries each
+    got = evaluate_arrays(qf, gf, qp, gp, qc, gc, q_tids=qt, g_tids=gt, num_cams=3,
+                          block_bytes=1)  # the smallest blocks: 1024 queries each
     pairs = got.pop("pairs")
     for k in ("mAP", "mINP", "rank1", "rank5", "num_valid_queries", "num_skipped_queries"):
         assert got[k] == ref[k], k
@@ -265,7 +265,7 @@ def test_evaluate_features_in_blocks_equals_the_full_matrix(rng):
     for k in ("rank1", "mAP", "count"):
         np.testing.assert_array_equal(pairs[k], ref_pairs[k])
     with pytest.raises(ValueError, match="g_camids"):
-        evaluate_features(qf, gf, qp, gp, qc, gc[:-1])
+        evaluate_arrays(qf, gf, qp, gp, qc, gc[:-1])
 
 
 def test_threads_do_not_change_the_numbers(rng, monkeypatch):

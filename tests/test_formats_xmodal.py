@@ -144,7 +144,7 @@ def test_sysu_rule_drops_camera_2_for_camera_3_queries():
 
 
 def test_run_metrics_average_the_trials(tmp_path):
-    from reidlab.engine.runs import evaluate_features
+    from reidlab.engine.runs import evaluate_feature_set
     from reidlab.eval.features import FeatureSet
 
     data = load_dataset("sysumm01", write_sysu(tmp_path / "sysu"), trials=3)
@@ -158,7 +158,7 @@ def test_run_metrics_average_the_trials(tmp_path):
                     q_camids=np.array([t.camid for t in data.query]),
                     g_camids=np.array([t.camid for t in data.gallery]),
                     q_index=np.arange(len(data.query)), g_index=np.arange(len(data.gallery)))
-    m = evaluate_features(fs, 6, data.meta["protocol"], meta=data.meta)
+    m = evaluate_feature_set(fs, 6, data.meta["protocol"], meta=data.meta)
     assert m["trials"] == 3 and len(m["per_trial"]) == 3 and m["rank1"] == 1.0
     assert m["protocol"] == "sysu-all-search-single-shot-3-trials"
     assert m["num_gallery_per_trial"] == 8  # 2 people × 4 colour cameras

@@ -154,12 +154,12 @@ def test_train_settings_come_from_the_schema(lab):
 
 def write_job(runs: Path, name: str, *, pid=None, log: str = "", status: dict | None = None):
     """A job's files as the app writes them (job.json; job.log; status.json if given)."""
-    from reidlab.engine import jobs
+    from reidlab.engine.runs import process_start_ticks
 
     d = runs / name
     d.mkdir(parents=True, exist_ok=True)
     (d / "job.json").write_text(json.dumps({
-        "name": name, "pid": pid or 2**22 - 11, "start": jobs._pid_start_time(pid) if pid
+        "name": name, "pid": pid or 2**22 - 11, "start": process_start_ticks(pid) if pid
         else "1", "argv": ["-m", "reidlab", "train", "--out", str(d)],
         "submitted": time.time() - 100}))
     (d / "job.log").write_text(log)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from reidlab.engine import jobs
-from reidlab.engine.runs import confine, run_path
+from reidlab.engine.runs import confine, process_start_ticks, run_path
 from reidlab.errors import ConfigError, RunStoreError
 from test_jobs import fake_argv, wait
 
@@ -264,7 +264,7 @@ def test_a_job_queued_while_the_worker_exits_is_not_lost(tmp_path, monkeypatch):
     qdir.mkdir(parents=True)
     # this process plays the worker
     (qdir / "worker.json").write_text(json.dumps({"pid": os.getpid(),
-                                                  "start": jobs._pid_start_time(os.getpid())}))
+                                                  "start": process_start_ticks(os.getpid())}))
     real = jobs._queued_files
     saw_empty = threading.Event()
     proceed = threading.Event()

@@ -189,7 +189,7 @@ def _sample_pairs(mask_fn, nq: int, ng: int, max_pairs: int, rng, chunk: int = 2
 
 class DistanceSampler:
     """The sampled pairs of :func:`distance_distributions`, filled one block of distance rows at
-    a time: pass :meth:`take` as ``on_block`` to :func:`reidlab.eval.ranking.evaluate_features`
+    a time: pass :meth:`take` as ``on_block`` to :func:`reidlab.eval.ranking.evaluate_arrays`
     and the evaluation's own pass over the distances also gathers the histograms' pairs (one
     pass, not two), then :meth:`result`. The pairs are drawn up front from the labels alone, so
     the values are the full matrix's whichever blocks bring them."""
@@ -380,13 +380,13 @@ def gap_summary(fs, seed: int = 0, probe_cv: int = 5, max_pairs: int = 200_000,
     more than ``block_bytes`` of distances; the same numbers as the full matrix), in one pass:
     the evaluation's blocks also fill the distance histograms (:class:`DistanceSampler`).
     """
-    from reidlab.eval.ranking import evaluate_features
+    from reidlab.eval.ranking import evaluate_arrays
 
     feats, pids, camids = pooled(fs)
     sampler = DistanceSampler(fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
                               max_pairs=max_pairs, seed=seed)
-    ev = evaluate_features(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
-                           fs.g_camids, block_bytes=block_bytes, on_block=sampler.take)
+    ev = evaluate_arrays(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids,
+                         fs.g_camids, block_bytes=block_bytes, on_block=sampler.take)
     by_pair = ev.pop("pairs")
     return {
         "camera_probe": camera_probe(feats, camids, groups=pids, cv=probe_cv, seed=seed),

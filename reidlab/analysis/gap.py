@@ -143,10 +143,11 @@ def dataset_gap(dataset: str | Path, fmt: str = "mars", runs: str | Path = "runs
     and cached in ``runs``; recomputed when the dataset is newer than the cached features).
     Checks the folder and format before anything is written."""
     from reidlab.engine.baseline import baseline_name, baseline_ready, ensure_baseline
+    from reidlab.engine.runs import features_file
 
     root, key = check_arguments(dataset, fmt, backbone, k)
     cached = Path(runs) / baseline_name(root, key, backbone)
-    feats = cached / "features" / "final.npz"
+    feats = features_file(cached, "final")
     if feats.is_file() and feats.stat().st_mtime < _newest_mtime(root):
         shutil.rmtree(cached)  # features of an earlier dataset in this folder
     if not baseline_ready(root, runs, key, backbone):

@@ -147,7 +147,7 @@ def modality_retrieval(feats, pids, camids, modality) -> dict[str, dict]:
     that modality's features have not learnt the identities (the infrared SynthCams' thermal
     kind: docs/methods.md)."""
     from reidlab.data.tracklets import MODALITY_NAMES
-    from reidlab.eval.ranking import evaluate_features
+    from reidlab.eval.ranking import evaluate_arrays
 
     feats = np.asarray(feats, np.float32)
     pids, camids, modality = (np.asarray(a) for a in (pids, camids, modality))
@@ -157,8 +157,8 @@ def modality_retrieval(feats, pids, camids, modality) -> dict[str, dict]:
         if len(q) == 0 or len(g) == 0 or len(np.unique(np.concatenate([camids[q],
                                                                          camids[g]]))) < 2:
             continue
-        r = evaluate_features(feats[q], feats[g], pids[q], pids[g], camids[q], camids[g],
-                              pairs=False)
+        r = evaluate_arrays(feats[q], feats[g], pids[q], pids[g], camids[q], camids[g],
+                            pairs=False)
         if r["num_valid_queries"]:
             out[f"{MODALITY_NAMES[a]} → {MODALITY_NAMES[b]}"] = {
                 "rank1": float(r["rank1"]), "mAP": float(r["mAP"]),

@@ -41,6 +41,7 @@ QUALITY_NAMES = {"num_clusters": "clusters", "outlier_fraction": "outlier fracti
 # values in [0, 1] (plotted on a fixed 0..1 axis)
 FRACTION_KEYS = ("outlier_fraction", "precision", "recall", "fscore", "nmi", "ari")
 _UPDATE_RE = re.compile(r"^update_(\d+)\.npz$")
+LABEL_FILES = f"{LABELS_DIR}/update_EEE.npz"  # the label store's files, as pages name them
 _ARRAYS = ("index", "clip", "label", "pid", "camid", "feat", "frame")
 
 

@@ -16,8 +16,6 @@ SynthCams (937 query+gallery tracklets) this takes about the time measured in
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -26,9 +24,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from reidlab.atomic import file_lock
 from reidlab.engine.config import TrainConfig
-from reidlab.engine.runs import (CONFIG, METRICS, STATUS, Run, clean_json, evaluate_features,
-                                 write_json_atomic)
+from reidlab.engine.runs import (CONFIG, METRICS, STAGES, STATUS, Run, clean_json,
+                                 evaluate_feature_set, features_file, write_json_atomic)
 
 BASELINE_PREFIX = "_imagenet"
 BASELINE_LABEL = "ImageNet init"
@@ -49,6 +48,13 @@ def is_baseline(run_or_name) -> bool:
     return str(name).startswith(BASELINE_PREFIX)
 
 
+def trained_nothing(run) -> bool:
+    """True for a run that trained nothing (the ImageNet init baseline, or ``epochs=0``): its
+    settings (K, λ, clips) mean nothing and its "before" and "after" features are the same."""
+    epochs = run.config.get("config", {}).get("epochs")
+    return is_baseline(run) or (isinstance(epochs, int) and epochs == 0)
+
+
 def baseline_name(data_root: str | Path, fmt: str = "mars", backbone: str = "effnet_lite0") -> str:
     """``_imagenet`` for the default dataset, ``_imagenet_<hash>`` for any other one."""
     root = Path(data_root).resolve()
@@ -61,23 +67,10 @@ def baseline_name(data_root: str | Path, fmt: str = "mars", backbone: str = "eff
 def baseline_ready(data_root, runs_root, fmt: str = "mars", backbone: str = "effnet_lite0") -> bool:
     d = Path(runs_root) / baseline_name(data_root, fmt, backbone)
     try:
-        return (d / "features" / "final.npz").is_file() and \
+        return features_file(d, "final").is_file() and \
             json.loads((d / STATUS).read_text()).get("state") == "finished"
     except (OSError, ValueError):
         return False
-
-
-@contextlib.contextmanager
-def _lock(path: Path):
-    from reidlab.atomic import ensure_writable_dir
-
-    ensure_writable_dir(path.parent, "a writable runs folder")
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def ensure_baseline(data_root: str | Path, runs_root: str | Path, *, fmt: str = "mars",
@@ -87,7 +80,7 @@ def ensure_baseline(data_root: str | Path, runs_root: str | Path, *, fmt: str = 
     runs_root = Path(runs_root)
     name = baseline_name(data_root, fmt, backbone)
     out = runs_root / name
-    with _lock(runs_root / f".{name}.lock"):
+    with file_lock(runs_root / f".{name}.lock", "a writable runs folder"):
         if baseline_ready(data_root, runs_root, fmt, backbone):
             return Run(out)
         if out.exists():
@@ -156,11 +149,11 @@ def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars
     report(0.93, "evaluating")
     q_tids = [data.query[i].tid for i in fs.q_index]
     g_tids = [data.gallery[i].tid for i in fs.g_index]
-    metrics = evaluate_features(fs, data.num_cameras, data.meta.get("protocol"), q_tids, g_tids,
-                                meta=data.meta)
+    metrics = evaluate_feature_set(fs, data.num_cameras, data.meta.get("protocol"), q_tids,
+                                   g_tids, meta=data.meta)
     out.mkdir(parents=True, exist_ok=True)
-    fs.save(out / "features" / "initial.npz")
-    fs.save(out / "features" / "final.npz")
+    for which in STAGES:  # the same features: the model trained nothing
+        fs.save(features_file(out, which))
     write_json_atomic(out / CONFIG, {
         "config": cfg.to_dict(),
         "dataset": {"format": fmt, "root": str(Path(data_root).resolve()),

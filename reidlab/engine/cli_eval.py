@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from reidlab.engine.runs import Run, evaluate_features
+from reidlab.engine.runs import Run, evaluate_feature_set
 from reidlab.errors import DatasetError
 
 
@@ -40,8 +40,8 @@ def evaluate_run(run: Run, which: str = "final") -> dict:
         g_tids = [data.gallery[i].tid for i in fs.g_index]
     except (DatasetError, OSError, ValueError, IndexError) as e:
         note = f"dataset not available ({e}); same-camera diagonal left empty"
-    m = evaluate_features(fs, info["dataset"].get("num_cameras"), info.get("protocol"),
-                          q_tids, g_tids, meta=info["dataset"].get("meta"))
+    m = evaluate_feature_set(fs, info["dataset"].get("num_cameras"), info.get("protocol"),
+                             q_tids, g_tids, meta=info["dataset"].get("meta"))
     out = {"run": str(run.path), "which": which, "method": info["config"].get("method"), **m}
     if note:
         out["note"] = note

@@ -8,7 +8,7 @@ import time
 
 from reidlab.data.tracklets import TrackletSet
 from reidlab.engine.checkpoint import rng_state, set_rng_state
-from reidlab.engine.runs import evaluate_features
+from reidlab.engine.runs import STAGES, evaluate_feature_set, features_file
 from reidlab.engine.store import RunStore
 from reidlab.eval.features import FeatureSet, extract_features
 
@@ -68,8 +68,8 @@ class Evaluator:
         fs = extract_features(method, self.data.query, self.data.gallery, self.cfg,
                               progress=prog, device=self.device, autocast=self.autocast,
                               on_corrupt=on_corrupt)
-        if which in ("initial", "final"):
-            fs.save(store.out / "features" / f"{which}.npz")
+        if which in STAGES:
+            fs.save(features_file(store.out, which))
         m = self.metrics_of(fs)
         stage = {"stage": method.stage.name} if which == "stage" and method.stage else {}
         store.log({"kind": "eval", "which": which, "epoch": epoch, "step": step, **stage,
@@ -80,5 +80,5 @@ class Evaluator:
         """The dataset's protocol (trials, junk by tracklet id) applied to ``fs``."""
         q_tids = [self.data.query[i].tid for i in fs.q_index]
         g_tids = [self.data.gallery[i].tid for i in fs.g_index]
-        return evaluate_features(fs, self.data.num_cameras, self.data.meta.get("protocol"),
-                                 q_tids, g_tids, meta=self.data.meta)
+        return evaluate_feature_set(fs, self.data.num_cameras, self.data.meta.get("protocol"),
+                                    q_tids, g_tids, meta=self.data.meta)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -29,9 +28,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from reidlab.atomic import ensure_writable_dir, write_json_atomic_plain
-from reidlab.engine.runs import run_path
-from reidlab.engine.runs import runs_root as _runs_root
+from reidlab.atomic import file_lock, write_json_atomic_plain
+from reidlab.engine.runs import process_start_ticks, run_path, runs_root
 from reidlab.errors import ConfigError, ReidlabError
 
 QUEUE_DIR = "_queue"
@@ -86,11 +84,6 @@ class Job:
 
 
 # --------------------------------------------------------------------------- helpers
-
-def runs_root(root: str | Path | None = None) -> Path:
-    """``root``, else ``$REIDLAB_RUNS``, else ``runs``."""
-    return _runs_root(root)
-
 
 def check_name(name: str) -> str:
     """A job's run name: a plain name (letters, digits, _-.=, not starting with _ or .), so
@@ -151,24 +144,10 @@ def setting_flags(settings: dict) -> list[str]:
     return out
 
 
-def _pid_start_time(pid: int) -> str | None:
-    """Start time of ``pid`` (field 22 of /proc/PID/stat), or None if gone or a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    rest = stat[stat.rfind(")") + 2:].split()
-    if rest[0] in ("Z", "X"):
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)  # reap our own finished child
-        return None
-    return rest[19]
-
-
 def _alive(pid: int | None, start: str | None) -> bool:
     if not pid:
         return False
-    st = _pid_start_time(pid)
+    st = process_start_ticks(pid, reap=True)
     return st is not None and (start is None or st == start)
 
 
@@ -183,15 +162,9 @@ def _write_json(path: Path, obj: dict) -> None:
     write_json_atomic_plain(path, obj)
 
 
-@contextlib.contextmanager
 def _locked(root: Path):
-    ensure_writable_dir(root, "a writable runs folder")
-    with open(root / ".jobs.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    """The runs folder's job lock (``.jobs.lock``): submissions, the queue and the worker."""
+    return file_lock(root / ".jobs.lock", "a writable runs folder")
 
 
 def _spawn(argv: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
@@ -302,8 +275,9 @@ def _start(name: str, argv: list[str], root: Path, run: Path, cwd=None,
                               "choose another name")
         proc = _spawn(argv, run / "job.log", Path(cwd) if cwd else None)
         _write_json(run / "job.json", {"name": name, "pid": proc.pid,
-                                       "start": _pid_start_time(proc.pid), "argv": argv,
-                                       "submitted": time.time(), "cwd": str(cwd or os.getcwd())})
+                                       "start": process_start_ticks(proc.pid, reap=True),
+                                       "argv": argv, "submitted": time.time(),
+                                       "cwd": str(cwd or os.getcwd())})
         for q in _queued_files(root, name):
             q.unlink(missing_ok=True)
     return job_state(name, root)
@@ -438,7 +412,8 @@ def ensure_worker(root: str | Path | None = None, cwd: str | Path | None = None)
             return None
         proc = _spawn(["-m", "reidlab.engine.jobs", "worker", "--runs", str(root.resolve())],
                       qdir / "worker.log", Path(cwd) if cwd else None)
-        _write_json(qdir / "worker.json", {"pid": proc.pid, "start": _pid_start_time(proc.pid)})
+        _write_json(qdir / "worker.json", {"pid": proc.pid,
+                                           "start": process_start_ticks(proc.pid, reap=True)})
         return proc.pid
 
 

@@ -20,12 +20,15 @@ Layout of ``runs/<name>/``::
     features/initial.npz, features/final.npz   FeatureSet (query/gallery embeddings)
 
 Epochs are numbered from 1 in the store (epoch 0 = before training). The app reads runs only
-through this module. Every file is replaced atomically, except ``metrics.jsonl``, which is
-appended line by line; a partially written last line is ignored by :meth:`Run.metrics`.
+through this module: :class:`Run` names the files (:meth:`Run.features_path`,
+:attr:`Run.checkpoint_path`), so no page spells the layout. Every file is replaced atomically,
+except ``metrics.jsonl``, which is appended line by line; a partially written last line is
+ignored by :meth:`Run.metrics`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -39,6 +42,14 @@ from reidlab.eval.features import FeatureSet
 
 CONFIG, STATUS, METRICS, CHECKPOINT, CANCEL = (
     "config.json", "status.json", "metrics.jsonl", "checkpoint.pt", "CANCEL")
+FEATURES = "features"  # the folder of the stored FeatureSets
+STAGES = ("initial", "final")  # the models a run stores features of: before and after training
+
+
+def features_file(folder: str | Path, which: str = "final") -> Path:
+    """``<folder>/features/<which>.npz``: where a run stores the FeatureSet of its ``which``
+    model (``initial`` or ``final``); what the writers write and :class:`Run` reads."""
+    return Path(folder) / FEATURES / f"{which}.npz"
 
 
 def clean_json(obj):
@@ -201,19 +212,34 @@ def confine(path: str | Path, root: str | Path | None = None) -> Path:
     raise RunStoreError(given, expected, f"{lexical}, outside it")
 
 
-def process_start(pid: int) -> float | None:
-    """Start time (unix seconds) of a live process, from /proc; None if it is gone, a zombie,
-    or /proc is not there."""
+def process_start_ticks(pid: int, reap: bool = False) -> str | None:
+    """Start time of a live process as /proc writes it (field 22 of ``/proc/PID/stat``, clock
+    ticks since boot: equal for the same process, different for a later one given the same
+    pid); None if it is gone, a zombie, or /proc is not there. ``reap``: also reap a zombie
+    that is this process's own finished child."""
     try:
         stat = Path(f"/proc/{int(pid)}/stat").read_text()
+    except OSError:
+        return None
+    rest = stat[stat.rfind(")") + 2:].split()
+    if rest[0] in ("Z", "X"):
+        if reap:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(int(pid), os.WNOHANG)
+        return None
+    return rest[19]
+
+
+def process_start(pid: int) -> float | None:
+    """Start time (unix seconds) of a live process (:func:`process_start_ticks` after the boot
+    time); None if it is gone, a zombie, or /proc is not there."""
+    ticks = process_start_ticks(pid)
+    try:
         btime = next(float(line.split()[1]) for line in
                      Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
     except (OSError, ValueError, StopIteration):
         return None
-    rest = stat[stat.rfind(")") + 2:].split()
-    if rest[0] in ("Z", "X"):
-        return None
-    return btime + int(rest[19]) / os.sysconf("SC_CLK_TCK")
+    return None if ticks is None else btime + int(ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def live_writer(folder: str | Path) -> int | None:
@@ -252,16 +278,17 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return out
 
 
-def evaluate_features(fs: FeatureSet, num_cameras: int | None = None, protocol: str | None = None,
-                      q_tids=None, g_tids=None, meta: dict | None = None) -> dict:
+def evaluate_feature_set(fs: FeatureSet, num_cameras: int | None = None,
+                         protocol: str | None = None, q_tids=None, g_tids=None,
+                         meta: dict | None = None) -> dict:
     """Standard metrics of a :class:`FeatureSet` (Euclidean distance) plus the per-camera-pair
     rank-1 matrix. With tracklet ids the diagonal holds same-camera retrieval. A dataset whose
     ``meta`` has gallery ``trials`` (SYSU-MM01) reports the mean over them (``*_std``,
     ``trials``, ``per_trial``; see :mod:`reidlab.eval.crossmodal`)."""
-    from reidlab.eval.ranking import evaluate_features as evaluate_blocks
+    from reidlab.eval.ranking import evaluate_arrays
 
     # in query blocks of bounded memory: the numbers of the full distance matrix
-    m = evaluate_blocks(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
+    m = evaluate_arrays(fs.q_feat, fs.g_feat, fs.q_pids, fs.g_pids, fs.q_camids, fs.g_camids,
                         q_tids=q_tids, g_tids=g_tids, num_cams=num_cameras)
     m.pop("cmc", None)
     pair = m.pop("pairs")
@@ -324,13 +351,36 @@ class Run:
         finals = [r for r in self.metrics("eval") if r.get("which") == "final"]
         return finals[-1] if finals else None
 
+    def features_path(self, which: str = "final") -> Path:
+        """The file of the run's ``which`` (``initial`` or ``final``) features."""
+        return features_file(self.path, which)
+
     def has_features(self, which: str = "final") -> bool:
-        return (self.path / "features" / f"{which}.npz").is_file()
+        return self.features_path(which).is_file()
+
+    def features_mtime(self, which: str = "final") -> float:
+        """When the ``which`` features were written (a cache key; FileNotFoundError without
+        them)."""
+        return self.features_path(which).stat().st_mtime
 
     def features(self, which: str = "final") -> FeatureSet:
-        if which not in ("final", "initial"):
+        if which not in STAGES:
             raise ValueError(f"which: expected 'final' or 'initial', got {which!r}")
-        return FeatureSet.load(self.path / "features" / f"{which}.npz")
+        return FeatureSet.load(self.features_path(which))
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The run's ``checkpoint.pt`` (its trained weights; absent for a run that trained
+        nothing)."""
+        return self.path / CHECKPOINT
+
+    def has_checkpoint(self) -> bool:
+        return self.checkpoint_path.is_file()
+
+    def checkpoint_mtime(self) -> float:
+        """When the checkpoint was written, 0.0 without one (a cache key)."""
+        p = self.checkpoint_path
+        return p.stat().st_mtime if p.is_file() else 0.0
 
     def dataset(self):
         """Reload the run's dataset with the stored format and options."""

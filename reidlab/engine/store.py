@@ -23,9 +23,9 @@ import torch
 from reidlab.atomic import DISK_FULL, ensure_writable_dir, remove_temp_files, write_text_atomic
 from reidlab.data.tracklets import TrackletSet
 from reidlab.engine.distributed import Dist
-from reidlab.engine.runs import (CANCEL, CONFIG, METRICS, STATUS, clean_json, live_writer,
-                                 read_jsonl, read_run_config, train_config_of,
-                                 write_json_atomic)
+from reidlab.engine.runs import (CANCEL, CONFIG, METRICS, STAGES, STATUS, clean_json,
+                                 features_file, live_writer, read_jsonl, read_run_config,
+                                 train_config_of, write_json_atomic)
 from reidlab.engine.settings import diff_line, fingerprint, settings_diff
 from reidlab.errors import ConfigError, DatasetError, DiskFullError, RunStoreError
 
@@ -220,7 +220,7 @@ class RunStore:
             return
         remove_temp_files(self.out)
         if not resumed:
-            for p in [self.out / "features" / "initial.npz", self.out / "features" / "final.npz",
+            for p in [*(features_file(self.out, w) for w in STAGES),
                       *sorted((self.out / "labels").glob("update_*.npz"))]:
                 p.unlink(missing_ok=True)
 

@@ -44,7 +44,7 @@ from reidlab.engine.distributed import Dist, convert_sync_batchnorm
 from reidlab.engine.evaluator import Evaluator
 from reidlab.engine.hooks import HookContext
 from reidlab.engine.label_step import LabelStep
-from reidlab.engine.runs import CHECKPOINT
+from reidlab.engine.runs import CHECKPOINT, features_file
 from reidlab.engine.store import RunStore, dataset_fingerprint, versions  # noqa: F401 (public)
 from reidlab.errors import ConfigError, DatasetError, RunStoreError
 
@@ -319,7 +319,7 @@ class Trainer:
                            "float32; features are float32")
             cfg = self.cfg
             # decided by all processes before any of them can write the file
-            if self.dist.any(not (self.out / "features" / "initial.npz").is_file(),
+            if self.dist.any(not features_file(self.out, "initial").is_file(),
                              self.device):
                 self._evaluate("initial", 0.0, 0.05)
             for epoch in range(self.epoch, cfg.epochs):

@@ -5,8 +5,8 @@ from reidlab.eval.ranking import (
     PerQuery,
     compute_distmat,
     evaluate,
+    evaluate_arrays,
     evaluate_by_camera_pair,
-    evaluate_features,
     per_query,
     summarize,
 )
@@ -16,8 +16,8 @@ __all__ = [
     "PerQuery",
     "compute_distmat",
     "evaluate",
+    "evaluate_arrays",
     "evaluate_by_camera_pair",
-    "evaluate_features",
     "per_query",
     "summarize",
 ]

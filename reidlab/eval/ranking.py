@@ -405,7 +405,7 @@ def block_rows(ng: int, block_bytes: int = 1 << 28) -> int:
 def per_query_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids,
                        metric: str = "euclidean", block_bytes: int = 1 << 28) -> PerQuery:
     """:func:`per_query` from features, one block of query rows at a time (never more than
-    ``block_bytes`` of distances; the same blocks as :func:`evaluate_features`)."""
+    ``block_bytes`` of distances; the same blocks as :func:`evaluate_arrays`)."""
     q_feat, g_feat = np.asarray(q_feat), np.asarray(g_feat)
     q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
     q_camids, g_camids = np.asarray(q_camids), np.asarray(g_camids)
@@ -428,10 +428,10 @@ def _distance_blocks(q_feat, g_feat, metric: str, block_bytes: int):
         yield blk, compute_distmat(q_feat[blk], g_feat, metric=metric)
 
 
-def evaluate_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, q_tids=None,
-                      g_tids=None, num_cams: int | None = None, metric: str = "euclidean",
-                      max_rank: int = 20, block_bytes: int = 1 << 28,
-                      pairs: bool = True, on_block=None) -> dict:
+def evaluate_arrays(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, q_tids=None,
+                    g_tids=None, num_cams: int | None = None, metric: str = "euclidean",
+                    max_rank: int = 20, block_bytes: int = 1 << 28,
+                    pairs: bool = True, on_block=None) -> dict:
     """:func:`evaluate` (and, with ``pairs``, :func:`evaluate_by_camera_pair` under
     ``"pairs"``) from features, never holding more than ``block_bytes`` of distances: the
     queries go in blocks of whole 1024-row distance chunks, so every number is the one the

@@ -66,14 +66,13 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
     data: part masks need ``checkpoint.pt``)."""
     from reidlab.analysis.domain_gap import distance_distributions, pair_separation, pooled
     from reidlab.analysis.embedding import embed_2d
-    from reidlab.analysis.gap_report import (gap_figure, gap_numbers, pair_rank1,
-                                             pair_rank1_figure, stage_name)
-
-    from reidlab.engine.baseline import is_baseline
+    from reidlab.analysis.gap_report import gap_numbers, pair_rank1
+    from reidlab.engine.baseline import trained_nothing
+    from reidlab.viz.gap_report import gap_figure, pair_rank1_figure, stage_name
 
     style = style or F.DEFAULT_STYLE
     label = run.config.get("label") or run.name
-    trained = not (is_baseline(run) or run.config.get("config", {}).get("epochs") == 0)
+    trained = not trained_nothing(run)
     figs: dict = {}
     gap: dict = {}
     for which in ("initial", "final"):
@@ -89,7 +88,8 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
             title=f"{label} ({'before' if which == 'initial' else 'after'})" if trained else
             f"{label} (no training)",
             style=style)
-        # the Domain gap page's recipe (reidlab.analysis.gap_report): the same numbers
+        # the Domain gap page's recipe (reidlab.analysis.gap_report): the same numbers, drawn
+        # by the same figure (reidlab.viz.gap_report)
         gap[stage_name(not trained, which)] = gap_numbers(fs)
     if gap:
         figs["gap"] = gap_figure(gap, title=f"Camera-domain gap — {label}", style=style)
@@ -117,7 +117,7 @@ def standard_figures(run, style: F.Style | None = None, embed_method: str = "pca
     evals = run.metrics("eval")
     if len(evals) > 1 and trained:  # a run that trained nothing has no curve to show
         figs["metrics"] = F.metric_curves(F.to_percent(evals), style=style)
-    if part_masks and (run.path / "checkpoint.pt").is_file():
+    if part_masks and run.has_checkpoint():
         figs["part_masks"] = part_masks_of_run(run, style=style)
     return figs
 
@@ -144,7 +144,7 @@ def standard_tables(runs) -> dict:
     without part masks and no λ without camera alignment."""
     import pandas as pd
 
-    from reidlab.engine.baseline import is_baseline
+    from reidlab.engine.baseline import is_baseline, trained_nothing
     from reidlab.engine.config import flat_config
     from reidlab.methods import METHODS
 
@@ -152,7 +152,7 @@ def standard_tables(runs) -> dict:
     for r in runs:
         cfg = flat_config(r.config.get("config", {}))
         m = F.to_percent([r.final_metrics() or {}])[0]
-        trained = not (is_baseline(r) or cfg.get("epochs") == 0)
+        trained = not trained_nothing(r)
         cls = METHODS.get(cfg.get("method"))
         t = cls.traits() if cls is not None else {}
         used = {"K": t.get("uses_parts", True), "lam": t.get("uses_lam", True)}
