@@ -126,7 +126,7 @@ def run_one(name: str, gap: float, seed: int, root: Path, args) -> dict:
             "rank1": ev["rank1"], "mAP": ev["mAP"],
             "fscore_first": None if src else labels_fscore(run, True),
             "fscore_last": None if src else labels_fscore(run, False),
-            "seconds": None if src or not ev.get("time") else round(ev["time"], 1),
+            "seconds": None if src or run.wall_seconds() is None else round(run.wall_seconds(), 1),
             "run": str(run.path)}
 
 

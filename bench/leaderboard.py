@@ -93,7 +93,8 @@ def measure(run: Run, which: str) -> dict:
             "mINP": ev.get("mINP"), "protocol": ev.get("protocol"),
             "probe": probe(run, which), "cross_rank1": cross["cross_camera_rank1"],
             "same_cam_share": share,
-            "seconds": round(ev["time"], 1) if which == "final" and ev.get("time") else None}
+            "seconds": round(run.wall_seconds(), 1) if which == "final" and run.wall_seconds()
+            else None}
 
 
 def run_row(name: str, args, seed: int) -> dict:

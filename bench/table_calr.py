@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from tablelib import add_common_args, cell, parse_common, probe, run_dir, run_table, \
+from tablelib import add_common_args, cell, parse_common, probe, run_dir, run_seconds, run_table, \
     train_or_reuse, write_results
 
 from reidlab.engine.config import make_config  # noqa: E402
@@ -45,7 +45,7 @@ def run_row(name: str, args, seed: int) -> dict:
     last_epoch = max((r["epoch"] for r in labels), default=None)
     last = {r.get("stage"): r for r in labels if r["epoch"] == last_epoch}
     row = {"row": name, "seed": seed, "options": options,
-           "seconds": round(final["time"], 1) if final.get("time") else None,
+           "seconds": run_seconds(run),
            "rank1": final["rank1"], "rank5": final["rank5"], "mAP": final["mAP"],
            "mINP": final.get("mINP"), "protocol": final.get("protocol"),
            "probe_final": probe(run, "final")}

@@ -34,7 +34,7 @@ import sys
 
 import numpy as np
 
-from tablelib import add_common_args, cell, parse_common, probe, run_dir, run_table, \
+from tablelib import add_common_args, cell, parse_common, probe, run_dir, run_seconds, run_table, \
     train_or_reuse, write_results
 
 from reidlab.engine.config import make_config  # noqa: E402
@@ -95,7 +95,7 @@ def run_row(name: str, args, seed: int) -> dict:
     return {
         "row": name, "seed": seed, "uda": uda, "options": options,
         "clips": cfg.clips_per_tracklet,
-        "seconds": round(final["time"], 1) if final.get("time") else None,
+        "seconds": run_seconds(run),
         "rank1": final["rank1"], "rank5": final["rank5"], "mAP": final["mAP"],
         "mINP": final.get("mINP"), "protocol": final.get("protocol"),
         "initial_rank1": initial["rank1"], "initial_mAP": initial["mAP"],

@@ -27,8 +27,8 @@ import sys
 
 import numpy as np
 
-from tablelib import add_common_args, cell, parse_common, run_dir, run_table, train_or_reuse, \
-    write_results
+from tablelib import add_common_args, cell, parse_common, run_dir, run_seconds, run_table, \
+    train_or_reuse, write_results
 
 from reidlab.engine.config import make_config  # noqa: E402
 from reidlab.engine.runs import Run  # noqa: E402
@@ -73,7 +73,7 @@ def run_row(name: str, args, seed: int) -> dict:
     final = run.final_metrics()
     initial = next(m for m in run.metrics("eval") if m.get("which") == "initial")
     return {"row": name, "seed": seed, "options": options,
-            "seconds": round(final["time"], 1) if final.get("time") else None,
+            "seconds": run_seconds(run),
             "rank1": final["rank1"], "rank5": final["rank5"], "mAP": final["mAP"],
             "mINP": final.get("mINP"), "protocol": final.get("protocol"),
             "trials": final.get("trials"), "rank1_trial_std": final.get("rank1_std"),

@@ -61,11 +61,9 @@ def run_row(name: str, over: dict, args, seed: int) -> dict:
     run = Run(out)
     final = run.final_metrics()
     initial = next(m for m in run.metrics("eval") if m.get("which") == "initial")
-    # the run's own duration (training + both evaluations), also when it was reused
-    run_s = next(m for m in run.metrics("eval") if m.get("which") == "final").get("time")
     return {
         "row": name, **over, "seed": seed,
-        "seconds": round(run_s, 1) if run_s is not None else None,
+        "seconds": run_seconds(run),
         "rank1": final["rank1"], "rank5": final["rank5"], "rank20": final["rank20"],
         "mAP": final["mAP"], "protocol": final.get("protocol"),
         "initial_rank1": initial["rank1"], "initial_mAP": initial["mAP"],
@@ -137,6 +135,13 @@ def train_or_reuse(out: Path, make_cfg: Callable) -> Run:
         return Run(out)
     train(cfg, out, resume=(out / "checkpoint.pt").is_file())
     return Run(out)
+
+
+def run_seconds(run: Run) -> float | None:
+    """The run's own duration (training and its evaluations, over all its sessions when it
+    was resumed: ``Run.wall_seconds``), also when it was reused; None without timed records."""
+    s = run.wall_seconds()
+    return None if s is None else round(s, 1)
 
 
 def run_dir(args, name: str, seed: int) -> Path:

@@ -46,3 +46,22 @@ def test_run_names_its_files(tmp_path):
     assert run.features("final").q_feat.shape == (2, 2)
     run.checkpoint_path.write_bytes(b"x")
     assert run.has_checkpoint() and run.checkpoint_mtime() > 0
+
+
+def test_wall_seconds_add_up_the_sessions_of_a_resumed_run(tmp_path):
+    """Each record's time counts from its session's start: a resumed run's duration is every
+    session's last time added (the bench tables' run seconds), not the final evaluation's."""
+    import json
+
+    from reidlab.engine.runs import Run
+
+    (tmp_path / "config.json").write_text('{"config": {}}')
+    recs = [{"kind": "eval", "which": "initial", "time": 5.0},
+            {"kind": "step", "time": 60.0}, {"kind": "epoch", "time": 61.0},
+            {"kind": "warning", "message": "no time"},
+            {"kind": "step", "time": 3.0}, {"kind": "epoch", "time": 40.0},  # resumed
+            {"kind": "eval", "which": "final", "time": 52.5}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert Run(tmp_path).wall_seconds() == pytest.approx(61.0 + 52.5)
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"kind": "warning"}) + "\n")
+    assert Run(tmp_path).wall_seconds() is None

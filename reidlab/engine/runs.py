@@ -351,6 +351,21 @@ class Run:
         finals = [r for r in self.metrics("eval") if r.get("which") == "final"]
         return finals[-1] if finals else None
 
+    def wall_seconds(self) -> float | None:
+        """Seconds of the run's kept records, over all its sessions: each record's ``time``
+        counts from its session's start, so a resumed run is the sum of every session's last
+        time (a session begins where the time falls back). The work of an interrupted epoch,
+        whose records a resume drops, is not counted. None without timed records."""
+        total, last = 0.0, None
+        for r in self.metrics():
+            t = r.get("time")
+            if not isinstance(t, (int, float)):
+                continue
+            if last is not None and t < last:  # a new session
+                total += last
+            last = float(t)
+        return None if last is None else total + last
+
     def features_path(self, which: str = "final") -> Path:
         """The file of the run's ``which`` (``initial`` or ``final``) features."""
         return features_file(self.path, which)
