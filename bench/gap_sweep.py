@@ -122,8 +122,13 @@ def run_one(name: str, gap: float, seed: int, root: Path, args) -> dict:
         options=dict(tspec.get("options", {})), **{**tspec.get("config", {}), **args.overrides}))
     which = "initial" if src else "final"
     ev = next(m for m in run.metrics("eval") if m.get("which") == which)
+    # where the method's first stage ends (PIRID: the intra-camera stage), when it has one
+    st = None if src else next((m for m in run.metrics("eval") if m.get("which") == "stage"),
+                               None)
     return {"row": name, "gap": gap, "seed": seed, "method": None if src else tspec["method"],
             "rank1": ev["rank1"], "mAP": ev["mAP"],
+            "stage": st.get("stage") if st else None,
+            "rank1_stage": st["rank1"] if st else None, "mAP_stage": st["mAP"] if st else None,
             "fscore_first": None if src else labels_fscore(run, True),
             "fscore_last": None if src else labels_fscore(run, False),
             "seconds": None if src or run.wall_seconds() is None else round(run.wall_seconds(), 1),
@@ -186,11 +191,18 @@ def write_sweep(rows: list[dict], levels: list[dict], args, argv, started: float
     md += ["", f"Seeds {', '.join(map(str, meta['seeds']))}; settings: "
                f"{', '.join(f'{k}={v}' for k, v in args.overrides.items()) or 'none'}; "
                f"total {meta['wall_s']} s. Mean ± std over the seeds (percent).", ""]
-    for key, title in (("rank1", "rank-1"), ("mAP", "mAP"), ("fscore_first", "cluster F of "
-                                                                  "the first label update")):
+    sections = [("rank1", "rank-1"), ("mAP", "mAP"),
+                ("fscore_first", "cluster F of the first label update")]
+    if any(r.get("rank1_stage") is not None for r in rows):
+        sections.append(("rank1_stage", "rank-1 where the first stage ends (PIRID: the "
+                                        "intra-camera stage; the same run's final rank-1 above)"))
+    for key, title in sections:
         md += [f"## {title}", "", "| row | " + " | ".join(f"gap {g:g}" for g in gaps) + " |",
                "|---|" + "---|" * len(gaps)]
         for n in names:
+            if key == "rank1_stage" and not any(r.get(key) is not None for r in rows
+                                                if r["row"] == n):
+                continue
             md.append(f"| {n} | " + " | ".join(
                 cellf([r for r in rows if r["row"] == n and r["gap"] == g], key)
                 for g in gaps) + " |")

@@ -321,3 +321,22 @@ def test_ablations_page_shows_the_sweep(gapdata, tmp_path, monkeypatch):
     monkeypatch.setattr(GS, "RESULTS_JSON", tmp_path / "none.json")
     at = AppTest.from_file(str(ROOT / "app_pages" / "7_Ablations.py"), default_timeout=60).run()
     assert not at.exception and any("No sweep yet" in c.value for c in at.caption)
+
+
+def test_gap_sweep_table_shows_where_the_first_stage_ends(tmp_path):
+    """PIRID's claim at each gap: its intra-camera stage (the stage-end evaluation) against
+    the same run's final rank-1; rows of methods without stages leave the section."""
+    import argparse
+
+    import gap_sweep
+
+    args = argparse.Namespace(name="s", results=str(tmp_path), preset="test", epochs=None,
+                              overrides={}, synth={})
+    rows = [{"row": "pirid", "gap": g, "seed": s, "rank1": 0.3, "mAP": 0.2, "stage": "intra",
+             "rank1_stage": 0.1 + s / 10, "mAP_stage": 0.1} for g in (0.0, 1.0) for s in (0, 1)]
+    rows += [{"row": "padal_id", "gap": 0.0, "seed": 0, "rank1": 0.4, "mAP": 0.3,
+              "rank1_stage": None}]
+    gap_sweep.write_sweep(rows, [], args, ["--x"], 0.0)
+    md = (tmp_path / "s.md").read_text()
+    part = md.split("## rank-1 where the first stage ends")[1]
+    assert "| pirid | 15.0 ± 7.1 | 15.0 ± 7.1 |" in part and "padal_id" not in part
