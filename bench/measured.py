@@ -315,6 +315,22 @@ def gap_levels(d):
             f"probe (%): {cells}", command(d))
 
 
+def gap_sweep(d):
+    """Rank-1 of each row at each gap level (mean ± std over its seeds)."""
+    rows = by_row(d)
+    if not rows:
+        raise KeyError("rows")
+    gaps = sorted({r["gap"] for r in d["rows"]})
+    cells = "; ".join(f"`{n}` " + " / ".join(ms([r for r in rs if r["gap"] == g], "rank1")
+                                             for g in gaps) for n, rs in rows.items())
+    settings = ", ".join(f"{k}={v}" for k, v in (d["meta"].get("settings") or {}).items())
+    return (f"The camera-gap sweep: methods on SynthCams from no camera gap to the default "
+            f"({seeds_of(d)}; {d['meta'].get('preset', '?')} preset"
+            + (f", {settings}" if settings else "") + ")",
+            "rank-1 (%) at gap " + " / ".join(f"{g:g}" for g in gaps) + ": " + cells,
+            full_command(d))
+
+
 def debias_first_update(d):
     today = next(c for c in d["clips"] if c["cam_norm"] == "none" and
                  c["neighbours"] == "plain" and c["k"].startswith("fixed 30") and
@@ -345,6 +361,7 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("synthcams_nir_calibration.json", calibration_nir),
     ("gap_levels.json", gap_levels),
     ("debias_first_update.json", debias_first_update),
+    ("gap_sweep.json", gap_sweep),
     ("eval_speed.json", eval_speed),
     ("embedding_speed.json", embedding_speed),
     ("gpu_throughput.json", gpu_throughput),
