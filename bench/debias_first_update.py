@@ -18,7 +18,8 @@ only to measure), clusters, outliers, cameras per cluster, and the same-camera n
 (k = 30) of the raw and of the normalised features and of the Jaccard candidate lists. Also
 the same on whole tracklets (one sample per tracklet, no groups: PIRID-like units).
 
-The features are cached in ``runs/debias_first_update/features_<preset>.npz`` (git-ignored).
+The features are cached in ``runs/debias_first_update/features_<preset>_<dataset>.npz``
+(git-ignored; one file per dataset folder).
 Writes bench/results/debias_first_update.{json,md}.
 """
 
@@ -116,7 +117,9 @@ def main(argv=None) -> int:
         raise SystemExit(f"{args.dataset}: expected a dataset folder (python -m reidlab synth "
                          "--out data/synthcams --if-missing)")
     st = stamp(argv)
-    cache = ROOT / "runs" / "debias_first_update" / f"features_{args.preset}.npz"
+    # one cache per dataset folder and preset (another dataset never reads this one's)
+    slug = "_".join(Path(args.dataset).resolve().parts[-2:])
+    cache = ROOT / "runs" / "debias_first_update" / f"features_{args.preset}_{slug}.npz"
     z = features(args.dataset, args.preset, cache)
     feat, pid, cam, trk = z["feat"], z["pid"], z["camid"], z["tracklet"]
     # clips: the tracklet is the group (CAWCL's / CALR's clip_positives)
