@@ -25,7 +25,7 @@ from benchlib import RESULTS, describe, stamp
 from tablelib import mean_std, parse_set
 
 from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
+from reidlab.engine.runs import CHECKPOINT, Run  # noqa: E402
 from reidlab.engine.trainer import train  # noqa: E402
 
 METHODS = {"padal_id": dict(method="padal_id"), "padal_mp": dict(method="padal_mp", K=1)}
@@ -54,7 +54,7 @@ def main() -> int:
                 if not (out.exists() and Run(out).status().get("state") == "finished"):
                     cfg = make_config(args.preset, dataset=args.dataset, seed=seed,
                                       epochs=args.epochs, fragment_rate=r, **METHODS[m], **over)
-                    train(cfg, out, resume=(out / "checkpoint.pt").is_file())
+                    train(cfg, out, resume=(out / CHECKPOINT).is_file())
                 f = Run(out).final_metrics()
                 rows.append({"method": m, "rate": r, "seed": seed, "rank1": f["rank1"],
                              "rank5": f["rank5"], "mAP": f["mAP"]})

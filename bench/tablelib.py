@@ -18,7 +18,7 @@ from benchlib import RESULTS, describe, git_rev, refuse_other_settings, stamp
 
 from reidlab.analysis.domain_gap import camera_probe, pooled  # noqa: E402
 from reidlab.engine.config import make_config  # noqa: E402
-from reidlab.engine.runs import Run  # noqa: E402
+from reidlab.engine.runs import CHECKPOINT, Run  # noqa: E402
 from reidlab.engine.trainer import train  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def run_row(name: str, over: dict, args, seed: int) -> dict:
     if done:  # a finished run is this row only when its settings are the row's
         refuse_other_settings(out, cfg)
     else:
-        train(cfg, out, resume=(out / "checkpoint.pt").is_file())
+        train(cfg, out, resume=(out / CHECKPOINT).is_file())
     run = Run(out)
     final = run.final_metrics()
     initial = next(m for m in run.metrics("eval") if m.get("which") == "initial")
@@ -133,7 +133,7 @@ def train_or_reuse(out: Path, make_cfg: Callable) -> Run:
     if out.exists() and Run(out).status().get("state") == "finished":
         refuse_other_settings(out, cfg)
         return Run(out)
-    train(cfg, out, resume=(out / "checkpoint.pt").is_file())
+    train(cfg, out, resume=(out / CHECKPOINT).is_file())
     return Run(out)
 
 
