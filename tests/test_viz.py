@@ -56,7 +56,8 @@ def test_embedding_scatter_pair_splits_by_camera(rng):
     # the camera legend is on the left of the by-camera panel (not beside the identities), and
     # identities take colours from another family than the cameras
     assert fig.layout.legend.xanchor == "right" and fig.layout.legend.x <= fig.layout.xaxis.domain[0]
-    assert not set(cols) & set(PALETTES["tol_bright"]) and not set(cols) & set(PALETTES["okabe_ito"])
+    assert not set(cols) & set(PALETTES["tol_bright"])
+    assert not set(cols) & set(PALETTES["okabe_ito"])
     with pytest.raises(ValueError):
         embedding_scatter_pair(xy[:, :1], cams, pids)
 
