@@ -576,6 +576,7 @@ def test_load_run_model_and_bad_checkpoint(lab, trained, tmp_path):
         load_run_model(bad)
 
 
+@pytest.mark.slow  # subprocesses / a browser: in make test, not the fast set
 def test_export_page_download_all_zip(lab, monkeypatch):
     """The zip behind the page's "Download all" button: every chosen figure in every chosen
     format (valid files of the paper size) plus every table as CSV and LaTeX."""

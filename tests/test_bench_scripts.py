@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -93,6 +95,7 @@ def test_readme_embeds_the_leaderboard_table_from_its_results(tmp_path):
     assert measured.main(["--check", "--results", str(res), "--readme", str(readme)]) == 0
 
 
+@pytest.mark.slow  # subprocesses / a browser: in make test, not the fast set
 def test_gpu_throughput_script_runs_on_cpu_when_asked(tmp_path):
     """bench_gpu.py measures reidlab's training step (here tiny, on the CPU) and writes its
     numbers; without a GPU and no --device it says so and measures nothing."""

@@ -28,6 +28,7 @@ def _env():
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 
 
+@pytest.mark.slow  # subprocesses / a browser: in make test, not the fast set
 def test_train_then_eval_as_subprocesses(tiny, tmp_path):
     out = tmp_path / "runs" / "t1"
     p = subprocess.run([sys.executable, "-m", "reidlab", "train", "--dataset", str(tiny),

@@ -39,6 +39,7 @@ def expected_figures(run: Run) -> set[str]:
 
 
 @pytest.mark.skipif(not E.static_export_available(), reason="PNG/SVG/PDF need Chromium")
+@pytest.mark.slow  # subprocesses / a browser: in make test, not the fast set
 def test_export_all_formats_sizes_and_tables(run_dir, tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["export", "--run", str(run_dir), "--out", str(out), "--formats",

@@ -125,6 +125,7 @@ def test_train_argv():
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.slow  # subprocesses / a browser: in make test, not the fast set
 def test_real_training_job(tmp_path, tiny_synthcams):
     from reidlab.engine.runs import Run
 

@@ -219,6 +219,7 @@ def _tab_process(root: str, names: list[str], seed: int, cancel: list[str], go) 
             jobs.cancel(n, root=root, grace_s=5)
 
 
+@pytest.mark.slow  # subprocesses / a browser: in make test, not the fast set
 def test_two_tabs_queueing_a_sweep_at_once(tmp_path):
     """Two processes queue the same sweep in different orders and each cancels one entry: the
     queue drains with every other job run exactly once (one worker at a time), and a cancelled
