@@ -3,11 +3,12 @@
 Normalization", ECCV 2020): after the last epoch each camera's BN-neck statistics are
 recomputed from that camera's test clips, so every camera's features are normalised by their
 own statistics at the final evaluation. Shared by the methods that support ``camera_bn``
-(``cap``, ``cawcl``)."""
+(``cap``, ``cawcl``) through :class:`CameraBNNeck`."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 
 @torch.no_grad()
@@ -49,7 +50,7 @@ def camera_statistics(net, tracklets, cfg, device="cpu") -> dict[int, tuple]:
     return out
 
 
-def test_camera_statistics(net, ctx, cfg, num_cameras: int) -> dict:
+def set_test_camera_statistics(net, ctx, cfg, num_cameras: int) -> dict:
     """Set each camera's BN-neck statistics of ``net`` from the query and gallery clips of
     ``ctx.data`` (the hook context of ``Method.after_epoch``); returns the epoch-record field
     ``camera_bn_test_clips`` (how many clips the statistics came from)."""
@@ -59,3 +60,27 @@ def test_camera_statistics(net, ctx, cfg, num_cameras: int) -> dict:
         if 0 <= c < num_cameras:
             net.bnneck.set_camera_stats(c, mean, var)
     return {"camera_bn_test_clips": int(sum(n for _, _, n in stats.values()))}
+
+
+class CameraBNNeck:
+    """What a method with an optional camera-specific BN-neck shares (put it before
+    ``Method`` in the bases; the method sets ``self.camera_bn`` and builds ``self.net`` with
+    ``num_cameras`` when it is on): retrieval and label features through each clip's camera's
+    statistics, and those statistics recomputed from the test clips after the last epoch."""
+
+    supports_camera_bn = True  # reads TrainConfig.camera_bn
+    takes_camid = True  # embed_tracklets passes each clip's camera
+
+    @torch.no_grad()
+    def embed(self, clips: torch.Tensor, camid: torch.Tensor | None = None) -> torch.Tensor:
+        """ℓ2-normalised f; with ``camera_bn`` each clip through its camera's statistics (the
+        plain BN-neck ignores ``camid``)."""
+        return F.normalize(self.net(clips, camid)["feat"].float(), dim=1)
+
+    def after_epoch(self, epoch: int, ctx) -> dict | None:
+        """With ``camera_bn``, after the last epoch: each camera's BN-neck statistics are
+        recomputed from that camera's test clips (query and gallery), as Zhuang et al. do at
+        test time, before the final evaluation."""
+        if not self.camera_bn or epoch != int(self.cfg.epochs) - 1:
+            return None
+        return set_test_camera_statistics(self.net, ctx, self.cfg, self.num_cameras)

@@ -55,7 +55,7 @@ from reidlab.errors import ConfigError
 from reidlab.losses.memory import momentum_update
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, StepOutput,
                                   option, register, stack_history, unstack_history)
-from reidlab.methods.camera_bn import test_camera_statistics
+from reidlab.methods.camera_bn import CameraBNNeck
 from reidlab.models.reid_net import build_net
 
 
@@ -178,14 +178,12 @@ def inter_camera_loss(f: torch.Tensor, proxy: torch.Tensor, camid: torch.Tensor,
 
 
 @register("cap")
-class CAP(Method):
+class CAP(CameraBNNeck, Method):
     Options = CAPOptions
     config_defaults = {"sampler": "pk", "num_instances": 4, "batch_size": 32, "lr": 3.5e-4,
                        "crop_pad": 4, "random_erase": 0.5}
     clusters = True
     normalize_embedding = True  # retrieval on ℓ2-normalised f, cosine as in the code
-    supports_camera_bn = True  # reads TrainConfig.camera_bn (other methods ignore it)
-    takes_camid = True  # embed_tracklets passes each clip's camera (the camera-specific BN)
     leaderboard_rows = (
         LeaderboardRow("cap", "no labels (camera-aware proxies)", order=60),
         LeaderboardRow("cap_debias", "no labels, camera-debiased proxies",
@@ -301,19 +299,6 @@ class CAP(Method):
         if "slots" in out.extras and len(out.extras["slots"]):
             momentum_update(self.memory, out.extras["slots"], out.extras["feat"],
                             self.opts.momentum)
-
-    @torch.no_grad()
-    def embed(self, clips: torch.Tensor, camid: torch.Tensor | None = None) -> torch.Tensor:
-        """ℓ2-normalised f; with ``camera_bn`` each clip through its camera's statistics."""
-        return F.normalize(self.net(clips, camid)["feat"].float(), dim=1)
-
-    def after_epoch(self, epoch: int, ctx) -> dict | None:
-        """With ``camera_bn``, after the last epoch: each camera's BN-neck statistics are
-        recomputed from that camera's test clips (query and gallery), as Zhuang et al. do at
-        test time, before the final evaluation."""
-        if not self.camera_bn or epoch != int(self.cfg.epochs) - 1:
-            return None
-        return test_camera_statistics(self.net, ctx, self.cfg, self.num_cameras)
 
     # -- state that changes size (saved in the checkpoint) ---------------------------------
 

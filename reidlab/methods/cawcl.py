@@ -45,7 +45,7 @@ from reidlab.losses.memory import HybridMemory
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, Stage,
                                   StepOutput, changed_option_tags, is_off, option, register,
                                   stack_history, unstack_history)
-from reidlab.methods.camera_bn import test_camera_statistics
+from reidlab.methods.camera_bn import CameraBNNeck
 from reidlab.models.grl import grad_reverse
 from reidlab.models.reid_net import build_net
 
@@ -119,7 +119,7 @@ CAMERA_BN_SOURCE = ("cawcl: camera_bn is for the target's cameras only; a source
 
 
 @register("cawcl")
-class CAWCL(Method):
+class CAWCL(CameraBNNeck, Method):
     Options = CAWCLOptions
     config_defaults = {"clips_per_tracklet": 2, "clip_mode": "segments", "frames_per_clip": 4,
                        "lr": 3e-4, "batch_size": 24}
@@ -127,8 +127,6 @@ class CAWCL(Method):
     clusters = True
     normalize_embedding = True  # retrieval on ℓ2-normalised f
     accepts_source = True
-    supports_camera_bn = True  # TrainConfig.camera_bn: a camera-specific BN-neck (target only)
-    takes_camid = True  # embed_tracklets passes each clip's camera (the camera-specific BN)
     leaderboard_rows = (
         LeaderboardRow("cawcl", "no labels (clusters + camera alignment)", order=30),
         # camera-debiased label updates (reidlab/cluster/debias.py; docs/methods.md): the best
@@ -279,7 +277,7 @@ class CAWCL(Method):
 
     def training_step(self, batch: dict, epoch: int) -> StepOutput:
         o = self.opts
-        out = self.net(batch["clips"], batch["camid"] if self.camera_bn else None)
+        out = self.net(batch["clips"], batch["camid"])  # camid: only a camera-specific neck
         f = out["feat"]
         dom = batch["domain"]
         tgt, src = dom == TARGET, dom == SOURCE
@@ -322,18 +320,6 @@ class CAWCL(Method):
     def after_step(self, batch: dict, out: StepOutput) -> None:
         if "slots" in out.extras:
             self.memory.update(out.extras["feat"], out.extras["slots"])
-
-    def embed(self, clips: torch.Tensor, camid: torch.Tensor | None = None) -> torch.Tensor:
-        """ℓ2-normalised f; with ``camera_bn`` each clip through its camera's statistics."""
-        f = self.net(clips, camid if self.camera_bn else None)["feat"]
-        return F.normalize(f.float(), dim=1)
-
-    def after_epoch(self, epoch: int, ctx) -> dict | None:
-        """With ``camera_bn``, after the last epoch: each camera's BN-neck statistics from
-        that camera's test clips (query and gallery), before the final evaluation."""
-        if not self.camera_bn or epoch != int(self.cfg.epochs) - 1:
-            return None
-        return test_camera_statistics(self.net, ctx, self.cfg, self.num_cameras)
 
     # -- state that changes size (saved in the checkpoint) ---------------------------------
 
