@@ -7,6 +7,7 @@ The RNG states are stored as tensors and plain lists, so the file loads with
 
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 
@@ -35,6 +36,17 @@ def rng_state() -> dict:
     if torch.cuda.is_available():
         out["cuda"] = torch.cuda.get_rng_state_all()
     return out
+
+
+@contextlib.contextmanager
+def kept_rng_state():
+    """Run the block and put the global RNG states back as they were (an evaluation between
+    epochs must not change the training that follows)."""
+    state = rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def set_rng_state(st: dict) -> None:

@@ -4,10 +4,11 @@ stored as ``features/{initial,final}.npz`` (rank 0; the other processes wait for
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from reidlab.data.tracklets import TrackletSet
-from reidlab.engine.checkpoint import rng_state, set_rng_state
+from reidlab.engine.checkpoint import kept_rng_state
 from reidlab.engine.runs import STAGES, evaluate_feature_set, features_file
 from reidlab.engine.store import RunStore
 from reidlab.eval.features import FeatureSet, extract_features
@@ -29,13 +30,8 @@ class Evaluator:
         if not dist.is_main:
             dist.barrier()
             return {}
-        if which in ("epoch", "stage"):
-            state = rng_state()
-            try:
-                m = self._evaluate(method, which, lo, hi, epoch, step)
-            finally:
-                set_rng_state(state)
-        else:
+        between = which in ("epoch", "stage")
+        with kept_rng_state() if between else contextlib.nullcontext():
             m = self._evaluate(method, which, lo, hi, epoch, step)
         dist.barrier()
         return m
