@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from benchlib import RESULTS, describe, git_rev, stamp, write_plot
-from tablelib import mean_std, parse_set, train_or_reuse
+from tablelib import mean_std, parse_set, run_seconds, train_or_reuse
 
 from reidlab import synth as S  # noqa: E402
 
@@ -131,7 +131,7 @@ def run_one(name: str, gap: float, seed: int, root: Path, args) -> dict:
             "rank1_stage": st["rank1"] if st else None, "mAP_stage": st["mAP"] if st else None,
             "fscore_first": None if src else labels_fscore(run, True),
             "fscore_last": None if src else labels_fscore(run, False),
-            "seconds": None if src or run.wall_seconds() is None else round(run.wall_seconds(), 1),
+            "seconds": None if src else run_seconds(run),
             "run": str(run.path)}
 
 
@@ -263,8 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         if spec is None or "from" in spec:
             ap.error(f"--initial-from: expected a trained row of bench/leaderboard.py, not "
                      f"{args.initial_from!r}")
-        opts = spec.get("options", {})
-        if "K" in opts or opts.get("camera_bn") or spec.get("config", {}).get("camera_bn"):
+        if METHODS[spec["method"]].uses_parts or spec.get("config", {}).get("camera_bn"):
             ap.error(f"--initial-from {args.initial_from}: its network is not the plain "
                      "ImageNet model (parts or a camera-specific neck); choose a row without")
     for g in gaps:

@@ -37,8 +37,8 @@ import sys
 
 import numpy as np
 
-from tablelib import add_common_args, cell, parse_common, probe, run_dir, run_table, \
-    train_or_reuse, write_results
+from tablelib import add_common_args, cell, parse_common, probe, run_dir, run_seconds, \
+    run_table, train_or_reuse, write_results
 
 from reidlab.analysis.domain_gap import pooled, same_vs_cross_camera_retrieval  # noqa: E402
 from reidlab.analysis.gap import neighbour_shares  # noqa: E402
@@ -93,8 +93,7 @@ def measure(run: Run, which: str) -> dict:
             "mINP": ev.get("mINP"), "protocol": ev.get("protocol"),
             "probe": probe(run, which), "cross_rank1": cross["cross_camera_rank1"],
             "same_cam_share": share,
-            "seconds": round(run.wall_seconds(), 1) if which == "final" and run.wall_seconds()
-            else None}
+            "seconds": run_seconds(run) if which == "final" else None}
 
 
 def run_row(name: str, args, seed: int) -> dict:
