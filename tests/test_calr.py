@@ -255,3 +255,27 @@ def test_bad_input_is_a_clear_error(target, tmp_path):
         train(calr_cfg(target, epochs=1, options={"local_cluster": "kmeans"}), tmp_path / "r4")
     with pytest.raises(ConfigError, match="source dataset was given"):
         train(calr_cfg(target, epochs=1, source=str(target)), tmp_path / "r2")
+
+
+def test_camera_bn_neck_in_calr(target, tmp_path):
+    """calr with the camera-specific BN-neck (not in the paper): both stages train through each
+    clip's camera's statistics, the final evaluation uses each camera's test statistics, and
+    the embedding depends on the camera; a stop inside the inter stage resumes exactly."""
+    from reidlab.engine.restore import load_run_model
+    from reidlab.models.reid_net import CameraBatchNorm
+
+    cfg = calr_cfg(target, camera_bn=True)
+    run = Run(train(cfg, tmp_path / "cbn"))
+    assert run.status()["state"] == "finished"
+    assert run.metrics("epoch")[-1]["camera_bn_test_clips"] > 0
+    assert [r["stage"] for r in run.metrics("labels")] == ["local", "local", "global", "refined"]
+    method = load_run_model(run.path).method
+    assert isinstance(method.net.bnneck, CameraBatchNorm)
+    clips = torch.randn(2, 2, 3, 32, 16)
+    a, b = method.embed(clips, torch.tensor([0, 0])), method.embed(clips, torch.tensor([1, 1]))
+    assert not torch.allclose(a, b)
+    assert torch.allclose(a.norm(dim=1), torch.ones(2), atol=1e-5)
+    cfg3 = calr_cfg(target, camera_bn=True, epochs=3, options={"intra_camera_epochs": 1})
+    steps = [r["epoch"] for r in Run(train(cfg3, tmp_path / "count")).metrics("step")]
+    full, part = stop_and_resume(cfg3, tmp_path, sum(1 for e in steps if e < 2))
+    assert_resumed_equals_full(full, part, ("epoch", "stage", "num_clusters", "precision"))

@@ -79,6 +79,7 @@ from reidlab.errors import ConfigError
 from reidlab.losses.memory import momentum_update
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, Stage,
                                   StepOutput, option, register, stack_history, unstack_history)
+from reidlab.methods.camera_bn import CameraBNNeck
 from reidlab.models.grl import grad_reverse
 from reidlab.models.reid_net import build_net
 
@@ -183,7 +184,7 @@ def camera_entropy_weights(labels: np.ndarray, camids: np.ndarray, num: int) -> 
 
 
 @register("calr")
-class CALR(Method):
+class CALR(CameraBNNeck, Method):
     Options = CALROptions
     config_defaults = {"sampler": "pk", "num_instances": 4, "lr": 3.5e-4, "weight_decay": 5e-4}
     adversarial = True
@@ -208,7 +209,11 @@ class CALR(Method):
         epochs = int(cfg.epochs)
         self.intra_epochs = (round(epochs / 3) if o.intra_camera_epochs < 0
                              else int(o.intra_camera_epochs))
-        self.net = build_net(cfg)
+        # camera-specific BN-neck (TrainConfig.camera_bn; not in the CALR paper): every clip
+        # through its camera's BN statistics, in training, in the label updates' features and,
+        # with each camera's test statistics (reidlab.methods.camera_bn), at the final evaluation
+        self.camera_bn = bool(getattr(cfg, "camera_bn", False))
+        self.net = build_net(cfg, num_cameras=num_cameras if self.camera_bn else 0)
         dim = self.net.out_channels
         h = o.domain_hidden
         self.cam_head = nn.Sequential(
@@ -392,7 +397,7 @@ class CALR(Method):
 
     def training_step(self, batch: dict, epoch: int) -> StepOutput:
         o = self.opts
-        f = self.net(batch["clips"])["feat"]
+        f = self.net(batch["clips"], batch["camid"])["feat"]  # camid: a camera-specific neck
         q = F.normalize(f.float(), dim=1)
         slots = batch["index"] * self.clips + batch["clip"]
         y = self.slot_labels.to(q.device)[slots]

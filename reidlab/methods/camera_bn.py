@@ -3,7 +3,7 @@
 Normalization", ECCV 2020): after the last epoch each camera's BN-neck statistics are
 recomputed from that camera's test clips, so every camera's features are normalised by their
 own statistics at the final evaluation. Shared by the methods that support ``camera_bn``
-(``cap``, ``cawcl``) through :class:`CameraBNNeck`."""
+(``cap``, ``cawcl``, ``calr``) through :class:`CameraBNNeck`."""
 
 from __future__ import annotations
 

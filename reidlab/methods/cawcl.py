@@ -134,6 +134,11 @@ class CAWCL(CameraBNNeck, Method):
         # eps 0.7); the other clustering methods' *_debias rows follow it
         LeaderboardRow("cawcl_debias", "no labels, camera-debiased clusters",
                        {"cam_norm": "standardize", "k_rule": "auto", "eps": 0.7}, order=200),
+        # the same with the camera-specific BN-neck (Zhuang et al., ECCV 2020) at training and
+        # test time: docs/methods.md "cawcl_debias with the camera-specific BN-neck"
+        LeaderboardRow("cawcl_debias_cbn", "no labels, camera-debiased clusters, camera BN",
+                       {"cam_norm": "standardize", "k_rule": "auto", "eps": 0.7},
+                       {"camera_bn": True}, order=201),
     )
 
     @classmethod
