@@ -208,6 +208,7 @@ def test_quality_of_the_first_update_matches_brute_force(target, tmp_path):
         assert rec[k] == pytest.approx(ref[k]), k
     assert rec["num_clusters"] == len({int(x) for x in lab if x >= 0})
     assert rec["outlier_fraction"] == pytest.approx(float(np.mean(lab < 0)))
+    assert rec["extraction"] == "float32"  # the label features' precision (no autocast here)
 
 
 def test_resume_mid_run_equals_uninterrupted(target, tmp_path):

@@ -426,6 +426,9 @@ def test_eval_bf16_changes_only_the_feature_passes(tiny, tmp_path, monkeypatch):
     x, y = fa.q_feat, fb.q_feat
     cos = (x * y).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1)
     assert cos.min() > 0.98
+    # each eval record names the precision its features were computed in
+    assert {e["extraction"] for e in Run(a).metrics("eval")} == {"float32"}
+    assert {e["extraction"] for e in Run(b).metrics("eval")} == {"bfloat16"}
 
 
 def test_eval_bf16_is_skipped_with_a_warning_on_a_cpu_without_native_bf16(tiny, tmp_path,
@@ -441,6 +444,17 @@ def test_eval_bf16_is_skipped_with_a_warning_on_a_cpu_without_native_bf16(tiny, 
     warnings = [r["message"] for r in Run(b).metrics("warning")]
     assert len(warnings) == 1 and "no native bfloat16" in warnings[0]
     assert not Run(a).metrics("warning")
+    # the eval records say what was used, not what was asked for
+    assert [e["extraction"] for e in Run(b).metrics("eval")] == ["float32", "float32"]
+
+
+def test_extraction_precision_names_what_autocast_computes_in():
+    from reidlab.eval.features import extraction_precision
+
+    assert extraction_precision("cpu", False) == "float32"
+    assert extraction_precision("cuda", False) == "float32"
+    assert extraction_precision("cpu", True) == "bfloat16"
+    assert extraction_precision(torch.device("cuda", 0), True) == "float16-amp"
 
 
 def test_bad_freeze_stages_fails_before_the_run_folder_is_written(tiny, tmp_path):

@@ -166,7 +166,8 @@ def compute_baseline(data_root: str | Path, out: str | Path, *, fmt: str = "mars
     with open(out / METRICS, "w") as fh:
         for which in ("initial", "final"):
             fh.write(json.dumps(clean_json({"kind": "eval", "which": which, "epoch": 0,
-                                            "step": 0, **metrics})) + "\n")
+                                            "step": 0, "extraction": "float32",  # no autocast
+                                            **metrics})) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     write_json_atomic(out / STATUS, {"state": "finished", "progress": 1.0,

@@ -11,15 +11,17 @@ from reidlab.data.tracklets import TrackletSet
 from reidlab.engine.checkpoint import kept_rng_state
 from reidlab.engine.runs import STAGES, evaluate_feature_set, features_file
 from reidlab.engine.store import RunStore
-from reidlab.eval.features import FeatureSet, extract_features
+from reidlab.eval.features import FeatureSet, extract_features, extraction_precision
 
 
 class Evaluator:
-    """Evaluates a method on ``data``'s query and gallery; ``autocast`` for the feature pass."""
+    """Evaluates a method on ``data``'s query and gallery; ``autocast`` for the feature pass
+    (each ``eval`` record names the precision it gave: ``extraction``)."""
 
     def __init__(self, store: RunStore, data: TrackletSet, cfg, device, autocast: bool):
         self.store, self.data, self.cfg = store, data, cfg
         self.device, self.autocast = device, autocast
+        self.extraction = extraction_precision(device, autocast)
 
     def evaluate(self, method, which: str, lo: float, hi: float, epoch: int, step: int) -> dict:
         """The metrics (``{}`` on processes other than rank 0); progress runs from ``lo`` to
@@ -69,7 +71,7 @@ class Evaluator:
         m = self.metrics_of(fs)
         stage = {"stage": method.stage.name} if which == "stage" and method.stage else {}
         store.log({"kind": "eval", "which": which, "epoch": epoch, "step": step, **stage,
-                   "time": time.time() - store.started, **m})
+                   "time": time.time() - store.started, "extraction": self.extraction, **m})
         return m
 
     def metrics_of(self, fs: FeatureSet) -> dict:

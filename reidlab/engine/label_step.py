@@ -14,13 +14,14 @@ import numpy as np
 from reidlab.cluster.quality import cluster_quality
 from reidlab.data.loader import embed_tracklets
 from reidlab.engine.store import RunStore
-from reidlab.eval.features import write_npz_atomic
+from reidlab.eval.features import extraction_precision, write_npz_atomic
 from reidlab.methods.base import LabelFeatures, LabelUpdate
 
 
 class LabelStep:
     def __init__(self, store: RunStore, cfg, device, autocast: bool):
         self.store, self.cfg, self.device, self.autocast = store, cfg, device, autocast
+        self.extraction = extraction_precision(device, autocast)  # named in each record
 
     def run(self, method, epoch: int, step: int, progress: float) -> list[LabelUpdate]:
         """The update on rank 0; every other process then loads rank 0's method state (labels,
@@ -81,7 +82,8 @@ class LabelStep:
             q = cluster_quality(labels, feats.pids, feats.camids)
             store.log({"kind": "labels", "epoch": epoch, "step": step,
                        "time": time.time() - store.started, "stage": u.stage, **q,
-                       **u.stats, "update_time": t_update, "feature_time": t_feat})
+                       **u.stats, "update_time": t_update, "feature_time": t_feat,
+                       "extraction": self.extraction})
             arrays[f"label_{u.stage}"] = labels
             arrays["label"] = labels
         write_npz_atomic(store.out / "labels" / f"update_{epoch:03d}.npz", arrays)

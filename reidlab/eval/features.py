@@ -60,6 +60,25 @@ class FeatureSet:
                                ", ".join(f.name for f in fields(cls)), str(e)) from e
 
 
+def extraction_precision(device, autocast: bool) -> str:
+    """The precision a feature pass with ``autocast`` on ``device`` computes in, as the run's
+    ``eval`` and ``labels`` records name it: ``"float32"`` without autocast, else autocast's
+    dtype on that device: ``"bfloat16"`` (CPU autocast, ``eval_bf16``), ``"float16-amp"``
+    (CUDA AMP; ``"<dtype>-amp"`` for another CUDA autocast dtype). A property of the machine
+    and the precision switches, not of the run's settings: it is not in the fingerprint, but
+    numbers near the floor move with it."""
+    if not autocast:
+        return "float32"
+    import torch
+
+    kind = torch.device(device).type
+    get = getattr(torch, "get_autocast_dtype", None)
+    dtype = get(kind) if get is not None else (torch.bfloat16 if kind == "cpu"
+                                               else torch.float16)
+    name = str(dtype).removeprefix("torch.")
+    return name if kind == "cpu" else f"{name}-amp"
+
+
 def extract_features(model, query, gallery, cfg, progress=None, device="cpu",
                      input_norm=None, autocast: bool = False,
                      on_corrupt=None) -> FeatureSet:
