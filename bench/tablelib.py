@@ -160,13 +160,22 @@ def with_fingerprint(row: dict, folder: Path) -> dict:
 
 
 def groups_of(rows: list[dict], name: str) -> list[list[dict]]:
-    """The rows of table row ``name`` grouped by settings fingerprint (rows from before
-    fingerprints were stored form one group of their own), in order of appearance."""
+    """The rows of table row ``name`` grouped by settings fingerprint and by the precision of
+    their feature passes (``extraction``, where rows record it: a property of the machine
+    that the fingerprint leaves out); rows from before fingerprints were stored form one group
+    of their own; in order of appearance."""
     out: dict = {}
     for r in rows:
         if r["row"] == name:
-            out.setdefault(r.get("fingerprint"), []).append(r)
+            out.setdefault((r.get("fingerprint"), r.get("extraction")), []).append(r)
     return list(out.values())
+
+
+def group_tag(rs: list[dict]) -> str:
+    """A group of :func:`groups_of` as the table names it: its fingerprint ("older" without
+    one), and its extraction where rows record one."""
+    return " · ".join(x for x in (rs[0].get("fingerprint") or "older", rs[0].get("extraction"))
+                      if x)
 
 
 def run_table(args, run_row: Callable, write: Callable, show: tuple[str, ...]) -> None:
@@ -200,9 +209,10 @@ def cell(rows: list[dict], key: str, percent: bool = True) -> str:
 def write_results(args, title: str, rows: list[dict], order: list[str], started: float,
                   settings: dict, explain: str, columns: list[str],
                   line: Callable[[str, list[dict]], list], footer: list[str] = ()) -> None:
-    """``NAME.json`` (meta + rows) and ``NAME.md``: the header (command, machine, date, git,
-    protocol, seeds, settings), ``explain``, then one table line per row name in ``order``
-    (``line(name, its rows)`` gives the cells after the name and the seed count)."""
+    """``NAME.json`` (meta + rows) and ``NAME.md`` (:func:`write_markdown` of the same meta
+    and rows): the header (command, machine, date, git, protocol, seeds, settings),
+    ``explain``, then one table line per row name in ``order`` (``line(name, its rows)`` gives
+    the cells after the name and the seed count), then ``footer``."""
     rows = sorted(rows, key=lambda r: (order.index(r["row"]), r["seed"]))
     res = Path(args.results)
     res.mkdir(parents=True, exist_ok=True)
@@ -211,14 +221,26 @@ def write_results(args, title: str, rows: list[dict], order: list[str], started:
             "seeds": seeds, "settings": settings, "dataset": args.dataset,
             "wall_s": round(time.time() - started, 1)}
     (res / f"{args.name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    write_markdown(res / f"{args.name}.md", meta, rows, title, order, explain, columns, line,
+                   footer, layout=getattr(args, "layout", "MARS"))
+
+
+def write_markdown(path: Path, meta: dict, rows: list[dict], title: str, order: list[str],
+                   explain: str, columns: list[str], line: Callable[[str, list[dict]], list],
+                   footer: list[str] = (), layout: str = "MARS") -> None:
+    """The ``.md`` of a results file, from its ``meta`` and ``rows`` alone (so a table can be
+    rewritten from its ``.json`` without running anything)."""
+    rows = sorted(rows, key=lambda r: (order.index(r["row"]), r["seed"]))
+    seeds = sorted({r["seed"] for r in rows})
+    settings = meta.get("settings") or {}
     shown = ", ".join(f"{k}={v}" for k, v in settings.items()) or "none"
     protocol = next((r.get("protocol") for r in rows if r.get("protocol")), "?")
-    lines = [f"# {title} ({args.preset} preset)", "",
+    lines = [f"# {title} ({meta['preset']} preset)", "",
              f"Command (the last; rows of earlier invocations are kept): `{meta['command']}`  ",
              f"Machine: {describe(meta['machine'])}  ",
              f"Date: {meta['date']} (git {meta['git']}), total {meta['wall_s']} s  ",
-             f"Protocol: {protocol} ({getattr(args, 'layout', 'MARS')} layout); "
-             f"dataset {args.dataset}; seeds "
+             f"Protocol: {protocol} ({layout} layout); "
+             f"dataset {meta['dataset']}; seeds "
              f"{', '.join(map(str, seeds))}; settings: {shown}", "", explain, "",
              "| row | seeds | " + " | ".join(columns) + " |",
              "|---|---|" + "---|" * len(columns)]
@@ -226,13 +248,13 @@ def write_results(args, title: str, rows: list[dict], order: list[str], started:
     for n in [n for n in order if any(r["row"] == n for r in rows)]:
         groups = groups_of(rows, n)
         for rs in groups:  # seeds are averaged only over runs of equal settings
-            label = n if len(groups) == 1 else f"{n} [{rs[0].get('fingerprint') or 'older'}]"
+            label = n if len(groups) == 1 else f"{n} [{group_tag(rs)}]"
             lines.append(f"| {label} | {len(rs)} | " + " | ".join(str(c) for c in line(n, rs))
                          + " |")
         if len(groups) > 1:
             split.append(f"- {n}: runs of different settings, not averaged: " + "; ".join(
-                f"[{rs[0].get('fingerprint') or 'older'}] {rs[0].get('settings') or 'settings not recorded'}"
+                f"[{group_tag(rs)}] {rs[0].get('settings') or 'settings not recorded'}"
                 for rs in groups))
     if split:
         lines += ["", "Rows whose runs differ in settings (each line its own group):", *split]
-    (res / f"{args.name}.md").write_text("\n".join([*lines, *footer]) + "\n")
+    Path(path).write_text("\n".join([*lines, *footer]) + "\n")

@@ -95,6 +95,58 @@ def test_readme_embeds_the_leaderboard_table_from_its_results(tmp_path):
     assert measured.main(["--check", "--results", str(res), "--readme", str(readme)]) == 0
 
 
+def test_leaderboard_rows_show_t_input_and_extraction(tmp_path):
+    """Every leaderboard line says at what T, input size and feature precision its rows were
+    measured; seeds of other precisions are never averaged; the line under the table says
+    which rows compare (with their ImageNet start); the .md is rewritten from the .json alone."""
+    import json
+    from types import SimpleNamespace
+
+    import leaderboard
+
+    def row(name, seed, r1, m, t=None, h=None, w=None, ext=None):
+        return {"row": name, "seed": seed, "rank1": r1, "mAP": m, "protocol": "official",
+                **({"frames_per_clip": t, "height": h, "width": w} if t else {}),
+                **({"extraction": ext} if ext else {})}
+
+    rows = [row("imagenet", 0, 0.026, 0.032, 4, 96, 48, "float32"),
+            row("imagenet", 1, 0.026, 0.032, 4, 96, 48, "float32"),
+            row("cawcl_debias", 0, 0.15, 0.11, 4, 96, 48, "float32"),
+            row("supervised", 0, 0.46, 0.40, 2, 128, 64, "float32"),
+            row("supervised", 1, 0.30, 0.30, 2, 128, 64, "bfloat16"),
+            row("padal_id", 0, 0.25, 0.20)]  # from before rows recorded any of it
+    meta = json.loads((ROOT / "bench" / "results" / "leaderboard.json").read_text())["meta"]
+    (tmp_path / "leaderboard.json").write_text(json.dumps({"meta": meta, "rows": rows}))
+    md = leaderboard.write_from_json(tmp_path / "leaderboard.json").read_text()
+    assert "| supervision | T · input · extraction | rank-1 |" in md
+    assert "| imagenet | 2 | lower bound | 4 · 96×48 · float32 | 2.6 ± 0.0 |" in md
+    assert "| padal_id | 1 | camera-local IDs | ? · ? · not recorded | 25.0 |" in md
+    # one fingerprint, two precisions: two lines, not one mean
+    assert "| supervised [older · float32] | 1 | upper bound (true identities, CE) | " \
+           "2 · 128×64 · float32 | 46.0 |" in md
+    assert "| supervised [older · bfloat16] | 1 |" in md
+    under = md.strip().splitlines()[-1]
+    assert under.startswith("Only rows of equal T · input · extraction compare")
+    assert "**4 · 96×48 · float32**: imagenet, cawcl_debias (imagenet is their start: " \
+           "2.6 / 3.2 rank-1 / mAP)" in under
+    assert "**2 · 128×64 · float32**: supervised (their ImageNet start: 1.1 / 2.9" in under
+    assert "**2 · 128×64 · bfloat16**: supervised (their ImageNet start is not in this " \
+           "table)" in under and "**? · ? · not recorded**: padal_id" in under
+    assert json.loads((tmp_path / "leaderboard.json").read_text())["rows"] == rows  # as it was
+
+    # a row's extraction: its eval record's, else the run's own "features are float32"
+    def fake(warnings):
+        return SimpleNamespace(metrics=lambda kind: [{"message": w} for w in warnings],
+                               config={"config": {"frames_per_clip": 4, "height": 96,
+                                                  "width": 48}})
+    skipped = "eval_bf16 ignored: this CPU has no native bfloat16; features are float32"
+    assert leaderboard.extraction_of(fake([]), {"extraction": "bfloat16"}) == "bfloat16"
+    assert leaderboard.extraction_of(fake([skipped]), {}) == "float32"
+    assert leaderboard.extraction_of(fake(["other"]), {}) is None
+    assert leaderboard.measured_at(fake([])) == {"frames_per_clip": 4, "height": 96,
+                                                 "width": 48}
+
+
 @pytest.mark.slow  # subprocesses / a browser: in make test, not the fast set
 def test_gpu_throughput_script_runs_on_cpu_when_asked(tmp_path):
     """bench_gpu.py measures reidlab's training step (here tiny, on the CPU) and writes its
