@@ -16,6 +16,7 @@ def test_baseline_cli_writes_a_run_once(tmp_path, capsys):
     assert fs.q_feat.shape[1] == 1280 and len(fs.q_feat) == len(fs.q_pids) > 0
     m = run.final_metrics()
     assert m["protocol"] == "official" and 0.0 <= m["mAP"] <= 1.0
+    assert m["extraction"] == "float32"  # the baseline's feature pass has no autocast
     stamp = (run.path / "features" / "final.npz").stat().st_mtime_ns
     assert main(["baseline", "--dataset", str(data), "--runs", str(runs)]) == 0
     assert (Run(run.path).path / "features" / "final.npz").stat().st_mtime_ns == stamp
