@@ -437,12 +437,17 @@ def embed_marks(name: str) -> tuple[str, str]:
 
 
 def render_embedded(name: str, results: Path = RESULTS) -> str | None:
-    """The table of ``bench/results/NAME`` with its command and date, or None without it."""
+    """The table of ``bench/results/NAME`` with its command and date and what the file says
+    under the table (which rows compare), or None without it."""
     f = results / name
     if not f.is_file():
         return None
     lines = f.read_text().splitlines()
     table = [ln for ln in lines if ln.startswith("|")]
+    last = max((i for i, ln in enumerate(lines) if ln.startswith("|")), default=len(lines))
+    under = "\n".join(lines[last + 1:]).strip()
+    if under:
+        table += ["", under]
     about = [ln for ln in lines if ln.startswith(("Machine", "Date"))]
     js = f.with_suffix(".json")
     if js.is_file():  # the command that gives every row, as in the Measured table

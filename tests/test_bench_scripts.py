@@ -147,6 +147,24 @@ def test_leaderboard_rows_show_t_input_and_extraction(tmp_path):
                                                  "width": 48}
 
 
+def test_published_leaderboard_says_what_each_row_was_measured_at(tmp_path):
+    """bench/results/leaderboard.json: every row records T, input size and extraction, and
+    its .md is the one its rows give."""
+    import json
+    import shutil
+
+    import leaderboard
+
+    path = ROOT / "bench" / "results" / "leaderboard.json"
+    for r in json.loads(path.read_text())["rows"]:
+        assert r.get("frames_per_clip") and r.get("height") and r.get("extraction"), r["row"]
+    shutil.copy(path, tmp_path / path.name)
+    md = leaderboard.write_from_json(tmp_path / path.name).read_text()
+    assert md == path.with_suffix(".md").read_text(), \
+        "run `python bench/leaderboard.py --markdown-only`"
+    assert "T · input · extraction" in md and "Only rows of equal" in md
+
+
 @pytest.mark.slow  # subprocesses / a browser: in make test, not the fast set
 def test_gpu_throughput_script_runs_on_cpu_when_asked(tmp_path):
     """bench_gpu.py measures reidlab's training step (here tiny, on the CPU) and writes its
