@@ -382,6 +382,12 @@ BUILDERS: list[tuple[str, Callable]] = [
     ("table_pirid.json", generic("PIRID ablation on SynthCams")),
     ("pirid_linking.json", pirid_linking),
     ("table_calr.json", generic("CALR: refined vs global pseudo labels on SynthCams")),
+    ("table_calr_gap0.json", generic("CALR refined vs global at camera gap 0 "
+                                     "(data/synthcams_gap0, T = 2)")),
+    ("table_pirid_gap0.json", generic("PIRID ablation at camera gap 0 (data/synthcams_gap0, "
+                                      "T = 2)")),
+    ("table_cawcl_gap0.json", generic("CAWCL ablation at camera gap 0 (data/synthcams_gap0, "
+                                      "T = 2)")),
     ("leaderboard.json", generic("Leaderboard: every method on SynthCams")),
     ("table_xmodal.json", generic("xmodal_adv Table 2 on the infrared SynthCams (SYSU protocol)",
                                   ["baseline", "deep", "shallow", "shallow_weighted"])),
