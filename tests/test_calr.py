@@ -279,3 +279,60 @@ def test_camera_bn_neck_in_calr(target, tmp_path):
     steps = [r["epoch"] for r in Run(train(cfg3, tmp_path / "count")).metrics("step")]
     full, part = stop_and_resume(cfg3, tmp_path, sum(1 for e in steps if e < 2))
     assert_resumed_equals_full(full, part, ("epoch", "stage", "num_clusters", "precision"))
+
+
+def test_outliers_as_instance_entries(target, tmp_path):
+    """outliers="instances" (not in the paper): in the inter stage every −1 unit of the refined
+    clusters is a memory entry of its own (one per tracklet with clip_positives), weighted by
+    the clusters' mean camera weight; the label records keep the refined clusters, equal to a
+    "drop" run's at the first inter update; a stop inside the inter stage resumes exactly."""
+    drop = Run(train(calr_cfg(target, clips_per_tracklet=2), tmp_path / "drop"))
+    out = train(calr_cfg(target, clips_per_tracklet=2, options={"outliers": "instances"}),
+                tmp_path / "inst")
+    run = Run(out)
+    assert run.status()["state"] == "finished"
+    keys = ("epoch", "stage", "num_clusters", "precision", "recall", "fscore", "expansion")
+    la, lb = run.metrics("labels"), drop.metrics("labels")
+    assert [tuple(r.get(k) for k in keys) for r in la] == [tuple(r.get(k) for k in keys)
+                                                            for r in lb]
+    za, zb = np.load(out / "labels" / "update_001.npz"), np.load(
+        drop.path / "labels" / "update_001.npz")
+    for k in ("label_local", "label_global", "label_refined", "label"):
+        assert np.array_equal(za[k], zb[k]), k
+    refined = za["label_refined"]
+    num_clusters = int(refined.max()) + 1 if (refined >= 0).any() else 0
+    # units at −1: one per tracklet (clip_positives joins the clips of a tracklet)
+    units = np.unique(za["index"][refined < 0]).size
+    assert units > 0  # the tiny set leaves some out, else the test shows nothing
+    assert la[-1]["instance_entries"] == units and lb[-1]["instance_entries"] == 0
+    extra = torch.load(out / "checkpoint.pt", weights_only=True)["model"]["_extra_state"]
+    assert extra["centroids"].shape[0] == num_clusters + units
+    lab = extra["slot_labels"][torch.from_numpy(za["index"] * 2 + za["clip"])]
+    assert (lab >= 0).all()  # every training slot is trained
+    ok = refined >= 0
+    assert torch.equal(lab[torch.from_numpy(ok)], torch.from_numpy(refined[ok]))
+    assert (lab[torch.from_numpy(~ok)] >= num_clusters).all()
+    for t in np.unique(za["index"][~ok]):  # clips of one tracklet share their entry
+        assert lab[torch.from_numpy(za["index"] == t)].unique().numel() == 1
+    w = extra["centroid_weight"]
+    assert torch.allclose(w[num_clusters:], w[:num_clusters].mean().expand(units))
+    assert {"inter", "cam"} <= set(run.metrics("epoch")[1]["terms"])
+    # every unit is sampled in the inter stage
+    trained = run.metrics("step")
+    assert len(trained) > len(drop.metrics("step"))
+    # stop / resume inside the inter stage
+    cfg = calr_cfg(target, epochs=3, options={"intra_camera_epochs": 1, "outliers": "instances"})
+    steps = [r["epoch"] for r in Run(train(cfg, tmp_path / "count")).metrics("step")]
+    assert steps.count(3) >= 1
+    full, part = stop_and_resume(cfg, tmp_path, sum(1 for e in steps if e < 3))
+    assert_resumed_equals_full(full, part, ("epoch", "stage", "num_clusters", "precision",
+                                            "instance_entries"))
+    # without refinement the global clusters are the training labels: their outliers count
+    nr = train(calr_cfg(target, options={"outliers": "instances", "refine": False}),
+               tmp_path / "norefine")
+    g = Run(nr).metrics("labels")[-1]
+    zg = np.load(nr / "labels" / "update_001.npz")["label_global"]
+    assert g["stage"] == "global" and g["instance_entries"] == int((zg < 0).sum())
+    with pytest.raises(ConfigError, match="outliers"):
+        train(calr_cfg(target, epochs=1, options={"outliers": "keep"}), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

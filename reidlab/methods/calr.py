@@ -59,7 +59,23 @@ momentum 0.1, k = 15, min_sim = 0.5, lr 3.5e-4, weight decay 5e-4, P×K sampling
 inter epochs → a third of the run intra),
 else SpCL's (global DBSCAN k1 30, k2 6, eps 0.6, min_samples 4; the per-camera DBSCAN
 alternative's eps and min_samples). Not in the paper or code: ``min_cluster_size``,
-``clip_positives`` (clips of one tracklet are one unit), ``local_update="refresh"``.
+``clip_positives`` (clips of one tracklet are one unit), ``local_update="refresh"``,
+``outliers="instances"``.
+
+``outliers="instances"`` (not in the paper or code; SpCL's hybrid memory, as CAWCL's
+``reidlab.losses.memory``): in the inter stage every unit the training labelling leaves at −1
+(a DBSCAN outlier, or a member the refinement removed) becomes a memory entry of its own —
+its current feature, normalised — labelled after the clusters
+(:func:`reidlab.cluster.refine.local_with_singletons`: one entry per tracklet when
+``clip_positives`` joins its clips). The memory softmax then runs over clusters + instances,
+with the same temperature and the same momentum update as the cluster entries; P×K samples
+each instance entry as a group of its own (K draws with replacement, as CAWCL's outliers).
+Camera weights: an instance entry has one camera, so ``log(1 + H)`` would give it 0 and
+drop it from the loss again once the weights apply; it gets instead the **mean weight of the
+cluster entries** of that label update (1 when there is no cluster) — an instance counts as
+much as an average cluster. The label records and the saved label files keep the refined
+clusters (their quality is the clusters'); only the training labels and the memory change,
+and the refined record counts ``instance_entries``.
 """
 
 from __future__ import annotations
@@ -84,6 +100,7 @@ from reidlab.models.grl import grad_reverse
 from reidlab.models.reid_net import build_net
 
 CALR_DOMAIN_LOSSES = ("ce", "prob_ce", "none")
+CALR_OUTLIERS = ("drop", "instances")
 
 
 @dataclass
@@ -126,6 +143,11 @@ class CALROptions(DebiasOptions):
                                    ("constant", "cosine"))
     min_cluster_size: int = option(1, "not in the paper: refined clusters smaller than this "
                                    "are dissolved (1: never)")
+    outliers: str = option("drop", "inter stage: samples the refined clusters leave out (−1) "
+                           "are not trained (drop, the paper and code) or each is a memory "
+                           "entry of its own (instances, SpCL's hybrid memory, not in the "
+                           "paper; one entry per tracklet with clip_positives; its camera "
+                           "weight is the mean weight of the clusters)", CALR_OUTLIERS)
     # losses
     temperature: float = option(0.05, "τ of the memory softmax (SpCL default)")
     memory_momentum: float = option(0.1, "μ of the cluster-memory update c ← μc + (1−μ)f "
@@ -284,8 +306,21 @@ class CALR(CameraBNNeck, Method):
             out[ok] = code.ravel()
         return renumber(out)
 
+    def _training_labels(self, labels: np.ndarray, groups) -> tuple[np.ndarray, int]:
+        """The inter stage's training labels from its clusters: with ``outliers="instances"``
+        every −1 unit (per ``groups`` id) becomes an entry of its own after the clusters.
+        Returns (labels, number of cluster entries)."""
+        from reidlab.cluster.refine import local_with_singletons
+
+        num_clusters = int(labels.max()) + 1 if (labels >= 0).any() else 0
+        if self.opts.outliers == "instances":
+            labels = local_with_singletons(labels, groups)
+        return labels, num_clusters
+
     def _reset_memory(self, feats: LabelFeatures, slots: np.ndarray, labels: np.ndarray,
-                      intra: bool) -> None:
+                      intra: bool, num_clusters: int | None = None) -> None:
+        """Memory = one centroid per label; entries from ``num_clusters`` on are instance
+        entries (``outliers="instances"``), weighted by the clusters' mean camera weight."""
         num = int(labels.max()) + 1 if (labels >= 0).any() else 0
         x = torch.from_numpy(feats.feat).float()
         lab = torch.from_numpy(labels)
@@ -298,8 +333,10 @@ class CALR(CameraBNNeck, Method):
         if num:
             cam[lab[inl]] = torch.from_numpy(feats.camids[labels >= 0]).long()
         self.centroid_cam = cam if intra else torch.full((num,), -1, dtype=torch.long)
-        self.centroid_weight = torch.from_numpy(
-            camera_entropy_weights(labels, feats.camids, num)).float()
+        w = camera_entropy_weights(labels, feats.camids, num)
+        if num_clusters is not None and num_clusters < num:  # the instance entries
+            w[num_clusters:] = w[:num_clusters].mean() if num_clusters else 1.0
+        self.centroid_weight = torch.from_numpy(w).float()
         self.slot_labels = torch.full_like(self.slot_labels, -1)
         self.slot_labels[torch.from_numpy(slots)] = lab
         self.history.append(self.slot_labels.clone())
@@ -352,11 +389,15 @@ class CALR(CameraBNNeck, Method):
         glob = np.asarray(res.labels, np.int64)
         g_stats = {"cluster_time": float(res.time_s), **update_stats(res)}
         if res.num_clusters == 0:
-            g_stats["note"] = "no global cluster found: nothing to train on this epoch"
+            g_stats["note"] = ("no global cluster found: nothing to train on this epoch"
+                               if o.outliers == "drop" else
+                               "no global cluster found: every unit is its own entry")
         updates = [LabelUpdate(kept_local, {**local_stats, "cluster_time": local_time}, "local"),
                    LabelUpdate(glob, g_stats, "global")]
         if not o.refine:
-            self._reset_memory(feats, slots, glob, intra=False)
+            train_lab, n_cl = self._training_labels(glob, groups)
+            g_stats["instance_entries"] = int(train_lab.max()) + 1 - n_cl if len(train_lab) else 0
+            self._reset_memory(feats, slots, train_lab, intra=False, num_clusters=n_cl)
             return updates
         t1 = time.perf_counter()
         scores = pivot_scores(feats.feat, o.pivot_k, o.pivot_min_sim)
@@ -373,16 +414,22 @@ class CALR(CameraBNNeck, Method):
                         "precision_gain": qr["precision"] - qg["precision"],
                         "recall_change": qr["recall"] - qg["recall"],
                         "expansion_change": qr["expansion"] - qg["expansion"]})
-        if not (refined >= 0).any():
+        train_lab, n_cl = self._training_labels(refined, groups)
+        r_stats["instance_entries"] = int(train_lab.max()) + 1 - n_cl if len(train_lab) else 0
+        if not (train_lab >= 0).any():
             r_stats["note"] = "no refined cluster: nothing to train on this epoch"
-        self._reset_memory(feats, slots, refined, intra=False)
+        elif n_cl == 0:
+            r_stats["note"] = "no refined cluster: every unit is its own entry"
+        self._reset_memory(feats, slots, train_lab, intra=False, num_clusters=n_cl)
         return updates + [LabelUpdate(refined, r_stats, "refined")]
 
     # -- sampling --------------------------------------------------------------------------
 
     def sampler_groups(self, epoch: int) -> list[int]:
         """P×K groups: a tracklet's training label (its first labelled clip's); −1 (an
-        outlier of the refined clusters, or no label) is not sampled."""
+        outlier of the refined clusters, or no label) is not sampled. With
+        ``outliers="instances"`` an outlier's label is its own instance entry: a group of one
+        unit, which P×K fills to K by drawing with replacement (as CAWCL's outliers)."""
         lab = self.slot_labels.view(len(self.train_tracklets), self.clips)
         best = lab.max(1).values  # a labelled clip if any (clips of a tracklet agree)
         first = torch.where(lab[:, 0] >= 0, lab[:, 0], best)
