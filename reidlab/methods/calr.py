@@ -97,7 +97,6 @@ from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Me
                                   StepOutput, option, register, stack_history, unstack_history)
 from reidlab.methods.camera_bn import CameraBNNeck
 from reidlab.models.grl import grad_reverse
-from reidlab.models.reid_net import build_net
 
 CALR_DOMAIN_LOSSES = ("ce", "prob_ce", "none")
 CALR_OUTLIERS = ("drop", "instances")
@@ -234,8 +233,7 @@ class CALR(CameraBNNeck, Method):
         # camera-specific BN-neck (TrainConfig.camera_bn; not in the CALR paper): every clip
         # through its camera's BN statistics, in training, in the label updates' features and,
         # with each camera's test statistics (reidlab.methods.camera_bn), at the final evaluation
-        self.camera_bn = bool(getattr(cfg, "camera_bn", False))
-        self.net = build_net(cfg, num_cameras=num_cameras if self.camera_bn else 0)
+        self.net = self.build_camera_net(cfg, num_cameras)
         dim = self.net.out_channels
         h = o.domain_hidden
         self.cam_head = nn.Sequential(
@@ -306,16 +304,20 @@ class CALR(CameraBNNeck, Method):
             out[ok] = code.ravel()
         return renumber(out)
 
-    def _training_labels(self, labels: np.ndarray, groups) -> tuple[np.ndarray, int]:
-        """The inter stage's training labels from its clusters: with ``outliers="instances"``
-        every −1 unit (per ``groups`` id) becomes an entry of its own after the clusters.
-        Returns (labels, number of cluster entries)."""
+    def _train_inter_on(self, feats: LabelFeatures, slots: np.ndarray, labels: np.ndarray,
+                        groups, stats: dict) -> np.ndarray:
+        """Reset the inter stage's memory and training labels from its clusters ``labels``:
+        with ``outliers="instances"`` every −1 unit (per ``groups`` id) becomes an entry of its
+        own after the clusters (``stats["instance_entries"]`` counts them). Returns the
+        training labels."""
         from reidlab.cluster.refine import local_with_singletons
 
         num_clusters = int(labels.max()) + 1 if (labels >= 0).any() else 0
         if self.opts.outliers == "instances":
             labels = local_with_singletons(labels, groups)
-        return labels, num_clusters
+        stats["instance_entries"] = int(labels.max()) + 1 - num_clusters if len(labels) else 0
+        self._reset_memory(feats, slots, labels, intra=False, num_clusters=num_clusters)
+        return labels
 
     def _reset_memory(self, feats: LabelFeatures, slots: np.ndarray, labels: np.ndarray,
                       intra: bool, num_clusters: int | None = None) -> None:
@@ -395,9 +397,7 @@ class CALR(CameraBNNeck, Method):
         updates = [LabelUpdate(kept_local, {**local_stats, "cluster_time": local_time}, "local"),
                    LabelUpdate(glob, g_stats, "global")]
         if not o.refine:
-            train_lab, n_cl = self._training_labels(glob, groups)
-            g_stats["instance_entries"] = int(train_lab.max()) + 1 - n_cl if len(train_lab) else 0
-            self._reset_memory(feats, slots, train_lab, intra=False, num_clusters=n_cl)
+            self._train_inter_on(feats, slots, glob, groups, g_stats)
             return updates
         t1 = time.perf_counter()
         scores = pivot_scores(feats.feat, o.pivot_k, o.pivot_min_sim)
@@ -414,13 +414,11 @@ class CALR(CameraBNNeck, Method):
                         "precision_gain": qr["precision"] - qg["precision"],
                         "recall_change": qr["recall"] - qg["recall"],
                         "expansion_change": qr["expansion"] - qg["expansion"]})
-        train_lab, n_cl = self._training_labels(refined, groups)
-        r_stats["instance_entries"] = int(train_lab.max()) + 1 - n_cl if len(train_lab) else 0
+        train_lab = self._train_inter_on(feats, slots, refined, groups, r_stats)
         if not (train_lab >= 0).any():
             r_stats["note"] = "no refined cluster: nothing to train on this epoch"
-        elif n_cl == 0:
+        elif not (refined >= 0).any():
             r_stats["note"] = "no refined cluster: every unit is its own entry"
-        self._reset_memory(feats, slots, train_lab, intra=False, num_clusters=n_cl)
         return updates + [LabelUpdate(refined, r_stats, "refined")]
 
     # -- sampling --------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from reidlab.models.reid_net import build_net
+
 
 @torch.no_grad()
 def camera_statistics(net, tracklets, cfg, device="cpu") -> dict[int, tuple]:
@@ -64,12 +66,18 @@ def set_test_camera_statistics(net, ctx, cfg, num_cameras: int) -> dict:
 
 class CameraBNNeck:
     """What a method with an optional camera-specific BN-neck shares (put it before
-    ``Method`` in the bases; the method sets ``self.camera_bn`` and builds ``self.net`` with
-    ``num_cameras`` when it is on): retrieval and label features through each clip's camera's
-    statistics, and those statistics recomputed from the test clips after the last epoch."""
+    ``Method`` in the bases; the method builds ``self.net`` with :meth:`build_camera_net`):
+    retrieval and label features through each clip's camera's statistics, and those
+    statistics recomputed from the test clips after the last epoch."""
 
     supports_camera_bn = True  # reads TrainConfig.camera_bn
     takes_camid = True  # embed_tracklets passes each clip's camera
+
+    def build_camera_net(self, cfg, num_cameras: int):
+        """Set ``self.camera_bn`` from ``cfg.camera_bn`` and return the method's network:
+        with a BN-neck per camera of ``num_cameras`` when it is on, the plain one otherwise."""
+        self.camera_bn = bool(getattr(cfg, "camera_bn", False))
+        return build_net(cfg, num_cameras=num_cameras if self.camera_bn else 0)
 
     @torch.no_grad()
     def embed(self, clips: torch.Tensor, camid: torch.Tensor | None = None) -> torch.Tensor:

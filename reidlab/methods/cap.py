@@ -56,7 +56,6 @@ from reidlab.losses.memory import momentum_update
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, StepOutput,
                                   option, register, stack_history, unstack_history)
 from reidlab.methods.camera_bn import CameraBNNeck
-from reidlab.models.reid_net import build_net
 
 
 @dataclass
@@ -197,8 +196,7 @@ class CAP(CameraBNNeck, Method):
             raise ConfigError("cap: the dataset has no training tracklets")
         # camera-specific BN-neck (TrainConfig.camera_bn, not in the CAP paper): per-camera
         # statistics in training, each camera's own test statistics at the final evaluation
-        self.camera_bn = bool(getattr(cfg, "camera_bn", False))
-        self.net = build_net(cfg, num_cameras=num_cameras if self.camera_bn else 0)
+        self.net = self.build_camera_net(cfg, num_cameras)
         n = len(self.train_tracklets)
         self.dim = self.net.out_channels
         # label state (extra state): proxy of every tracklet, cluster/camera of every proxy

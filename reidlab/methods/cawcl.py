@@ -47,7 +47,6 @@ from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Me
                                   stack_history, unstack_history)
 from reidlab.methods.camera_bn import CameraBNNeck
 from reidlab.models.grl import grad_reverse
-from reidlab.models.reid_net import build_net
 
 
 @dataclass
@@ -178,10 +177,9 @@ class CAWCL(CameraBNNeck, Method):
         # camera-specific BN-neck (TrainConfig.camera_bn; not in the CAWCL paper): each target
         # camera's own statistics in training, label updates and, recomputed from its test
         # clips, at the final evaluation (reidlab.methods.camera_bn)
-        self.camera_bn = bool(cfg.camera_bn)
-        if self.camera_bn and source:  # make_config refuses it first (check_settings)
+        if cfg.camera_bn and source:  # make_config refuses it first (check_settings)
             raise ConfigError(CAMERA_BN_SOURCE)
-        self.net = build_net(cfg, num_cameras=num_cameras if self.camera_bn else 0)
+        self.net = self.build_camera_net(cfg, num_cameras)
         dim = self.net.out_channels
         self.cam_head = nn.Sequential(nn.Linear(dim, o.cam_hidden), nn.ReLU(inplace=True),
                                       nn.Linear(o.cam_hidden, num_cameras))
