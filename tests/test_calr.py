@@ -336,3 +336,36 @@ def test_outliers_as_instance_entries(target, tmp_path):
     with pytest.raises(ConfigError, match="outliers"):
         train(calr_cfg(target, epochs=1, options={"outliers": "keep"}), tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_iters_fixes_the_inter_epoch_length(target, tmp_path):
+    """``iters`` (TrainConfig): every epoch trains exactly that many batches — the inter epoch,
+    where the refined clusters keep only part of the samples, as long as the intra one (the
+    code's fixed 400 iterations); a bad value is a ConfigError before a run folder."""
+    out = train(calr_cfg(target, epochs=2, iters=5), tmp_path / "c")
+    ep = Run(out).metrics("epoch")
+    assert [(r["stage"], r["step"]) for r in ep] == [("intra", 5), ("inter", 10)]
+    with pytest.raises(ConfigError, match="iters"):
+        train(calr_cfg(target, epochs=1, iters=-2), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_clc_camera_loss_in_the_inter_stage(target, tmp_path):
+    """``domain_loss="clc"``: CAWCL's camera-level confusion loss behind CALR's GRL, in every
+    inter epoch with ``domain_epochs=-1``."""
+    from reidlab.losses.camera import camera_clc
+
+    out = train(calr_cfg(target, epochs=3, options={"intra_camera_epochs": 1,
+                                                     "domain_loss": "clc",
+                                                     "domain_epochs": -1}), tmp_path / "c")
+    ep = Run(out).metrics("epoch")
+    assert [("cam" in r["terms"]) for r in ep] == [False, True, True]
+    assert all(np.isfinite(r["terms"]["cam"]) and r["terms"]["cam"] > 0 for r in ep[1:])
+    logits = torch.tensor([[2.0, -1.0], [0.5, 0.1]])
+    cams = torch.tensor([0, 1])
+    a = torch.log_softmax(logits, 1)[[0, 1], cams].mean()
+    b = torch.log_softmax(1 - logits, 1)[[0, 1], cams].mean()
+    assert float(camera_clc(logits, cams)) == pytest.approx(float(a * b))
+    with pytest.raises(ConfigError, match="domain_loss"):
+        train(calr_cfg(target, epochs=1, options={"domain_loss": "mmd"}), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

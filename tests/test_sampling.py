@@ -177,3 +177,26 @@ def test_pk_cam_with_camera_local_groups_is_plain_pk_in_shape():
     groups = [gid[g] for g in groups]
     for b in epoch_batches("pk_cam", 18, 1, 4, 0, 0, groups=groups, camids=camids, instances=2):
         assert len(b) == 4 and all(n == 2 for n in Counter(groups[t] for t, _ in b).values())
+
+
+def test_iters_gives_a_fixed_length_epoch_of_fresh_sampler_passes():
+    """``iters``: exactly that many batches, further passes drawn afresh (the IterLoader of the
+    SpCL / CALR code); 0 is one pass; deterministic in (seed, epoch)."""
+    groups = [i // 3 for i in range(12)]  # 4 groups of 3
+    one = epoch_batches("pk", 12, 1, 4, 0, 0, groups=groups, instances=2)
+    assert len(one) == 2  # one pass: each group's 3 items (filled to 4) once, 2 groups a batch
+    assert epoch_batches("pk", 12, 1, 4, 0, 0, groups=groups, instances=2, iters=0) == one
+    ten = epoch_batches("pk", 12, 1, 4, 0, 0, groups=groups, instances=2, iters=10)
+    assert len(ten) == 10 and ten[:2] == one
+    assert ten == epoch_batches("pk", 12, 1, 4, 0, 0, groups=groups, instances=2, iters=10)
+    passes = [ten[0:2], ten[2:4]]
+    assert passes[0] != passes[1]  # the second pass is drawn afresh, not a copy
+    for b in ten:
+        assert len(b) == 4 and len({groups[t] for t, _ in b}) == 2
+    short = epoch_batches("random", 12, 1, 4, 0, 0, iters=2)
+    assert short == epoch_batches("random", 12, 1, 4, 0, 0)[:2]  # fewer than a pass: cut
+    groups_out = [-1] * 6 + [0] * 6  # outliers stay out of every pass
+    assert all(t >= 6 for b in epoch_batches("pk", 12, 1, 4, 0, 0, groups=groups_out,
+                                             instances=2, iters=7) for t, _ in b)
+    with pytest.raises(ConfigError, match="iters"):
+        epoch_batches("random", 12, 1, 4, 0, 0, iters=-1)

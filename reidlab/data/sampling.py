@@ -192,13 +192,16 @@ def camera_batches(items: Sequence, camids: Sequence[int], batch_size: int,
 def epoch_batches(sampler: str, num_tracklets: int, clips_per_tracklet: int, batch_size: int,
                   seed: int, epoch: int, groups: Sequence[int] | None = None,
                   camids: Sequence[int] | None = None, instances: int = 4,
-                  tracklets: Sequence[int] | None = None, salt: int = 7919) -> list[list]:
+                  tracklets: Sequence[int] | None = None, salt: int = 7919,
+                  iters: int = 0) -> list[list]:
     """The batches of ``(tracklet, clip)`` items for one epoch — deterministic in (seed, epoch).
 
     ``groups[t]`` is the group of tracklet t (P×K sampling); tracklets whose group is −1 are
     left out by every sampler. ``tracklets`` restricts the epoch to those tracklet indices
     (e.g. one domain of a UDA list); ``salt`` separates the random streams of two samplers
-    in one epoch."""
+    in one epoch. ``iters > 0``: exactly that many batches — further passes of the sampler
+    (the same random stream, so each pass is drawn afresh) until full, the last cut short
+    (the IterLoader of the SpCL / CALR / CAP code)."""
     pool = range(num_tracklets) if tracklets is None else [int(t) for t in tracklets]
     if groups is not None:
         pool = [t for t in pool if int(groups[t]) >= 0]
@@ -207,19 +210,30 @@ def epoch_batches(sampler: str, num_tracklets: int, clips_per_tracklet: int, bat
         raise ConfigError("no training item to sample: every tracklet is an outlier (group −1) "
                           "or the training list is empty")
     rng = np.random.default_rng([int(seed), int(epoch), int(salt)])
-    if sampler == "random":
-        return random_batches(items, batch_size, rng)
-    if sampler == "pk":
-        if groups is None:
-            raise ValueError("pk sampler needs group labels")
-        return pk_batches(items, [groups[t] for t, _ in items], batch_size, instances, rng)
-    if sampler == "pk_cam":
-        if groups is None or camids is None:
-            raise ValueError("pk_cam sampler needs group labels and camera ids")
-        return pk_batches(items, [groups[t] for t, _ in items], batch_size, instances, rng,
-                          camids=[camids[t] for t, _ in items])
-    if sampler == "camera":
-        if camids is None:
-            raise ValueError("camera sampler needs camera ids")
-        return camera_batches(items, [camids[t] for t, _ in items], batch_size, rng)
-    raise ConfigError(f"unknown sampler {sampler!r}; expected one of {list(SAMPLERS)}")
+    if iters < 0:
+        raise ConfigError(f"iters={iters}: expected 0 (one sampler pass) or a positive count")
+
+    def one_pass() -> list[list]:
+        if sampler == "random":
+            return random_batches(items, batch_size, rng)
+        if sampler == "pk":
+            if groups is None:
+                raise ValueError("pk sampler needs group labels")
+            return pk_batches(items, [groups[t] for t, _ in items], batch_size, instances, rng)
+        if sampler == "pk_cam":
+            if groups is None or camids is None:
+                raise ValueError("pk_cam sampler needs group labels and camera ids")
+            return pk_batches(items, [groups[t] for t, _ in items], batch_size, instances, rng,
+                              camids=[camids[t] for t, _ in items])
+        if sampler == "camera":
+            if camids is None:
+                raise ValueError("camera sampler needs camera ids")
+            return camera_batches(items, [camids[t] for t, _ in items], batch_size, rng)
+        raise ConfigError(f"unknown sampler {sampler!r}; expected one of {list(SAMPLERS)}")
+
+    batches = one_pass()
+    if iters > 0:
+        while batches and len(batches) < iters:  # (a sampler that yields nothing stops)
+            batches += one_pass()
+        batches = batches[:iters]
+    return batches

@@ -127,6 +127,11 @@ class TrainConfig:
                                   "(PIRID's intra-camera stage), logged as which=stage")
     steps_per_epoch: int = option(0, "at most this many batches per epoch (0: all): matches "
                                   "the step budget of settings whose epochs differ in length")
+    iters: int = option(0, "exactly this many batches per epoch (0: one pass of the "
+                        "sampler): further sampler passes, freshly drawn, until full — the "
+                        "fixed-length epoch (IterLoader, --iters) of the SpCL, CALR and CAP "
+                        "code, where an epoch does not shrink with the samples the clusters "
+                        "keep")
     log_every: int = option(1, "steps between metrics.jsonl step records", form=False)
     preset: str | None = option(None, "quick (CPU, ~4 min on SynthCams: 96×48, bf16 "
                                 "extraction), quick128 (the quick preset before 2026-12-03: "
@@ -271,6 +276,9 @@ def check_settings(cfg: TrainConfig) -> None:
     if not 0.0 <= float(cfg.random_erase) <= 1.0:
         raise ConfigError(f"setting random_erase={cfg.random_erase}: expected a probability "
                           "from 0 to 1")
+    if int(cfg.iters) < 0:
+        raise ConfigError(f"setting iters={cfg.iters}: expected 0 (one sampler pass an epoch) "
+                          "or a positive count of batches")
     cls = METHODS.get(cfg.method)
     if cfg.camera_bn and cls is not None and not cls.setting_applies("camera_bn"):
         takers = sorted(m for m, c in METHODS.items() if c.setting_applies("camera_bn"))

@@ -275,7 +275,7 @@ class Method(nn.Module):
         return epoch_batches(cfg.sampler, len(self.train_tracklets), cfg.clips_per_tracklet,
                              cfg.batch_size, cfg.seed, epoch, groups=self.sampler_groups(epoch),
                              camids=[t.camid for t in self.train_tracklets],
-                             instances=cfg.num_instances)
+                             instances=cfg.num_instances, iters=cfg.iters)
 
     # -- pseudo labels ---------------------------------------------------------------------
 

@@ -60,7 +60,10 @@ inter epochs → a third of the run intra),
 else SpCL's (global DBSCAN k1 30, k2 6, eps 0.6, min_samples 4; the per-camera DBSCAN
 alternative's eps and min_samples). Not in the paper or code: ``min_cluster_size``,
 ``clip_positives`` (clips of one tracklet are one unit), ``local_update="refresh"``,
-``outliers="instances"``.
+``outliers="instances"``, ``domain_loss="clc"`` (CAWCL's camera-level confusion loss,
+``reidlab.losses.camera``, behind the same GRL and classifier). The code's fixed-length epoch
+(``--iters 400``: an epoch does not shrink when the refined clusters keep only part of the
+samples) is the training setting ``iters`` (``TrainConfig``), 0 by default: one sampler pass.
 
 ``outliers="instances"`` (not in the paper or code; SpCL's hybrid memory, as CAWCL's
 ``reidlab.losses.memory``): in the inter stage every unit the training labelling leaves at −1
@@ -92,13 +95,14 @@ from reidlab.cluster.debias import DebiasOptions, debias_kwargs, update_stats
 from reidlab.cluster.refine import LOCAL_CLUSTERINGS
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
+from reidlab.losses.camera import camera_clc
 from reidlab.losses.memory import momentum_update
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, Stage,
                                   StepOutput, option, register, stack_history, unstack_history)
 from reidlab.methods.camera_bn import CameraBNNeck
 from reidlab.models.grl import grad_reverse
 
-CALR_DOMAIN_LOSSES = ("ce", "prob_ce", "none")
+CALR_DOMAIN_LOSSES = ("ce", "prob_ce", "clc", "none")
 CALR_OUTLIERS = ("drop", "instances")
 
 
@@ -155,8 +159,9 @@ class CALROptions(DebiasOptions):
                                   "(the code's generate_cluster_weights)")
     weight_warmup: int = option(5, "inter epochs before the camera weights apply (the code: 5)")
     domain_loss: str = option("ce", "camera (domain) classifier loss behind the GRL: ce, "
-                              "prob_ce (the code's cross-entropy of softmax probabilities) or "
-                              "none", CALR_DOMAIN_LOSSES)
+                              "prob_ce (the code's cross-entropy of softmax probabilities), "
+                              "clc (CAWCL's camera-level confusion, eq. 4 of its paper; not "
+                              "in CALR) or none", CALR_DOMAIN_LOSSES)
     domain_weight: float = option(1.0, "weight of the camera classifier loss (the code: 1)")
     grl_lambda: float = option(1.0, "gradient-reversal factor (the code: 1)")
     domain_epochs: int = option(3, "inter epochs with the camera classifier loss (the code: "
@@ -477,6 +482,8 @@ class CALR(CameraBNNeck, Method):
             logits = self.cam_head(grad_reverse(q, o.grl_lambda)).float()
             if o.domain_loss == "prob_ce":
                 l_cam = F.cross_entropy(F.softmax(logits, dim=1), cams)
+            elif o.domain_loss == "clc":
+                l_cam = camera_clc(logits, cams)
             else:
                 l_cam = F.cross_entropy(logits, cams)
             loss = loss + o.domain_weight * l_cam

@@ -260,6 +260,8 @@ class CAP(CameraBNNeck, Method):
         if self.num_proxies == 0:  # nothing clustered: no proxy to learn from this epoch
             return []
         batches = super().epoch_batches(epoch)
+        if int(self.cfg.iters) > 0:  # a fixed-length epoch (TrainConfig.iters) instead
+            return batches
         items = int((self.sample_proxy >= 0).sum()) * int(self.cfg.clips_per_tracklet)
         return batches[:max(1, items // int(self.cfg.batch_size))]
 

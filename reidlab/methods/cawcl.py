@@ -265,7 +265,7 @@ class CAWCL(CameraBNNeck, Method):
         def batches(pool, sampler, salt):
             return epoch_batches(sampler, n, self.clips, cfg.batch_size, cfg.seed, epoch,
                                  groups=groups, camids=cams, instances=cfg.num_instances,
-                                 tracklets=pool, salt=salt)
+                                 tracklets=pool, salt=salt, iters=cfg.iters)
 
         src_pool = range(self.num_target, n)
         if self.stage_at(epoch).name == "pretrain":
