@@ -201,7 +201,7 @@ def epoch_batches(sampler: str, num_tracklets: int, clips_per_tracklet: int, bat
     (e.g. one domain of a UDA list); ``salt`` separates the random streams of two samplers
     in one epoch. ``iters > 0``: exactly that many batches — further passes of the sampler
     (the same random stream, so each pass is drawn afresh) until full, the last cut short
-    (the IterLoader of the SpCL / CALR / CAP code)."""
+    (the IterLoader of the SpCL and CALR code; CAP's code sizes its epoch by the samples)."""
     pool = range(num_tracklets) if tracklets is None else [int(t) for t in tracklets]
     if groups is not None:
         pool = [t for t in pool if int(groups[t]) >= 0]

@@ -129,7 +129,7 @@ class TrainConfig:
                                   "the step budget of settings whose epochs differ in length")
     iters: int = option(0, "exactly this many batches per epoch (0: one pass of the "
                         "sampler): further sampler passes, freshly drawn, until full — the "
-                        "fixed-length epoch (IterLoader, --iters) of the SpCL, CALR and CAP "
+                        "fixed-length epoch (IterLoader, --iters) of the SpCL and CALR "
                         "code, where an epoch does not shrink with the samples the clusters "
                         "keep")
     log_every: int = option(1, "steps between metrics.jsonl step records", form=False)
