@@ -95,7 +95,7 @@ from reidlab.cluster.debias import DebiasOptions, debias_kwargs, update_stats
 from reidlab.cluster.refine import LOCAL_CLUSTERINGS
 from reidlab.data.tracklets import Tracklet
 from reidlab.errors import ConfigError
-from reidlab.losses.camera import camera_clc
+from reidlab.losses.camera import camera_loss
 from reidlab.losses.memory import momentum_update
 from reidlab.methods.base import (LabelFeatures, LabelUpdate, LeaderboardRow, Method, Stage,
                                   StepOutput, option, register, stack_history, unstack_history)
@@ -488,10 +488,8 @@ class CALR(CameraBNNeck, Method):
             logits = self.cam_head(grad_reverse(q, o.grl_lambda)).float()
             if o.domain_loss == "prob_ce":
                 l_cam = F.cross_entropy(F.softmax(logits, dim=1), cams)
-            elif o.domain_loss == "clc":
-                l_cam = camera_clc(logits, cams)
-            else:
-                l_cam = F.cross_entropy(logits, cams)
+            else:  # ce or clc: CAWCL's camera losses (reidlab.losses.camera)
+                l_cam = camera_loss(o.domain_loss, logits, cams)
             loss = loss + o.domain_weight * l_cam
             terms["cam"] = float(l_cam.detach())
             metrics["cam_acc"] = float((logits.argmax(1) == cams).float().mean())
