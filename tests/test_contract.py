@@ -231,5 +231,14 @@ def test_steps_per_epoch_caps_each_epoch_to_its_first_batches(tiny, tmp_path, mo
     steps = [m for m in Run(tmp_path / "cap").metrics("step")]
     assert max(m["step"] for m in steps) == 4
     with pytest.raises(ConfigError, match="steps_per_epoch"):
-        train(make_config("test", dataset=str(tiny), method="padal_id", steps_per_epoch=-1),
-              tmp_path / "bad")
+        make_config("test", dataset=str(tiny), method="padal_id", steps_per_epoch=-1)
+    # a TrainConfig built without make_config is refused by train, before the run folder
+    import dataclasses
+
+    good = make_config("test", dataset=str(tiny), method="padal_id")
+    for field, bad, said in (("steps_per_epoch", -1, "steps_per_epoch=-1"),
+                             ("iters", -3, "iters=-3"), ("sampler", "pkk", "'pkk'"),
+                             ("random_erase", 1.5, "random_erase=1.5")):
+        with pytest.raises(ConfigError, match=said):
+            train(dataclasses.replace(good, **{field: bad}), tmp_path / "bad")
+        assert not (tmp_path / "bad").exists()

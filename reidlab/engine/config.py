@@ -276,6 +276,15 @@ def check_settings(cfg: TrainConfig) -> None:
     if not 0.0 <= float(cfg.random_erase) <= 1.0:
         raise ConfigError(f"setting random_erase={cfg.random_erase}: expected a probability "
                           "from 0 to 1")
+    if cfg.sampler not in _samplers():
+        raise ConfigError(f"setting sampler: expected one of {list(_samplers())}, got "
+                          f"{cfg.sampler!r}")
+    if cfg.clip_mode not in _clip_modes():
+        raise ConfigError(f"setting clip_mode: expected one of {list(_clip_modes())}, got "
+                          f"{cfg.clip_mode!r}")
+    if int(cfg.steps_per_epoch) < 0:
+        raise ConfigError(f"setting steps_per_epoch={cfg.steps_per_epoch}: expected 0 (all "
+                          "batches) or a positive count")
     if int(cfg.iters) < 0:
         raise ConfigError(f"setting iters={cfg.iters}: expected 0 (one sampler pass an epoch) "
                           "or a positive count of batches")

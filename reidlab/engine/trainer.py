@@ -35,11 +35,10 @@ import numpy as np
 import torch
 
 from reidlab.data.loader import TrainClipDataset, train_loader
-from reidlab.data.sampling import CLIP_MODES, SAMPLERS
 from reidlab.data.tracklets import SOURCE, TrackletSet
 from reidlab.engine.checkpoint import (Checkpointer, load_checkpoint,  # noqa: F401 (public)
                                        rng_state, set_rng_state)
-from reidlab.engine.config import TrainConfig
+from reidlab.engine.config import TrainConfig, check_settings
 from reidlab.engine.distributed import Dist, convert_sync_batchnorm
 from reidlab.engine.evaluator import Evaluator
 from reidlab.engine.hooks import HookContext
@@ -180,20 +179,14 @@ class Trainer:
     # -- set-up ----------------------------------------------------------------------------
 
     def _prepare_store(self) -> None:
-        """The run folder checked (and on resume the stored settings taken), then the
-        settings that only the trainer reads — before anything is written."""
-        self.cfg, self.stored = self.store.prepare(self.cfg, self.resume)
-        if self.cfg.sampler not in SAMPLERS:
-            raise ConfigError(f"sampler: expected one of {list(SAMPLERS)}, got {self.cfg.sampler!r}")
-        if self.cfg.clip_mode not in CLIP_MODES:
-            raise ConfigError(f"clip_mode: expected one of {list(CLIP_MODES)}, got "
-                              f"{self.cfg.clip_mode!r}")
-        if int(self.cfg.steps_per_epoch) < 0:
-            raise ConfigError(f"steps_per_epoch: expected 0 (all batches) or a positive count, "
-                              f"got {self.cfg.steps_per_epoch}")
+        """The settings refused before the run folder is made (also those of a TrainConfig
+        built without ``make_config``), then the folder checked and on resume the stored
+        settings taken."""
         from reidlab.models.backbones import check_freeze_stages
 
-        check_freeze_stages(self.cfg.freeze_stages)  # here, before the run folder is written
+        check_settings(self.cfg)
+        check_freeze_stages(self.cfg.freeze_stages)
+        self.cfg, self.stored = self.store.prepare(self.cfg, self.resume)
 
     def _setup(self) -> None:
         cfg = self.cfg
