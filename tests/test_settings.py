@@ -44,6 +44,29 @@ def test_option_defaults_added_later_keep_a_stored_runs_fingerprint():
     assert fingerprint({"config": stored, "dataset": {}}) == fingerprint(cfg)
 
 
+def test_a_setting_added_at_its_default_keeps_the_stored_fingerprint():
+    """The hash that an older version stored (when an option or a TrainConfig field did not
+    exist yet) equals the hash of the same settings read now, with the new entries at their
+    defaults; a value off the default still changes it."""
+    from reidlab.engine.settings import run_settings, settings_hash
+
+    now = run_settings(make_config("test", method="calr", cam_norm="standardize"))
+    assert now["iters"] == 0 and now["outliers"] == "drop"  # added later, at their defaults
+    before = {k: v for k, v in now.items() if k not in ("iters", "outliers")}
+    assert settings_hash(before) == settings_hash(now)
+    assert settings_hash({**now, "iters": 33}) != settings_hash(now)
+    assert settings_hash({**now, "outliers": "instances"}) != settings_hash(now)
+    # defaults are the method's: calr's local_ratio at its default is left out for calr, but
+    # a settings dict of cawcl (which has no such option) that carries it is another setting
+    cawcl = {**now, "method": "cawcl"}
+    without = {k: v for k, v in cawcl.items() if k != "local_ratio"}
+    assert settings_hash(cawcl) != settings_hash(without)
+    assert settings_hash(now) == settings_hash({k: v for k, v in now.items()
+                                                if k != "local_ratio"})
+    # what names the run is always hashed
+    assert settings_hash({**now, "dataset": None}) != settings_hash(now)
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     return write_tiny_mars(tmp_path_factory.mktemp("settings") / "mars", train_ids=4,

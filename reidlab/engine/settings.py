@@ -10,12 +10,14 @@ pages, the leaderboard) compares :func:`fingerprint`s, and when it refuses it na
 differing settings with :func:`settings_diff`.
 
 Old run stores are read through :meth:`TrainConfig.from_dict`, which fills in the defaults of
-settings added later, so a run keeps its fingerprint when a new option with a neutral default
-appears.
+settings added later, and the fingerprint leaves out every setting at its declared default
+(:func:`settings_hash`), so a run keeps its fingerprint — the one stored in its config.json and
+in bench's result tables — when a new option with a neutral default appears.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -81,9 +83,43 @@ def fingerprint(config) -> str:
 
 
 def settings_hash(settings: dict) -> str:
-    """The fingerprint of a :func:`run_settings` dict."""
-    text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    """The fingerprint of a :func:`run_settings` dict. Settings at their declared default are
+    left out of the hash, so a run keeps its fingerprint when a setting or option with a
+    neutral default is added later (the run's stored settings gain it at that default), and
+    two runs of equal settings have one fingerprint whichever version wrote them."""
+    defaults = _default_settings(str(settings.get("method")))
+    kept = {k: v for k, v in settings.items() if k not in defaults or v != defaults[k]}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# Never left out, even at a default: what names the run (and depends on where it is read).
+NAMED_ALWAYS = ("method", "dataset", "source", "dataset_fingerprint", "source_fingerprint")
+
+
+@functools.lru_cache(maxsize=None)
+def _default_settings_cached(method: str) -> str:
+    import dataclasses
+
+    from reidlab.engine.config import TrainConfig, option_defaults
+
+    out = {}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in IGNORED or f.name in NAMED_ALWAYS or f.name == "options":
+            continue
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    for k, v in sorted(option_defaults(method).items()):
+        out[k if k not in out and k not in NAMED_ALWAYS else f"option.{k}"] = v
+    return json.dumps(_plain(out))
+
+
+def _default_settings(method: str) -> dict:
+    """:func:`run_settings`' keys at their declared defaults (TrainConfig fields and the
+    method's options; an unknown method: the fields alone)."""
+    return json.loads(_default_settings_cached(method))
 
 
 CONTENT_KEYS = ("dataset_fingerprint", "source_fingerprint")
