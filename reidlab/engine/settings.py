@@ -98,7 +98,9 @@ NAMED_ALWAYS = ("method", "dataset", "source", "dataset_fingerprint", "source_fi
 
 
 @functools.lru_cache(maxsize=None)
-def _default_settings_cached(method: str) -> str:
+def _default_settings(method: str) -> dict:
+    """:func:`run_settings`' keys at their declared defaults (TrainConfig fields and the
+    method's options; an unknown method: the fields alone). Cached: read, never modified."""
     import dataclasses
 
     from reidlab.engine.config import TrainConfig, option_defaults
@@ -113,13 +115,7 @@ def _default_settings_cached(method: str) -> str:
             out[f.name] = f.default_factory()
     for k, v in sorted(option_defaults(method).items()):
         out[k if k not in out and k not in NAMED_ALWAYS else f"option.{k}"] = v
-    return json.dumps(_plain(out))
-
-
-def _default_settings(method: str) -> dict:
-    """:func:`run_settings`' keys at their declared defaults (TrainConfig fields and the
-    method's options; an unknown method: the fields alone)."""
-    return json.loads(_default_settings_cached(method))
+    return _plain(out)
 
 
 CONTENT_KEYS = ("dataset_fingerprint", "source_fingerprint")
